@@ -1,0 +1,125 @@
+# Makefile - builds the daemons, tools and tests; runs the stack, the tests and the
+# benchmarks. `make` builds release binaries into build/; `make test` builds everything
+# again with AddressSanitizer and UndefinedBehaviorSanitizer into build/asan/.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+OUT ?= build/asan
+OPT = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OUT ?= build
+OPT = -O2 -g
+endif
+OBJ = $(OUT)/obj
+GEN = $(OUT)/gen
+
+CC ?= gcc
+VERSION := 0.1.0
+PKGS = libmicrohttpd libpq libcurl jansson uuid libjwt libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+       -Wundef -Wno-format-nonliteral -fno-common -fstack-protector-strong
+CFLAGS = -std=c11 -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" $(OPT) $(WARN) -MMD -MP -Icommon -I$(GEN) $(PKG_CFLAGS)
+LDLIBS = $(PKG_LIBS) -lpthread -lm
+LDFLAGS = $(OPT)
+
+COMMON_SRC := $(wildcard common/*.c)
+TENANT_SRC := $(wildcard services/tenant/*.c)
+NOTIF_SRC := $(wildcard services/notification/*.c)
+SIM_SRC := $(wildcard tools/graph-sim/*.c)
+MINT_SRC := tools/mint-token/main.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+ITEST_SRC := $(wildcard tests/integration/test_*.c)
+HARNESS_SRC := $(wildcard tests/integration/harness*.c)
+
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+COMMON_OBJ := $(call objs,$(COMMON_SRC))
+HARNESS_OBJ := $(call objs,$(HARNESS_SRC))
+
+BINS = $(OUT)/tenant-service $(OUT)/notification-service $(OUT)/graph-sim $(OUT)/mint-token
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRC))
+ITEST_BINS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%,$(ITEST_SRC))
+
+.PHONY: all bins tests run up down test test-only lint format migrate bench fuzz valgrind soak clean setup
+all: bins
+bins: $(BINS)
+tests: $(UNIT_BINS) $(ITEST_BINS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(OBJ)/$(GEN)/%.o: $(GEN)/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+# Migrations are compiled into the binaries by tools/embed.
+$(OUT)/embed: tools/embed/embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O1 -Wall -Wextra -Werror $< -o $@
+$(GEN)/%_migrations.c: $(OUT)/embed migrations/%/*.sql
+	@mkdir -p $(dir $@)
+	$(OUT)/embed $* $@ $(sort $(wildcard migrations/$*/*.sql))
+
+$(OUT)/tenant-service: $(call objs,$(TENANT_SRC)) $(OBJ)/$(GEN)/tenant_migrations.o $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(OUT)/notification-service: $(call objs,$(NOTIF_SRC)) $(OBJ)/$(GEN)/notification_migrations.o $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(OUT)/graph-sim: $(call objs,$(SIM_SRC)) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(OUT)/mint-token: $(call objs,$(MINT_SRC)) $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUT)/tests/unit/%: $(OBJ)/tests/unit/%.o $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+$(OUT)/tests/integration/%: $(OBJ)/tests/integration/%.o $(HARNESS_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+setup:
+	@scripts/setup.sh build
+
+run: setup
+	@$(MAKE) --no-print-directory bins
+	@scripts/stack.sh run
+
+up: setup
+	@$(MAKE) --no-print-directory bins
+	@scripts/stack.sh up
+
+down:
+	@scripts/stack.sh down
+
+migrate: setup
+	@$(MAKE) --no-print-directory bins
+	@scripts/stack.sh migrate
+
+# The whole suite: lint, sanitizer build, unit, integration, SQL and browser tests.
+test:
+	@scripts/setup.sh test
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory SAN=1 bins tests
+	@$(MAKE) --no-print-directory bins
+	@tests/run.sh
+
+# Runs the suites against what is already built.
+test-only:
+	@tests/run.sh
+
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+lint:
+	@clang-format --dry-run --Werror $(C_FILES)
+	@! git grep -nE '\b(strcpy|sprintf|vsprintf|atoi|atol|strtok|gets)\s*\(' -- '*.c' '*.h' \
+		|| { echo "lint: banned C calls above (see STYLE.md)"; exit 1; }
+
+format:
+	@clang-format -i $(C_FILES)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

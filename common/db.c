@@ -1,0 +1,329 @@
+/* db.c - per-thread libpq connections with lazy prepared statements and reconnects. */
+#include "db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "log.h"
+
+#define DB_MAX_PREPARED 128
+#define DB_RETRY_INTERVAL_MS 250
+
+static const char *db_conninfo;
+
+struct db_thread {
+    PGconn *conn;
+    bool in_tx;
+    const struct db_stmt *prepared[DB_MAX_PREPARED];
+    size_t nprepared;
+    long long last_fail_ms;
+    char sqlstate[6];
+    char constraint[64];
+    char message[256];
+};
+
+static _Thread_local struct db_thread tls;
+static pthread_key_t tls_key;
+static pthread_once_t tls_key_once = PTHREAD_ONCE_INIT;
+
+/* Closes a thread's connection when the thread exits (pool threads, workers). */
+static void on_thread_exit(void *unused)
+{
+    (void)unused;
+    db_thread_close();
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&tls_key, on_thread_exit);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void db_init(const char *conninfo)
+{
+    db_conninfo = conninfo;
+}
+
+static void set_error(const char *sqlstate, const char *constraint, const char *message)
+{
+    snprintf(tls.sqlstate, sizeof tls.sqlstate, "%s", sqlstate ? sqlstate : "");
+    snprintf(tls.constraint, sizeof tls.constraint, "%s", constraint ? constraint : "");
+    snprintf(tls.message, sizeof tls.message, "%s", message ? message : "");
+    tls.message[strcspn(tls.message, "\n")] = '\0';
+}
+
+const char *db_error_sqlstate(void)
+{
+    return tls.sqlstate;
+}
+
+const char *db_error_constraint(void)
+{
+    return tls.constraint;
+}
+
+const char *db_error_message(void)
+{
+    return tls.message;
+}
+
+PGconn *db_connect_raw(void)
+{
+    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *vals[] = {db_conninfo, "3", "bakery-whatsapp", NULL};
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        set_error("08006", NULL, PQerrorMessage(conn));
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+void db_thread_close(void)
+{
+    PQfinish(tls.conn);
+    tls.conn = NULL;
+    tls.nprepared = 0;
+    tls.in_tx = false;
+}
+
+/* Returns this thread's live connection, (re)connecting when needed, or NULL. */
+static PGconn *thread_conn(void)
+{
+    if (tls.conn && PQstatus(tls.conn) == CONNECTION_OK)
+        return tls.conn;
+    if (tls.conn)
+        db_thread_close();
+    long long now = now_ms();
+    if (tls.last_fail_ms && now - tls.last_fail_ms < DB_RETRY_INTERVAL_MS) {
+        set_error("08006", NULL, "database unavailable (retrying shortly)");
+        return NULL;
+    }
+    tls.conn = db_connect_raw();
+    if (!tls.conn) {
+        if (!tls.last_fail_ms)
+            log_warn("database connection failed\terror=\"%s\"", tls.message);
+        tls.last_fail_ms = now;
+        return NULL;
+    }
+    pthread_once(&tls_key_once, make_key);
+    pthread_setspecific(tls_key, &tls);
+    if (tls.last_fail_ms)
+        log_info("database connection restored");
+    tls.last_fail_ms = 0;
+    return tls.conn;
+}
+
+static bool is_prepared(const struct db_stmt *stmt)
+{
+    for (size_t i = 0; i < tls.nprepared; i++) {
+        if (tls.prepared[i] == stmt)
+            return true;
+    }
+    return false;
+}
+
+/* Classifies a failed result, records the details and returns the status. */
+static enum db_status classify(PGconn *conn, PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    set_error(state ? state : "08006", res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL,
+              PQerrorMessage(conn));
+    if (PQstatus(conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
+        (state && strcmp(state, "57P01") == 0))
+        return DB_UNAVAILABLE;
+    if (state && strcmp(state, "23505") == 0)
+        return DB_CONFLICT;
+    return DB_ERROR;
+}
+
+static enum db_status exec_once(const struct db_stmt *stmt, const char *const *params,
+                                PGresult **out)
+{
+    PGconn *conn = thread_conn();
+    if (!conn)
+        return DB_UNAVAILABLE;
+    if (!is_prepared(stmt)) {
+        PGresult *res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            enum db_status st = classify(conn, res);
+            PQclear(res);
+            if (st == DB_ERROR)
+                log_error("prepare failed\tstmt=%s error=\"%s\"", stmt->name, tls.message);
+            return st;
+        }
+        PQclear(res);
+        if (tls.nprepared < DB_MAX_PREPARED)
+            tls.prepared[tls.nprepared++] = stmt;
+    }
+    PGresult *res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+        if (out)
+            *out = res;
+        else
+            PQclear(res);
+        return DB_OK;
+    }
+    enum db_status status = classify(conn, res);
+    PQclear(res);
+    if (status == DB_ERROR)
+        log_error("query failed\tstmt=%s sqlstate=%s error=\"%s\"", stmt->name, tls.sqlstate,
+                  tls.message);
+    return status;
+}
+
+enum db_status db_exec(const struct db_stmt *stmt, const char *const *params, PGresult **out)
+{
+    if (out)
+        *out = NULL;
+    enum db_status st = exec_once(stmt, params, out);
+    if (st == DB_UNAVAILABLE && !tls.in_tx && tls.conn) {
+        /* The server went away under an idle connection: one fresh try. */
+        db_thread_close();
+        tls.last_fail_ms = 0;
+        st = exec_once(stmt, params, out);
+    }
+    if (st == DB_UNAVAILABLE && tls.conn && PQstatus(tls.conn) != CONNECTION_OK)
+        db_thread_close();
+    return st;
+}
+
+static enum db_status simple(const char *sql)
+{
+    PGconn *conn = thread_conn();
+    if (!conn)
+        return DB_UNAVAILABLE;
+    PGresult *res = PQexec(conn, sql);
+    enum db_status st = DB_OK;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        st = classify(conn, res);
+    PQclear(res);
+    return st;
+}
+
+enum db_status db_begin(void)
+{
+    enum db_status st = simple("BEGIN");
+    if (st == DB_UNAVAILABLE && tls.conn) {
+        db_thread_close();
+        tls.last_fail_ms = 0;
+        st = simple("BEGIN");
+    }
+    tls.in_tx = st == DB_OK;
+    return st;
+}
+
+enum db_status db_commit(void)
+{
+    enum db_status st = simple("COMMIT");
+    tls.in_tx = false;
+    if (st != DB_OK && tls.conn && PQstatus(tls.conn) != CONNECTION_OK)
+        db_thread_close();
+    return st;
+}
+
+void db_rollback(void)
+{
+    if (tls.conn && PQtransactionStatus(tls.conn) != PQTRANS_IDLE) {
+        PGresult *res = PQexec(tls.conn, "ROLLBACK");
+        PQclear(res);
+    }
+    tls.in_tx = false;
+}
+
+bool db_ping(void)
+{
+    static const struct db_stmt ping = {"db_ping", "SELECT 1", 0};
+    return db_exec(&ping, NULL, NULL) == DB_OK;
+}
+
+/* ---------- migrations ---------- */
+
+static bool run(PGconn *conn, const char *sql, const char *what)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));
+        msg[strcspn(msg, "\n")] = '\0';
+        log_error("migration step failed\tstep=%s error=\"%s\"", what, msg);
+    }
+    PQclear(res);
+    return ok;
+}
+
+int db_migrate(const char *scope, const struct db_migration *migrations, size_t n)
+{
+    int applied = 0;
+    PGconn *conn = db_connect_raw();
+    if (!conn) {
+        log_error("cannot connect to the database to migrate\terror=\"%s\"", tls.message);
+        return -1;
+    }
+    /* hashtext() is stable across PostgreSQL versions we support; the key only needs to
+     * be the same for every instance of one service. */
+    const char *lock_params[] = {scope};
+    PGresult *res = PQexecParams(conn, "SELECT pg_advisory_lock(hashtext($1))", 1, NULL,
+                                 lock_params, NULL, NULL, 0);
+    bool locked = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    if (!locked || !run(conn,
+                        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        " name text PRIMARY KEY,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())",
+                        "schema_migrations")) {
+        applied = -1;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *params[] = {migrations[i].name};
+        res = PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE name = $1", 1, NULL,
+                           params, NULL, NULL, 0);
+        bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+        bool done = ok && PQntuples(res) > 0;
+        PQclear(res);
+        if (!ok) {
+            applied = -1;
+            goto out;
+        }
+        if (done)
+            continue;
+        if (!run(conn, "BEGIN", migrations[i].name) ||
+            !run(conn, migrations[i].sql, migrations[i].name)) {
+            run(conn, "ROLLBACK", "rollback");
+            applied = -1;
+            goto out;
+        }
+        res = PQexecParams(conn, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, NULL,
+                           params, NULL, NULL, 0);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (!ok || !run(conn, "COMMIT", migrations[i].name)) {
+            run(conn, "ROLLBACK", "rollback");
+            applied = -1;
+            goto out;
+        }
+        log_info("migration applied\tname=%s", migrations[i].name);
+        applied++;
+    }
+out:
+    if (conn) {
+        res = PQexecParams(conn, "SELECT pg_advisory_unlock(hashtext($1))", 1, NULL,
+                           lock_params, NULL, NULL, 0);
+        PQclear(res);
+        PQfinish(conn);
+    }
+    return applied;
+}

@@ -1,0 +1,68 @@
+/* db.h - PostgreSQL access: one connection per thread, made on first use and remade
+ * after the server restarts; statements declared once as data, prepared lazily on each
+ * connection, always executed with parameters (never glued from input). */
+#ifndef COMMON_DB_H
+#define COMMON_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A statement of a store module. Declare them as static const objects; the name must be
+ * unique in the process. */
+struct db_stmt {
+    const char *name;
+    const char *sql;
+    int nparams;
+};
+
+enum db_status {
+    DB_OK = 0,
+    DB_UNAVAILABLE = -1, /* cannot reach the server (answer 503, retry later) */
+    DB_CONFLICT = -2,    /* unique violation: see db_error_constraint() */
+    DB_ERROR = -3,       /* anything else: a bug or a bad migration */
+};
+
+/* Sets the connection string every thread uses. Call once before any other call. */
+void db_init(const char *conninfo);
+
+/* Executes stmt with params (NULL entries are SQL NULL; text format). On DB_OK, *out
+ * (when out is not NULL) receives the result, which the caller PQclear()s. A failure
+ * caused by a dropped connection outside a transaction is retried once on a new one. */
+enum db_status db_exec(const struct db_stmt *stmt, const char *const *params, PGresult **out)
+    __attribute__((warn_unused_result));
+
+/* Transactions on this thread's connection. db_begin() fails with DB_UNAVAILABLE when the
+ * server cannot be reached; db_rollback() is harmless outside a transaction. */
+enum db_status db_begin(void) __attribute__((warn_unused_result));
+enum db_status db_commit(void) __attribute__((warn_unused_result));
+void db_rollback(void);
+
+/* Details of this thread's last failure (empty strings when none). */
+const char *db_error_sqlstate(void);
+const char *db_error_constraint(void);
+const char *db_error_message(void);
+
+/* Runs "SELECT 1"; true when the server answers. */
+bool db_ping(void);
+
+/* Opens a separate connection (for LISTEN, or tools); the caller PQfinish()es it. NULL
+ * when the server cannot be reached. */
+PGconn *db_connect_raw(void);
+
+/* Closes this thread's connection (call when a thread ends). */
+void db_thread_close(void);
+
+/* A migration: a numbered SQL script applied once. */
+struct db_migration {
+    const char *name; /* "0001_init" */
+    const char *sql;
+};
+
+/* Applies, in order and each in its own transaction, the migrations not yet recorded in
+ * schema_migrations, holding an advisory lock keyed by scope so concurrent starts
+ * serialize. Returns the number applied, or -1 (logged) on failure. */
+int db_migrate(const char *scope, const struct db_migration *migrations, size_t n)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,518 @@
+/* http.c - libmicrohttpd glue: one struct http_request per request, created on the
+ * first callback, filled by the upload callbacks, dispatched once the body is complete
+ * and freed in the completion callback. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "metrics.h"
+#include "uuidutil.h"
+
+#define HTTP_MAX_HEADERS 6
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    const struct http_server_config *cfg;
+    unsigned port;
+};
+
+struct http_request {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    char request_id[65];
+    struct timespec start;
+    const struct http_route *route;
+    char *params[ROUTE_MAX_PARAMS];
+    const char *param_names[ROUTE_MAX_PARAMS];
+    size_t param_name_lens[ROUTE_MAX_PARAMS];
+    size_t nparams;
+    struct auth_principal principal;
+    bool authenticated;
+    struct buf body;
+    bool body_too_large;
+    bool dispatched;
+    /* the reply */
+    bool replied;
+    unsigned status;
+    char *resp_body;
+    size_t resp_len;
+    const char *resp_type;
+    char *hdr_names[HTTP_MAX_HEADERS];
+    char *hdr_values[HTTP_MAX_HEADERS];
+    size_t nhdrs;
+    size_t bytes_sent;
+};
+
+/* ---------- accessors ---------- */
+
+void *http_app(const struct http_request *req)
+{
+    return req->srv->cfg->app;
+}
+
+const char *http_method(const struct http_request *req)
+{
+    return req->method;
+}
+
+const char *http_path(const struct http_request *req)
+{
+    return req->path;
+}
+
+const char *http_request_id(const struct http_request *req)
+{
+    return req->request_id;
+}
+
+const char *http_param(const struct http_request *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->nparams; i++) {
+        if (req->param_name_lens[i] == n && memcmp(req->param_names[i], name, n) == 0)
+            return req->params[i];
+    }
+    return NULL;
+}
+
+const char *http_query(const struct http_request *req, const char *key)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_body(const struct http_request *req, size_t *len)
+{
+    *len = req->body.len;
+    return req->body.data ? req->body.data : "";
+}
+
+const struct auth_principal *http_principal(const struct http_request *req)
+{
+    return req->authenticated ? &req->principal : NULL;
+}
+
+/* ---------- replies ---------- */
+
+static void set_reply(struct http_request *req, unsigned status, const char *type, char *body,
+                      size_t len)
+{
+    if (req->replied) {
+        log_error("handler replied twice\troute=\"%s\"", req->route ? req->route->pattern : "");
+        free(body);
+        return;
+    }
+    req->replied = true;
+    req->status = status;
+    req->resp_type = type;
+    req->resp_body = body;
+    req->resp_len = len;
+}
+
+void http_reply_json(struct http_request *req, unsigned status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(body);
+    if (!text)
+        text = xstrdup("{}");
+    set_reply(req, status, "application/json; charset=utf-8", text, strlen(text));
+}
+
+static void reply_error_v(struct http_request *req, unsigned status, const char *code,
+                          const char *field, const char *fmt, va_list ap)
+{
+    char message[512];
+    vsnprintf(message, sizeof message, fmt, ap);
+    json_t *body = json_pack("{s:b, s:s, s:s}", "success", 0, "error", code, "message", message);
+    if (field)
+        json_object_set_new(body, "field", json_string(field));
+    http_reply_json(req, status, body);
+}
+
+void http_reply_error(struct http_request *req, unsigned status, const char *code,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(req, status, code, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void http_reply_field_error(struct http_request *req, unsigned status, const char *code,
+                            const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(req, status, code, field, fmt, ap);
+    va_end(ap);
+}
+
+void http_reply_bytes(struct http_request *req, unsigned status, const char *content_type,
+                      const void *data, size_t len)
+{
+    char *copy = xmalloc(len + 1);
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    set_reply(req, status, content_type, copy, len);
+}
+
+void http_add_header(struct http_request *req, const char *name, const char *value)
+{
+    if (req->nhdrs == HTTP_MAX_HEADERS)
+        return;
+    req->hdr_names[req->nhdrs] = xstrdup(name);
+    req->hdr_values[req->nhdrs] = xstrdup(value);
+    req->nhdrs++;
+}
+
+json_t *http_body_object(struct http_request *req)
+{
+    char err[256];
+    json_t *v = json_parse_body(req->body.data, req->body.len, err, sizeof err);
+    if (!v) {
+        http_reply_error(req, 400, "malformed_json", "%s", err);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        http_reply_error(req, 422, "invalid_body", "request body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+/* ---------- built-in handlers ---------- */
+
+void http_handle_health(struct http_request *req)
+{
+    http_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void http_handle_metrics(struct http_request *req)
+{
+    struct buf out = {0};
+    metrics_render(&out);
+    size_t len = out.len;
+    set_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_steal(&out), len);
+}
+
+/* ---------- dispatch ---------- */
+
+static bool request_id_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+/* Finds the route for method and path. Returns it, or NULL with *path_known telling
+ * whether another method would have matched (405 rather than 404). */
+static const struct http_route *find_route(const struct http_server_config *cfg,
+                                           const char *method, const char *path,
+                                           struct route_params *params, bool *path_known)
+{
+    *path_known = false;
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        const struct http_route *r = &cfg->routes[i];
+        if (!route_match(r->pattern, path, params))
+            continue;
+        if (strcmp(r->method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0))
+            return r;
+        *path_known = true;
+    }
+    return NULL;
+}
+
+static bool is_json_type(const char *type)
+{
+    if (!type)
+        return false;
+    while (*type == ' ')
+        type++;
+    size_t n = strcspn(type, "; ");
+    return n == 16 && strncasecmp(type, "application/json", 16) == 0;
+}
+
+/* Decides what the first callback can decide without the body: route, auth, size. */
+static void admit(struct http_request *req)
+{
+    const struct http_server_config *cfg = req->srv->cfg;
+    struct route_params params;
+    bool path_known;
+
+    req->route = find_route(cfg, req->method, req->path, &params, &path_known);
+    if (!req->route) {
+        if (path_known)
+            http_reply_error(req, 405, "method_not_allowed", "Method %s is not allowed here",
+                             req->method);
+        else
+            http_reply_error(req, 404, "not_found", "No such endpoint");
+        return;
+    }
+    for (size_t i = 0; i < params.count; i++) {
+        req->param_names[i] = params.p[i].name;
+        req->param_name_lens[i] = params.p[i].name_len;
+        req->params[i] = xstrndup(params.p[i].value, params.p[i].value_len);
+    }
+    req->nparams = params.count;
+
+    if (req->route->roles) {
+        enum auth_result ar = auth_verify_header(http_header(req, "Authorization"),
+                                                 cfg->jwt_secret, time(NULL), &req->principal);
+        if (ar == AUTH_MISSING) {
+            http_add_header(req, "WWW-Authenticate", "Bearer");
+            http_reply_error(req, 401, "unauthorized", "A bearer token is required");
+            return;
+        }
+        if (ar == AUTH_EXPIRED) {
+            http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            http_reply_error(req, 401, "token_expired", "The bearer token has expired");
+            return;
+        }
+        if (ar != AUTH_OK) {
+            http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            http_reply_error(req, 401, "invalid_token", "The bearer token is not valid");
+            return;
+        }
+        req->authenticated = true;
+        if (!(req->route->roles & req->principal.role)) {
+            http_reply_error(req, 403, "forbidden", "Your role may not use this endpoint");
+            return;
+        }
+    }
+
+    const char *length = http_header(req, "Content-Length");
+    if (length) {
+        char *end = NULL;
+        unsigned long long n = strtoull(length, &end, 10);
+        if (end && *end == '\0' && n > cfg->body_limit) {
+            http_reply_error(req, 413, "payload_too_large",
+                             "Request body exceeds %zu bytes", cfg->body_limit);
+            return;
+        }
+    }
+}
+
+static void dispatch(struct http_request *req)
+{
+    const char *m = req->method;
+    bool has_body_method = strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+                           strcmp(m, "PATCH") == 0;
+    if (req->body_too_large) {
+        http_reply_error(req, 413, "payload_too_large", "Request body exceeds %zu bytes",
+                         req->srv->cfg->body_limit);
+        return;
+    }
+    if (has_body_method && !(req->route->flags & HTTP_ROUTE_RAW_BODY) &&
+        !is_json_type(http_header(req, "Content-Type"))) {
+        http_reply_error(req, 415, "unsupported_media_type",
+                         "Content-Type must be application/json");
+        return;
+    }
+    req->route->handler(req);
+    if (!req->replied) {
+        log_error("handler did not reply\troute=\"%s\"", req->route->pattern);
+        http_reply_error(req, 500, "internal_error", "Internal error");
+    }
+}
+
+static enum MHD_Result queue_reply(struct http_request *req)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    req->resp_body = NULL; /* owned by the response now */
+    req->bytes_sent = req->resp_len;
+    MHD_add_response_header(resp, "Content-Type", req->resp_type);
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    for (size_t i = 0; i < req->nhdrs; i++)
+        MHD_add_response_header(resp, req->hdr_names[i], req->hdr_values[i]);
+    enum MHD_Result ret = MHD_queue_response(req->conn, req->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    struct http_server *srv = cls;
+    struct http_request *req = *req_cls;
+    enum MHD_Result ret = MHD_YES;
+
+    if (!req) {
+        req = xcalloc(1, sizeof(*req));
+        req->srv = srv;
+        req->conn = conn;
+        req->method = method;
+        req->path = url;
+        clock_gettime(CLOCK_MONOTONIC, &req->start);
+        const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+        if (request_id_ok(rid))
+            snprintf(req->request_id, sizeof req->request_id, "%s", rid);
+        else
+            uuid_new(req->request_id);
+        *req_cls = req;
+        log_set_request_id(req->request_id);
+        admit(req);
+        log_set_request_id(NULL);
+        if (req->replied)
+            return queue_reply(req);
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t limit = srv->cfg->body_limit;
+        if (!req->body_too_large && req->body.len + *upload_data_size <= limit)
+            buf_append(&req->body, upload_data, *upload_data_size);
+        else
+            req->body_too_large = true; /* keep reading, answer 413 at the end */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (req->dispatched)
+        return MHD_YES;
+    req->dispatched = true;
+    log_set_request_id(req->request_id);
+    dispatch(req);
+    ret = queue_reply(req);
+    log_set_request_id(NULL);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    struct http_request *req = *req_cls;
+    if (!req)
+        return;
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double secs = (double)(end.tv_sec - req->start.tv_sec) +
+                  (double)(end.tv_nsec - req->start.tv_nsec) / 1e9;
+    const char *pattern = req->route ? req->route->pattern : "unmatched";
+    char labels[256];
+    snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%u\"", pattern,
+             req->method, req->status);
+    metric_inc(metrics_counter("http_requests_total", "HTTP requests answered.", labels));
+    snprintf(labels, sizeof labels, "route=\"%s\"", pattern);
+    metric_observe(metrics_histogram("http_request_duration_seconds",
+                                     "Time from request start to completion.", labels,
+                                     metrics_latency_buckets, metrics_latency_nbuckets),
+                   secs);
+    if (!(req->route && (req->route->flags & HTTP_ROUTE_QUIET))) {
+        log_set_request_id(req->request_id);
+        log_info("request\tmethod=%s route=\"%s\" status=%u bytes=%zu ms=%.2f%s", req->method,
+                 pattern, req->status, req->bytes_sent, secs * 1000.0,
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
+        log_set_request_id(NULL);
+    }
+    for (size_t i = 0; i < req->nparams; i++)
+        free(req->params[i]);
+    for (size_t i = 0; i < req->nhdrs; i++) {
+        free(req->hdr_names[i]);
+        free(req->hdr_values[i]);
+    }
+    free(req->resp_body);
+    buf_free(&req->body);
+    free(req);
+    *req_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_warn("libmicrohttpd: %s", msg);
+}
+
+struct http_server *http_server_start(const struct http_server_config *cfg)
+{
+    struct http_server *srv = xcalloc(1, sizeof(*srv));
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof addr);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO;
+    socklen_t addrlen;
+
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, cfg->bind_address, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)cfg->port);
+        addrlen = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, cfg->bind_address, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)cfg->port);
+        flags |= MHD_USE_IPv6;
+        addrlen = sizeof(*in6);
+    } else {
+        log_error("bind address is not an IP address\taddress=\"%s\"", cfg->bind_address);
+        free(srv);
+        return NULL;
+    }
+    (void)addrlen;
+
+    srv->cfg = cfg;
+    srv->daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg->threads ? cfg->threads : 1),
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+    if (!srv->daemon) {
+        log_error("cannot listen\taddress=%s port=%u", cfg->bind_address, cfg->port);
+        free(srv);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : cfg->port;
+    return srv;
+}
+
+unsigned http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages (and the browser-test npm modules) the project needs.
+# Idempotent and silent when everything is already there; called by make run/test/bench.
+#
+# Usage: scripts/setup.sh [GROUP...]
+#   build   compilers, pkg-config and the -dev libraries (plus cmocka for unit tests)
+#   test    build + postgresql + curl + jq + chromium + node/npm + docker-compose
+#           + clang/libclang-rt (fuzzing, sanitizers) + valgrind; npm modules of tests/browser
+#   bench   build + postgresql + wrk
+#   lint    clang-format
+#   all     every group (the default when no group is given)
+# Exit status: 0 when everything is present afterwards, 1 when something is missing and
+# cannot be installed (not root and no sudo), apt-get's status when an install fails.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+
+PKGS_BUILD=(build-essential pkg-config libmicrohttpd-dev libpq-dev libcurl4-openssl-dev
+    libjansson-dev uuid-dev libssl-dev libjwt-dev libcmocka-dev)
+PKGS_PG=(postgresql postgresql-contrib)
+PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind)
+PKGS_NODE=(nodejs npm)
+PKGS_BENCH_EXTRA=(wrk)
+PKGS_LINT=(clang-format)
+
+usage() {
+    echo "usage: scripts/setup.sh [build|test|bench|lint|all]..." >&2
+    exit 2
+}
+
+want_build=0 want_pg=0 want_test=0 want_bench=0 want_lint=0
+[ "$#" -eq 0 ] && set -- all
+for group in "$@"; do
+    case "$group" in
+    build) want_build=1 ;;
+    test) want_build=1 want_pg=1 want_test=1 ;;
+    bench) want_build=1 want_pg=1 want_bench=1 ;;
+    lint) want_lint=1 ;;
+    all) want_build=1 want_pg=1 want_test=1 want_bench=1 want_lint=1 ;;
+    -h | --help) usage ;;
+    *)
+        echo "setup.sh: unknown group '$group'" >&2
+        usage
+        ;;
+    esac
+done
+
+wanted=()
+[ "$want_build" = 1 ] && wanted+=("${PKGS_BUILD[@]}")
+[ "$want_pg" = 1 ] && wanted+=("${PKGS_PG[@]}")
+if [ "$want_test" = 1 ]; then
+    wanted+=("${PKGS_TEST_EXTRA[@]}")
+    # A node/npm from elsewhere (nodesource, nvm, ...) is fine; Debian's would clash with it.
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        wanted+=("${PKGS_NODE[@]}")
+    fi
+fi
+[ "$want_bench" = 1 ] && wanted+=("${PKGS_BENCH_EXTRA[@]}")
+[ "$want_lint" = 1 ] && wanted+=("${PKGS_LINT[@]}")
+
+# One dpkg-query for all packages: unknown packages are reported on stderr and simply
+# do not appear in the output, so anything not printed as "<want> ok installed" is missing.
+declare -A state=()
+while read -r pkg _ flag status; do
+    if [ "$flag" = ok ] && [ "$status" = installed ]; then
+        state[$pkg]=installed
+    fi
+done < <(dpkg-query -W -f='${Package} ${Status}\n' "${wanted[@]}" 2>/dev/null || true)
+missing=()
+declare -A seen=()
+for pkg in "${wanted[@]}"; do
+    [ -n "${seen[$pkg]:-}" ] && continue
+    seen[$pkg]=1
+    [ "${state[$pkg]:-}" = installed ] || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    SUDO=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            SUDO=(sudo)
+        else
+            echo "setup.sh: missing Debian packages (run as root): apt-get install ${missing[*]}" >&2
+            exit 1
+        fi
+    fi
+    echo "setup.sh: installing ${missing[*]}" >&2
+    # Lock timeout: another apt/dpkg run (e.g. unattended-upgrades) may hold the lock.
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 update >&2
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=600 \
+        install -y --no-install-recommends "${missing[@]}" >&2
+fi
+
+# Browser tests drive Debian's chromium through npm playwright-core (never a downloaded
+# browser, hence PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD).
+if [ "$want_test" = 1 ] && [ -f "$ROOT/tests/browser/package.json" ] &&
+    [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "setup.sh: npm not found on PATH, cannot install tests/browser modules" >&2
+        exit 1
+    fi
+    echo "setup.sh: installing npm modules of tests/browser" >&2
+    (
+        cd "$ROOT/tests/browser"
+        export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+        if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then
+            npm ci --no-audit --no-fund >&2
+        else
+            npm install --no-audit --no-fund >&2
+        fi
+    )
+fi
+exit 0

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# stack.sh - the whole system on this machine: private PostgreSQL, graph-sim (the
+# sandbox, unless real WhatsApp credentials are configured), notification-service and
+# tenant-service, from the binaries in build/.
+#
+#   scripts/stack.sh up       start in the background, write .run/stack.env
+#   scripts/stack.sh down     stop everything `up` started (no process left behind)
+#   scripts/stack.sh run      `up`, print the page URLs, stop everything on Ctrl-C
+#   scripts/stack.sh migrate  apply both services' migrations and exit
+#
+# Configuration: the environment, then .env (if present) for anything not set. Setting
+# WHATSAPP_ACCESS_TOKEN (and the other WHATSAPP_* of .env.example) means "real WABA":
+# graph-sim is not started and GRAPH_API_BASE_URL defaults to graph.facebook.com.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+run_dir=$root/.run
+pid_dir=$run_dir/pids
+log_dir=$run_dir/logs
+bin=${BIN_DIR:-$root/build}
+mkdir -p "$pid_dir" "$log_dir"
+
+die() { echo "stack: $*" >&2; exit 1; }
+
+load_dotenv() {
+    [ -f .env ] || return 0
+    local line key
+    while IFS= read -r line || [ -n "$line" ]; do
+        case "$line" in ''|'#'*) continue ;; esac
+        key=${line%%=*}
+        [[ $key =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
+        # the environment wins over .env
+        if [ -z "${!key+x}" ]; then export "$key=${line#*=}"; fi
+    done < .env
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_ready() { # NAME URL
+    local i
+    for i in $(seq 1 150); do
+        if curl -fsS -o /dev/null "$2/ready" 2>/dev/null; then return 0; fi
+        if ! kill -0 "$(cat "$pid_dir/$1.pid" 2>/dev/null)" 2>/dev/null; then
+            tail -5 "$log_dir/$1.log" >&2
+            die "$1 exited during start-up (log: .run/logs/$1.log)"
+        fi
+        sleep 0.1
+    done
+    die "$1 did not become ready at $2 (log: .run/logs/$1.log)"
+}
+
+start_daemon() { # NAME PORT_VAR PORT
+    local name=$1 port=$3
+    if [ -f "$pid_dir/$name.pid" ] && kill -0 "$(cat "$pid_dir/$name.pid")" 2>/dev/null; then
+        return 0
+    fi
+    port_busy "$port" && die "port $port ($2) is in use; set $2 to another port"
+    [ -x "$bin/$name" ] || die "$bin/$name is missing: run make first"
+    env "$2=$port" "$bin/$name" >>"$log_dir/$name.log" 2>&1 &
+    echo $! >"$pid_dir/$name.pid"
+}
+
+stop_daemon() { # NAME
+    local f=$pid_dir/$1.pid pid i
+    [ -f "$f" ] || return 0
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "stack: $1 did not stop within 10 s; killing it" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$f"
+}
+
+configure() {
+    load_dotenv
+    scripts/pg.sh start "$run_dir/pg"
+    # shellcheck disable=SC1091
+    . "$run_dir/pg/env"
+    export TENANT_DATABASE_URL NOTIFICATION_DATABASE_URL
+    if [ -z "${JWT_SECRET:-}" ]; then
+        [ -f "$run_dir/jwt_secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$run_dir/jwt_secret"
+        JWT_SECRET=$(cat "$run_dir/jwt_secret")
+    fi
+    export JWT_SECRET
+    export TENANT_PORT=${TENANT_PORT:-8001} NOTIFICATION_PORT=${NOTIFICATION_PORT:-8002}
+    export GRAPH_SIM_PORT=${GRAPH_SIM_PORT:-8090}
+    export TENANT_URL=http://127.0.0.1:$TENANT_PORT
+    export NOTIFICATION_URL=http://127.0.0.1:$NOTIFICATION_PORT
+    export TENANT_SERVICE_URL=${TENANT_SERVICE_URL:-$TENANT_URL}
+    export NOTIFICATION_SERVICE_URL=${NOTIFICATION_SERVICE_URL:-$NOTIFICATION_URL}
+    if [ -n "${WHATSAPP_ACCESS_TOKEN:-}" ] && [ -z "${GRAPH_API_BASE_URL:-}" ]; then
+        sandbox=0
+        GRAPH_SIM_URL=
+    else
+        sandbox=1
+        export GRAPH_SIM_URL=http://127.0.0.1:$GRAPH_SIM_PORT
+        export GRAPH_API_BASE_URL=${GRAPH_API_BASE_URL:-$GRAPH_SIM_URL}
+        export WHATSAPP_BUSINESS_ACCOUNT_ID=${WHATSAPP_BUSINESS_ACCOUNT_ID:-987654321098765}
+        export WHATSAPP_ACCESS_TOKEN=${WHATSAPP_ACCESS_TOKEN:-EAAsandbox-token}
+        export WHATSAPP_PHONE_NUMBER_ID=${WHATSAPP_PHONE_NUMBER_ID:-100000000000001}
+        export WHATSAPP_WEBHOOK_VERIFY_TOKEN=${WHATSAPP_WEBHOOK_VERIFY_TOKEN:-sandbox-verify-token}
+        export WHATSAPP_APP_SECRET=${WHATSAPP_APP_SECRET:-sandbox-app-secret}
+        export GRAPH_SIM_ACCESS_TOKEN=$WHATSAPP_ACCESS_TOKEN
+        export GRAPH_SIM_WABA_ID=$WHATSAPP_BUSINESS_ACCOUNT_ID
+        export GRAPH_SIM_APP_SECRET=$WHATSAPP_APP_SECRET
+        export GRAPH_SIM_WEBHOOK_URL=$NOTIFICATION_URL/api/v1/whatsapp/webhook
+    fi
+    export WHATSAPP_API_VERSION=${WHATSAPP_API_VERSION:-v18.0}
+}
+
+write_stack_env() {
+    local f=$run_dir/stack.env
+    {
+        echo "TENANT_URL=$TENANT_URL"
+        echo "NOTIFICATION_URL=$NOTIFICATION_URL"
+        echo "GRAPH_SIM_URL=${GRAPH_SIM_URL:-}"
+        echo "JWT_SECRET=$JWT_SECRET"
+        echo "ADMIN_TOKEN=$("$bin/mint-token" --role admin --sub platform-admin --ttl 86400)"
+        echo "SERVICE_TOKEN=$("$bin/mint-token" --role service --sub order-service --ttl 86400)"
+        echo "DEMO_TENANT_ID=${DEMO_TENANT_ID:-}"
+        if [ -n "${DEMO_TENANT_ID:-}" ]; then
+            echo "OWNER_TOKEN=$("$bin/mint-token" --role user --tenant "$DEMO_TENANT_ID" --tenant-role owner --sub demo-owner --ttl 86400)"
+        else
+            echo "OWNER_TOKEN="
+        fi
+        echo "TENANT_DATABASE_URL=$TENANT_DATABASE_URL"
+        echo "NOTIFICATION_DATABASE_URL=$NOTIFICATION_DATABASE_URL"
+        echo "WHATSAPP_BUSINESS_ACCOUNT_ID=${WHATSAPP_BUSINESS_ACCOUNT_ID:-}"
+        if [ "$sandbox" = 1 ]; then
+            echo "WHATSAPP_ACCESS_TOKEN=$WHATSAPP_ACCESS_TOKEN"
+        else
+            echo "WHATSAPP_ACCESS_TOKEN=(configured; not copied here)"
+        fi
+        echo "WHATSAPP_API_VERSION=$WHATSAPP_API_VERSION"
+        echo "WHATSAPP_WEBHOOK_VERIFY_TOKEN=${WHATSAPP_WEBHOOK_VERIFY_TOKEN:-}"
+        echo "WHATSAPP_APP_SECRET=$([ "$sandbox" = 1 ] && echo "${WHATSAPP_APP_SECRET:-}")"
+    } >"$f.tmp"
+    chmod 600 "$f.tmp"
+    mv "$f.tmp" "$f"
+}
+
+up() {
+    configure
+    if [ "$sandbox" = 1 ]; then
+        start_daemon graph-sim GRAPH_SIM_PORT "$GRAPH_SIM_PORT"
+        wait_ready graph-sim "$GRAPH_SIM_URL"
+    fi
+    start_daemon notification-service NOTIFICATION_PORT "$NOTIFICATION_PORT"
+    start_daemon tenant-service TENANT_PORT "$TENANT_PORT"
+    wait_ready notification-service "$NOTIFICATION_URL"
+    wait_ready tenant-service "$TENANT_URL"
+    write_stack_env
+    if [ -x scripts/demo.sh ]; then
+        # shellcheck disable=SC1091
+        . "$run_dir/stack.env"
+        DEMO_TENANT_ID=$(scripts/demo.sh) || die "creating the demo bakeries failed"
+        write_stack_env
+    fi
+    echo "stack: up (sandbox=$sandbox); settings in .run/stack.env, logs in .run/logs/"
+}
+
+down() {
+    stop_daemon tenant-service
+    stop_daemon notification-service
+    stop_daemon graph-sim
+    scripts/pg.sh stop "$run_dir/pg"
+}
+
+print_urls() {
+    # shellcheck disable=SC1091
+    . "$run_dir/stack.env"
+    cat <<MSG
+
+  WhatsApp admin page (platform admin):
+    $TENANT_URL/app/admin/whatsapp#token=$ADMIN_TOKEN
+
+  Notification settings card (owner of the demo bakery):
+    $TENANT_URL/app/settings/notifications#token=$OWNER_TOKEN
+
+  APIs: tenant-service $TENANT_URL, notification-service $NOTIFICATION_URL${GRAPH_SIM_URL:+, graph-sim $GRAPH_SIM_URL}
+  Tokens and URLs for scripts: .run/stack.env. Press Ctrl-C to stop everything.
+MSG
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+run)
+    trap 'echo; echo "stack: stopping"; down; exit 0' INT TERM
+    up
+    print_urls
+    while sleep 1; do
+        for name in tenant-service notification-service; do
+            if ! kill -0 "$(cat "$pid_dir/$name.pid" 2>/dev/null)" 2>/dev/null; then
+                echo "stack: $name stopped unexpectedly (log: .run/logs/$name.log)" >&2
+                down
+                exit 1
+            fi
+        done
+    done
+    ;;
+migrate)
+    configure
+    "$bin/tenant-service" --migrate-only
+    "$bin/notification-service" --migrate-only
+    ;;
+*) echo "usage: $0 up|down|run|migrate" >&2; exit 2 ;;
+esac

@@ -1,0 +1,100 @@
+/* main.c - notification-service: purchase-order events to WhatsApp template messages
+ * through a durable outbox, status webhooks, opt-outs. The only holder of the master
+ * WhatsApp access token. */
+#include <stdio.h>
+
+#include "app.h"
+#include "daemon.h"
+#include "db.h"
+#include "http.h"
+#include "httpclient.h"
+#include "log.h"
+#include "routes.h"
+#include "shutdown.h"
+
+extern const struct db_migration notification_migrations[];
+extern const size_t notification_migrations_count;
+
+static struct notification_app app;
+
+#define C(field) ((void *)&app.cfg.field)
+static const struct cfg_var config_vars[] = {
+    {"NOTIFICATION_DATABASE_URL", CFG_STRING, C(database_url), NULL, 0, 0,
+     CFG_REQUIRED | CFG_SECRET, "PostgreSQL connection URL of the notification database"},
+    {"JWT_SECRET", CFG_STRING, C(jwt_secret), NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,
+     "HS256 secret that signs every bearer token"},
+    {"BIND_ADDRESS", CFG_STRING, C(bind_address), "127.0.0.1", 0, 0, 0,
+     "address to listen on (0.0.0.0 in containers)"},
+    {"NOTIFICATION_PORT", CFG_INT, C(port), "8002", 0, 65535, 0, "HTTP port (0 = any free port)"},
+    {"HTTP_THREADS", CFG_INT, C(http_threads), "4", 1, 256, 0, "HTTP worker threads"},
+    {"HTTP_BODY_LIMIT", CFG_INT, C(body_limit), "65536", 1024, 16777216, 0,
+     "largest accepted request body in bytes (webhooks of Meta can reach 3 MB: see "
+     "WEBHOOK_BODY_LIMIT)"},
+    {"HTTP_CONNECTION_TIMEOUT", CFG_INT, C(conn_timeout), "30", 1, 3600, 0,
+     "seconds an idle client connection is kept"},
+    {"TENANT_SERVICE_URL", CFG_URL, C(tenant_url), "http://127.0.0.1:8001", 0, 0, 0,
+     "base URL of tenant-service (notification settings)"},
+    {"UPSTREAM_TIMEOUT_MS", CFG_INT, C(upstream_timeout_ms), "5000", 100, 60000, 0,
+     "timeout of calls to tenant-service"},
+    {"GRAPH_API_BASE_URL", CFG_URL, C(graph_base_url), "https://graph.facebook.com", 0, 0, 0,
+     "Meta Graph API base URL (graph-sim's URL in the sandbox)"},
+    {"WHATSAPP_API_VERSION", CFG_STRING, C(api_version), "v18.0", 0, 0, 0, "Graph API version"},
+    {"WHATSAPP_BUSINESS_ACCOUNT_ID", CFG_STRING, C(business_account_id), "", 0, 0, 0,
+     "master WhatsApp Business Account id"},
+    {"WHATSAPP_ACCESS_TOKEN", CFG_STRING, C(access_token), "", 0, 0, CFG_SECRET,
+     "master system-user access token"},
+    {"WHATSAPP_PHONE_NUMBER_ID", CFG_STRING, C(default_phone_number_id), "", 0, 0, 0,
+     "default (fallback) sender phone number id"},
+    {"ENABLE_WHATSAPP_NOTIFICATIONS", CFG_BOOL, C(enabled), "true", 0, 0, 0,
+     "false: every message ends skipped"},
+    {"WHATSAPP_WEBHOOK_VERIFY_TOKEN", CFG_STRING, C(verify_token), "", 0, 0, CFG_SECRET,
+     "token Meta echoes in the webhook verification GET"},
+    {"WHATSAPP_APP_SECRET", CFG_STRING, C(app_secret), "", 0, 0, CFG_SECRET,
+     "Meta app secret; when set, webhook POSTs must carry a valid X-Hub-Signature-256"},
+    {"LOG_LEVEL", CFG_STRING, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
+};
+#undef C
+
+int main(int argc, char **argv)
+{
+    int exit_code = 0;
+    shutdown_init();
+    enum cfg_action action = daemon_prepare(
+        argc, argv, "notification-service", "purchase-order events to WhatsApp messages",
+        config_vars, sizeof config_vars / sizeof config_vars[0], &app.cfg.log_level, &exit_code);
+    if (action != CFG_RUN && action != CFG_MIGRATE_ONLY)
+        return exit_code;
+
+    httpc_global_init();
+    db_init(app.cfg.database_url);
+    if (db_migrate("notification", notification_migrations, notification_migrations_count) < 0) {
+        log_error("migrations failed; not starting");
+        return 1;
+    }
+    if (action == CFG_MIGRATE_ONLY)
+        return 0;
+
+    struct http_server_config http = {
+        .bind_address = app.cfg.bind_address,
+        .port = (unsigned)app.cfg.port,
+        .threads = (unsigned)app.cfg.http_threads,
+        .body_limit = (size_t)app.cfg.body_limit,
+        .conn_timeout = (unsigned)app.cfg.conn_timeout,
+        .jwt_secret = app.cfg.jwt_secret,
+        .routes = notification_routes,
+        .nroutes = notification_routes_count,
+        .app = &app,
+    };
+    struct http_server *srv = http_server_start(&http);
+    if (!srv)
+        return 1;
+    log_info("listening\taddress=%s port=%u version=%s", app.cfg.bind_address,
+             http_server_port(srv), VERSION);
+
+    int sig = shutdown_wait();
+    log_info("shutting down\tsignal=%d", sig);
+    http_server_stop(srv);
+    httpc_global_cleanup();
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,368 @@
+/* harness.c - process, database and HTTP plumbing for the integration tests. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "auth.h"
+
+static char pg_port[16];
+
+static const char *bin_dir(void)
+{
+    const char *d = getenv("BIN_DIR");
+    return d && *d ? d : "build/asan";
+}
+
+static const char *pg_dir(void)
+{
+    const char *d = getenv("TEST_PG_DIR");
+    return d && *d ? d : ".run/test-pg";
+}
+
+bool h_pg_start(void)
+{
+    if (pg_port[0])
+        return true;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "scripts/pg.sh start %s >/dev/null", pg_dir());
+    if (system(cmd) != 0)
+        return false;
+    char path[256];
+    snprintf(path, sizeof path, "%s/env", pg_dir());
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "PG_PORT=", 8) == 0) {
+            size_t n = strcspn(line + 8, "\r\n");
+            if (n > 0 && n < sizeof pg_port) {
+                memcpy(pg_port, line + 8, n);
+                pg_port[n] = '\0';
+            }
+        }
+    }
+    fclose(f);
+    return pg_port[0] != '\0';
+}
+
+static PGconn *admin_conn(void)
+{
+    char url[256];
+    snprintf(url, sizeof url, "postgresql://postgres@127.0.0.1:%s/postgres", pg_port);
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "harness: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+bool h_fresh_database(const char *name, char *url, size_t urllen)
+{
+    if (!h_pg_start())
+        return false;
+    PGconn *c = admin_conn();
+    if (!c)
+        return false;
+    char *quoted = PQescapeIdentifier(c, name, strlen(name));
+    char *drop = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", quoted);
+    char *create = xasprintf("CREATE DATABASE %s", quoted);
+    PGresult *r1 = PQexec(c, drop);
+    PGresult *r2 = PQexec(c, create);
+    bool ok = PQresultStatus(r2) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "harness: %s", PQerrorMessage(c));
+    PQclear(r1);
+    PQclear(r2);
+    PQfreemem(quoted);
+    free(drop);
+    free(create);
+    PQfinish(c);
+    snprintf(url, urllen, "postgresql://postgres@127.0.0.1:%s/%s", pg_port, name);
+    return ok;
+}
+
+char *h_sql(const char *url, const char *sql)
+{
+    char *out = NULL;
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK)
+        goto out;
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK)
+        out = xstrdup(PQntuples(r) && PQnfields(r) ? PQgetvalue(r, 0, 0) : "");
+    else if (st == PGRES_COMMAND_OK)
+        out = xstrdup(PQcmdTuples(r));
+    else
+        fprintf(stderr, "harness: SQL failed: %s", PQerrorMessage(c));
+    PQclear(r);
+out:
+    PQfinish(c);
+    return out;
+}
+
+unsigned h_free_port(void)
+{
+    /* Ask the kernel for a free port, then pick a random one near it that also binds:
+     * two processes in a row asking for port 0 tend to get neighbours, so randomise. */
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    for (int attempt = 0; attempt < 200; attempt++) {
+        unsigned port = 20000 + (unsigned)(rand_r(&seed) % 30000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (ok)
+            return port;
+    }
+    return 0;
+}
+
+static bool ready_cond(void *arg)
+{
+    const char *url = arg;
+    struct h_resp r = h_get(url, NULL);
+    bool ok = r.status == 200;
+    h_resp_free(&r);
+    return ok;
+}
+
+bool h_start(struct h_proc *p, const char *binary, const char *port_var, const char *const *env,
+             const char *ready_path)
+{
+    memset(p, 0, sizeof(*p));
+    p->port = h_free_port();
+    snprintf(p->name, sizeof p->name, "%s", binary);
+    snprintf(p->url, sizeof p->url, "http://127.0.0.1:%u", p->port);
+    mkdir(".run", 0755);
+    mkdir(".run/test-logs", 0755);
+    snprintf(p->log_path, sizeof p->log_path, ".run/test-logs/%s-%u.log", binary, p->port);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", bin_dir(), binary);
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        int fd = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        char portval[16];
+        snprintf(portval, sizeof portval, "%u", p->port);
+        setenv(port_var, portval, 1);
+        setenv("BIND_ADDRESS", "127.0.0.1", 1);
+        for (size_t i = 0; env && env[i]; i++) {
+            char *kv = xstrdup(env[i]);
+            char *eq = strchr(kv, '=');
+            if (eq) {
+                *eq = '\0';
+                setenv(kv, eq + 1, 1);
+            }
+            free(kv);
+        }
+        execl(path, path, (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    p->pid = pid;
+    char *url = h_url(p->url, "%s", ready_path);
+    bool up = h_wait_until(ready_cond, url, 15000);
+    free(url);
+    if (!up) {
+        fprintf(stderr, "harness: %s did not become ready; log: %s\n", binary, p->log_path);
+        h_kill(p, SIGKILL);
+    }
+    return up;
+}
+
+int h_stop(struct h_proc *p)
+{
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, SIGTERM);
+    for (int i = 0; i < 1000; i++) {
+        int status;
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid) {
+            p->pid = 0;
+            if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+            return -1;
+        }
+        usleep(10000);
+    }
+    h_kill(p, SIGKILL);
+    return -1;
+}
+
+void h_kill(struct h_proc *p, int sig)
+{
+    if (p->pid <= 0)
+        return;
+    kill(p->pid, sig);
+    waitpid(p->pid, NULL, 0);
+    p->pid = 0;
+}
+
+int h_log_count(const struct h_proc *p, const char *needle)
+{
+    FILE *f = fopen(p->log_path, "r");
+    if (!f)
+        return -1;
+    int n = 0;
+    char line[8192];
+    while (fgets(line, sizeof line, f)) {
+        if (strstr(line, needle))
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    buf_append(userdata, ptr, size * nmemb);
+    return size * nmemb;
+}
+
+struct h_resp h_http(const char *method, const char *url, const char *token,
+                     const char *content_type, const char *body, size_t body_len)
+{
+    struct h_resp r = {0};
+    struct buf b = {0};
+    struct curl_slist *hdrs = NULL;
+    char *auth = NULL, *ctype = NULL;
+    CURL *c = curl_easy_init();
+    if (token) {
+        auth = xasprintf("Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    if (content_type) {
+        ctype = xasprintf("Content-Type: %s", content_type);
+        hdrs = curl_slist_append(hdrs, ctype);
+    }
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+        char *ct = NULL;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+        snprintf(r.content_type, sizeof r.content_type, "%s", ct ? ct : "");
+    }
+    r.len = b.len;
+    r.body = buf_steal(&b);
+    if (r.len)
+        r.json = json_loadb(r.body, r.len, 0, NULL);
+    curl_slist_free_all(hdrs);
+    curl_easy_cleanup(c);
+    free(auth);
+    free(ctype);
+    return r;
+}
+
+struct h_resp h_get(const char *url, const char *token)
+{
+    return h_http("GET", url, token, NULL, NULL, 0);
+}
+
+struct h_resp h_json(const char *method, const char *url, const char *token, const char *body)
+{
+    return h_http(method, url, token, "application/json", body, body ? strlen(body) : 0);
+}
+
+void h_resp_free(struct h_resp *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+char *h_url(const char *base, const char *fmt, ...)
+{
+    struct buf b = {0};
+    buf_append_str(&b, base);
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    return buf_steal(&b);
+}
+
+char *h_token(const char *role, const char *tenant, const char *tenant_role, const char *sub,
+              long ttl)
+{
+    struct auth_principal p;
+    memset(&p, 0, sizeof p);
+    if (!auth_role_parse(role, &p.role))
+        return NULL;
+    if (tenant)
+        snprintf(p.tenant_id, sizeof p.tenant_id, "%s", tenant);
+    if (tenant_role && !auth_tenant_role_parse(tenant_role, &p.tenant_role))
+        return NULL;
+    snprintf(p.sub, sizeof p.sub, "%s", sub ? sub : role);
+    return auth_mint(H_JWT_SECRET, &p, ttl);
+}
+
+void h_assert_error(const struct h_resp *r, long status, const char *code)
+{
+    if (r->status != status)
+        fprintf(stderr, "expected %ld %s, got %ld: %s\n", status, code, r->status, r->body);
+    assert_int_equal(r->status, status);
+    assert_non_null(r->json);
+    assert_true(json_is_false(json_object_get(r->json, "success")));
+    assert_string_equal(json_string_value(json_object_get(r->json, "error")), code);
+    const char *msg = json_string_value(json_object_get(r->json, "message"));
+    assert_non_null(msg);
+    assert_true(strlen(msg) > 0);
+}
+
+bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
+{
+    for (int waited = 0;; waited += 20) {
+        if (cond(arg))
+            return true;
+        if (waited >= timeout_ms)
+            return false;
+        usleep(20000);
+    }
+}

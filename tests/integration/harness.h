@@ -1,0 +1,80 @@
+/* harness.h - integration-test harness: the private test PostgreSQL, scratch databases,
+ * the real daemons started on free ports, and a libcurl HTTP client.
+ *
+ * Binaries come from $BIN_DIR (tests/run.sh sets build/asan); the test cluster is the one
+ * scripts/pg.sh runs in $TEST_PG_DIR (default .run/test-pg). Daemon logs go to
+ * .run/test-logs/<name>-<port>.log so a failing test can be read afterwards. */
+#ifndef TESTS_HARNESS_H
+#define TESTS_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define H_JWT_SECRET "test-jwt-secret-0123456789abcdef"
+
+struct h_proc {
+    pid_t pid;
+    char name[48];
+    unsigned port;
+    char url[64]; /* "http://127.0.0.1:PORT" */
+    char log_path[256];
+};
+
+struct h_resp {
+    long status;
+    char *body; /* NUL-terminated */
+    size_t len;
+    json_t *json; /* parsed body, or NULL */
+    char content_type[128];
+};
+
+/* Makes sure the test cluster runs (once per process). Returns false when it cannot. */
+bool h_pg_start(void);
+/* Creates (dropping first) database name on the test cluster and writes its URL. */
+bool h_fresh_database(const char *name, char *url, size_t urllen);
+/* Runs one SQL statement on url (no parameters: test code only). Returns the first
+ * column of the first row as a fresh string ("" when none), or NULL on error. */
+char *h_sql(const char *url, const char *sql);
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+unsigned h_free_port(void);
+
+/* Starts $BIN_DIR/binary with the current environment plus env ("K=V" strings, NULL
+ * terminated). port_var names the variable that gets the chosen port ("TENANT_PORT").
+ * Waits up to 15 s until GET ready_path answers 200. Returns false (process killed) when
+ * it does not come up. */
+bool h_start(struct h_proc *p, const char *binary, const char *port_var, const char *const *env,
+             const char *ready_path);
+/* Sends SIGTERM and waits up to 10 s. Returns the exit status (0 = clean), or -1 when
+ * it had to be killed or died by a signal. */
+int h_stop(struct h_proc *p);
+/* Sends sig and reaps the process (for kill -9 tests). */
+void h_kill(struct h_proc *p, int sig);
+/* Counts lines of p's log containing needle. */
+int h_log_count(const struct h_proc *p, const char *needle);
+
+/* HTTP: method url with optional bearer token, content type and body. Returns the
+ * response (status 0 on transport failure); free it with h_resp_free(). */
+struct h_resp h_http(const char *method, const char *url, const char *token,
+                     const char *content_type, const char *body, size_t body_len);
+/* Shorthands: JSON body (may be NULL) with Content-Type application/json. */
+struct h_resp h_get(const char *url, const char *token);
+struct h_resp h_json(const char *method, const char *url, const char *token, const char *body);
+void h_resp_free(struct h_resp *r);
+/* url = base + path, formatted. */
+char *h_url(const char *base, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Mints a token with H_JWT_SECRET. role: "admin" | "user" | "service"; tenant and
+ * tenant_role for users. ttl may be negative (already expired). Caller frees. */
+char *h_token(const char *role, const char *tenant, const char *tenant_role, const char *sub,
+              long ttl);
+
+/* Asserts the DESIGN.md error shape: success false, error == code, a message. */
+void h_assert_error(const struct h_resp *r, long status, const char *code);
+
+/* Polls until cond(arg) is true or timeout_ms passes; returns the last cond value. */
+bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
+
+#endif

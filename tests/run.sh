@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# run.sh - runs every test suite against what `make` built and ends with one line
+# "N passed, M failed". Suites speak TAP (cmocka with CMOCKA_MESSAGE_OUTPUT=TAP, the SQL
+# and shell suites, node's test runner with --test-reporter=tap). A suite that exits
+# non-zero without reporting a failing case counts as one failure (a crash, a leak
+# report at exit, a missing binary). Exit status: 0 only when nothing failed.
+#
+# usage: tests/run.sh [SUITE-GLOB]   e.g. tests/run.sh 'integration/*tenant*'
+set -u
+cd "$(dirname "$0")/.."
+filter=${1:-*}
+
+export BIN_DIR=${BIN_DIR:-build/asan}
+export TEST_PG_DIR=${TEST_PG_DIR:-.run/test-pg}
+export CMOCKA_MESSAGE_OUTPUT=TAP
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+logs=.run/test-logs
+mkdir -p "$logs"
+
+passed=0
+failed=0
+failures=()
+
+# run_suite NAME COMMAND...: runs it, counts its TAP lines, keeps its output in $logs.
+run_suite() {
+    local name=$1
+    shift
+    # shellcheck disable=SC2254
+    case "$name" in $filter) ;; *) return 0 ;; esac
+    local out="$logs/${name//\//_}.tap"
+    local start=$SECONDS
+    "$@" >"$out" 2>&1
+    local rc=$?
+    local ok notok
+    ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$out")
+    notok=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$out")
+    if [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+        notok=1
+        echo "not ok - $name exited with status $rc" >>"$out"
+    fi
+    passed=$((passed + ok))
+    failed=$((failed + notok))
+    printf '%-44s %4d passed %3d failed %4ds\n' "$name" "$ok" "$notok" $((SECONDS - start))
+    if [ "$notok" -ne 0 ]; then
+        failures+=("$name")
+        grep -E '^[[:space:]]*not ok' "$out" | head -20 | sed 's/^/    /'
+        echo "    (full output: $out)"
+    fi
+}
+
+if ! scripts/pg.sh start "$TEST_PG_DIR"; then
+    echo "could not start the test PostgreSQL"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+
+for t in "$BIN_DIR"/tests/unit/test_*; do
+    [ -x "$t" ] && run_suite "unit/$(basename "$t")" "$t"
+done
+for t in "$BIN_DIR"/tests/integration/test_*; do
+    [ -x "$t" ] && run_suite "integration/$(basename "$t")" "$t"
+done
+for t in tests/sql/test_*.sh tests/shell/test_*.sh; do
+    [ -f "$t" ] && run_suite "${t#tests/}" bash "$t"
+done
+if [ -d tests/browser/node_modules/playwright-core ]; then
+    for t in tests/browser/*.test.mjs; do
+        [ -f "$t" ] && run_suite "browser/$(basename "$t")" node --test --test-reporter=tap "$t"
+    done
+fi
+
+if [ "${#failures[@]}" -ne 0 ]; then
+    echo "failed suites: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
