@@ -256,6 +256,14 @@ static bool is_json_type(const char *type)
     return n == 16 && strncasecmp(type, "application/json", 16) == 0;
 }
 
+/* The body cap of the matched route, or the server's. */
+static size_t body_limit(const struct http_request *req)
+{
+    if (req->route && req->route->body_limit)
+        return req->route->body_limit;
+    return req->srv->cfg->body_limit;
+}
+
 /* Decides what the first callback can decide without the body: route, auth, size. */
 static void admit(struct http_request *req)
 {
@@ -308,9 +316,9 @@ static void admit(struct http_request *req)
     if (length) {
         char *end = NULL;
         unsigned long long n = strtoull(length, &end, 10);
-        if (end && *end == '\0' && n > cfg->body_limit) {
+        if (end && *end == '\0' && n > body_limit(req)) {
             http_reply_error(req, 413, "payload_too_large",
-                             "Request body exceeds %zu bytes", cfg->body_limit);
+                             "Request body exceeds %zu bytes", body_limit(req));
             return;
         }
     }
@@ -323,7 +331,7 @@ static void dispatch(struct http_request *req)
                            strcmp(m, "PATCH") == 0;
     if (req->body_too_large) {
         http_reply_error(req, 413, "payload_too_large", "Request body exceeds %zu bytes",
-                         req->srv->cfg->body_limit);
+                         body_limit(req));
         return;
     }
     if (has_body_method && !(req->route->flags & HTTP_ROUTE_RAW_BODY) &&
@@ -390,7 +398,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
 
     if (*upload_data_size) {
-        size_t limit = srv->cfg->body_limit;
+        size_t limit = body_limit(req);
         if (!req->body_too_large && req->body.len + *upload_data_size <= limit)
             buf_append(&req->body, upload_data, *upload_data_size);
         else

@@ -30,6 +30,7 @@ struct http_route {
     http_handler handler;
     unsigned roles; /* enum auth_role bits allowed; 0 = public, no token needed */
     unsigned flags;
+    size_t body_limit; /* bytes; 0 = the server's default */
 };
 
 struct http_server_config {

@@ -22,9 +22,26 @@ struct notification_config {
     const char *access_token;
     const char *default_phone_number_id;
     bool enabled;
+    long graph_timeout_ms;
+    long phone_cache_seconds;
     /* webhook */
     const char *verify_token;
     const char *app_secret;
+    long webhook_body_limit;
+    /* sending */
+    long mps_per_phone;
+    long pair_interval_ms;
+    long max_attempts;
+    long retry_base_ms;
+    long retry_max_ms;
+    long worker_batch;
+    long worker_inflight;
+    long lease_seconds;
+    long settings_ttl_seconds;
+    /* retention */
+    long retention_days;
+    long retention_batch;
+    const char *instance_id; /* lease owner name; hostname:pid when empty */
 };
 
 struct notification_app {
