@@ -19,7 +19,7 @@ PKGS = libmicrohttpd libpq libcurl jansson uuid libjwt libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-       -Wundef -Wno-format-nonliteral -fno-common -fstack-protector-strong
+       -Wundef -Wno-format-nonliteral -Wno-missing-field-initializers -fno-common -fstack-protector-strong
 CFLAGS = -std=c11 -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" $(OPT) $(WARN) -MMD -MP -Icommon -I$(GEN) $(PKG_CFLAGS)
 LDLIBS = $(PKG_LIBS) -lpthread -lm
 LDFLAGS = $(OPT)
