@@ -16,8 +16,13 @@ enum auth_role {
 };
 #define AUTH_ROLES_ANY (AUTH_ROLE_ADMIN | AUTH_ROLE_USER | AUTH_ROLE_SERVICE)
 
-enum tenant_role { TENANT_ROLE_NONE, TENANT_ROLE_OWNER, TENANT_ROLE_ADMIN, TENANT_ROLE_MEMBER,
-                   TENANT_ROLE_VIEWER };
+enum tenant_role {
+    TENANT_ROLE_NONE,
+    TENANT_ROLE_OWNER,
+    TENANT_ROLE_ADMIN,
+    TENANT_ROLE_MEMBER,
+    TENANT_ROLE_VIEWER
+};
 
 struct auth_principal {
     char sub[128];

@@ -36,8 +36,7 @@ bool cfg_parse_bool(const char *s, bool *out)
     return false;
 }
 
-int cfg_load(const struct cfg_var *vars, size_t n, cfg_lookup_fn lookup, char *err,
-             size_t errlen)
+int cfg_load(const struct cfg_var *vars, size_t n, cfg_lookup_fn lookup, char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++) {
         const struct cfg_var *v = &vars[i];
@@ -66,8 +65,8 @@ int cfg_load(const struct cfg_var *vars, size_t n, cfg_lookup_fn lookup, char *e
             break;
         case CFG_INT:
             if (!cfg_parse_long(val ? val : "0", v->min, v->max, (long *)v->target)) {
-                snprintf(err, errlen, "%s must be an integer between %ld and %ld", v->name,
-                         v->min, v->max);
+                snprintf(err, errlen, "%s must be an integer between %ld and %ld", v->name, v->min,
+                         v->max);
                 return -1;
             }
             break;

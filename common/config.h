@@ -37,8 +37,8 @@ typedef const char *(*cfg_lookup_fn)(const char *name);
 
 /* Loads every variable of the table through lookup. Returns 0, or -1 with a message
  * naming the variable written into err. */
-int cfg_load(const struct cfg_var *vars, size_t n, cfg_lookup_fn lookup, char *err,
-             size_t errlen) __attribute__((warn_unused_result));
+int cfg_load(const struct cfg_var *vars, size_t n, cfg_lookup_fn lookup, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Prints NAME=value lines of the effective configuration, secrets masked. */
 void cfg_print(const struct cfg_var *vars, size_t n, FILE *out);

@@ -137,8 +137,8 @@ static bool is_prepared(const struct db_stmt *stmt)
 static enum db_status classify(PGconn *conn, PGresult *res)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    set_error(state ? state : "08006", res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL,
-              PQerrorMessage(conn));
+    set_error(state ? state : "08006",
+              res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL, PQerrorMessage(conn));
     if (PQstatus(conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0) ||
         (state && strcmp(state, "57P01") == 0))
         return DB_UNAVAILABLE;
@@ -289,8 +289,8 @@ int db_migrate(const char *scope, const struct db_migration *migrations, size_t 
     }
     for (size_t i = 0; i < n; i++) {
         const char *params[] = {migrations[i].name};
-        res = PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE name = $1", 1, NULL,
-                           params, NULL, NULL, 0);
+        res = PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE name = $1", 1, NULL, params,
+                           NULL, NULL, 0);
         bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
         bool done = ok && PQntuples(res) > 0;
         PQclear(res);
@@ -320,8 +320,8 @@ int db_migrate(const char *scope, const struct db_migration *migrations, size_t 
     }
 out:
     if (conn) {
-        res = PQexecParams(conn, "SELECT pg_advisory_unlock(hashtext($1))", 1, NULL,
-                           lock_params, NULL, NULL, 0);
+        res = PQexecParams(conn, "SELECT pg_advisory_unlock(hashtext($1))", 1, NULL, lock_params,
+                           NULL, NULL, 0);
         PQclear(res);
         PQfinish(conn);
     }

@@ -27,8 +27,7 @@ int hmac_sha256_hex(const char *key, size_t keylen, const void *data, size_t len
     return 0;
 }
 
-bool hmac_sha256_verify_header(const char *header, const char *key, const void *data,
-                               size_t len)
+bool hmac_sha256_verify_header(const char *header, const char *key, const void *data, size_t len)
 {
     char want[HMAC_SHA256_HEX_LEN];
     char got[HMAC_SHA256_HEX_LEN];

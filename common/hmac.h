@@ -15,7 +15,6 @@ int hmac_sha256_hex(const char *key, size_t keylen, const void *data, size_t len
 
 /* True when header is "sha256=<hex>" (hex in either case) and matches the HMAC-SHA256 of
  * the raw bytes data under key. The comparison takes the same time wherever it differs. */
-bool hmac_sha256_verify_header(const char *header, const char *key, const void *data,
-                               size_t len);
+bool hmac_sha256_verify_header(const char *header, const char *key, const void *data, size_t len);
 
 #endif

@@ -144,8 +144,8 @@ static void reply_error_v(struct http_request *req, unsigned status, const char 
     http_reply_json(req, status, body);
 }
 
-void http_reply_error(struct http_request *req, unsigned status, const char *code,
-                      const char *fmt, ...)
+void http_reply_error(struct http_request *req, unsigned status, const char *code, const char *fmt,
+                      ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -229,9 +229,9 @@ static bool request_id_ok(const char *s)
 
 /* Finds the route for method and path. Returns it, or NULL with *path_known telling
  * whether another method would have matched (405 rather than 404). */
-static const struct http_route *find_route(const struct http_server_config *cfg,
-                                           const char *method, const char *path,
-                                           struct route_params *params, bool *path_known)
+static const struct http_route *find_route(const struct http_server_config *cfg, const char *method,
+                                           const char *path, struct route_params *params,
+                                           bool *path_known)
 {
     *path_known = false;
     for (size_t i = 0; i < cfg->nroutes; i++) {
@@ -288,8 +288,8 @@ static void admit(struct http_request *req)
     req->nparams = params.count;
 
     if (req->route->roles) {
-        enum auth_result ar = auth_verify_header(http_header(req, "Authorization"),
-                                                 cfg->jwt_secret, time(NULL), &req->principal);
+        enum auth_result ar = auth_verify_header(http_header(req, "Authorization"), cfg->jwt_secret,
+                                                 time(NULL), &req->principal);
         if (ar == AUTH_MISSING) {
             http_add_header(req, "WWW-Authenticate", "Bearer");
             http_reply_error(req, 401, "unauthorized", "A bearer token is required");
@@ -317,8 +317,8 @@ static void admit(struct http_request *req)
         char *end = NULL;
         unsigned long long n = strtoull(length, &end, 10);
         if (end && *end == '\0' && n > body_limit(req)) {
-            http_reply_error(req, 413, "payload_too_large",
-                             "Request body exceeds %zu bytes", body_limit(req));
+            http_reply_error(req, 413, "payload_too_large", "Request body exceeds %zu bytes",
+                             body_limit(req));
             return;
         }
     }
@@ -327,8 +327,8 @@ static void admit(struct http_request *req)
 static void dispatch(struct http_request *req)
 {
     const char *m = req->method;
-    bool has_body_method = strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
-                           strcmp(m, "PATCH") == 0;
+    bool has_body_method =
+        strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0;
     if (req->body_too_large) {
         http_reply_error(req, 413, "payload_too_large", "Request body exceeds %zu bytes",
                          body_limit(req));
@@ -349,8 +349,8 @@ static void dispatch(struct http_request *req)
 
 static enum MHD_Result queue_reply(struct http_request *req)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(
-        req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
     if (!resp)
         return MHD_NO;
     req->resp_body = NULL; /* owned by the response now */
@@ -367,9 +367,8 @@ static enum MHD_Result queue_reply(struct http_request *req)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     (void)version;
     struct http_server *srv = cls;
@@ -427,12 +426,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         return;
     struct timespec end;
     clock_gettime(CLOCK_MONOTONIC, &end);
-    double secs = (double)(end.tv_sec - req->start.tv_sec) +
-                  (double)(end.tv_nsec - req->start.tv_nsec) / 1e9;
+    double secs =
+        (double)(end.tv_sec - req->start.tv_sec) + (double)(end.tv_nsec - req->start.tv_nsec) / 1e9;
     const char *pattern = req->route ? req->route->pattern : "unmatched";
     char labels[256];
-    snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%u\"", pattern,
-             req->method, req->status);
+    snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%u\"", pattern, req->method,
+             req->status);
     metric_inc(metrics_counter("http_requests_total", "HTTP requests answered.", labels));
     snprintf(labels, sizeof labels, "route=\"%s\"", pattern);
     metric_observe(metrics_histogram("http_request_duration_seconds",
@@ -472,8 +471,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
     struct http_server *srv = xcalloc(1, sizeof(*srv));
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     socklen_t addrlen;
 
     struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
@@ -497,11 +496,11 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
     srv->cfg = cfg;
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(cfg->threads ? cfg->threads : 1),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("cannot listen\taddress=%s port=%u", cfg->bind_address, cfg->port);
         free(srv);

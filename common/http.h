@@ -78,8 +78,8 @@ json_t *http_body_object(struct http_request *req);
 /* Sends body (stolen: the reference passes to the layer) with the given status. */
 void http_reply_json(struct http_request *req, unsigned status, json_t *body);
 /* Sends {"success":false,"error":code,"message":...}. */
-void http_reply_error(struct http_request *req, unsigned status, const char *code,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void http_reply_error(struct http_request *req, unsigned status, const char *code, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
 /* The same with "field" for validation errors. */
 void http_reply_field_error(struct http_request *req, unsigned status, const char *code,
                             const char *field, const char *fmt, ...)

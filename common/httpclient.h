@@ -8,9 +8,9 @@
 #include <stddef.h>
 
 struct httpc_result {
-    long status;      /* HTTP status, 0 when the request never got an answer */
-    json_t *json;     /* parsed body when it was JSON, else NULL; owned by the result */
-    char error[256];  /* transport error (connection refused, timeout), else empty */
+    long status;     /* HTTP status, 0 when the request never got an answer */
+    json_t *json;    /* parsed body when it was JSON, else NULL; owned by the result */
+    char error[256]; /* transport error (connection refused, timeout), else empty */
 };
 
 /* Performs method url with an optional bearer token and optional JSON body (borrowed).

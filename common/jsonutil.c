@@ -53,7 +53,7 @@ static bool kind_ok(const json_t *v, enum json_kind kind, size_t max_len, const 
         }
         size_t i;
         const json_t *item;
-        json_array_foreach(v, i, item) {
+        json_array_foreach (v, i, item) {
             if (!json_is_string(item)) {
                 *problem = "must be an array of strings";
                 return false;
@@ -78,7 +78,7 @@ bool json_check_object(const json_t *obj, const struct json_field *fields, size_
     if (!allow_unknown) {
         const char *key;
         const json_t *v;
-        json_object_foreach((json_t *)obj, key, v) {
+        json_object_foreach ((json_t *)obj, key, v) {
             size_t i = 0;
             while (i < n && strcmp(fields[i].key, key) != 0)
                 i++;

@@ -26,9 +26,21 @@ const char *log_request_id(void);
  * formatted text ("accepted\tcount=3 tenant=..."), written verbatim after msg. */
 void log_write(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_debug(...) do { if (log_min_level <= LOG_DEBUG) log_write(LOG_DEBUG, __VA_ARGS__); } while (0)
-#define log_info(...)  do { if (log_min_level <= LOG_INFO)  log_write(LOG_INFO, __VA_ARGS__); } while (0)
-#define log_warn(...)  do { if (log_min_level <= LOG_WARN)  log_write(LOG_WARN, __VA_ARGS__); } while (0)
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (log_min_level <= LOG_DEBUG)                                                            \
+            log_write(LOG_DEBUG, __VA_ARGS__);                                                     \
+    } while (0)
+#define log_info(...)                                                                              \
+    do {                                                                                           \
+        if (log_min_level <= LOG_INFO)                                                             \
+            log_write(LOG_INFO, __VA_ARGS__);                                                      \
+    } while (0)
+#define log_warn(...)                                                                              \
+    do {                                                                                           \
+        if (log_min_level <= LOG_WARN)                                                             \
+            log_write(LOG_WARN, __VA_ARGS__);                                                      \
+    } while (0)
 #define log_error(...) log_write(LOG_ERROR, __VA_ARGS__)
 
 /* Writes a masked form of a phone number ("+34612***678") into out (NUL-terminated,

@@ -25,8 +25,7 @@ bool route_match(const char *pattern, const char *path, struct route_params *out
             size_t n = strcspn(s, "/");
             if (n == 0)
                 return false;
-            params->p[params->count++] =
-                (struct route_param){p + 1, (size_t)(close - p - 1), s, n};
+            params->p[params->count++] = (struct route_param){p + 1, (size_t)(close - p - 1), s, n};
             p = close + 1;
             s += n;
             continue;

@@ -44,10 +44,9 @@ int main(int argc, char **argv)
 {
     int exit_code = 0;
     shutdown_init();
-    enum cfg_action action =
-        daemon_prepare(argc, argv, "tenant-service", "tenants and WhatsApp phone assignment",
-                       config_vars, sizeof config_vars / sizeof config_vars[0],
-                       &app.cfg.log_level, &exit_code);
+    enum cfg_action action = daemon_prepare(
+        argc, argv, "tenant-service", "tenants and WhatsApp phone assignment", config_vars,
+        sizeof config_vars / sizeof config_vars[0], &app.cfg.log_level, &exit_code);
     if (action != CFG_RUN && action != CFG_MIGRATE_ONLY)
         return exit_code;
 

@@ -35,8 +35,7 @@ static int setup(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NSERVICES; i++) {
-        if (!h_fresh_database(services[i].db_name, services[i].db_url,
-                              sizeof services[i].db_url))
+        if (!h_fresh_database(services[i].db_name, services[i].db_url, sizeof services[i].db_url))
             return -1;
     }
     return 0;
@@ -136,9 +135,8 @@ static void ready_names_the_database_when_it_is_gone(void **state)
     assert_true(h_fresh_database(s.db_name, s.db_url, sizeof s.db_url));
     struct h_proc p;
     assert_true(start(&p, &s));
-    char *gone = h_sql(services[0].db_url,
-                       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                       " WHERE datname = 'it_foundation_vanishing'");
+    char *gone = h_sql(services[0].db_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                           " WHERE datname = 'it_foundation_vanishing'");
     free(gone);
     char url[320];
     snprintf(url, sizeof url, "%s", s.db_url);

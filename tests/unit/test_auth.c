@@ -148,10 +148,10 @@ static void claims_are_required(void **state)
     char payload[256];
     const char *hdr = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
     const char *bodies[] = {
-        "{\"sub\":\"x\",\"role\":\"admin\"}",                                  /* no exp */
-        "{\"sub\":\"x\",\"role\":\"root\",\"exp\":%ld}",                       /* bad role */
-        "{\"role\":\"admin\",\"exp\":%ld}",                                    /* no sub */
-        "{\"sub\":\"x\",\"role\":\"user\",\"exp\":%ld}",                       /* no tenant */
+        "{\"sub\":\"x\",\"role\":\"admin\"}",            /* no exp */
+        "{\"sub\":\"x\",\"role\":\"root\",\"exp\":%ld}", /* bad role */
+        "{\"role\":\"admin\",\"exp\":%ld}",              /* no sub */
+        "{\"sub\":\"x\",\"role\":\"user\",\"exp\":%ld}", /* no tenant */
         "{\"sub\":\"x\",\"role\":\"user\",\"tenant_id\":\"nope\",\"tenant_role\":\"owner\","
         "\"exp\":%ld}",
         "{\"sub\":\"x\",\"role\":\"user\",\"tenant_id\":\"" TENANT "\",\"tenant_role\":\"god\","

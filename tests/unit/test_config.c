@@ -57,8 +57,8 @@ static void values_override_defaults(void **state)
 {
     (void)state;
     char err[256];
-    const char *env[] = {"SECRET=x", "PORT=9000", "ENABLED=off", "DB_URL=https://h", "NAME=n",
-                         NULL};
+    const char *env[] = {"SECRET=x",         "PORT=9000", "ENABLED=off",
+                         "DB_URL=https://h", "NAME=n",    NULL};
     assert_int_equal(load(env, err), 0);
     assert_int_equal(port, 9000);
     assert_false(enabled);
@@ -83,8 +83,8 @@ static void bad_values_are_named(void **state)
     (void)state;
     char err[256];
     const char *cases[][3] = {
-        {"SECRET=x", "PORT=70000", "PORT"},  {"SECRET=x", "PORT=12x", "PORT"},
-        {"SECRET=x", "PORT= 12", "PORT"},    {"SECRET=x", "PORT=99999999999999999999", "PORT"},
+        {"SECRET=x", "PORT=70000", "PORT"},       {"SECRET=x", "PORT=12x", "PORT"},
+        {"SECRET=x", "PORT= 12", "PORT"},         {"SECRET=x", "PORT=99999999999999999999", "PORT"},
         {"SECRET=x", "ENABLED=maybe", "ENABLED"}, {"SECRET=x", "DB_URL=ftp://x", "DB_URL"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -11,10 +11,8 @@
 #include "jsonutil.h"
 
 static const struct json_field fields[] = {
-    {"name", JK_STRING, true, 10},
-    {"enabled", JK_BOOL, false, 0},
-    {"count", JK_INTEGER, false, 0},
-    {"amount", JK_NUMBER, false, 0},
+    {"name", JK_STRING, true, 10},       {"enabled", JK_BOOL, false, 0},
+    {"count", JK_INTEGER, false, 0},     {"amount", JK_NUMBER, false, 0},
     {"tags", JK_STRING_ARRAY, false, 3},
 };
 #define NF (sizeof fields / sizeof fields[0])
@@ -93,8 +91,9 @@ static void hostile_bodies_are_refused_not_crashed(void **state)
 static void dump_escapes_non_ascii(void **state)
 {
     (void)state;
-    json_t *v = json_pack("{s:s}", "name", "Panader\xc3\xad"
-                                           "a");
+    json_t *v = json_pack("{s:s}", "name",
+                          "Panader\xc3\xad"
+                          "a");
     char *s = json_dump_compact(v);
     assert_string_equal(s, "{\"name\":\"Panader\\u00EDa\"}");
     free(s);
