@@ -115,40 +115,57 @@ pick_port() {
     die "no free TCP port found in $PORT_MIN-$PORT_MAX on 127.0.0.1"
 }
 
+# A value for DIR/env: bare when it is plain, else single-quoted so the file stays
+# sourceable (a DATABASE_URL may carry "?a=1&b=2").
+env_value() {
+    local safe='^[A-Za-z0-9@%+=:,./_~-]*$'
+    if [[ "$1" =~ $safe ]]; then
+        printf '%s' "$1"
+    else
+        printf "'%s'" "${1//\'/\'\\\'\'}"
+    fi
+}
+
 write_env() {
-    local port="$1" tenant_url="$2" notification_url="$3"
     local tmp="$DIR/env.tmp.$$"
-    printf 'PG_PORT=%s\nTENANT_DATABASE_URL=%s\nNOTIFICATION_DATABASE_URL=%s\n' \
-        "$port" "$tenant_url" "$notification_url" >"$tmp"
+    {
+        printf 'PG_PORT=%s\n' "$(env_value "$1")"
+        printf 'TENANT_DATABASE_URL=%s\n' "$(env_value "$2")"
+        printf 'NOTIFICATION_DATABASE_URL=%s\n' "$(env_value "$3")"
+    } >"$tmp" || die "cannot write $DIR/env"
     chmod 644 "$tmp"
-    mv -f "$tmp" "$DIR/env"
+    mv -f "$tmp" "$DIR/env" || die "cannot write $DIR/env"
 }
 
 # Creates the missing project databases; $@ is the psql connection (options or a URL).
 ensure_databases() {
-    local db exists out
+    local db have out
+    have="$(psql -X -q -At -v ON_ERROR_STOP=1 "$@" -c "select string_agg(datname, ' ') \
+        from pg_database where datname in ('tenant', 'notification')" 2>&1)" ||
+        die "cannot query databases: $(echo "$have" | head -n 1)"
     for db in "${DATABASES[@]}"; do
-        exists="$(psql -X -q -At -v ON_ERROR_STOP=1 "$@" \
-            -c "select 1 from pg_database where datname = '$db'" 2>&1)" ||
-            die "cannot query databases: $(echo "$exists" | head -n 1)"
-        if [ "$exists" != 1 ]; then
-            out="$(psql -X -q -v ON_ERROR_STOP=1 "$@" -c "create database $db" 2>&1)" ||
-                case "$out" in
-                *"already exists"*) ;; # a concurrent start created it
-                *) die "cannot create database $db: $(echo "$out" | head -n 1)" ;;
-                esac
-        fi
+        case " $have " in *" $db "*) continue ;; esac
+        out="$(psql -X -q -v ON_ERROR_STOP=1 "$@" -c "create database $db" 2>&1)" ||
+            case "$out" in
+            *"already exists"*) ;; # a concurrent start created it
+            *) die "cannot create database $db: $(echo "$out" | head -n 1)" ;;
+            esac
     done
 }
 
-# Every directory above DIR must be searchable by the postgres user.
+# Every directory above DIR must be searchable by the postgres user; names the top-most
+# one that is not.
 check_traversable() {
-    local d="$1"
+    local d="" part rest="${1#/}"
     [ "${#AS_PG[@]}" -gt 0 ] || return 0
-    while [ "$d" != / ] && [ -n "$d" ]; do
-        d="$(dirname "$d")"
+    while [ -n "$rest" ]; do
+        part="${rest%%/*}"
+        [ "$part" = "$rest" ] && rest="" || rest="${rest#*/}"
+        [ -n "$rest" ] || break # DIR itself is chowned to postgres afterwards
+        d="$d/$part"
+        [ -d "$d" ] || break # created by mkdir -p below with mode 755
         if ! "${AS_PG[@]}" test -x "$d" 2>/dev/null; then
-            die "user postgres cannot enter $d (needed for $DIR); run: chmod o+x $d, or use a DIR elsewhere"
+            die "user postgres cannot enter $d (needed for $1): chmod o+x $d, or choose another DIR"
         fi
     done
 }
@@ -157,7 +174,7 @@ lock_dir() {
     mkdir -p "$DIR" || die "cannot create $DIR"
     if command -v flock >/dev/null 2>&1; then
         exec 9<"$DIR"
-        flock 9 || die "cannot lock $DIR"
+        flock -w 120 9 || die "$DIR is locked by another pg.sh for over 120 s"
     fi
 }
 
@@ -210,9 +227,9 @@ start_local() {
     if [ "${#AS_PG[@]}" -gt 0 ]; then
         id postgres >/dev/null 2>&1 || die "running as root but there is no postgres user (install the postgresql package)"
     fi
+    check_traversable "$DIR"
     lock_dir
     if [ "${#AS_PG[@]}" -gt 0 ]; then
-        check_traversable "$DIR"
         chown postgres: "$DIR" || die "cannot chown $DIR to postgres"
         touch "$DIR/log" || die "cannot create $DIR/log"
         chown postgres: "$DIR/log" || die "cannot chown $DIR/log to postgres"
@@ -291,9 +308,9 @@ wipe)
     ;;
 status)
     if [ -n "${DATABASE_URL:-}" ]; then
-        PGCONNECT_TIMEOUT=5 psql -X -q -At "$DATABASE_URL" -c 'select 1' >/dev/null 2>&1
+        PGCONNECT_TIMEOUT=5 psql -X -q -At "$DATABASE_URL" -c 'select 1' >/dev/null 2>&1 || exit 1
     else
-        is_running
+        is_running || exit 1
     fi
     ;;
 env)

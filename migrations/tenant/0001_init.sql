@@ -1,8 +1,6 @@
 -- 0001_init: tenants, their notification settings (JSONB), and the audit log of
 -- WhatsApp phone-number assignments (DESIGN.md section 3).
 
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
-
 -- The defaults every new tenant gets. Kept in SQL so the service, the migrations and
 -- ad-hoc operators all agree on one definition.
 CREATE FUNCTION default_notification_settings() RETURNS jsonb
