@@ -100,7 +100,7 @@ migrate: setup
 
 # The whole suite: lint, sanitizer build, unit, integration, SQL and browser tests.
 test:
-	@scripts/setup.sh test
+	@scripts/setup.sh test lint
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory SAN=1 bins tests
 	@$(MAKE) --no-print-directory bins

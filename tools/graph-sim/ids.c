@@ -105,10 +105,9 @@ void ids_fbtrace(char out[IDS_FBTRACE_LEN])
 {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint64_t a = prng_next();
-    uint64_t b = prng_next();
+    uint64_t draws[3] = {prng_next(), prng_next(), prng_next()};
     for (int i = 0; i < 23; i++) {
-        uint64_t *src = i < 10 ? &a : &b;
+        uint64_t *src = &draws[i / 10]; /* ten 6-bit digits per 64-bit draw */
         out[i] = alphabet[*src & 63];
         *src >>= 6;
     }
