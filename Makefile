@@ -72,6 +72,8 @@ $(OUT)/graph-sim: $(call objs,$(SIM_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 $(OUT)/mint-token: $(call objs,$(MINT_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(OUT)/loadgen: $(OBJ)/bench/loadgen.o $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/tests/unit/%: $(OBJ)/tests/unit/%.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
