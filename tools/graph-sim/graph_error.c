@@ -16,25 +16,20 @@ static const struct gerr_info catalogue[] = {
     {0, "AuthException", "We were unable to authenticate the app user.", 401},
     {1, "API Unknown", "Invalid request or possible server error.", 400},
     {2, "API Service", "Temporary due to downtime or due to being overloaded.", 503},
-    {4, "Application request limit reached", "The app has reached its API call rate limit.",
-     429},
+    {4, "Application request limit reached", "The app has reached its API call rate limit.", 429},
     {10, "Permission Denied", "Permission is either not granted or has been removed.", 403},
     {100, "Invalid parameter", "Invalid parameter", 400},
     {190, "Access token has expired", "Access token has expired", 401},
     {368, "Temporarily blocked for policies violations",
      "The WhatsApp Business Account is restricted for policy violations.", 403},
-    {80007, "Rate limit issues", "The WhatsApp Business Account has reached its rate limit.",
-     429},
+    {80007, "Rate limit issues", "The WhatsApp Business Account has reached its rate limit.", 429},
     {130429, "Rate limit hit", "Cloud API message throughput has been reached.", 429},
-    {131000, "Something went wrong", "Message failed to send because of an unknown error.",
-     500},
+    {131000, "Something went wrong", "Message failed to send because of an unknown error.", 500},
     {131005, "Access denied", "Permission is either not granted or has been removed.", 403},
-    {131008, "Required parameter is missing", "The request is missing a required parameter.",
-     400},
+    {131008, "Required parameter is missing", "The request is missing a required parameter.", 400},
     {131009, "Parameter value is not valid", "One or more parameter values are invalid.", 400},
     {131016, "Service unavailable", "A service is temporarily unavailable.", 503},
-    {131021, "Recipient cannot be sender", "Sender and recipient phone number is the same.",
-     400},
+    {131021, "Recipient cannot be sender", "Sender and recipient phone number is the same.", 400},
     {131026, "Message undeliverable",
      "Message Undeliverable: the recipient is not a WhatsApp user or uses an old app.", 400},
     {131031, "Account has been locked", "The business account is locked.", 403},
@@ -75,8 +70,9 @@ static const struct gerr_info catalogue[] = {
      "Variable parameter values formatted incorrectly.", 400},
     {132015, "Template is Paused", "Template is paused due to low quality.", 400},
     {132016, "Template is Disabled", "Template has been paused too many times.", 400},
-    {133010, "Account not registered", "Phone number not registered on the WhatsApp Business "
-                                       "Platform.",
+    {133010, "Account not registered",
+     "Phone number not registered on the WhatsApp Business "
+     "Platform.",
      400},
 };
 
@@ -122,9 +118,9 @@ void gerr_reply_ex(struct http_request *req, unsigned status, long code, long su
     if (subcode)
         json_object_set_new(err, "error_subcode", json_integer(subcode));
     if (details)
-        json_object_set_new(err, "error_data",
-                            json_pack("{s:s, s:s}", "messaging_product", "whatsapp", "details",
-                                      details));
+        json_object_set_new(
+            err, "error_data",
+            json_pack("{s:s, s:s}", "messaging_product", "whatsapp", "details", details));
     json_object_set_new(err, "fbtrace_id", json_string(trace));
     gerr_reply_json(req, status, json_pack("{s:o}", "error", err));
 }

@@ -27,7 +27,7 @@ static long index_of(const json_t *items, const char *cur)
     const json_t *item;
     if (ids_unbase64url(cur, id, sizeof id) <= 0)
         return -1;
-    json_array_foreach(items, i, item) {
+    json_array_foreach (items, i, item) {
         const char *v = json_string_value(json_object_get(item, "id"));
         if (v && strcmp(v, id) == 0)
             return (long)i;
@@ -114,8 +114,7 @@ json_t *paging_page(struct http_request *req, json_t *items, const char *const *
     char first[128], last[128];
     cursor_of(json_array_get(items, (size_t)start), first, sizeof first);
     cursor_of(json_array_get(items, (size_t)end - 1), last, sizeof last);
-    json_t *paging =
-        json_pack("{s:{s:s, s:s}}", "cursors", "before", first, "after", last);
+    json_t *paging = json_pack("{s:{s:s, s:s}}", "cursors", "before", first, "after", last);
     if (end < n) {
         char *next = link_to(req, keep, limit, "after", last);
         json_object_set_new(paging, "next", json_string(next));

@@ -21,13 +21,13 @@ static struct phone_set *current; /* owned; swapped whole on replace */
 static struct phone_set *initial; /* owned; what phones_reset() restores */
 
 static const char *const default_names[] = {
-    "Panadería San Juan",   "Horno Santa Ana",        "Pastelería La Espiga",
-    "Obrador Goikoetxea",   "Forn de Sant Jaume",     "Panadería El Trigal",
+    "Panadería San Juan",      "Horno Santa Ana",      "Pastelería La Espiga",
+    "Obrador Goikoetxea",      "Forn de Sant Jaume",   "Panadería El Trigal",
     "Okindegia Bilbo Zaharra", "Harina y Masa Bakery", "Confitería Ainhoa",
     "La Tahona de Lavapiés",
 };
-static const char *const default_ratings[] = {"GREEN", "GREEN", "YELLOW", "GREEN", "RED",
-                                              "GREEN", "YELLOW", "GREEN", "GREEN", "RED"};
+static const char *const default_ratings[] = {"GREEN", "GREEN",  "YELLOW", "GREEN", "RED",
+                                              "GREEN", "YELLOW", "GREEN",  "GREEN", "RED"};
 
 /* Fills digits and country_code from the display number. */
 static bool phone_derive(struct sim_phone *p)
@@ -136,16 +136,14 @@ static int phone_from_json(const json_t *obj, struct sim_phone *p, char *err, si
         return -1;
     }
     if (str_field(obj, "id", true, p->id, sizeof p->id, err, errlen) ||
-        str_field(obj, "display_phone_number", true, p->display, sizeof p->display, err,
-                  errlen) ||
+        str_field(obj, "display_phone_number", true, p->display, sizeof p->display, err, errlen) ||
         str_field(obj, "verified_name", true, p->verified_name, sizeof p->verified_name, err,
                   errlen) ||
-        str_field(obj, "quality_rating", false, p->quality_rating, sizeof p->quality_rating,
-                  err, errlen) ||
+        str_field(obj, "quality_rating", false, p->quality_rating, sizeof p->quality_rating, err,
+                  errlen) ||
         str_field(obj, "code_verification_status", false, p->code_verification_status,
                   sizeof p->code_verification_status, err, errlen) ||
-        str_field(obj, "name_status", false, p->name_status, sizeof p->name_status, err,
-                  errlen) ||
+        str_field(obj, "name_status", false, p->name_status, sizeof p->name_status, err, errlen) ||
         str_field(obj, "messaging_limit_tier", false, p->messaging_limit_tier,
                   sizeof p->messaging_limit_tier, err, errlen))
         return -1;
@@ -154,8 +152,9 @@ static int phone_from_json(const json_t *obj, struct sim_phone *p, char *err, si
         return -1;
     }
     if (!one_of(p->quality_rating, ratings, sizeof ratings / sizeof ratings[0])) {
-        snprintf(err, errlen, "phone number: quality_rating must be GREEN, YELLOW, RED, "
-                              "UNKNOWN or NA");
+        snprintf(err, errlen,
+                 "phone number: quality_rating must be GREEN, YELLOW, RED, "
+                 "UNKNOWN or NA");
         return -1;
     }
     if (!phone_derive(p)) {
@@ -193,7 +192,7 @@ static struct phone_set *set_with(const struct phone_set *base, const json_t *ar
     if (!replace && base) {
         *set = *base;
     }
-    json_array_foreach(arr, i, item) {
+    json_array_foreach (arr, i, item) {
         struct sim_phone p;
         if (phone_from_json(item, &p, err, errlen) != 0)
             goto fail;
@@ -225,8 +224,7 @@ static struct phone_set *set_from_file(const char *path, char *err, size_t errle
     json_t *doc = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
     const json_t *arr = doc;
     if (!doc) {
-        snprintf(err, errlen, "GRAPH_SIM_PHONES_FILE %s: %s (line %d)", path, jerr.text,
-                 jerr.line);
+        snprintf(err, errlen, "GRAPH_SIM_PHONES_FILE %s: %s (line %d)", path, jerr.text, jerr.line);
         goto out;
     }
     if (json_is_object(doc)) {
@@ -264,6 +262,15 @@ void phones_reset(void)
     pthread_rwlock_wrlock(&phones_lock);
     if (initial && current)
         *current = *initial;
+    pthread_rwlock_unlock(&phones_lock);
+}
+
+void phones_free(void)
+{
+    pthread_rwlock_wrlock(&phones_lock);
+    free(current);
+    free(initial);
+    current = initial = NULL;
     pthread_rwlock_unlock(&phones_lock);
 }
 
@@ -386,9 +393,9 @@ json_t *phones_to_json(const struct sim_phone *p, unsigned mask, long default_mp
     if (mask & PF_PLATFORM)
         json_object_set_new(o, "platform_type", json_string("CLOUD_API"));
     if (mask & PF_THROUGHPUT)
-        json_object_set_new(o, "throughput", json_pack("{s:s}", "level",
-                                                       mps == 0 || mps > 80 ? "HIGH"
-                                                                            : "STANDARD"));
+        json_object_set_new(
+            o, "throughput",
+            json_pack("{s:s}", "level", mps == 0 || mps > 80 ? "HIGH" : "STANDARD"));
     if (mask & PF_NAME_STATUS)
         json_object_set_new(o, "name_status", json_string(p->name_status));
     if (mask & PF_TIER)

@@ -22,7 +22,7 @@ struct sim_phone {
     char code_verification_status[24];
     char name_status[24];
     char messaging_limit_tier[24];
-    long mps; /* own throughput; -1 = the default of the settings, 0 = unlimited */
+    long mps;          /* own throughput; -1 = the default of the settings, 0 = unlimited */
     int64_t onboarded; /* unix seconds; the listing shows the newest first */
 };
 
@@ -43,13 +43,14 @@ enum {
     PF_LAST_ONBOARDED = 1 << 12,
 };
 #define PF_LIST_DEFAULT (PF_ID | PF_VERIFIED_NAME | PF_DISPLAY | PF_QUALITY)
-#define PF_NODE_DEFAULT                                                                       \
-    (PF_LIST_DEFAULT | PF_CODE_VERIFICATION | PF_PLATFORM | PF_THROUGHPUT)
+#define PF_NODE_DEFAULT (PF_LIST_DEFAULT | PF_CODE_VERIFICATION | PF_PLATFORM | PF_THROUGHPUT)
 
 /* Seeds the store from sim_cfg and remembers that set for phones_reset(). Returns 0, or
  * -1 with a reason in err. */
 int phones_init(char *err, size_t errlen) __attribute__((warn_unused_result));
 void phones_reset(void);
+/* Frees the store (at exit). */
+void phones_free(void);
 /* Copies the number with this id into out; false when there is none. */
 bool phones_get(const char *id, struct sim_phone *out);
 /* Copies every number, newest first, into out (SIM_MAX_PHONES entries); returns count. */

@@ -65,10 +65,10 @@ int settings_init(char *err, size_t errlen)
         snprintf(err, errlen, "GRAPH_SIM_STATUSES must list sent, delivered and/or read");
         return -1;
     }
-    if (copy_str(s.webhook_url, sizeof s.webhook_url, sim_cfg.webhook_url,
-                 "GRAPH_SIM_WEBHOOK_URL", err, errlen) ||
-        copy_str(s.app_secret, sizeof s.app_secret, sim_cfg.app_secret, "GRAPH_SIM_APP_SECRET",
+    if (copy_str(s.webhook_url, sizeof s.webhook_url, sim_cfg.webhook_url, "GRAPH_SIM_WEBHOOK_URL",
                  err, errlen) ||
+        copy_str(s.app_secret, sizeof s.app_secret, sim_cfg.app_secret, "GRAPH_SIM_APP_SECRET", err,
+                 errlen) ||
         copy_str(s.access_token, sizeof s.access_token, sim_cfg.access_token,
                  "GRAPH_SIM_ACCESS_TOKEN", err, errlen))
         return -1;
@@ -113,8 +113,8 @@ bool settings_token_ok(const char *token)
 }
 
 /* Reads an integer key into *dst when present; -1 on a wrong type or range. */
-static int get_long(const json_t *obj, const char *key, long min, long max, long *dst,
-                    char *err, size_t errlen)
+static int get_long(const json_t *obj, const char *key, long min, long max, long *dst, char *err,
+                    size_t errlen)
 {
     const json_t *v = json_object_get(obj, key);
     if (!v)
@@ -127,8 +127,8 @@ static int get_long(const json_t *obj, const char *key, long min, long max, long
     return 0;
 }
 
-static int get_str(const json_t *obj, const char *key, char *dst, size_t cap, bool url,
-                   char *err, size_t errlen)
+static int get_str(const json_t *obj, const char *key, char *dst, size_t cap, bool url, char *err,
+                   size_t errlen)
 {
     const json_t *v = json_object_get(obj, key);
     if (!v)
@@ -147,14 +147,14 @@ static int get_str(const json_t *obj, const char *key, char *dst, size_t cap, bo
 
 int settings_update(const json_t *obj, char *err, size_t errlen)
 {
-    static const char *const known[] = {"mps",          "pair_window_ms", "status_delay_ms",
-                                        "duplicate_delay_ms", "batch_max", "statuses",
-                                        "webhook_url",  "app_secret",     "access_token"};
+    static const char *const known[] = {
+        "mps",      "pair_window_ms", "status_delay_ms", "duplicate_delay_ms", "batch_max",
+        "statuses", "webhook_url",    "app_secret",      "access_token"};
     const char *key;
     const json_t *v;
     struct sim_settings s;
 
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach ((json_t *)obj, key, v) {
         size_t i = 0;
         while (i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0)
             i++;
@@ -182,7 +182,7 @@ int settings_update(const json_t *obj, char *err, size_t errlen)
             snprintf(err, errlen, "statuses must be an array of sent, delivered, read");
             return -1;
         }
-        json_array_foreach(v, i, item) {
+        json_array_foreach (v, i, item) {
             unsigned one;
             if (!json_is_string(item) || !settings_parse_statuses(json_string_value(item), &one)) {
                 snprintf(err, errlen, "statuses must be an array of sent, delivered, read");

@@ -1,0 +1,457 @@
+/* faults.c - the fault state: one struct under a mutex; an update builds a modified copy
+ * and swaps it in only when every key was valid. Random decisions use the seeded PRNG. */
+#include "faults.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "e164.h"
+#include "prng.h"
+#include "sim.h"
+
+#define MAX_RULES 64
+#define MAX_NOT_ON_WA 1024
+
+struct error_rule {
+    long code;
+    double rate; /* probability per matching send */
+    long count;  /* remaining firings; -1 = no limit */
+    int async;   /* 1, 0, or -1 = the code's usual way */
+    unsigned http_status;
+    char recipient[SIM_WA_ID_MAX]; /* empty = any */
+    char phone_id[SIM_ID_MAX];     /* empty = any */
+    char details[256];
+};
+
+struct rate_count {
+    double rate;
+    long count; /* -1 = no limit */
+};
+
+struct fault_state {
+    long latency_ms;
+    long latency_jitter_ms;
+    struct rate_count drop;
+    struct rate_count http_error;
+    unsigned http_error_status;
+    bool token_expired;
+    long token_error_code;
+    struct error_rule rules[MAX_RULES];
+    size_t nrules;
+    char not_on_wa[MAX_NOT_ON_WA][SIM_WA_ID_MAX];
+    size_t n_not_on_wa;
+    struct fault_webhooks webhooks;
+};
+
+static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fault_state state;
+static char configured_not_on_wa[MAX_NOT_ON_WA][SIM_WA_ID_MAX];
+static size_t n_configured;
+
+/* Digits of an E.164 number or a wa_id into out; false when it is neither. */
+static bool to_wa_id(const char *s, char out[SIM_WA_ID_MAX])
+{
+    char e164[E164_MAX];
+    if (*s != '+' && strspn(s, "0123456789") == strlen(s) && strlen(s) >= 8 && strlen(s) <= 15) {
+        snprintf(out, SIM_WA_ID_MAX, "%s", s);
+        return true;
+    }
+    if (!e164_normalize(s, e164))
+        return false;
+    snprintf(out, SIM_WA_ID_MAX, "%s", e164 + 1);
+    return true;
+}
+
+static bool fires(struct rate_count *rc)
+{
+    if (rc->count == 0 || rc->rate <= 0)
+        return false;
+    if (rc->rate < 1.0 && prng_unit() >= rc->rate)
+        return false;
+    if (rc->count > 0)
+        rc->count--;
+    return true;
+}
+
+int faults_init(char *err, size_t errlen)
+{
+    const char *s = sim_cfg.not_on_whatsapp ? sim_cfg.not_on_whatsapp : "";
+    n_configured = 0;
+    while (*s) {
+        char one[64];
+        size_t n = strcspn(s, ",");
+        snprintf(one, sizeof one, "%.*s", (int)(n < 63 ? n : 63), s);
+        char *p = one;
+        while (*p == ' ')
+            p++;
+        if (*p) {
+            if (n_configured == MAX_NOT_ON_WA || !to_wa_id(p, configured_not_on_wa[n_configured])) {
+                snprintf(err, errlen, "GRAPH_SIM_NOT_ON_WHATSAPP: %s is not a phone number", p);
+                return -1;
+            }
+            n_configured++;
+        }
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    faults_clear();
+    return 0;
+}
+
+void faults_clear(void)
+{
+    pthread_mutex_lock(&faults_lock);
+    memset(&state, 0, sizeof state);
+    state.drop.count = state.http_error.count = -1;
+    state.token_error_code = 190;
+    memcpy(state.not_on_wa, configured_not_on_wa, sizeof configured_not_on_wa);
+    state.n_not_on_wa = n_configured;
+    pthread_mutex_unlock(&faults_lock);
+}
+
+void faults_for_request(struct fault_http *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&faults_lock);
+    out->latency_ms = state.latency_ms;
+    if (state.latency_jitter_ms > 0)
+        out->latency_ms += (long)(prng_next() % (uint64_t)(state.latency_jitter_ms + 1));
+    out->drop = fires(&state.drop);
+    if (!out->drop && fires(&state.http_error))
+        out->status = state.http_error_status;
+    pthread_mutex_unlock(&faults_lock);
+}
+
+bool faults_token_expired(long *code)
+{
+    pthread_mutex_lock(&faults_lock);
+    bool expired = state.token_expired;
+    *code = state.token_error_code;
+    pthread_mutex_unlock(&faults_lock);
+    return expired;
+}
+
+static bool usually_async(long code)
+{
+    return code == 131026 || code == 131047 || code == 131049 || code == 131050;
+}
+
+bool faults_send_error(const char *phone_id, const char *wa_id, struct fault_error *out)
+{
+    bool hit = false;
+    pthread_mutex_lock(&faults_lock);
+    for (size_t i = 0; i < state.nrules && !hit; i++) {
+        struct error_rule *r = &state.rules[i];
+        if ((r->recipient[0] && strcmp(r->recipient, wa_id) != 0) ||
+            (r->phone_id[0] && strcmp(r->phone_id, phone_id) != 0))
+            continue;
+        struct rate_count rc = {r->rate, r->count};
+        if (!fires(&rc))
+            continue;
+        r->count = rc.count;
+        out->code = r->code;
+        out->async = r->async < 0 ? usually_async(r->code) : r->async == 1;
+        out->http_status = r->http_status;
+        snprintf(out->details, sizeof out->details, "%s", r->details);
+        hit = true;
+    }
+    pthread_mutex_unlock(&faults_lock);
+    return hit;
+}
+
+bool faults_not_on_whatsapp(const char *wa_id)
+{
+    bool found = false;
+    pthread_mutex_lock(&faults_lock);
+    for (size_t i = 0; i < state.n_not_on_wa && !found; i++)
+        found = strcmp(state.not_on_wa[i], wa_id) == 0;
+    pthread_mutex_unlock(&faults_lock);
+    return found;
+}
+
+void faults_webhooks(struct fault_webhooks *out)
+{
+    pthread_mutex_lock(&faults_lock);
+    *out = state.webhooks;
+    pthread_mutex_unlock(&faults_lock);
+}
+
+/* ---------- parsing ---------- */
+
+static int get_rate(const json_t *v, const char *name, double *out, char *err, size_t errlen)
+{
+    if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
+        snprintf(err, errlen, "%s must be a number between 0 and 1", name);
+        return -1;
+    }
+    *out = json_number_value(v);
+    return 0;
+}
+
+static int get_int(const json_t *v, const char *name, long min, long max, long *out, char *err,
+                   size_t errlen)
+{
+    if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+        snprintf(err, errlen, "%s must be an integer between %ld and %ld", name, min, max);
+        return -1;
+    }
+    *out = (long)json_integer_value(v);
+    return 0;
+}
+
+/* {"rate":0.5,"count":3} (either may be missing: a count alone fires every time, nothing
+ * at all fires always); null turns it off. */
+static int get_rate_count(const json_t *v, const char *name, struct rate_count *out, char *err,
+                          size_t errlen)
+{
+    out->rate = 1.0;
+    out->count = -1;
+    if (json_is_null(v)) {
+        out->rate = 0;
+        return 0;
+    }
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "%s must be an object with rate and/or count, or null", name);
+        return -1;
+    }
+    const json_t *rate = json_object_get(v, "rate");
+    const json_t *count = json_object_get(v, "count");
+    if (rate && get_rate(rate, "rate", &out->rate, err, errlen))
+        return -1;
+    if (count && get_int(count, "count", 0, 1000000000, &out->count, err, errlen))
+        return -1;
+    return 0;
+}
+
+static int parse_rule(const json_t *v, struct error_rule *r, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof(*r));
+    r->async = -1;
+    struct rate_count rc;
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "errors[] items must be objects");
+        return -1;
+    }
+    const json_t *code = json_object_get(v, "code");
+    if (!code || get_int(code, "errors[].code", 0, 99999999, &r->code, err, errlen))
+        return -1;
+    if (get_rate_count(v, "errors[]", &rc, err, errlen))
+        return -1;
+    r->rate = rc.rate;
+    r->count = rc.count;
+    const json_t *a = json_object_get(v, "async");
+    if (a) {
+        if (!json_is_boolean(a)) {
+            snprintf(err, errlen, "errors[].async must be true or false");
+            return -1;
+        }
+        r->async = json_is_true(a) ? 1 : 0;
+    }
+    const json_t *st = json_object_get(v, "http_status");
+    long status = 0;
+    if (st && get_int(st, "errors[].http_status", 400, 599, &status, err, errlen))
+        return -1;
+    r->http_status = (unsigned)status;
+    const char *rec = json_string_value(json_object_get(v, "recipient"));
+    if (json_object_get(v, "recipient") && (!rec || !to_wa_id(rec, r->recipient))) {
+        snprintf(err, errlen, "errors[].recipient must be a phone number");
+        return -1;
+    }
+    const char *ph = json_string_value(json_object_get(v, "phone_number_id"));
+    if (ph)
+        snprintf(r->phone_id, sizeof r->phone_id, "%s", ph);
+    const char *details = json_string_value(json_object_get(v, "details"));
+    if (details)
+        snprintf(r->details, sizeof r->details, "%s", details);
+    return 0;
+}
+
+static int parse_webhooks(const json_t *v, struct fault_webhooks *w, char *err, size_t errlen)
+{
+    const json_t *x;
+    if (json_is_null(v)) {
+        memset(w, 0, sizeof(*w));
+        return 0;
+    }
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "webhooks must be an object");
+        return -1;
+    }
+    if ((x = json_object_get(v, "duplicate_rate")) &&
+        get_rate(x, "webhooks.duplicate_rate", &w->duplicate_rate, err, errlen))
+        return -1;
+    if ((x = json_object_get(v, "reorder"))) {
+        if (json_is_boolean(x))
+            w->reorder_rate = json_is_true(x) ? 1.0 : 0.0;
+        else if (get_rate(x, "webhooks.reorder", &w->reorder_rate, err, errlen))
+            return -1;
+    }
+    if ((x = json_object_get(v, "reorder_rate")) &&
+        get_rate(x, "webhooks.reorder_rate", &w->reorder_rate, err, errlen))
+        return -1;
+    if ((x = json_object_get(v, "delay_ms")) &&
+        get_int(x, "webhooks.delay_ms", 0, 3600000, &w->delay_ms, err, errlen))
+        return -1;
+    if ((x = json_object_get(v, "down"))) {
+        if (!json_is_boolean(x)) {
+            snprintf(err, errlen, "webhooks.down must be true or false");
+            return -1;
+        }
+        w->down = json_is_true(x);
+    }
+    return 0;
+}
+
+static int parse_into(const json_t *obj, struct fault_state *s, char *err, size_t errlen)
+{
+    static const char *const known[] = {"latency_ms", "latency_jitter_ms", "drop_connections",
+                                        "http_error", "token_expired",     "token_error_code",
+                                        "errors",     "not_on_whatsapp",   "webhooks"};
+    const char *key;
+    const json_t *v;
+    json_object_foreach ((json_t *)obj, key, v) {
+        size_t i = 0;
+        while (i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0)
+            i++;
+        if (i == sizeof known / sizeof known[0]) {
+            snprintf(err, errlen, "%s is not a known fault", key);
+            return -1;
+        }
+    }
+    if ((v = json_object_get(obj, "latency_ms")) &&
+        get_int(v, "latency_ms", 0, 60000, &s->latency_ms, err, errlen))
+        return -1;
+    if ((v = json_object_get(obj, "latency_jitter_ms")) &&
+        get_int(v, "latency_jitter_ms", 0, 60000, &s->latency_jitter_ms, err, errlen))
+        return -1;
+    if ((v = json_object_get(obj, "drop_connections")) &&
+        get_rate_count(v, "drop_connections", &s->drop, err, errlen))
+        return -1;
+    if ((v = json_object_get(obj, "http_error"))) {
+        if (get_rate_count(v, "http_error", &s->http_error, err, errlen))
+            return -1;
+        long status = 503;
+        const json_t *st = json_object_get(v, "status");
+        if (st && get_int(st, "http_error.status", 500, 599, &status, err, errlen))
+            return -1;
+        s->http_error_status = (unsigned)status;
+    }
+    if ((v = json_object_get(obj, "token_expired"))) {
+        if (!json_is_boolean(v)) {
+            snprintf(err, errlen, "token_expired must be true or false");
+            return -1;
+        }
+        s->token_expired = json_is_true(v);
+    }
+    if ((v = json_object_get(obj, "token_error_code"))) {
+        if (!json_is_integer(v) || (json_integer_value(v) != 190 && json_integer_value(v) != 0)) {
+            snprintf(err, errlen, "token_error_code must be 190 or 0");
+            return -1;
+        }
+        s->token_error_code = (long)json_integer_value(v);
+    }
+    if ((v = json_object_get(obj, "errors"))) {
+        size_t i;
+        const json_t *item;
+        if (!json_is_array(v) || json_array_size(v) > MAX_RULES) {
+            snprintf(err, errlen, "errors must be an array of at most %d rules", MAX_RULES);
+            return -1;
+        }
+        s->nrules = 0;
+        json_array_foreach (v, i, item) {
+            if (parse_rule(item, &s->rules[s->nrules], err, errlen))
+                return -1;
+            s->nrules++;
+        }
+    }
+    if ((v = json_object_get(obj, "not_on_whatsapp"))) {
+        size_t i;
+        const json_t *item;
+        if (!json_is_array(v) || json_array_size(v) > MAX_NOT_ON_WA) {
+            snprintf(err, errlen, "not_on_whatsapp must be an array of phone numbers");
+            return -1;
+        }
+        s->n_not_on_wa = 0;
+        json_array_foreach (v, i, item) {
+            const char *num = json_string_value(item);
+            if (!num || !to_wa_id(num, s->not_on_wa[s->n_not_on_wa])) {
+                snprintf(err, errlen, "not_on_whatsapp[%zu] is not a phone number", i);
+                return -1;
+            }
+            s->n_not_on_wa++;
+        }
+    }
+    if ((v = json_object_get(obj, "webhooks")) && parse_webhooks(v, &s->webhooks, err, errlen))
+        return -1;
+    return 0;
+}
+
+int faults_update(const json_t *obj, char *err, size_t errlen)
+{
+    static struct fault_state copy; /* large: kept off the stack, guarded by update_lock */
+    static pthread_mutex_t update_lock = PTHREAD_MUTEX_INITIALIZER;
+    int rc;
+    pthread_mutex_lock(&update_lock);
+    pthread_mutex_lock(&faults_lock);
+    copy = state;
+    pthread_mutex_unlock(&faults_lock);
+    rc = parse_into(obj, &copy, err, errlen);
+    if (rc == 0) {
+        pthread_mutex_lock(&faults_lock);
+        state = copy;
+        pthread_mutex_unlock(&faults_lock);
+    }
+    pthread_mutex_unlock(&update_lock);
+    return rc;
+}
+
+static json_t *rate_count_json(const struct rate_count *rc)
+{
+    if (rc->rate <= 0 || rc->count == 0)
+        return json_null();
+    json_t *o = json_pack("{s:f}", "rate", rc->rate);
+    if (rc->count >= 0)
+        json_object_set_new(o, "count", json_integer(rc->count));
+    return o;
+}
+
+json_t *faults_json(void)
+{
+    pthread_mutex_lock(&faults_lock);
+    json_t *rules = json_array();
+    for (size_t i = 0; i < state.nrules; i++) {
+        const struct error_rule *r = &state.rules[i];
+        json_t *o = json_pack("{s:I, s:f}", "code", (json_int_t)r->code, "rate", r->rate);
+        if (r->count >= 0)
+            json_object_set_new(o, "count", json_integer(r->count));
+        if (r->async >= 0)
+            json_object_set_new(o, "async", json_boolean(r->async));
+        if (r->http_status)
+            json_object_set_new(o, "http_status", json_integer(r->http_status));
+        if (r->recipient[0])
+            json_object_set_new(o, "recipient", json_sprintf("+%s", r->recipient));
+        if (r->phone_id[0])
+            json_object_set_new(o, "phone_number_id", json_string(r->phone_id));
+        if (r->details[0])
+            json_object_set_new(o, "details", json_string(r->details));
+        json_array_append_new(rules, o);
+    }
+    json_t *not_on_wa = json_array();
+    for (size_t i = 0; i < state.n_not_on_wa; i++)
+        json_array_append_new(not_on_wa, json_sprintf("+%s", state.not_on_wa[i]));
+    json_t *http_error = rate_count_json(&state.http_error);
+    if (json_is_object(http_error))
+        json_object_set_new(http_error, "status", json_integer(state.http_error_status));
+    json_t *out = json_pack(
+        "{s:I, s:I, s:o, s:o, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:I, s:b}}", "latency_ms",
+        (json_int_t)state.latency_ms, "latency_jitter_ms", (json_int_t)state.latency_jitter_ms,
+        "drop_connections", rate_count_json(&state.drop), "http_error", http_error, "token_expired",
+        state.token_expired, "token_error_code", (json_int_t)state.token_error_code, "errors",
+        rules, "not_on_whatsapp", not_on_wa, "webhooks", "duplicate_rate",
+        state.webhooks.duplicate_rate, "reorder_rate", state.webhooks.reorder_rate, "delay_ms",
+        (json_int_t)state.webhooks.delay_ms, "down", state.webhooks.down);
+    pthread_mutex_unlock(&faults_lock);
+    return out;
+}

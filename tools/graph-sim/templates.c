@@ -1,0 +1,383 @@
+/* templates.c - the template store: a small array under a rwlock; each template keeps
+ * its components and the placeholder counts a send is checked against. */
+#include "templates.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "ids.h"
+
+#define TPL_MAX 1000
+
+struct sim_template {
+    struct tpl_info info;
+    char name[513];
+    char language[16];
+    char parameter_format[12];
+    char rejected_reason[24];
+    json_t *components; /* owned, never changed after creation */
+};
+
+static pthread_rwlock_t tpl_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct sim_template *tpls; /* owned array, creation order */
+static size_t ntpls;
+
+static const struct {
+    const char *language;
+    const char *text;
+} po_texts[] = {
+    {"es", "Hola {{1}}, has recibido una nueva orden de compra {{2}} por un total de {{3}}."},
+    {"en", "Hello {{1}}, you have received a new purchase order {{2}} for a total of {{3}}."},
+    {"eu", "Kaixo {{1}}, {{2}} erosketa-agindu berria jaso duzu, guztira {{3}}."},
+};
+
+/* Counts the placeholders of text: the highest {{n}} for positional ones, the distinct
+ * {{name}}s for named ones. */
+static int count_params(const char *text)
+{
+    int highest = 0, named = 0;
+    char seen[32][64];
+    for (const char *s = strstr(text, "{{"); s; s = strstr(s + 2, "{{")) {
+        const char *close = strstr(s + 2, "}}");
+        if (!close)
+            break;
+        size_t len = (size_t)(close - s - 2);
+        if (len == 0 || len >= 64)
+            continue;
+        if (strspn(s + 2, "0123456789") == len) {
+            int n = 0;
+            for (size_t i = 0; i < len && n < 1000; i++)
+                n = n * 10 + (s[2 + i] - '0');
+            if (n > highest)
+                highest = n;
+        } else {
+            int k = 0;
+            while (k < named && !(strlen(seen[k]) == len && strncmp(seen[k], s + 2, len) == 0))
+                k++;
+            if (k == named && named < 32)
+                snprintf(seen[named++], sizeof seen[0], "%.*s", (int)len, s + 2);
+        }
+    }
+    return highest > named ? highest : named;
+}
+
+static void free_all(void)
+{
+    for (size_t i = 0; i < ntpls; i++)
+        json_decref(tpls[i].components);
+    free(tpls);
+    tpls = NULL;
+    ntpls = 0;
+}
+
+/* Appends t (taking its components) under the write lock. */
+static void append_locked(const struct sim_template *t)
+{
+    tpls = xrealloc(tpls, (ntpls + 1) * sizeof(*tpls));
+    tpls[ntpls++] = *t;
+}
+
+static void seed_defaults_locked(void)
+{
+    for (size_t i = 0; i < sizeof po_texts / sizeof po_texts[0]; i++) {
+        struct sim_template t;
+        memset(&t, 0, sizeof t);
+        snprintf(t.info.id, sizeof t.info.id, "90010020030040%zu", i + 1);
+        snprintf(t.info.status, sizeof t.info.status, "APPROVED");
+        snprintf(t.info.category, sizeof t.info.category, "UTILITY");
+        snprintf(t.name, sizeof t.name, "po_notification");
+        snprintf(t.language, sizeof t.language, "%s", po_texts[i].language);
+        snprintf(t.parameter_format, sizeof t.parameter_format, "POSITIONAL");
+        t.components =
+            json_pack("[{s:s, s:s, s:{s:[[s, s, s]]}}]", "type", "BODY", "text", po_texts[i].text,
+                      "example", "body_text", "Proveedor ABC", "PO-2024-001", "1.250,00 €");
+        t.info.body_params = count_params(po_texts[i].text);
+        t.info.body_len = strlen(po_texts[i].text);
+        append_locked(&t);
+    }
+}
+
+void templates_init(void)
+{
+    pthread_rwlock_wrlock(&tpl_lock);
+    free_all();
+    seed_defaults_locked();
+    pthread_rwlock_unlock(&tpl_lock);
+}
+
+void templates_reset(void)
+{
+    templates_init();
+}
+
+void templates_free(void)
+{
+    pthread_rwlock_wrlock(&tpl_lock);
+    free_all();
+    pthread_rwlock_unlock(&tpl_lock);
+}
+
+enum tpl_lookup templates_find(const char *name, const char *language, struct tpl_info *out)
+{
+    enum tpl_lookup r = TPL_NO_NAME;
+    pthread_rwlock_rdlock(&tpl_lock);
+    for (size_t i = 0; i < ntpls; i++) {
+        if (strcmp(tpls[i].name, name) != 0)
+            continue;
+        r = TPL_NO_LANGUAGE;
+        if (strcmp(tpls[i].language, language) == 0) {
+            *out = tpls[i].info;
+            r = TPL_FOUND;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&tpl_lock);
+    return r;
+}
+
+static bool valid_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 512)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* "es", "en_US", "pt_BR", "fil": two or three lower-case letters, an optional _XX. */
+static bool valid_language(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz");
+    if (n < 2 || n > 3)
+        return false;
+    if (s[n] == '\0')
+        return true;
+    return s[n] == '_' && strlen(s + n + 1) == 2 && isupper((unsigned char)s[n + 1]) &&
+           isupper((unsigned char)s[n + 2]);
+}
+
+static bool valid_status(const char *s)
+{
+    static const char *const statuses[] = {"APPROVED", "PENDING",   "REJECTED",        "PAUSED",
+                                           "DISABLED", "IN_APPEAL", "PENDING_DELETION"};
+    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+        if (strcmp(s, statuses[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Checks the components and fills the counts of t. */
+static int read_components(const json_t *comps, struct sim_template *t, char *err, size_t errlen)
+{
+    size_t i;
+    const json_t *c;
+    bool body = false;
+    if (!json_is_array(comps) || json_array_size(comps) == 0 || json_array_size(comps) > 10) {
+        snprintf(err, errlen, "components must be an array of 1 to 10 objects");
+        return -1;
+    }
+    json_array_foreach (comps, i, c) {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        const char *text = json_string_value(json_object_get(c, "text"));
+        if (!json_is_object(c) || !type) {
+            snprintf(err, errlen, "components[%zu].type is required", i);
+            return -1;
+        }
+        if (strcasecmp(type, "BODY") == 0) {
+            if (!text || strlen(text) == 0 || strlen(text) > 1024) {
+                snprintf(err, errlen, "the BODY component needs a text of 1 to 1024 characters");
+                return -1;
+            }
+            body = true;
+            t->info.body_params = count_params(text);
+            t->info.body_len = strlen(text);
+        } else if (strcasecmp(type, "HEADER") == 0) {
+            const char *format = json_string_value(json_object_get(c, "format"));
+            if (format && strcasecmp(format, "TEXT") == 0) {
+                if (!text || strlen(text) > 60) {
+                    snprintf(err, errlen, "a TEXT header needs a text of at most 60 characters");
+                    return -1;
+                }
+                t->info.header_params = count_params(text);
+            }
+        } else if (strcasecmp(type, "FOOTER") != 0 && strcasecmp(type, "BUTTONS") != 0) {
+            snprintf(err, errlen, "components[%zu].type must be HEADER, BODY, FOOTER or BUTTONS",
+                     i);
+            return -1;
+        }
+    }
+    if (!body) {
+        snprintf(err, errlen, "a template needs a BODY component");
+        return -1;
+    }
+    return 0;
+}
+
+int templates_create(const json_t *body, bool allow_status, const char *default_status,
+                     struct tpl_info *out, char *err, size_t errlen)
+{
+    static const char *const categories[] = {"UTILITY", "MARKETING", "AUTHENTICATION"};
+    struct sim_template t;
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *language = json_string_value(json_object_get(body, "language"));
+    const char *category = json_string_value(json_object_get(body, "category"));
+    const char *status = json_string_value(json_object_get(body, "status"));
+    const char *format = json_string_value(json_object_get(body, "parameter_format"));
+    int rc = -1;
+
+    memset(&t, 0, sizeof t);
+    if (!name || !valid_name(name)) {
+        snprintf(err, errlen, "name must be 1 to 512 lower-case letters, digits or underscores");
+        return -1;
+    }
+    if (!language || !valid_language(language)) {
+        snprintf(err, errlen, "language must be a language code such as es or en_US");
+        return -1;
+    }
+    size_t k = 0;
+    while (category && k < 3 && strcmp(category, categories[k]) != 0)
+        k++;
+    if (!category || k == 3) {
+        snprintf(err, errlen, "category must be UTILITY, MARKETING or AUTHENTICATION");
+        return -1;
+    }
+    if (format && strcmp(format, "POSITIONAL") != 0 && strcmp(format, "NAMED") != 0) {
+        snprintf(err, errlen, "parameter_format must be POSITIONAL or NAMED");
+        return -1;
+    }
+    if (status && (!allow_status || !valid_status(status))) {
+        snprintf(err, errlen,
+                 allow_status ? "status is not a template status"
+                              : "status cannot be set on creation");
+        return -1;
+    }
+    if (read_components(json_object_get(body, "components"), &t, err, errlen) != 0)
+        return -1;
+    snprintf(t.name, sizeof t.name, "%s", name);
+    snprintf(t.language, sizeof t.language, "%s", language);
+    snprintf(t.parameter_format, sizeof t.parameter_format, "%s", format ? format : "POSITIONAL");
+    snprintf(t.info.category, sizeof t.info.category, "%s", category);
+    snprintf(t.info.status, sizeof t.info.status, "%s", status ? status : default_status);
+    if (strcmp(t.info.status, "REJECTED") == 0)
+        snprintf(t.rejected_reason, sizeof t.rejected_reason, "INVALID_FORMAT");
+    else
+        snprintf(t.rejected_reason, sizeof t.rejected_reason, "NONE");
+
+    pthread_rwlock_wrlock(&tpl_lock);
+    for (size_t i = 0; i < ntpls; i++) {
+        if (strcmp(tpls[i].name, name) == 0 && strcmp(tpls[i].language, language) == 0) {
+            snprintf(err, errlen, "Content in this language already exists");
+            rc = -2;
+            goto unlock;
+        }
+    }
+    if (ntpls >= TPL_MAX) {
+        snprintf(err, errlen, "the simulator holds at most %d templates", TPL_MAX);
+        goto unlock;
+    }
+    ids_numeric(t.info.id);
+    t.components = json_deep_copy(json_object_get(body, "components"));
+    append_locked(&t);
+    *out = t.info;
+    rc = 0;
+unlock:
+    pthread_rwlock_unlock(&tpl_lock);
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} tfields[] = {
+    {"id", TF_ID},
+    {"name", TF_NAME},
+    {"language", TF_LANGUAGE},
+    {"status", TF_STATUS},
+    {"category", TF_CATEGORY},
+    {"components", TF_COMPONENTS},
+    {"parameter_format", TF_PARAMETER_FORMAT},
+    {"rejected_reason", TF_REJECTED_REASON},
+    {"sub_category", TF_SUB_CATEGORY},
+};
+
+bool templates_parse_fields(const char *fields, unsigned *mask, char *bad, size_t badlen)
+{
+    const char *s = fields;
+    *mask = TF_ID;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        const char *name = s;
+        size_t len = n;
+        while (len && *name == ' ') {
+            name++;
+            len--;
+        }
+        while (len && name[len - 1] == ' ')
+            len--;
+        if (len) {
+            size_t i = 0;
+            while (i < sizeof tfields / sizeof tfields[0] &&
+                   !(strlen(tfields[i].name) == len && strncmp(tfields[i].name, name, len) == 0))
+                i++;
+            if (i == sizeof tfields / sizeof tfields[0]) {
+                snprintf(bad, badlen, "%.*s", (int)(len > 64 ? 64 : len), name);
+                return false;
+            }
+            *mask |= tfields[i].bit;
+        }
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return true;
+}
+
+static json_t *template_json(const struct sim_template *t, unsigned mask)
+{
+    json_t *o = json_object();
+    if (mask & TF_NAME)
+        json_object_set_new(o, "name", json_string(t->name));
+    if (mask & TF_PARAMETER_FORMAT)
+        json_object_set_new(o, "parameter_format", json_string(t->parameter_format));
+    if (mask & TF_COMPONENTS)
+        json_object_set_new(o, "components", json_deep_copy(t->components));
+    if (mask & TF_LANGUAGE)
+        json_object_set_new(o, "language", json_string(t->language));
+    if (mask & TF_STATUS)
+        json_object_set_new(o, "status", json_string(t->info.status));
+    if (mask & TF_CATEGORY)
+        json_object_set_new(o, "category", json_string(t->info.category));
+    if (mask & TF_REJECTED_REASON)
+        json_object_set_new(o, "rejected_reason", json_string(t->rejected_reason));
+    if (mask & TF_SUB_CATEGORY)
+        json_object_set_new(o, "sub_category", json_string("CUSTOM"));
+    json_object_set_new(o, "id", json_string(t->info.id));
+    return o;
+}
+
+json_t *templates_list(const char *name, const char *language, const char *status,
+                       const char *category, unsigned mask)
+{
+    json_t *arr = json_array();
+    pthread_rwlock_rdlock(&tpl_lock);
+    for (size_t i = ntpls; i-- > 0;) {
+        const struct sim_template *t = &tpls[i];
+        if ((name && strcmp(t->name, name) != 0) ||
+            (language && strcmp(t->language, language) != 0) ||
+            (status && strcmp(t->info.status, status) != 0) ||
+            (category && strcmp(t->info.category, category) != 0))
+            continue;
+        json_array_append_new(arr, template_json(t, mask));
+    }
+    pthread_rwlock_unlock(&tpl_lock);
+    return arr;
+}
