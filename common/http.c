@@ -44,6 +44,7 @@ struct http_request {
     bool dispatched;
     /* the reply */
     bool replied;
+    bool drop; /* close the connection instead of answering */
     unsigned status;
     char *resp_body;
     size_t resp_len;
@@ -169,6 +170,12 @@ void http_reply_bytes(struct http_request *req, unsigned status, const char *con
     memcpy(copy, data, len);
     copy[len] = '\0';
     set_reply(req, status, content_type, copy, len);
+}
+
+void http_reply_drop(struct http_request *req)
+{
+    set_reply(req, 0, "text/plain", NULL, 0);
+    req->drop = true;
 }
 
 void http_add_header(struct http_request *req, const char *name, const char *value)
@@ -349,6 +356,8 @@ static void dispatch(struct http_request *req)
 
 static enum MHD_Result queue_reply(struct http_request *req)
 {
+    if (req->drop)
+        return MHD_NO; /* libmicrohttpd closes the connection */
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
     if (!resp)

@@ -87,6 +87,8 @@ void http_reply_field_error(struct http_request *req, unsigned status, const cha
 /* Sends len bytes of data (copied) with the given content type. */
 void http_reply_bytes(struct http_request *req, unsigned status, const char *content_type,
                       const void *data, size_t len);
+/* Closes the connection without any answer (simulating a network failure). */
+void http_reply_drop(struct http_request *req);
 /* Adds a response header (both strings copied); call before the reply. */
 void http_add_header(struct http_request *req, const char *name, const char *value);
 

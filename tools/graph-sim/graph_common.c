@@ -71,9 +71,7 @@ bool graph_begin(struct http_request *req)
     if (f.latency_ms > 0)
         sim_sleep_ms(f.latency_ms);
     if (f.drop) {
-        /* libmicrohttpd refuses a status outside 100-999 and closes the connection
-         * without an answer: a dropped connection as the client sees it. */
-        http_reply_bytes(req, 1000, "text/plain", "", 0);
+        http_reply_drop(req); /* a dropped connection, as the client sees it */
         return true;
     }
     if (f.status) {
