@@ -6,6 +6,9 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/random.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,14 +18,23 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "metrics.h"
-#include "uuidutil.h"
 
 #define HTTP_MAX_HEADERS 6
+
+#define HTTP_STATUS_SLOTS 500 /* statuses 100-599 */
+
+/* Request metrics per route (the last slot for unmatched requests), looked up once and
+ * kept: the registry's lookup takes a lock and compares strings. */
+struct route_metrics {
+    struct metric *_Atomic by_status[HTTP_STATUS_SLOTS];
+    struct metric *_Atomic duration;
+};
 
 struct http_server {
     struct MHD_Daemon *daemon;
     const struct http_server_config *cfg;
     unsigned port;
+    struct route_metrics *metrics; /* cfg->nroutes + 1 */
 };
 
 struct http_request {
@@ -234,6 +246,22 @@ static bool request_id_ok(const char *s)
     return true;
 }
 
+/* Writes a fresh request id: 16 hex digits from a per-thread xorshift generator seeded
+ * from the kernel. Unique enough to follow a request through the logs, and far cheaper
+ * than a UUID (libuuid makes several system calls per id). */
+static void new_request_id(char out[17])
+{
+    static _Thread_local uint64_t state;
+    while (!state) {
+        if (getrandom(&state, sizeof state, 0) != sizeof state)
+            state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&state;
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    snprintf(out, 17, "%016llx", (unsigned long long)state);
+}
+
 /* Finds the route for method and path. Returns it, or NULL with *path_known telling
  * whether another method would have matched (405 rather than 404). */
 static const struct http_route *find_route(const struct http_server_config *cfg, const char *method,
@@ -367,9 +395,13 @@ static enum MHD_Result queue_reply(struct http_request *req)
     MHD_add_response_header(resp, "Content-Type", req->resp_type);
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(resp, "Cache-Control", "no-store");
-    for (size_t i = 0; i < req->nhdrs; i++)
+    bool cache_control = false;
+    for (size_t i = 0; i < req->nhdrs; i++) {
         MHD_add_response_header(resp, req->hdr_names[i], req->hdr_values[i]);
+        cache_control = cache_control || strcasecmp(req->hdr_names[i], "Cache-Control") == 0;
+    }
+    if (!cache_control) /* the handler's own policy (static files) wins */
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(req->conn, req->status, resp);
     MHD_destroy_response(resp);
     return ret;
@@ -395,7 +427,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (request_id_ok(rid))
             snprintf(req->request_id, sizeof req->request_id, "%s", rid);
         else
-            uuid_new(req->request_id);
+            new_request_id(req->request_id);
         *req_cls = req;
         log_set_request_id(req->request_id);
         admit(req);
@@ -425,6 +457,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return ret;
 }
 
+static struct metric *status_counter(const struct http_request *req, const char *pattern,
+                                     struct route_metrics *rm)
+{
+    unsigned slot = req->status >= 100 && req->status < 600 ? req->status - 100 : 0;
+    struct metric *m = atomic_load(&rm->by_status[slot]);
+    if (!m) {
+        char labels[256];
+        snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%u\"", pattern,
+                 req->route ? req->route->method : "any", req->status);
+        m = metrics_counter("http_requests_total", "HTTP requests answered.", labels);
+        atomic_store(&rm->by_status[slot], m);
+    }
+    return m;
+}
+
+static void record_metrics(const struct http_request *req, const char *pattern, double secs)
+{
+    const struct http_server_config *cfg = req->srv->cfg;
+    size_t idx = req->route ? (size_t)(req->route - cfg->routes) : cfg->nroutes;
+    struct route_metrics *rm = &req->srv->metrics[idx];
+    metric_inc(status_counter(req, pattern, rm));
+    struct metric *h = atomic_load(&rm->duration);
+    if (!h) {
+        char labels[256];
+        snprintf(labels, sizeof labels, "route=\"%s\"", pattern);
+        h = metrics_histogram("http_request_duration_seconds",
+                              "Time from request start to completion.", labels,
+                              metrics_latency_buckets, metrics_latency_nbuckets);
+        atomic_store(&rm->duration, h);
+    }
+    metric_observe(h, secs);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -438,15 +503,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     double secs =
         (double)(end.tv_sec - req->start.tv_sec) + (double)(end.tv_nsec - req->start.tv_nsec) / 1e9;
     const char *pattern = req->route ? req->route->pattern : "unmatched";
-    char labels[256];
-    snprintf(labels, sizeof labels, "route=\"%s\",method=\"%s\",code=\"%u\"", pattern, req->method,
-             req->status);
-    metric_inc(metrics_counter("http_requests_total", "HTTP requests answered.", labels));
-    snprintf(labels, sizeof labels, "route=\"%s\"", pattern);
-    metric_observe(metrics_histogram("http_request_duration_seconds",
-                                     "Time from request start to completion.", labels,
-                                     metrics_latency_buckets, metrics_latency_nbuckets),
-                   secs);
+    record_metrics(req, pattern, secs);
     if (!(req->route && (req->route->flags & HTTP_ROUTE_QUIET))) {
         log_set_request_id(req->request_id);
         log_info("request\tmethod=%s route=\"%s\" status=%u bytes=%zu ms=%.2f%s", req->method,
@@ -464,6 +521,18 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     buf_free(&req->body);
     free(req);
     *req_cls = NULL;
+}
+
+/* Decodes %-escapes as libmicrohttpd does, except in a string holding an escaped NUL,
+ * which stays undecoded (and so matches no route): a C string cannot carry the NUL, and
+ * decoding would cut "/app/page.html%00.png" down to "/app/page.html". */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    (void)cls;
+    (void)conn;
+    if (strstr(s, "%00"))
+        return strlen(s);
+    return MHD_http_unescape(s);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -503,15 +572,17 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
     (void)addrlen;
 
     srv->cfg = cfg;
+    srv->metrics = xcalloc(cfg->nroutes + 1, sizeof(*srv->metrics));
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned int)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_END);
+        on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("cannot listen\taddress=%s port=%u", cfg->bind_address, cfg->port);
+        free(srv->metrics);
         free(srv);
         return NULL;
     }
@@ -530,5 +601,6 @@ void http_server_stop(struct http_server *srv)
     if (!srv)
         return;
     MHD_stop_daemon(srv->daemon);
+    free(srv->metrics);
     free(srv);
 }
