@@ -100,6 +100,12 @@ migrate: setup
 	@$(MAKE) --no-print-directory bins
 	@scripts/stack.sh migrate
 
+# Benchmarks of issue 8 on release binaries; rewrites docs/BENCHMARKS.md.
+bench:
+	@scripts/setup.sh bench
+	@$(MAKE) --no-print-directory bins $(OUT)/loadgen
+	@bench/run.sh
+
 # The whole suite: lint, sanitizer build, unit, integration, SQL and browser tests.
 test:
 	@scripts/setup.sh test lint

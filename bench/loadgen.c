@@ -7,8 +7,10 @@
  *
  * usage: loadgen --url URL [--method M] [--rate N] [--duration S] [--connections C]
  *                [--header 'K: V']... [--body TEMPLATE] [--ids FILE]
- * URL and body may contain {uuid} (a fresh UUID), {seq} (request number) and {id} (a
- * random line of FILE). Prints one line of key=value results. */
+ * URL and body may contain {uuid} (a fresh UUID), {seq} (request number), {seq8} (the
+ * same, zero-padded to 8 digits), {id} (a random line of FILE) and {rr} (the lines of
+ * FILE in turn, so each gets rate/lines per second). Prints one line of key=value
+ * results. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -88,7 +90,7 @@ static bool load_ids(const char *path, struct ids *ids)
     return ids->count > 0;
 }
 
-/* Expands {uuid}, {seq} and {id} in tmpl; the caller frees the result. */
+/* Expands the placeholders in tmpl for request seq; the caller frees the result. */
 static char *expand(const char *tmpl, unsigned long long seq, const struct ids *ids, unsigned *seed)
 {
     struct buf b = {0};
@@ -99,6 +101,12 @@ static char *expand(const char *tmpl, unsigned long long seq, const struct ids *
             uuid_new(u);
             buf_append_str(&b, u);
             p += 6;
+        } else if (strncmp(p, "{seq8}", 6) == 0) {
+            buf_printf(&b, "%08llu", seq);
+            p += 6;
+        } else if (strncmp(p, "{rr}", 4) == 0 && ids->count) {
+            buf_append_str(&b, ids->items[seq % ids->count]);
+            p += 4;
         } else if (strncmp(p, "{seq}", 5) == 0) {
             buf_printf(&b, "%llu", seq);
             p += 5;

@@ -20,7 +20,7 @@ PKGS_BUILD=(build-essential pkg-config libmicrohttpd-dev libpq-dev libcurl4-open
 PKGS_PG=(postgresql postgresql-contrib)
 PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind)
 PKGS_NODE=(nodejs npm)
-PKGS_BENCH_EXTRA=(wrk)
+PKGS_BENCH_EXTRA=(wrk jq curl openssl)
 PKGS_LINT=(clang-format)
 
 usage() {

@@ -1,0 +1,164 @@
+# e2e.sh - sourced by bench/run.sh after benchmarks 1, 2, 5 (idle) and 6: benchmark 3
+# (end to end through the shared account's numbers), benchmark 4 (webhook ingestion),
+# peak footprint, and the report.
+
+# ---------------------------------------------------------------- 3. end to end
+# N tenants, each with its own number, WhatsApp on; each number offered 80 events/s for
+# E2E_SECS through intake; graph-sim counts what it receives per number per second.
+e2e_secs=${E2E_SECS:-30}
+[ "$quick" = 1 ] && e2e_secs=10
+
+setup_tenants() { # N
+    local n=$1
+    psql_t "$TENANT_DATABASE_URL" -c "DELETE FROM tenants WHERE name LIKE 'E2E bakery %'"
+    psql_t "$TENANT_DATABASE_URL" -c "
+        WITH t AS (INSERT INTO tenants (name) SELECT 'E2E bakery ' || lpad(g::text, 3, '0')
+                   FROM generate_series(1, $n) g RETURNING id, name)
+        INSERT INTO tenant_settings (tenant_id, notification_settings)
+        SELECT id, default_notification_settings() || jsonb_build_object(
+            'whatsapp_enabled', true,
+            'whatsapp_phone_number_id', (109876543210000 + substr(name, 12)::int)::text,
+            'whatsapp_display_phone_number', '+34 600 000 ' || substr(name, 12))
+        FROM t"
+    psql_t "$TENANT_DATABASE_URL" -c "SELECT id FROM tenants WHERE name LIKE 'E2E bakery %' ORDER BY name" >"$dir/e2e_ids"
+}
+
+# e2e_run N: prints "ok|fail min_number_rate 130429s p99_ms read lost dup"
+e2e_run() {
+    local n=$1 rate=$(( $1 * 80 )) total
+    total=$((rate * e2e_secs))
+    stop_pid "$sim_pid"
+    start_sim GRAPH_SIM_PHONE_COUNT=$n GRAPH_SIM_MPS=80 GRAPH_SIM_MESSAGES_MAX=$((total + 1000)) \
+        GRAPH_SIM_WEBHOOK_URL="$NS/api/v1/whatsapp/webhook" GRAPH_SIM_STATUS_DELAY_MS=200 \
+        GRAPH_SIM_WEBHOOK_BATCH_MAX=500
+    stop_pid "$ns_pid"
+    psql_t "$NOTIFICATION_DATABASE_URL" -c "TRUNCATE whatsapp_messages, whatsapp_pending_statuses"
+    start_ns
+    wait_ready "$NS"
+    setup_tenants "$n"
+    local t0 body
+    t0=$(date +%s)
+    body='{"event_id":"{uuid}","tenant_id":"{rr}","po_number":"PO-E-{seq}","supplier_name":"Proveedor ABC","supplier_phone":"+346{seq8}","total_amount":1250.5,"currency":"EUR"}'
+    build/loadgen --url "$NS/api/v1/notifications/purchase-orders" --method POST --body "$body" \
+        --ids "$dir/e2e_ids" --header "Authorization: Bearer $SERVICE" --rate "$rate" \
+        --duration "$e2e_secs" --connections 128 >"$dir/e2e_load" || true
+    # Wait until every message reached a final state (read, failed, skipped), 60 s at most.
+    local i left
+    for i in $(seq 1 120); do
+        left=$(psql_t "$NOTIFICATION_DATABASE_URL" -c "SELECT count(*) FROM whatsapp_messages WHERE status NOT IN ('read','failed','skipped')")
+        [ "$left" = 0 ] && break
+        sleep 0.5
+    done
+    peak_ns_kb=$(hwm_kb "$ns_pid")
+    peak_ts_kb=$(hwm_kb "$ts_pid")
+    # Per-number rate over the steady part (drop the first and last 2 seconds).
+    curl -fs "$SIM/_sim/messages/counts?since=$t0" >"$dir/e2e_counts"
+    local min_rate
+    min_rate=$(jq -r '[.numbers[] | [.seconds[] | .accepted] | .[2:-2] | (add / length)] | min // 0' "$dir/e2e_counts")
+    local r429
+    r429=$(curl -fs "$SIM/_sim/stats" | jq -r '.messages.errors_by_code["130429"] // 0')
+    # Event-to-Graph latency: row created_at to graph-sim's acceptance of its send.
+    psql_t "$NOTIFICATION_DATABASE_URL" -c "SELECT id, (extract(epoch FROM created_at) * 1000)::bigint FROM whatsapp_messages ORDER BY id" >"$dir/e2e_created"
+    local seq=0
+    : >"$dir/e2e_accepted"
+    while :; do
+        curl -fs "$SIM/_sim/messages?request=false&limit=5000&since_seq=$seq" >"$dir/e2e_page"
+        local count
+        count=$(jq '.messages | length' "$dir/e2e_page")
+        [ "$count" = 0 ] && break
+        jq -r '.messages[] | [(.body | fromjson | .biz_opaque_callback_data), .accepted_at_ms] | @tsv' "$dir/e2e_page" >>"$dir/e2e_accepted"
+        seq=$(jq '.messages[-1].seq' "$dir/e2e_page")
+    done
+    sort -k1,1 "$dir/e2e_accepted" >"$dir/e2e_accepted.sorted"
+    local sent unique dup p99 read lost
+    sent=$(wc -l <"$dir/e2e_accepted.sorted")
+    unique=$(cut -f1 "$dir/e2e_accepted.sorted" | uniq | wc -l)
+    dup=$((sent - unique))
+    p99=$(join -t $'\t' <(tr '|' '\t' <"$dir/e2e_created" | sort -k1,1) "$dir/e2e_accepted.sorted" |
+          awk -F'\t' '{print $3 - $2}' | sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR-1)*0.99)+1] : 0}')
+    read=$(psql_t "$NOTIFICATION_DATABASE_URL" -c "SELECT count(*) FROM whatsapp_messages WHERE status = 'read'")
+    local rows
+    rows=$(psql_t "$NOTIFICATION_DATABASE_URL" -c "SELECT count(*) FROM whatsapp_messages")
+    lost=$((rows - read))
+    local verdict=ok
+    awk -v r="$min_rate" 'BEGIN {exit !(r >= 76)}' || verdict=fail
+    [ "$r429" = 0 ] && [ "$dup" = 0 ] && [ "$lost" = 0 ] && [ "$rows" -ge $((total * 99 / 100)) ] || verdict=fail
+    awk -v p="$p99" 'BEGIN {exit !(p < 100)}' || verdict=fail
+    echo "$verdict $min_rate $r429 $p99 $read $lost $dup $rows $sent"
+}
+
+note "3. end to end, N numbers x 80 msg/s for ${e2e_secs}s"
+results=()
+for _ in $(seq 1 "$runs"); do
+    r=$(e2e_run 40)
+    note "  N=40: $r"
+    results+=("$r")
+done
+printf '%s\n' "${results[@]}" >"$out/e2e_40"
+figure e2e40_min_number_rate "$(printf '%s\n' "${results[@]}" | awk '{print $2}' | median)"
+figure e2e40_130429 "$(printf '%s\n' "${results[@]}" | awk '{print $3}' | median)"
+figure e2e40_p99_ms "$(printf '%s\n' "${results[@]}" | awk '{print $4}' | median)"
+figure e2e40_lost "$(printf '%s\n' "${results[@]}" | awk '{print $6}' | sort -n | tail -1)"
+figure e2e40_duplicates "$(printf '%s\n' "${results[@]}" | awk '{print $7}' | sort -n | tail -1)"
+figure e2e40_passes "$(printf '%s\n' "${results[@]}" | grep -c '^ok')"
+figure peak_rss_notification_kb "$peak_ns_kb"
+figure peak_rss_tenant_kb "$peak_ts_kb"
+largest=0
+if printf '%s\n' "${results[@]}" | grep -q '^ok'; then
+    largest=40
+    for n in 60 80 120; do
+        [ "$quick" = 1 ] && break
+        r=$(e2e_run $n)
+        note "  N=$n: $r"
+        echo "$n $r" >>"$out/e2e_larger"
+        [ "${r%% *}" = ok ] || break
+        largest=$n
+    done
+fi
+figure e2e_largest_n "$largest"
+
+# ---------------------------------------------------------------- 4. webhook ingestion
+note "4. webhook ingestion"
+bodies=${WEBHOOK_BODIES:-1000}
+[ "$quick" = 1 ] && bodies=200
+rates=()
+for run in $(seq 1 "$runs"); do
+    psql_t "$NOTIFICATION_DATABASE_URL" -c "TRUNCATE whatsapp_messages, whatsapp_pending_statuses"
+    psql_t "$NOTIFICATION_DATABASE_URL" -c "
+        INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,
+            recipient_phone, template_name, template_parameters, payload, status, wamid,
+            phone_number_id, sent_at)
+        SELECT gen_random_uuid(), '11111111-1111-4111-8111-111111111111', 'wh-' || g,
+            'template', 'x', '+34612345678', 'po_notification', '[]', '{}', 'sent',
+            'wamid.bench.' || g, '109876543210001', now()
+        FROM generate_series(1, $((bodies * 100))) g"
+    awk -v nb="$bodies" -v ts="$(date +%s)" 'BEGIN {
+        for (b = 0; b < nb; b++) {
+            s = ""
+            for (i = 1; i <= 100; i++) {
+                g = b * 100 + i
+                s = s (i > 1 ? "," : "") "{\"id\":\"wamid.bench." g "\",\"status\":\"delivered\",\"timestamp\":\"" ts "\",\"recipient_id\":\"34612345678\"}"
+            }
+            print "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"102290129340398\",\"changes\":[{\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\",\"metadata\":{\"display_phone_number\":\"34612345678\",\"phone_number_id\":\"109876543210001\"},\"statuses\":[" s "]}}]}]}"
+        }
+    }' >"$dir/webhook_bodies.json"
+    : >"$dir/webhook_bodies"
+    while IFS= read -r b; do
+        sig=$(printf '%s' "$b" | openssl dgst -sha256 -hmac "$app_secret" -r | cut -d' ' -f1)
+        printf '%s %s\n' "$sig" "$b" >>"$dir/webhook_bodies"
+    done <"$dir/webhook_bodies.json"
+    t0=$(ms_now)
+    BENCH_BODIES=$dir/webhook_bodies BENCH_THREADS=2 wrk -t2 -c8 -d60s -s bench/webhook.lua "$NS" >"$dir/wrk_webhook" || true
+    # wrk stops when the bodies are sent; the service may still be applying the last ones.
+    for i in $(seq 1 200); do
+        done_n=$(psql_t "$NOTIFICATION_DATABASE_URL" -c "SELECT count(*) FROM whatsapp_messages WHERE status = 'delivered'")
+        [ "$done_n" -ge $((bodies * 100)) ] && break
+        sleep 0.05
+    done
+    t1=$(ms_now)
+    rates+=("$(awk -v n="$done_n" -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f", n * 1000 / ms}')")
+    note "  run $run: $done_n statuses in $((t1 - t0)) ms"
+done
+figure webhook_statuses_per_s "$(printf '%s\n' "${rates[@]}" | median)"
+
+. bench/report.sh

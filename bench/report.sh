@@ -1,0 +1,86 @@
+# report.sh - sourced last by bench/run.sh: writes docs/BENCHMARKS.md from the figures.
+val() { awk -F'\t' -v k="$1" '$1 == k {print $2}' "$out/figures"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b > 0 ? a / b : 0}'; }
+verdict() { awk "BEGIN {exit !($1)}" && echo "met" || echo "**missed**"; }
+
+cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+cores=$(nproc)
+mem=$(free -m | awk '/^Mem:/ {print $2 " MiB"}')
+pgver=$(psql_t "$pg_admin" -c "SHOW server_version")
+pgset=$(psql_t "$pg_admin" -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers','synchronous_commit','fsync','max_connections','wal_level','checkpoint_timeout')")
+
+s_ratio=$(ratio "$(val settings_reads_per_s)" "$(val settings_pgbench_select_tps)")
+i_ratio=$(ratio "$(val intake_events_per_s)" "$(val intake_pgbench_insert_tps)")
+{
+cat <<MD
+# Benchmarks
+
+Written by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d): release build, no
+sanitizers, everything on 127.0.0.1. Each figure is the median of $runs runs, next to
+its ceiling measured in the same run on the same PostgreSQL cluster. The machine is
+small and shared: compare ratios, not absolute numbers.
+
+## Machine
+
+| | |
+|---|---|
+| CPU | $cpu |
+| cores | $cores |
+| memory | $mem |
+| PostgreSQL | $pgver ($pgset) |
+| load | wrk $(wrk --version 2>&1 | head -1 | awk '{print $2}'), pgbench, bench/loadgen (open loop) |
+| clients | $clients connections for the closed-loop runs |
+
+## Results
+
+| # | what | ours | ceiling | ratio | target | |
+|---|---|---|---|---|---|---|
+| 1 | settings read, GET /api/v1/tenants/{id}/settings/notifications, 10,000 tenants, random ids | $(val settings_reads_per_s) req/s | pgbench -S $(val settings_pgbench_select_tps) tps | $s_ratio | ≥ 0.40 | $(verdict "$s_ratio >= 0.4") |
+| 1 | settings read p99 at a constant 2,000 req/s | $(val settings_p99_ms_at_2000rps) ms | | | < 2 ms | $(verdict "$(val settings_p99_ms_at_2000rps) < 2") |
+| 2 | purchase-order intake, unique event ids, synchronous commit | $(val intake_events_per_s) events/s | pgbench INSERT $(val intake_pgbench_insert_tps) tps | $i_ratio | ≥ 0.50 | $(verdict "$i_ratio >= 0.5") |
+| 2 | intake p99 at a constant 1,000 events/s | $(val intake_p99_ms_at_1000rps) ms | | | < 5 ms | $(verdict "$(val intake_p99_ms_at_1000rps) < 5") |
+| 3 | end to end, 40 numbers x 80 msg/s for ${e2e_secs} s: slowest number's rate | $(val e2e40_min_number_rate) msg/s | 80 msg/s | $(ratio "$(val e2e40_min_number_rate)" 80) | ≥ 0.95 | $(verdict "$(val e2e40_min_number_rate) >= 76") |
+| 3 | 130429 answers from graph-sim | $(val e2e40_130429) | | | 0 | $(verdict "$(val e2e40_130429) == 0") |
+| 3 | event-to-Graph latency p99 | $(val e2e40_p99_ms) ms | | | < 100 ms | $(verdict "$(val e2e40_p99_ms) < 100") |
+| 3 | messages not at read / sent twice (worst run) | $(val e2e40_lost) / $(val e2e40_duplicates) | | | 0 / 0 | $(verdict "$(val e2e40_lost) == 0 && $(val e2e40_duplicates) == 0") |
+| 3 | runs meeting every N=40 target | $(val e2e40_passes) of $runs | | | all | $(verdict "$(val e2e40_passes) == $runs") |
+| 3 | largest N sustained (tried 40, 60, 80, 120) | $(val e2e_largest_n) numbers | 120 | | ≥ 40 | $(verdict "$(val e2e_largest_n) >= 40") |
+| 4 | webhook ingestion, signed POSTs of 100 statuses | $(val webhook_statuses_per_s) statuses/s | | | ≥ 20,000 | $(verdict "$(val webhook_statuses_per_s) >= 20000") |
+| 5 | tenant-service resident memory idle / at peak | $(( $(val idle_rss_tenant_kb) / 1024 )) / $(( $(val peak_rss_tenant_kb) / 1024 )) MiB | | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_tenant_kb) < 10240 && $(val peak_rss_tenant_kb) < 102400") |
+| 5 | notification-service resident memory idle / at peak (benchmark 3) | $(( $(val idle_rss_notification_kb) / 1024 )) / $(( $(val peak_rss_notification_kb) / 1024 )) MiB | | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_notification_kb) < 10240 && $(val peak_rss_notification_kb) < 102400") |
+| 5 | start to /ready, migrated database: tenant / notification | $(val start_to_ready_tenant_ms) / $(val start_to_ready_notification_ms) ms | | | < 200 ms | $(verdict "$(val start_to_ready_tenant_ms) < 200 && $(val start_to_ready_notification_ms) < 200") |
+| 6 | graph-sim template sends | $(val graph_sim_sends_per_s) sends/s | | | ≥ 20,000 | $(verdict "$(val graph_sim_sends_per_s) >= 20000") |
+
+## Commands
+
+Everything above is \`make bench\`. The pieces, for a rerun by hand:
+
+- ceiling 1: \`pgbench -n -S -c $clients -j 2 -T $secs\` on a \`pgbench -i -s 10\` database;
+  ours: \`wrk -t2 -c$clients -d${secs}s -s bench/settings.lua\` with a service token;
+  p99: \`build/loadgen --rate 2000 --ids <10,000 tenant ids>\`.
+- ceiling 2: \`pgbench -n -f bench/po_insert.sql -c $clients -j 2 -T $secs\` (the intake's
+  row, same table and indexes); ours: \`wrk ... -s bench/intake.lua\`; p99:
+  \`build/loadgen --rate 1000\`.
+- 3: N tenants with one number each, \`build/loadgen --rate N*80\` round-robin over them
+  through intake; per-number rates from graph-sim's \`/_sim/messages/counts\` (first and
+  last 2 seconds dropped); latency from each row's \`created_at\` to graph-sim's
+  \`accepted_at_ms\` of its send (matched by \`biz_opaque_callback_data\`).
+- 4: \`wrk -s bench/webhook.lua\` sending pre-signed bodies of 100 \`delivered\`
+  statuses once each; the rate is statuses applied (counted in the database) per second
+  of wall time until the last one landed.
+- 5: \`VmRSS\` idle, \`VmHWM\` after benchmark 3, from \`/proc\`; start-to-ready is process
+  start to the first 200 from \`/ready\`.
+- 6: \`wrk -t2 -c64 -d${secs}s -s bench/graph-sim.lua\` with limits off.
+MD
+if [ -f "$out/e2e_larger" ]; then
+    echo
+    echo "Larger N (one run each; fields: verdict, slowest number msg/s, 130429s, p99 ms, read, not read, duplicates, rows, sends):"
+    echo
+    sed 's/^/    N=/' "$out/e2e_larger"
+fi
+if [ -f "$root/docs/BENCHMARKS.notes.md" ]; then
+    echo
+    cat "$root/docs/BENCHMARKS.notes.md"
+fi
+} >"$root/docs/BENCHMARKS.md"
+note "bench: wrote docs/BENCHMARKS.md"

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# run.sh - every benchmark of issue 8 on a private stack of release binaries, each
+# figure the median of 3 runs next to its ceiling measured in the same run; rewrites
+# docs/BENCHMARKS.md. All load targets 127.0.0.1.
+#
+# usage: bench/run.sh [--quick]    (--quick: 1 run per figure, shorter; not for the doc)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+runs=3
+secs=8
+[ "$quick" = 1 ] && { runs=1; secs=4; }
+bin=$root/build
+dir=$root/.run/bench
+pgdir=$dir/pg
+out=$dir/results
+mkdir -p "$dir" "$out"
+: >"$out/figures"
+clients=${BENCH_CLIENTS:-16}
+export JWT_SECRET=bench-jwt-secret-0123456789abcdef
+export LOG_LEVEL=warn
+
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    scripts/pg.sh stop "$pgdir" || true
+}
+trap cleanup EXIT
+
+note() { printf '%s\n' "$*" >&2; }
+figure() { printf '%s\t%s\n' "$1" "$2" >>"$out/figures"; note "  $1 = $2"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+free_port() {
+    local p
+    while :; do
+        p=$((20000 + RANDOM % 12000))
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+    done
+}
+wait_ready() {
+    local i
+    for i in $(seq 1 300); do
+        curl -fs -o /dev/null "$1/ready" && return 0
+        sleep 0.05
+    done
+    note "bench: $1 never became ready"
+    return 1
+}
+psql_t() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+# ---------------------------------------------------------------- the stack
+scripts/pg.sh wipe "$pgdir"
+scripts/pg.sh start "$pgdir"
+# shellcheck disable=SC1091
+. "$pgdir/env"
+pg_admin="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+
+sim_port=$(free_port)
+ns_port=$(free_port)
+ts_port=$(free_port)
+SIM=http://127.0.0.1:$sim_port
+NS=http://127.0.0.1:$ns_port
+TS=http://127.0.0.1:$ts_port
+app_secret=bench-app-secret
+waba=102290129340398
+sim_token=graph-sim-access-token
+
+start_sim() { # extra env...
+    env GRAPH_SIM_PORT="$sim_port" GRAPH_SIM_APP_SECRET="$app_secret" "$@" \
+        "$bin/graph-sim" >>"$dir/graph-sim.log" 2>&1 &
+    sim_pid=$!
+    pids+=("$sim_pid")
+    wait_ready "$SIM"
+}
+stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+start_ns() { # extra env...
+    env NOTIFICATION_DATABASE_URL="$NOTIFICATION_DATABASE_URL" NOTIFICATION_PORT="$ns_port" \
+        TENANT_SERVICE_URL="$TS" GRAPH_API_BASE_URL="$SIM" WHATSAPP_BUSINESS_ACCOUNT_ID=$waba \
+        WHATSAPP_ACCESS_TOKEN=$sim_token WHATSAPP_PHONE_NUMBER_ID=109876543210001 \
+        WHATSAPP_APP_SECRET=$app_secret WHATSAPP_WEBHOOK_VERIFY_TOKEN=bench "$@" \
+        "$bin/notification-service" >>"$dir/notification-service.log" 2>&1 &
+    ns_pid=$!
+    pids+=("$ns_pid")
+}
+start_ts() {
+    env TENANT_DATABASE_URL="$TENANT_DATABASE_URL" TENANT_PORT="$ts_port" \
+        NOTIFICATION_SERVICE_URL="$NS" "$bin/tenant-service" >>"$dir/tenant-service.log" 2>&1 &
+    ts_pid=$!
+    pids+=("$ts_pid")
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+ms_now() { date +%s%3N; }
+
+ADMIN=$("$bin/mint-token" --role admin --sub bench-admin)
+SERVICE=$("$bin/mint-token" --role service --sub bench)
+
+start_sim GRAPH_SIM_MPS=0 GRAPH_SIM_PAIR_WINDOW_MS=0
+start_ns
+start_ts
+wait_ready "$NS"
+wait_ready "$TS"
+
+# ---------------------------------------------------------------- 5. footprint, idle
+sleep 1
+figure idle_rss_tenant_kb "$(rss_kb "$ts_pid")"
+figure idle_rss_notification_kb "$(rss_kb "$ns_pid")"
+for svc in tenant notification; do
+    samples=()
+    for _ in $(seq 1 "$runs"); do
+        if [ $svc = tenant ]; then stop_pid "$ts_pid"; t0=$(ms_now); start_ts; wait_ready "$TS"
+        else stop_pid "$ns_pid"; t0=$(ms_now); start_ns; wait_ready "$NS"; fi
+        samples+=($(($(ms_now) - t0)))
+    done
+    figure "start_to_ready_${svc}_ms" "$(printf '%s\n' "${samples[@]}" | median)"
+done
+
+# ---------------------------------------------------------------- 6. graph-sim alone
+note "6. graph-sim sends per second"
+samples=()
+for _ in $(seq 1 "$runs"); do
+    r=$(wrk -t2 -c64 -d"${secs}s" -s bench/graph-sim.lua "$SIM" | awk '/^Requests\/sec/ {print $2}')
+    samples+=("$r")
+done
+figure graph_sim_sends_per_s "$(printf '%s\n' "${samples[@]}" | median)"
+
+# ---------------------------------------------------------------- 1. settings reads
+note "1. settings read"
+psql_t "$TENANT_DATABASE_URL" -c "INSERT INTO tenants (name) SELECT 'Bench bakery ' || g FROM generate_series(1, 10000) g"
+psql_t "$TENANT_DATABASE_URL" -c "INSERT INTO tenant_settings (tenant_id, notification_settings) SELECT id, default_notification_settings() FROM tenants WHERE name LIKE 'Bench bakery %' ON CONFLICT DO NOTHING"
+psql_t "$TENANT_DATABASE_URL" -c "SELECT id FROM tenants WHERE name LIKE 'Bench bakery %'" >"$dir/tenant_ids"
+psql_t "$pg_admin" -c "DROP DATABASE IF EXISTS pgbench" -c "CREATE DATABASE pgbench"
+pgbench -q -i -s 10 "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench" >/dev/null 2>&1
+ceiling=() ours=() p99=()
+for _ in $(seq 1 "$runs"); do
+    ceiling+=("$(pgbench -n -S -c "$clients" -j 2 -T "$secs" "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench" 2>/dev/null | awk '/^tps/ {print $3; exit}')")
+    r=$(BENCH_IDS=$dir/tenant_ids BENCH_TOKEN=$SERVICE wrk -t2 -c"$clients" -d"${secs}s" -s bench/settings.lua "$TS")
+    grep -q 'Non-2xx' <<<"$r" && { note "$r"; note "bench: settings reads failed"; exit 1; }
+    ours+=("$(awk '/^Requests\/sec/ {print $2}' <<<"$r")")
+done
+for _ in $(seq 1 "$runs"); do
+    r=$(build/loadgen --url "$TS/api/v1/tenants/{id}/settings/notifications" --ids "$dir/tenant_ids" \
+        --header "Authorization: Bearer $SERVICE" --rate 2000 --duration "$secs" --connections 64)
+    p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
+done
+figure settings_pgbench_select_tps "$(printf '%s\n' "${ceiling[@]}" | median)"
+figure settings_reads_per_s "$(printf '%s\n' "${ours[@]}" | median)"
+figure settings_p99_ms_at_2000rps "$(printf '%s\n' "${p99[@]}" | median)"
+
+# ---------------------------------------------------------------- 2. purchase-order intake
+note "2. purchase-order intake"
+# Intake only: stop the senders from sending by pointing them at a closed port.
+stop_pid "$ns_pid"
+start_ns GRAPH_API_BASE_URL=http://127.0.0.1:9 WHATSAPP_ACCESS_TOKEN=
+wait_ready "$NS" || true
+tenant=$(head -1 "$dir/tenant_ids")
+ceiling=() ours=() p99=()
+for _ in $(seq 1 "$runs"); do
+    ceiling+=("$(pgbench -n -f bench/po_insert.sql -c "$clients" -j 2 -T "$secs" "$NOTIFICATION_DATABASE_URL" 2>/dev/null | awk '/^tps/ {print $3; exit}')")
+    r=$(BENCH_TENANT=$tenant BENCH_TOKEN=$SERVICE wrk -t2 -c"$clients" -d"${secs}s" -s bench/intake.lua "$NS")
+    grep -q 'Non-2xx' <<<"$r" && { note "$r"; note "bench: intake failed"; exit 1; }
+    ours+=("$(awk '/^Requests\/sec/ {print $2}' <<<"$r")")
+done
+body='{"event_id":"{uuid}","tenant_id":"'$tenant'","po_number":"PO-L-{seq}","supplier_name":"Proveedor ABC","supplier_phone":"+346{seq8}","total_amount":1250.5,"currency":"EUR"}'
+for _ in $(seq 1 "$runs"); do
+    r=$(build/loadgen --url "$NS/api/v1/notifications/purchase-orders" --method POST --body "$body" \
+        --header "Authorization: Bearer $SERVICE" --rate 1000 --duration "$secs" --connections 64)
+    p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
+done
+figure intake_pgbench_insert_tps "$(printf '%s\n' "${ceiling[@]}" | median)"
+figure intake_events_per_s "$(printf '%s\n' "${ours[@]}" | median)"
+figure intake_p99_ms_at_1000rps "$(printf '%s\n' "${p99[@]}" | median)"
+psql_t "$NOTIFICATION_DATABASE_URL" -c "TRUNCATE whatsapp_messages"
+
+. bench/e2e.sh
