@@ -1,0 +1,303 @@
+// i18n.js - every user-visible string of the two pages, in Spanish (the default) and
+// English, and the functions that pick and apply the language. The choice is kept in
+// localStorage; static markup names its strings with data-i18n / data-i18n-attr.
+
+const STRINGS = {
+  es: {
+    'brand': 'Bakery Platform',
+    'skip': 'Saltar al contenido',
+    'lang.label': 'Idioma de la página',
+    'signout': 'Cambiar token',
+    'loading': 'Cargando…',
+
+    'signin.title': 'Acceso',
+    'signin.intro': 'Pega el token de acceso (JWT) que te ha dado tu administrador para abrir esta página.',
+    'signin.label': 'Token de acceso',
+    'signin.hint': 'Se guarda solo en esta pestaña y se borra al cerrarla.',
+    'signin.submit': 'Entrar',
+    'signin.empty': 'Pega un token para continuar.',
+    'signin.malformed': 'Esto no parece un token válido: debe tener tres partes separadas por puntos.',
+
+    'auth.unauthorized': 'Necesitas iniciar sesión para ver esta página.',
+    'auth.invalid_token': 'El token no es válido. Pega otro token.',
+    'auth.token_expired': 'El token ha caducado. Pega un token nuevo.',
+    'auth.forbidden': 'Tu token no tiene permiso para esta página (error 403).',
+    'auth.forbidden_admin': 'Esta página es solo para administradores de la plataforma.',
+    'auth.server_said': 'Respuesta del servidor: {message}',
+
+    'err.network': 'No se pudo contactar con el servidor. Comprueba la conexión e inténtalo de nuevo.',
+    'err.generic': 'Error {status}: {message}',
+
+    'admin.title': 'Gestión de WhatsApp',
+    'admin.doc_title': 'Gestión de WhatsApp · Bakery Platform',
+    'admin.subtitle': 'Asigna números de teléfono de WhatsApp a las panaderías.',
+    'admin.refresh': 'Actualizar',
+    'admin.updated': 'Actualizado a las {time}',
+    'admin.updating': 'Actualizando…',
+
+    'phones.title': 'Números de teléfono',
+    'phones.summary': '{total} en la cuenta · {free} libres',
+    'phones.empty': 'La cuenta de WhatsApp Business no tiene números de teléfono.',
+    'phones.unavailable': 'No se pudo cargar la lista de números de teléfono.',
+    'phones.col.number': 'Número',
+    'phones.col.name': 'Nombre verificado',
+    'phones.col.quality': 'Calidad',
+    'phones.col.holder': 'Asignado a',
+    'phones.free': 'Libre',
+    'phones.quality': 'Calidad: {rating}',
+    'quality.unknown': 'desconocida',
+
+    'tenants.title': 'Panaderías',
+    'tenants.filter': 'Filtrar panaderías',
+    'tenants.filter_placeholder': 'Nombre o número…',
+    'tenants.showing': 'Mostrando {shown} de {total}',
+    'tenants.none': 'Todavía no hay panaderías.',
+    'tenants.no_match': 'Ninguna panadería coincide con «{query}».',
+    'tenants.unavailable': 'No se pudo cargar la lista de panaderías.',
+    'tenants.phone': 'Teléfono: {number}',
+    'tenants.no_phone': 'Sin número asignado',
+    'tenants.settings_link': 'Ver ajustes',
+    'tenants.settings_link_label': 'Ver los ajustes de notificaciones de {name}',
+    'status.active': 'Activo',
+    'status.assigned_off': 'Asignado, WhatsApp desactivado',
+    'status.not_configured': 'Sin configurar',
+
+    'assign.select_label': 'Número de teléfono para {name}',
+    'assign.placeholder': 'Elige un número…',
+    'assign.no_free': 'No quedan números libres',
+    'assign.phones_unavailable': 'Lista de números no disponible',
+    'assign.button': 'Asignar',
+    'assign.button_label': 'Asignar el número elegido a {name}',
+    'assign.busy': 'Asignando…',
+    'assign.choose_first': 'Elige primero un número de la lista.',
+    'assign.done': 'Número {number} asignado a «{name}».',
+    'assign.failed': 'No se pudo asignar el número: {message}',
+    'assign.gone': 'El número {number} que habías elegido ya no está libre.',
+
+    'unassign.button': 'Quitar número',
+    'unassign.button_label': 'Quitar el número de {name}',
+    'unassign.busy': 'Quitando…',
+    'unassign.confirm_title': '¿Quitar el número de WhatsApp?',
+    'unassign.confirm_text': 'El número {number} dejará de estar asignado a «{name}». La panadería no podrá enviar mensajes de WhatsApp hasta que se le asigne otro número.',
+    'unassign.cancel': 'Cancelar',
+    'unassign.confirm': 'Quitar número',
+    'unassign.done': 'Número quitado de «{name}».',
+    'unassign.failed': 'No se pudo quitar el número: {message}',
+
+    'settings.title': 'Ajustes de notificaciones',
+    'settings.doc_title': 'Ajustes de notificaciones · Bakery Platform',
+    'settings.subtitle': 'Cómo avisa tu panadería a sus proveedores.',
+    'settings.subtitle_tenant': 'Panadería: {name}',
+    'settings.card_title': 'Configuración de WhatsApp',
+    'settings.configured': 'WhatsApp configurado',
+    'settings.phone_label': 'Teléfono:',
+    'settings.not_configured_title': 'WhatsApp aún no está configurado',
+    'settings.not_configured': 'Tu panadería todavía no tiene un número de WhatsApp asignado. Contacta con soporte para que te asignen uno.',
+    'settings.toggle': 'Enviar notificaciones por WhatsApp',
+    'settings.toggle_hint': 'Tus proveedores reciben un mensaje de WhatsApp cuando creas una orden de compra.',
+    'settings.toggle_hint_off': 'Los mensajes empezarán a enviarse cuando soporte asigne un número a tu panadería.',
+    'settings.language': 'Idioma de los mensajes',
+    'settings.language_hint': 'El idioma en el que tus proveedores reciben los mensajes.',
+    'settings.included_title': 'Notificaciones de WhatsApp incluidas',
+    'settings.included': 'Los mensajes de WhatsApp están incluidos en tu suscripción.',
+    'settings.save': 'Guardar cambios',
+    'settings.saving': 'Guardando…',
+    'settings.saved': 'Cambios guardados.',
+    'settings.save_failed': 'No se pudieron guardar los cambios: {message}',
+    'settings.load_failed': 'No se pudieron cargar los ajustes: {message}',
+    'settings.readonly_title': 'Solo lectura',
+    'settings.readonly': 'Tu rol en esta panadería ({role}) permite ver estos ajustes, pero no cambiarlos. Pide a la persona propietaria o a un administrador de la panadería que hagan el cambio.',
+    'settings.pick_tenant': 'Como administrador de la plataforma, abre esta página desde la gestión de WhatsApp (enlace «Ver ajustes» de cada panadería) o añade ?tenant=<id> a la dirección.',
+    'settings.pick_tenant_link': 'Ir a la gestión de WhatsApp',
+    'settings.no_tenant': 'Este token no pertenece a ninguna panadería.',
+    'settings.bad_tenant': 'El identificador de panadería de la dirección no es válido.',
+    'role.owner': 'propietario',
+    'role.admin': 'administrador',
+    'role.member': 'miembro',
+    'role.viewer': 'lector',
+    'role.unknown': 'sin rol',
+  },
+
+  en: {
+    'brand': 'Bakery Platform',
+    'skip': 'Skip to content',
+    'lang.label': 'Page language',
+    'signout': 'Change token',
+    'loading': 'Loading…',
+
+    'signin.title': 'Sign in',
+    'signin.intro': 'Paste the access token (JWT) your administrator gave you to open this page.',
+    'signin.label': 'Access token',
+    'signin.hint': 'It is kept in this tab only and forgotten when you close it.',
+    'signin.submit': 'Sign in',
+    'signin.empty': 'Paste a token to continue.',
+    'signin.malformed': 'This does not look like a valid token: it must have three parts separated by dots.',
+
+    'auth.unauthorized': 'You need to sign in to see this page.',
+    'auth.invalid_token': 'The token is not valid. Paste another token.',
+    'auth.token_expired': 'The token has expired. Paste a new token.',
+    'auth.forbidden': 'Your token does not give access to this page (error 403).',
+    'auth.forbidden_admin': 'This page is for platform administrators only.',
+    'auth.server_said': 'Server response: {message}',
+
+    'err.network': 'Could not reach the server. Check the connection and try again.',
+    'err.generic': 'Error {status}: {message}',
+
+    'admin.title': 'WhatsApp Admin Management',
+    'admin.doc_title': 'WhatsApp Admin Management · Bakery Platform',
+    'admin.subtitle': 'Assign WhatsApp phone numbers to bakery tenants.',
+    'admin.refresh': 'Refresh',
+    'admin.updated': 'Updated at {time}',
+    'admin.updating': 'Updating…',
+
+    'phones.title': 'Phone numbers',
+    'phones.summary': '{total} in the account · {free} free',
+    'phones.empty': 'The WhatsApp Business Account has no phone numbers.',
+    'phones.unavailable': 'Could not load the phone numbers.',
+    'phones.col.number': 'Number',
+    'phones.col.name': 'Verified name',
+    'phones.col.quality': 'Quality',
+    'phones.col.holder': 'Assigned to',
+    'phones.free': 'Free',
+    'phones.quality': 'Quality: {rating}',
+    'quality.unknown': 'unknown',
+
+    'tenants.title': 'Bakery tenants',
+    'tenants.filter': 'Filter bakeries',
+    'tenants.filter_placeholder': 'Name or number…',
+    'tenants.showing': 'Showing {shown} of {total}',
+    'tenants.none': 'There are no bakeries yet.',
+    'tenants.no_match': 'No bakery matches “{query}”.',
+    'tenants.unavailable': 'Could not load the bakeries.',
+    'tenants.phone': 'Phone: {number}',
+    'tenants.no_phone': 'No phone number assigned',
+    'tenants.settings_link': 'View settings',
+    'tenants.settings_link_label': 'View the notification settings of {name}',
+    'status.active': 'Active',
+    'status.assigned_off': 'Assigned, WhatsApp off',
+    'status.not_configured': 'Not configured',
+
+    'assign.select_label': 'Phone number for {name}',
+    'assign.placeholder': 'Choose a number…',
+    'assign.no_free': 'No free numbers left',
+    'assign.phones_unavailable': 'Phone numbers unavailable',
+    'assign.button': 'Assign',
+    'assign.button_label': 'Assign the chosen number to {name}',
+    'assign.busy': 'Assigning…',
+    'assign.choose_first': 'Choose a number from the list first.',
+    'assign.done': 'Number {number} assigned to “{name}”.',
+    'assign.failed': 'Could not assign the number: {message}',
+    'assign.gone': 'The number {number} you had chosen is no longer free.',
+
+    'unassign.button': 'Unassign',
+    'unassign.button_label': 'Unassign the number of {name}',
+    'unassign.busy': 'Unassigning…',
+    'unassign.confirm_title': 'Unassign the WhatsApp number?',
+    'unassign.confirm_text': 'The number {number} will no longer be assigned to “{name}”. The bakery cannot send WhatsApp messages until it gets another number.',
+    'unassign.cancel': 'Cancel',
+    'unassign.confirm': 'Unassign',
+    'unassign.done': 'Number unassigned from “{name}”.',
+    'unassign.failed': 'Could not unassign the number: {message}',
+
+    'settings.title': 'Notification settings',
+    'settings.doc_title': 'Notification settings · Bakery Platform',
+    'settings.subtitle': 'How your bakery notifies its suppliers.',
+    'settings.subtitle_tenant': 'Bakery: {name}',
+    'settings.card_title': 'WhatsApp Configuration',
+    'settings.configured': 'WhatsApp configured',
+    'settings.phone_label': 'Phone:',
+    'settings.not_configured_title': 'WhatsApp is not configured yet',
+    'settings.not_configured': 'Your bakery has no WhatsApp number assigned yet. Contact support to get one.',
+    'settings.toggle': 'Send notifications on WhatsApp',
+    'settings.toggle_hint': 'Your suppliers get a WhatsApp message when you create a purchase order.',
+    'settings.toggle_hint_off': 'Messages will start once support assigns a number to your bakery.',
+    'settings.language': 'Message language',
+    'settings.language_hint': 'The language your suppliers receive the messages in.',
+    'settings.included_title': 'WhatsApp Notifications Included',
+    'settings.included': 'WhatsApp messaging is included in your subscription.',
+    'settings.save': 'Save changes',
+    'settings.saving': 'Saving…',
+    'settings.saved': 'Changes saved.',
+    'settings.save_failed': 'Could not save the changes: {message}',
+    'settings.load_failed': 'Could not load the settings: {message}',
+    'settings.readonly_title': 'Read only',
+    'settings.readonly': 'Your role in this bakery ({role}) can see these settings but not change them. Ask the owner or an administrator of the bakery to make the change.',
+    'settings.pick_tenant': 'As a platform administrator, open this page from WhatsApp Admin Management (each bakery’s “View settings” link) or add ?tenant=<id> to the address.',
+    'settings.pick_tenant_link': 'Go to WhatsApp Admin Management',
+    'settings.no_tenant': 'This token does not belong to any bakery.',
+    'settings.bad_tenant': 'The bakery id in the address is not valid.',
+    'role.owner': 'owner',
+    'role.admin': 'admin',
+    'role.member': 'member',
+    'role.viewer': 'viewer',
+    'role.unknown': 'no role',
+  },
+};
+
+export const LANGUAGES = Object.freeze(['es', 'en']);
+const STORAGE_KEY = 'bakery.lang';
+let current = readStoredLang();
+
+function readStoredLang() {
+  try {
+    const v = localStorage.getItem(STORAGE_KEY);
+    if (v && LANGUAGES.includes(v)) return v;
+  } catch (_) {
+    // storage disabled: Spanish
+  }
+  return 'es';
+}
+
+/** The current page language, 'es' or 'en'. */
+export function getLang() {
+  return current;
+}
+
+/** The string KEY in the current language with {name} placeholders filled from VARS. */
+export function t(key, vars) {
+  const table = STRINGS[current];
+  let s = Object.prototype.hasOwnProperty.call(table, key) ? table[key] : STRINGS.es[key];
+  if (s === undefined) return key;
+  if (vars) {
+    s = s.replace(/\{(\w+)\}/g, (m, name) =>
+      Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : m);
+  }
+  return s;
+}
+
+/**
+ * Fills the static markup under ROOT: data-i18n="key" sets the text, and
+ * data-i18n-attr="attr:key;attr:key" sets attributes.
+ */
+export function applyTranslations(root = document) {
+  document.documentElement.lang = current;
+  for (const el of root.querySelectorAll('[data-i18n]')) {
+    el.textContent = t(el.dataset.i18n);
+  }
+  for (const el of root.querySelectorAll('[data-i18n-attr]')) {
+    for (const pair of el.dataset.i18nAttr.split(';')) {
+      const [attr, key] = pair.split(':').map((x) => x.trim());
+      if (attr && key) el.setAttribute(attr, t(key));
+    }
+  }
+}
+
+const listeners = new Set();
+
+/** Calls FN (no arguments) after every language change. */
+export function onLangChange(fn) {
+  listeners.add(fn);
+}
+
+/** Switches the page to LANG, remembers it and re-renders. */
+export function setLang(lang) {
+  if (!LANGUAGES.includes(lang) || lang === current) return;
+  current = lang;
+  try {
+    localStorage.setItem(STORAGE_KEY, lang);
+  } catch (_) {
+    // not remembered; still switched for this page
+  }
+  applyTranslations();
+  for (const fn of listeners) fn();
+}

@@ -1,0 +1,230 @@
+// settings.js - the bakery's Notification Settings card (/app/settings/notifications):
+// WhatsApp on/off and the message language. The number is assigned by the platform
+// admin and only shown here. The tenant comes from the token; a platform admin may name
+// one with ?tenant=<id>. Owners and tenant admins may save; members and viewers read.
+
+import { api, ApiError, startPage, pageReady, showSignIn, decodeToken, getToken, t, onLangChange, el } from './common.js';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LANGS = ['es', 'en', 'eu'];
+const EDIT_ROLES = ['owner', 'admin'];
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  tenantId: '',
+  tenantName: '',
+  role: '', // the tenant role shown in the read-only note
+  canEdit: false,
+  settings: null,
+  saving: false,
+  status: null, // {kind, key, message} of the last save
+  problem: null, // {key, vars, link} shown instead of the form
+};
+
+function settingsUrl() {
+  return `/api/v1/tenants/${encodeURIComponent(state.tenantId)}/settings/notifications`;
+}
+
+/** The settings object of an answer: bare, or wrapped by a server that adds one. */
+function unwrap(res) {
+  if (res && typeof res === 'object' && res.settings && typeof res.settings === 'object') return res.settings;
+  return res;
+}
+
+function hasPhone(s) {
+  return Boolean(s && typeof s.whatsapp_phone_number_id === 'string' && s.whatsapp_phone_number_id);
+}
+
+// ---- render -------------------------------------------------------------------------
+
+function renderSubtitle() {
+  $('subtitle').textContent = state.tenantName
+    ? t('settings.subtitle_tenant', { name: state.tenantName }) : t('settings.subtitle');
+}
+
+function renderProblem() {
+  const box = $('page-problem');
+  if (!state.problem) {
+    box.hidden = true;
+    box.replaceChildren();
+    return;
+  }
+  const p = el('p', '', t(state.problem.key, state.problem.vars));
+  box.replaceChildren(p);
+  if (state.problem.link) {
+    const a = el('a', '', t('settings.pick_tenant_link'));
+    a.href = '/app/admin/whatsapp';
+    const line = el('p');
+    line.append(a);
+    box.append(line);
+  }
+  box.hidden = false;
+}
+
+function render() {
+  renderSubtitle();
+  renderProblem();
+  const form = $('settings-form');
+  const s = state.settings;
+  form.hidden = !s;
+  if (!s) return;
+
+  const configured = hasPhone(s);
+  $('wa-configured').hidden = !configured;
+  $('wa-not-configured').hidden = configured;
+  $('wa-phone').textContent = configured
+    ? s.whatsapp_display_phone_number || s.whatsapp_phone_number_id : '';
+  $('wa-enabled-hint').textContent = configured ? t('settings.toggle_hint') : t('settings.toggle_hint_off');
+
+  const readOnly = !state.canEdit;
+  $('readonly-note').hidden = !readOnly;
+  $('readonly-text').textContent = t('settings.readonly', {
+    role: t(`role.${EDIT_ROLES.concat(['member', 'viewer']).includes(state.role) ? state.role : 'unknown'}`),
+  });
+  $('settings-fields').disabled = readOnly;
+  const save = $('save');
+  save.hidden = false;
+  save.disabled = readOnly;
+  if (readOnly) save.setAttribute('aria-describedby', 'readonly-text');
+  else save.removeAttribute('aria-describedby');
+  save.textContent = state.saving ? t('settings.saving') : t('settings.save');
+  if (state.saving) save.setAttribute('aria-busy', 'true');
+  else save.removeAttribute('aria-busy');
+  renderStatus();
+}
+
+/** Puts the values of S into the form (on load and after a save, not on language change). */
+function fillForm(s) {
+  $('wa-enabled').checked = s.whatsapp_enabled === true;
+  const lang = LANGS.includes(s.whatsapp_default_language) ? s.whatsapp_default_language : 'es';
+  $('wa-language').value = lang;
+}
+
+function renderStatus() {
+  const box = $('save-status');
+  const st = state.status;
+  if (!st) {
+    box.replaceChildren();
+    return;
+  }
+  const text = st.kind === 'ok' ? t(st.key) : t(st.key, { message: st.message });
+  const current = box.firstElementChild;
+  if (current && current.textContent === text) return;
+  const p = el('p', `status-text ${st.kind === 'ok' ? 'msg-ok' : 'msg-error'}`, text);
+  box.replaceChildren(p);
+}
+
+// ---- load and save ------------------------------------------------------------------
+
+async function load() {
+  state.settings = null;
+  state.problem = null;
+  state.status = null;
+  state.tenantName = '';
+  const claims = decodeToken(getToken());
+  if (!claims) {
+    showSignIn(t('signin.malformed'));
+    return;
+  }
+  const isPlatformAdmin = claims.role === 'admin';
+  const asked = new URLSearchParams(location.search).get('tenant');
+  if (isPlatformAdmin) {
+    state.role = 'admin';
+    state.canEdit = true;
+    if (!asked) {
+      state.problem = { key: 'settings.pick_tenant', link: true };
+    } else if (!UUID_RE.test(asked)) {
+      state.problem = { key: 'settings.bad_tenant' };
+    } else {
+      state.tenantId = asked.toLowerCase();
+    }
+  } else {
+    state.role = typeof claims.tenant_role === 'string' ? claims.tenant_role : '';
+    state.canEdit = claims.role === 'user' && EDIT_ROLES.includes(state.role);
+    if (typeof claims.tenant_id === 'string' && claims.tenant_id) state.tenantId = claims.tenant_id;
+    else state.problem = { key: 'settings.no_tenant' };
+  }
+  if (state.problem) {
+    render();
+    pageReady();
+    return;
+  }
+  let settings;
+  try {
+    settings = unwrap(await api('GET', settingsUrl()));
+  } catch (e) {
+    if (e instanceof ApiError && e.isAuth) {
+      showSignIn(e);
+      return;
+    }
+    state.problem = { key: 'settings.load_failed', vars: { message: e.message } };
+    render();
+    pageReady();
+    return;
+  }
+  state.settings = settings && typeof settings === 'object' ? settings : {};
+  fillForm(state.settings);
+  render();
+  pageReady();
+  loadTenantName();
+}
+
+/** The bakery's name for the subtitle; the page works without it. */
+async function loadTenantName() {
+  const id = state.tenantId;
+  try {
+    const x = await api('GET', `/api/v1/tenants/${encodeURIComponent(id)}`);
+    const name = x && (x.name || x.tenant_name || (x.tenant && x.tenant.name));
+    if (id === state.tenantId && typeof name === 'string') {
+      state.tenantName = name;
+      renderSubtitle();
+    }
+  } catch (_) {
+    // not shown
+  }
+}
+
+async function save(ev) {
+  ev.preventDefault();
+  if (!state.canEdit || state.saving || !state.settings) return;
+  const body = {
+    whatsapp_enabled: $('wa-enabled').checked,
+    whatsapp_default_language: $('wa-language').value,
+  };
+  state.saving = true;
+  state.status = null;
+  render();
+  try {
+    const res = unwrap(await api('PUT', settingsUrl(), body));
+    state.settings = res && typeof res === 'object' ? res : { ...state.settings, ...body };
+    fillForm(state.settings);
+    state.status = { kind: 'ok', key: 'settings.saved' };
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      state.saving = false;
+      showSignIn(e);
+      return;
+    }
+    state.status = { kind: 'error', key: 'settings.save_failed', message: e.message };
+  }
+  state.saving = false;
+  render();
+}
+
+function wire() {
+  $('settings-form').addEventListener('submit', save);
+  // A change after a save makes the old "saved" line wrong.
+  for (const id of ['wa-enabled', 'wa-language']) {
+    $(id).addEventListener('change', () => {
+      if (state.status && state.status.kind === 'ok') {
+        state.status = null;
+        renderStatus();
+      }
+    });
+  }
+  onLangChange(render);
+}
+
+wire();
+startPage({ titleKey: 'settings.doc_title', start: load });

@@ -1,0 +1,369 @@
+// admin.test.mjs - the WhatsApp Admin Management page against the real stack: the lists,
+// assign and unassign through the UI (mouse and keyboard only), the 409 of a number taken
+// behind the page's back, the filter, the periodic refresh that keeps the user's choice
+// and focus, the language switch, and notification-service being down.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStack } from './stack.mjs';
+import {
+  T, eventually, escapeRe, openAdmin, row, phoneRow, offered, text, focused, assertCleanPage, assertCleanExit,
+} from './helpers.mjs';
+
+const NAMES = ['Panadería San Juan', 'Panadería Goiko', 'Horno Santa Ana', 'Obrador Goikoetxea', 'Pastelería La Espiga'];
+let stack;
+const id = {}; // name -> tenant id
+let phones; // the WABA's numbers, as tenant-service lists them
+
+before(async () => {
+  stack = await startStack('admin');
+  for (const n of NAMES) id[n] = await stack.createTenant(n);
+  phones = await stack.phones();
+  assert.ok(phones.length >= 8, `graph-sim lists at least 8 numbers (got ${phones.length})`);
+  // San Juan: assigned and on (Active); Horno Santa Ana: assigned, WhatsApp off.
+  await stack.assign(id['Panadería San Juan'], phones[0]);
+  await stack.putSettings(id['Panadería San Juan'], { whatsapp_enabled: true });
+  await stack.assign(id['Horno Santa Ana'], phones[1]);
+}, T(120));
+
+after(async () => {
+  if (stack) await stack.stop();
+}, T(60));
+
+/** Ids of the numbers nobody holds, by the API. */
+async function freeIds() {
+  return (await stack.phones()).filter((p) => !p.assigned_tenant_id).map((p) => p.id).sort();
+}
+
+async function apiTenant(name) {
+  return (await stack.tenants()).find((x) => x.tenant_id === id[name]);
+}
+
+test('lists the numbers with verified name, quality badge and holder', T(60), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  assert.equal(await text(page.locator('h1')), 'Gestión de WhatsApp');
+  assert.equal(await text(page.locator('#phones-count')), `(${phones.length})`);
+  assert.equal(await page.locator('#phones-body tr').count(), phones.length);
+  for (const p of await stack.phones()) {
+    const tr = phoneRow(page, p.id);
+    assert.equal(await text(tr.locator('.phone-number')), p.display_phone_number);
+    assert.equal(await text(tr.locator('.phone-name')), p.verified_name);
+    const rating = ['GREEN', 'YELLOW', 'RED'].includes(p.quality_rating) ? p.quality_rating : null;
+    const badge = tr.locator('.quality');
+    assert.equal(await text(badge), `Calidad: ${rating || 'desconocida'}`, `quality badge of ${p.id}`);
+    assert.match(await badge.getAttribute('class'), new RegExp(`quality-${rating ? rating.toLowerCase() : 'unknown'}`));
+    const holder = await text(tr.locator('.phone-holder'));
+    if (p.assigned_tenant_id) assert.match(holder, new RegExp(escapeRe(p.assigned_tenant_name)));
+    else assert.equal(holder, 'Libre');
+  }
+  assert.match(await text(phoneRow(page, phones[0].id).locator('.phone-holder')), /Panadería San Juan/);
+  assert.match(await text(phoneRow(page, phones[1].id).locator('.phone-holder')), /Horno Santa Ana/);
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('lists the bakeries by name with their status', T(60), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const apiOrder = (await stack.tenants()).map((x) => x.tenant_id);
+  const uiOrder = await page.locator('#tenant-list li.tenant').evaluateAll((lis) => lis.map((l) => l.dataset.tenantId));
+  assert.deepEqual(uiOrder, apiOrder, 'same order as the API (by name)');
+  assert.equal(await text(page.locator('#tenants-count')), `(${NAMES.length})`);
+
+  const sanJuan = row(page, id['Panadería San Juan']);
+  assert.equal(await text(sanJuan.locator('.tenant-name')), 'Panadería San Juan');
+  assert.equal(await text(sanJuan.locator('.tenant-status')), 'Activo');
+  assert.equal(await text(sanJuan.locator('.tenant-phone')), `Teléfono: ${phones[0].display_phone_number}`);
+  assert.equal(await sanJuan.locator('.unassign-btn').count(), 1);
+
+  const horno = row(page, id['Horno Santa Ana']);
+  assert.equal(await text(horno.locator('.tenant-status')), 'Asignado, WhatsApp desactivado');
+  assert.equal(await text(horno.locator('.tenant-phone')), `Teléfono: ${phones[1].display_phone_number}`);
+
+  const goiko = row(page, id['Panadería Goiko']);
+  assert.equal(await text(goiko.locator('.tenant-status')), 'Sin configurar');
+  assert.equal(await text(goiko.locator('.tenant-phone')), 'Sin número asignado');
+  assert.equal(await goiko.locator('select').count(), 1);
+  assert.equal(await goiko.locator('.assign-btn').count(), 1);
+  // Every control has an accessible name.
+  assert.equal(await goiko.getByLabel('Número de teléfono para Panadería Goiko').count(), 1);
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('the dropdown offers only the free numbers', T(60), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const free = await freeIds();
+  for (const name of ['Panadería Goiko', 'Obrador Goikoetxea', 'Pastelería La Espiga']) {
+    assert.deepEqual((await offered(page, id[name])).sort(), free, `free numbers offered to ${name}`);
+  }
+  assert.ok(!free.includes(phones[0].id) && !free.includes(phones[1].id));
+  await page.close();
+});
+
+test('assigns a number through the UI', T(60), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const goiko = row(page, id['Panadería Goiko']);
+  const phone = phones[2];
+  await goiko.locator('select').selectOption(phone.id);
+  await goiko.getByRole('button', { name: 'Asignar el número elegido a Panadería Goiko' }).click();
+
+  await eventually(async () => {
+    assert.equal(await text(goiko.locator('.tenant-phone')), `Teléfono: ${phone.display_phone_number}`);
+  });
+  assert.equal(await text(goiko.locator('.tenant-status')), 'Asignado, WhatsApp desactivado');
+  assert.match(await text(goiko.locator('.row-msg')), new RegExp(`${escapeRe(phone.display_phone_number)}.*Panadería Goiko`));
+  assert.equal(await goiko.locator('.unassign-btn').count(), 1);
+
+  const t = await apiTenant('Panadería Goiko');
+  assert.equal(t.phone_number_id, phone.id, 'the API has the assignment');
+  assert.equal(t.display_phone_number, phone.display_phone_number);
+  // The lists were refreshed: the number's holder, and no other dropdown offers it.
+  assert.match(await text(phoneRow(page, phone.id).locator('.phone-holder')), /Panadería Goiko/);
+  assert.ok(!(await offered(page, id['Pastelería La Espiga'])).includes(phone.id));
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('unassigns through the UI after a confirmation dialog', T(60), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const goiko = row(page, id['Panadería Goiko']);
+  const before = await apiTenant('Panadería Goiko');
+  assert.ok(before.phone_number_id, 'Goiko holds a number (previous test)');
+  const dialog = page.locator('#confirm-dialog');
+
+  // Cancel changes nothing.
+  await goiko.getByRole('button', { name: 'Quitar el número de Panadería Goiko' }).click();
+  await dialog.waitFor({ state: 'visible' });
+  assert.equal(await page.getByRole('dialog', { name: '¿Quitar el número de WhatsApp?' }).count(), 1);
+  const question = await text(dialog.locator('#confirm-text'));
+  assert.match(question, new RegExp(escapeRe(before.display_phone_number)));
+  assert.match(question, /Panadería Goiko/);
+  assert.equal((await focused(page)).id, 'confirm-cancel', 'the safe choice has the focus');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+  assert.equal((await apiTenant('Panadería Goiko')).phone_number_id, before.phone_number_id);
+  assert.equal((await focused(page)).cls.includes('unassign-btn'), true, 'focus back on the button');
+
+  await goiko.locator('.unassign-btn').click();
+  await dialog.waitFor({ state: 'visible' });
+  await dialog.getByRole('button', { name: 'Quitar número' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  await eventually(async () => {
+    assert.equal(await text(goiko.locator('.tenant-status')), 'Sin configurar');
+  });
+  assert.equal(await text(goiko.locator('.tenant-phone')), 'Sin número asignado');
+  assert.match(await text(goiko.locator('.row-msg')), /Número quitado de «Panadería Goiko»/);
+  assert.equal((await apiTenant('Panadería Goiko')).phone_number_id, null, 'the API has no number for Goiko');
+  assert.equal(await text(phoneRow(page, before.phone_number_id).locator('.phone-holder')), 'Libre');
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('shows the server\'s 409 when the number was taken behind the page\'s back', T(60), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const phone = phones[3];
+  const espiga = row(page, id['Pastelería La Espiga']);
+  await espiga.locator('select').selectOption(phone.id);
+  // Meanwhile another admin gives the number to Goikoetxea.
+  await stack.assign(id['Obrador Goikoetxea'], phone);
+
+  await espiga.locator('.assign-btn').click();
+  await eventually(async () => {
+    assert.match(await text(espiga.locator('.row-msg')),
+      /No se pudo asignar el número: Phone number already assigned to another tenant/);
+  });
+  assert.equal(await text(espiga.locator('.tenant-status')), 'Sin configurar');
+  assert.equal((await apiTenant('Pastelería La Espiga')).phone_number_id, null);
+  // The refresh after the failure shows the real holder and the message stays.
+  await eventually(async () => {
+    assert.equal(await text(row(page, id['Obrador Goikoetxea']).locator('.tenant-phone')),
+      `Teléfono: ${phone.display_phone_number}`);
+  });
+  assert.match(await text(phoneRow(page, phone.id).locator('.phone-holder')), /Obrador Goikoetxea/);
+  assert.ok(!(await offered(page, id['Pastelería La Espiga'])).includes(phone.id));
+  assert.match(await text(espiga.locator('.row-msg')), /already assigned to another tenant/);
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('assigns and unassigns with the keyboard only', T(90), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const name = 'Pastelería La Espiga';
+  const espiga = row(page, id[name]);
+
+  // Tab from the top of the page to the filter box.
+  for (let i = 0; i < 25 && (await focused(page)).id !== 'filter'; i++) await page.keyboard.press('Tab');
+  assert.equal((await focused(page)).id, 'filter', 'the filter box is reachable with Tab');
+  await page.keyboard.type('espiga');
+  assert.equal(await text(page.locator('#tenants-shown')), 'Mostrando 1 de 5');
+
+  // Tab into the only row left: its settings link, then the dropdown.
+  await page.keyboard.press('Tab');
+  let f = await focused(page);
+  assert.equal(f.tenant, id[name]);
+  assert.equal(f.tag, 'a');
+  await page.keyboard.press('Tab');
+  f = await focused(page);
+  assert.equal(f.tag, 'select');
+  assert.equal(f.tenant, id[name]);
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none', 'the focused dropdown shows a focus ring');
+  await page.keyboard.press('ArrowDown'); // the first free number
+  const chosen = await espiga.locator('select').inputValue();
+  assert.ok(chosen, 'ArrowDown chose a number');
+  const phone = (await stack.phones()).find((p) => p.id === chosen);
+  await page.keyboard.press('Tab');
+  f = await focused(page);
+  assert.ok(f.cls.includes('assign-btn'), `Tab reaches Assign (got ${JSON.stringify(f)})`);
+  await page.keyboard.press('Enter');
+
+  await eventually(async () => {
+    assert.equal(await text(espiga.locator('.tenant-phone')), `Teléfono: ${phone.display_phone_number}`);
+  });
+  assert.equal((await apiTenant(name)).phone_number_id, chosen);
+  // The focus moved to what replaced the Assign button.
+  f = await focused(page);
+  assert.ok(f.cls.includes('unassign-btn') && f.tenant === id[name], `focus on Unassign (got ${JSON.stringify(f)})`);
+
+  // Unassign: Enter opens the dialog on Cancel; Tab to the confirmation, Enter.
+  await page.keyboard.press('Enter');
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
+  assert.equal((await focused(page)).id, 'confirm-cancel');
+  await page.keyboard.press('Tab');
+  assert.equal((await focused(page)).id, 'confirm-ok');
+  await page.keyboard.press('Enter');
+  await eventually(async () => {
+    assert.equal(await text(espiga.locator('.tenant-status')), 'Sin configurar');
+  });
+  assert.equal((await apiTenant(name)).phone_number_id, null);
+  f = await focused(page);
+  assert.equal(f.tenant, id[name], 'the focus stays in the row');
+  assert.equal(f.tag, 'select');
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('the filter box narrows the bakeries by name or number', T(60), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const visible = () => page.locator('#tenant-list li.tenant:visible .tenant-name').allInnerTexts();
+  await page.getByLabel('Filtrar panaderías').fill('goiko');
+  assert.deepEqual((await visible()).sort(), ['Obrador Goikoetxea', 'Panadería Goiko']);
+  assert.equal(await text(page.locator('#tenants-shown')), 'Mostrando 2 de 5');
+  await page.getByLabel('Filtrar panaderías').fill('panaderia'); // accents do not matter
+  assert.deepEqual((await visible()).sort(), ['Panadería Goiko', 'Panadería San Juan']);
+  const digits = phones[0].display_phone_number.replace(/\D/g, '').slice(-6);
+  await page.getByLabel('Filtrar panaderías').fill(digits);
+  assert.deepEqual(await visible(), ['Panadería San Juan']);
+  await page.getByLabel('Filtrar panaderías').fill('zzz');
+  assert.deepEqual(await visible(), []);
+  assert.match(await text(page.locator('#tenants-empty')), /Ninguna panadería coincide con «zzz»/);
+  await page.getByLabel('Filtrar panaderías').fill('');
+  assert.equal((await visible()).length, 5);
+  await page.close();
+});
+
+test('refreshes every 15 s without losing the open choice or the focus', T(90), async () => {
+  const page = await stack.newPage();
+  await page.clock.install();
+  await openAdmin(stack, page);
+  const espiga = row(page, id['Pastelería La Espiga']);
+  const select = espiga.locator('select');
+  const free = await freeIds();
+  await select.selectOption(free[0]);
+  await select.focus();
+  const optionsBefore = await offered(page, id['Pastelería La Espiga']);
+
+  // Behind the page's back: Horno Santa Ana loses its number, Goiko gets one.
+  const hornoPhone = (await apiTenant('Horno Santa Ana')).phone_number_id;
+  await stack.apiOk('DELETE', `/api/v1/admin/whatsapp/tenants/${id['Horno Santa Ana']}/unassign-phone`);
+  const goikoPhone = phones.find((p) => p.id === free[1]);
+  await stack.assign(id['Panadería Goiko'], goikoPhone);
+
+  await page.clock.runFor(15000);
+  await eventually(async () => {
+    assert.equal(await text(row(page, id['Horno Santa Ana']).locator('.tenant-status')), 'Sin configurar');
+    assert.equal(await text(row(page, id['Panadería Goiko']).locator('.tenant-phone')),
+      `Teléfono: ${goikoPhone.display_phone_number}`);
+  });
+  assert.match(await text(phoneRow(page, hornoPhone).locator('.phone-holder')), /Libre/);
+  // The user's dropdown kept its choice, its focus and (while focused) its options.
+  assert.equal(await select.inputValue(), free[0]);
+  const f = await focused(page);
+  assert.equal(f.tag, 'select');
+  assert.equal(f.tenant, id['Pastelería La Espiga']);
+  assert.deepEqual(await offered(page, id['Pastelería La Espiga']), optionsBefore);
+  // Once the user leaves it, the dropdown catches up and still holds the choice.
+  await page.keyboard.press('Tab');
+  await eventually(async () => {
+    const now = await offered(page, id['Pastelería La Espiga']);
+    assert.ok(now.includes(hornoPhone), 'the freed number is offered');
+    assert.ok(!now.includes(goikoPhone.id), 'the taken number is not');
+  });
+  assert.equal(await select.inputValue(), free[0]);
+
+  // Another period, another refresh.
+  await stack.assign(id['Horno Santa Ana'], phones.find((p) => p.id === hornoPhone));
+  await page.clock.runFor(15000);
+  await eventually(async () => {
+    assert.equal(await text(row(page, id['Horno Santa Ana']).locator('.tenant-status')), 'Asignado, WhatsApp desactivado');
+  });
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('switches to English and remembers it', T(60), async () => {
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  await page.getByRole('button', { name: 'EN', exact: true }).click();
+  assert.equal(await text(page.locator('h1')), 'WhatsApp Admin Management');
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  assert.equal(await text(row(page, id['Panadería San Juan']).locator('.tenant-status')), 'Active');
+  assert.equal(await text(row(page, id['Pastelería La Espiga']).locator('.tenant-status')), 'Not configured');
+  assert.equal(await page.getByRole('button', { name: 'EN', exact: true }).getAttribute('aria-pressed'), 'true');
+  await page.reload();
+  await page.locator('#app').waitFor({ state: 'visible' });
+  await eventually(async () => {
+    assert.equal(await text(page.locator('h1')), 'WhatsApp Admin Management');
+    assert.match(await text(page.locator('#tenants-shown')), /Showing 5 of 5/);
+  });
+  await page.getByRole('button', { name: 'ES', exact: true }).click();
+  assert.equal(await text(page.locator('h1')), 'Gestión de WhatsApp');
+  await page.close();
+});
+
+test('with notification-service down the numbers show the error and the bakeries still work', T(90), async () => {
+  await stack.daemons.notification.stop();
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const box = page.locator('#phones-error');
+  await box.waitFor({ state: 'visible' });
+  assert.match(await text(box), /No se pudo cargar la lista de números de teléfono/);
+  const r = await stack.api('GET', '/api/v1/admin/whatsapp/phone-numbers');
+  assert.equal(r.status, 503);
+  assert.equal(r.body.error, 'upstream_unavailable');
+  assert.ok(r.body.message && (await text(box)).includes(r.body.message), 'the server\'s message is shown');
+  assert.equal(await page.locator('#tenant-list li.tenant').count(), NAMES.length);
+  assert.equal(await text(row(page, id['Panadería San Juan']).locator('.tenant-status')), 'Activo');
+  const espiga = row(page, id['Pastelería La Espiga']);
+  assert.match(await text(espiga.locator('select option').first()), /Lista de números no disponible/);
+  // Unassign does not need notification-service.
+  await row(page, id['Panadería Goiko']).locator('.unassign-btn').click();
+  await page.locator('#confirm-ok').click();
+  await eventually(async () => {
+    assert.equal(await text(row(page, id['Panadería Goiko']).locator('.tenant-status')), 'Sin configurar');
+  });
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('the daemons exit cleanly', T(60), async () => {
+  await assertCleanExit(stack);
+});

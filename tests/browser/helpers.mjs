@@ -1,0 +1,115 @@
+// helpers.mjs - small helpers the browser tests share: polling assertions, the pages'
+// URLs with a token in the fragment, locators of the admin page's rows, and checks every
+// page must pass (no script error, no CSP violation, nothing loaded from elsewhere).
+
+import assert from 'node:assert/strict';
+
+export const ADMIN_PATH = '/app/admin/whatsapp';
+export const SETTINGS_PATH = '/app/settings/notifications';
+
+/** Seconds for a node:test test or hook. */
+export const T = (s) => ({ timeout: s * 1000 });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Calls FN until it stops throwing (assertions inside), for up to TIMEOUT ms; resolves
+ * with its value, or rethrows its last error.
+ */
+export async function eventually(fn, timeout = 10000, interval = 100) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+    }
+    await sleep(interval);
+  }
+}
+
+/** Opens the admin page with TOKEN and waits for both lists. */
+export async function openAdmin(stack, page, token = stack.adminToken) {
+  await page.goto(stack.url(`${ADMIN_PATH}#token=${encodeURIComponent(token)}`));
+  await page.locator('#app').waitFor({ state: 'visible' });
+  await page.locator('#tenant-list li.tenant').first().waitFor({ state: 'attached' });
+}
+
+/** Opens the settings card with TOKEN (and ?tenant=ID for an admin) and waits for it. */
+export async function openSettings(stack, page, token, tenantId) {
+  const q = tenantId ? `?tenant=${encodeURIComponent(tenantId)}` : '';
+  await page.goto(stack.url(`${SETTINGS_PATH}${q}#token=${encodeURIComponent(token)}`));
+  await page.locator('#settings-form').waitFor({ state: 'visible' });
+}
+
+/** The row of the admin page's tenant ID. */
+export function row(page, id) {
+  return page.locator(`#tenant-list li.tenant[data-tenant-id="${id}"]`);
+}
+
+/** The row of the phone table of number ID. */
+export function phoneRow(page, id) {
+  return page.locator(`#phones-body tr[data-phone-id="${id}"]`);
+}
+
+/** The values offered by the assign dropdown of tenant ID (the placeholder left out). */
+export async function offered(page, id) {
+  return row(page, id).locator('select option').evaluateAll(
+    (opts) => opts.map((o) => o.value).filter(Boolean));
+}
+
+/** S with the characters special in a regular expression escaped. */
+export function escapeRe(s) {
+  return String(s).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Text with runs of white space made one space. */
+export async function text(locator) {
+  return (await locator.innerText()).replace(/\s+/g, ' ').trim();
+}
+
+/** What the document's focused element is: {id, tag, cls, text, tenant}. */
+export function focused(page) {
+  return page.evaluate(() => {
+    const a = document.activeElement;
+    if (!a) return null;
+    const li = a.closest('li.tenant');
+    return {
+      id: a.id, tag: a.tagName.toLowerCase(), cls: a.className,
+      text: (a.textContent || '').trim(), tenant: li ? li.dataset.tenantId : null,
+    };
+  });
+}
+
+/** Every page must load without script errors, CSP reports or foreign requests. */
+export function assertCleanPage(page) {
+  assert.deepEqual(page.errors, [], 'no uncaught script error');
+  assert.deepEqual(page.consoleErrors.filter((l) => /Content Security Policy|Refused to/i.test(l)), [],
+    'no Content-Security-Policy violation');
+  assert.deepEqual(page.foreignRequests, [], 'nothing requested outside the origin');
+}
+
+/** The page scrolls horizontally when its content is wider than the viewport. */
+export function horizontalOverflow(page) {
+  return page.evaluate(() => ({
+    scrollWidth: document.documentElement.scrollWidth,
+    bodyScrollWidth: document.body.scrollWidth,
+    clientWidth: document.documentElement.clientWidth,
+  }));
+}
+
+/** Asserts that every daemon of STACK exited with status 0 after SIGTERM. */
+export async function assertCleanExit(stack) {
+  const exits = await stack.stop();
+  for (const [name, exit] of Object.entries(exits)) {
+    assert.equal(exit.code, 0,
+      `${name} exited with ${JSON.stringify(exit)} (sanitizer report or crash?); see .run/browser-logs/`);
+  }
+}
+
+/** Ten demo bakeries, as `make run` creates them. */
+export const DEMO_BAKERIES = [
+  'Panadería San Juan', 'Panadería Goiko', 'Horno Santa Ana', 'Pastelería La Espiga',
+  'Obrador Goikoetxea', 'Forn de Sant Jaume', 'Panadería El Trigal', 'Okindegia Bilbo Zaharra',
+  'Confitería Ainhoa', 'La Tahona de Lavapiés',
+];
