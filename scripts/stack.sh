@@ -133,7 +133,8 @@ write_stack_env() {
         if [ "$sandbox" = 1 ]; then
             echo "WHATSAPP_ACCESS_TOKEN=$WHATSAPP_ACCESS_TOKEN"
         else
-            echo "WHATSAPP_ACCESS_TOKEN=(configured; not copied here)"
+            echo "# the real access token is configured and deliberately not copied here"
+            echo "WHATSAPP_ACCESS_TOKEN="
         fi
         echo "WHATSAPP_API_VERSION=$WHATSAPP_API_VERSION"
         echo "WHATSAPP_WEBHOOK_VERIFY_TOKEN=${WHATSAPP_WEBHOOK_VERIFY_TOKEN:-}"

@@ -1,10 +1,61 @@
-/* handlers.h - tenant-service's request handlers, one file per resource. */
+/* handlers.h - tenant-service's request handlers, one file per resource, and the small
+ * replies and checks they share (reply.c). */
 #ifndef TENANT_HANDLERS_H
 #define TENANT_HANDLERS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "http.h"
+#include "notification_client.h"
+#include "store.h"
+#include "uuidutil.h"
 
 /* ops.c */
 void handle_ready(struct http_request *req);
+
+/* tenants.c */
+void handle_tenant_create(struct http_request *req);
+void handle_tenant_list(struct http_request *req);
+void handle_tenant_get(struct http_request *req);
+
+/* settings.c */
+void handle_settings_get(struct http_request *req);
+void handle_settings_put(struct http_request *req);
+
+/* whatsapp_admin.c */
+void handle_admin_phone_numbers(struct http_request *req);
+void handle_admin_tenants(struct http_request *req);
+void handle_admin_assign_phone(struct http_request *req);
+void handle_admin_unassign_phone(struct http_request *req);
+void handle_admin_audit_log(struct http_request *req);
+
+/* diagnostics.c */
+void handle_admin_diagnostics(struct http_request *req);
+
+/* static.c */
+void handle_static(struct http_request *req);
+
+/* reply.c */
+/* Reads the {id} path parameter as a tenant id, writing its canonical form into out. A
+ * value that is not a UUID names no tenant: then it has replied 404 tenant_not_found
+ * and returns false. */
+bool tenant_id_param(struct http_request *req, char out[UUID_STR_LEN]);
+/* Answers a failed store call: 404 tenant_not_found, 503 database_unavailable, or 500. */
+void reply_store_failure(struct http_request *req, enum store_status st);
+/* Answers 200 with doc (stolen) when st is STORE_OK, else as reply_store_failure(). */
+void reply_store_result(struct http_request *req, enum store_status st, json_t *doc);
+/* Answers GET of a document of the tenant named by {id}: 404 for a bad id, 403 unless the
+ * caller may read that tenant, else what fetch(id, &doc) finds. */
+void reply_tenant_document(struct http_request *req,
+                           enum store_status (*fetch)(const char *tenant_id, json_t **out));
+/* Answers a failed notification-service call: 503 upstream_unavailable when it cannot be
+ * reached or says it is unavailable, else 502 upstream_error; the message says why. */
+void reply_upstream_failure(struct http_request *req, enum notif_status st,
+                            const struct notif_result *r);
+/* Why s is not acceptable free text of at most max_chars characters (control characters
+ * such as CR and LF are refused: these strings end up in mail headers and pages), or
+ * NULL when it is fine. */
+const char *text_problem(const char *s, size_t max_chars);
 
 #endif

@@ -8,6 +8,7 @@
 #include "http.h"
 #include "httpclient.h"
 #include "log.h"
+#include "notification_client.h"
 #include "routes.h"
 #include "shutdown.h"
 
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
     if (action == CFG_MIGRATE_ONLY)
         return 0;
 
+    notif_init(app.cfg.notification_url, app.cfg.jwt_secret, app.cfg.upstream_timeout_ms);
     struct http_server_config http = {
         .bind_address = app.cfg.bind_address,
         .port = (unsigned)app.cfg.port,
@@ -71,14 +73,18 @@ int main(int argc, char **argv)
         .app = &app,
     };
     struct http_server *srv = http_server_start(&http);
-    if (!srv)
+    if (!srv) {
+        notif_cleanup();
+        httpc_global_cleanup();
         return 1;
+    }
     log_info("listening\taddress=%s port=%u version=%s", app.cfg.bind_address,
              http_server_port(srv), VERSION);
 
     int sig = shutdown_wait();
     log_info("shutting down\tsignal=%d", sig);
     http_server_stop(srv);
+    notif_cleanup();
     httpc_global_cleanup();
     log_info("stopped");
     return 0;

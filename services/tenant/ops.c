@@ -3,13 +3,21 @@
 #include "db.h"
 #include "handlers.h"
 
+/* Ready means the database answers: without it nothing works. notification-service is
+ * reported but does not decide: tenants and settings (which notification-service itself
+ * reads from us) are served without it, and only the WABA-backed admin endpoints wait
+ * for it. */
 void handle_ready(struct http_request *req)
 {
+    const char *peer = notif_reachable() ? "ok" : "unreachable";
     if (!db_ping()) {
         http_reply_json(req, 503,
-                        json_pack("{s:s, s:s, s:{s:s}}", "status", "unavailable", "failing",
-                                  "database", "checks", "database", "unreachable"));
+                        json_pack("{s:s, s:s, s:{s:s, s:s}}", "status", "unavailable", "failing",
+                                  "database", "checks", "database", "unreachable",
+                                  "notification_service", peer));
         return;
     }
-    http_reply_json(req, 200, json_pack("{s:s, s:{s:s}}", "status", "ready", "checks", "database", "ok"));
+    http_reply_json(req, 200,
+                    json_pack("{s:s, s:{s:s, s:s}}", "status", "ready", "checks", "database", "ok",
+                              "notification_service", peer));
 }

@@ -1,11 +1,33 @@
-/* routes.c - every endpoint tenant-service serves, with the roles allowed to call it. */
+/* routes.c - every endpoint tenant-service serves, with the roles allowed to call it.
+ * Finer rights (a user only for their own tenant, owner/admin to write) are checked by
+ * the handlers. */
 #include "routes.h"
 
 #include "handlers.h"
+
+#define ADMIN AUTH_ROLE_ADMIN
+#define WRITERS (AUTH_ROLE_ADMIN | AUTH_ROLE_USER)
+#define READERS (AUTH_ROLE_ADMIN | AUTH_ROLE_USER | AUTH_ROLE_SERVICE)
 
 const struct http_route tenant_routes[] = {
     {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
     {"GET", "/ready", handle_ready, 0, HTTP_ROUTE_QUIET},
     {"GET", "/metrics", http_handle_metrics, 0, HTTP_ROUTE_QUIET},
+
+    {"POST", "/api/v1/tenants", handle_tenant_create, ADMIN},
+    {"GET", "/api/v1/tenants", handle_tenant_list, ADMIN},
+    {"GET", "/api/v1/tenants/{id}", handle_tenant_get, READERS},
+    {"GET", "/api/v1/tenants/{id}/settings/notifications", handle_settings_get, READERS},
+    {"PUT", "/api/v1/tenants/{id}/settings/notifications", handle_settings_put, WRITERS},
+
+    {"GET", "/api/v1/admin/whatsapp/phone-numbers", handle_admin_phone_numbers, ADMIN},
+    {"GET", "/api/v1/admin/whatsapp/tenants", handle_admin_tenants, ADMIN},
+    {"POST", "/api/v1/admin/whatsapp/tenants/{id}/assign-phone", handle_admin_assign_phone, ADMIN},
+    {"DELETE", "/api/v1/admin/whatsapp/tenants/{id}/unassign-phone", handle_admin_unassign_phone,
+     ADMIN},
+    {"GET", "/api/v1/admin/whatsapp/tenants/{id}/diagnostics", handle_admin_diagnostics, ADMIN},
+    {"GET", "/api/v1/admin/whatsapp/audit-log", handle_admin_audit_log, ADMIN},
+
+    {"GET", "/app/*", handle_static, 0},
 };
 const size_t tenant_routes_count = sizeof(tenant_routes) / sizeof(tenant_routes[0]);

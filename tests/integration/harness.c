@@ -156,7 +156,15 @@ bool h_start(struct h_proc *p, const char *binary, const char *port_var, const c
              const char *ready_path)
 {
     memset(p, 0, sizeof(*p));
-    p->port = h_free_port();
+    /* A port the caller chose ("TENANT_PORT=N" in env) wins: two daemons that call each
+     * other need each other's URL before either starts. */
+    size_t plen = strlen(port_var);
+    for (size_t i = 0; env && env[i]; i++) {
+        if (strncmp(env[i], port_var, plen) == 0 && env[i][plen] == '=')
+            p->port = (unsigned)strtoul(env[i] + plen + 1, NULL, 10);
+    }
+    if (!p->port)
+        p->port = h_free_port();
     snprintf(p->name, sizeof p->name, "%s", binary);
     snprintf(p->url, sizeof p->url, "http://127.0.0.1:%u", p->port);
     mkdir(".run", 0755);

@@ -42,7 +42,8 @@ char *h_sql(const char *url, const char *sql);
 unsigned h_free_port(void);
 
 /* Starts $BIN_DIR/binary with the current environment plus env ("K=V" strings, NULL
- * terminated). port_var names the variable that gets the chosen port ("TENANT_PORT").
+ * terminated). port_var names the variable that gets the chosen port ("TENANT_PORT");
+ * when env itself sets port_var, that port is used (pick it with h_free_port()).
  * Waits up to 15 s until GET ready_path answers 200. Returns false (process killed) when
  * it does not come up. */
 bool h_start(struct h_proc *p, const char *binary, const char *port_var, const char *const *env,

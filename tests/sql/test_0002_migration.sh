@@ -12,21 +12,9 @@ ACTOR='migration:0002_shared_whatsapp_account'
 SCRATCH="mig0002_$$"
 FRESH="mig0002_fresh_$$"
 
-n=0
-failed=0
 ADMIN_URL=""
-
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    [ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/# /'
-}
+# shellcheck source=tests/lib/tap.sh
+. "$ROOT/tests/lib/tap.sh"
 
 finish() {
     if [ -n "$ADMIN_URL" ]; then
@@ -34,9 +22,7 @@ finish() {
         psql -X -q "$ADMIN_URL" -c "drop database if exists $FRESH" >/dev/null 2>&1
     fi
     "$ROOT/scripts/pg.sh" wipe "$PG_TEST_DIR" || true
-    echo "1..$n"
-    [ "$failed" -eq 0 ] || echo "# $failed of $n failed"
-    [ "$failed" -eq 0 ]
+    tap_done
 }
 
 bail() {

@@ -1,0 +1,197 @@
+/* notification_client.c - JSON calls to notification-service with a cached service token. */
+#include "notification_client.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "auth.h"
+#include "httpclient.h"
+#include "log.h"
+#include "metrics.h"
+
+#define TOKEN_TTL_SECONDS 3600L
+#define TOKEN_RENEW_SECONDS 300L /* mint a new token this long before the old one expires */
+#define PING_TIMEOUT_MS 1000L
+
+static char *notif_url; /* owned, without a trailing slash */
+static const char *notif_secret;
+static long notif_timeout_ms;
+
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *token;          /* owned, under token_lock */
+static time_t token_expires; /* under token_lock */
+
+void notif_init(const char *base_url, const char *jwt_secret, long timeout_ms)
+{
+    size_t n = strlen(base_url);
+    while (n > 0 && base_url[n - 1] == '/')
+        n--;
+    notif_url = xstrndup(base_url, n);
+    notif_secret = jwt_secret;
+    notif_timeout_ms = timeout_ms;
+}
+
+void notif_cleanup(void)
+{
+    pthread_mutex_lock(&token_lock);
+    free(token);
+    token = NULL;
+    pthread_mutex_unlock(&token_lock);
+    free(notif_url);
+    notif_url = NULL;
+}
+
+/* Returns a copy of the current service token (the caller frees it), minting a new one
+ * when there is none or it is about to expire; NULL if minting fails. */
+static char *service_token(void)
+{
+    char *copy;
+    pthread_mutex_lock(&token_lock);
+    time_t now = time(NULL);
+    if (!token || now >= token_expires - TOKEN_RENEW_SECONDS) {
+        struct auth_principal p;
+        memset(&p, 0, sizeof p);
+        p.role = AUTH_ROLE_SERVICE;
+        snprintf(p.sub, sizeof p.sub, "tenant-service");
+        char *fresh = auth_mint(notif_secret, &p, TOKEN_TTL_SECONDS);
+        if (fresh) {
+            free(token);
+            token = fresh;
+            token_expires = now + TOKEN_TTL_SECONDS;
+        } else {
+            log_error("cannot mint the service token for notification-service");
+        }
+    }
+    copy = xstrdup(token);
+    pthread_mutex_unlock(&token_lock);
+    return copy;
+}
+
+static void count(const char *path, const char *outcome)
+{
+    char labels[256];
+    snprintf(labels, sizeof labels, "target=\"notification-service\",path=\"%s\",outcome=\"%s\"",
+             path, outcome);
+    metric_inc(metrics_counter("upstream_requests_total",
+                               "Calls to other services, by outcome (ok, error, unreachable).",
+                               labels));
+}
+
+/* Describes a non-200 answer in out->error, with notification-service's own words. */
+static void describe_failure(const struct httpc_result *res, struct notif_result *out)
+{
+    const char *code = res->json ? json_string_value(json_object_get(res->json, "error")) : NULL;
+    const char *msg = res->json ? json_string_value(json_object_get(res->json, "message")) : NULL;
+    if (res->status == 401 || res->status == 403)
+        snprintf(out->error, sizeof out->error,
+                 "notification-service refused tenant-service's token (HTTP %ld): both services "
+                 "need the same JWT_SECRET",
+                 res->status);
+    else if (msg)
+        snprintf(out->error, sizeof out->error, "notification-service answered HTTP %ld (%s): %s",
+                 res->status, code ? code : "error", msg);
+    else
+        snprintf(out->error, sizeof out->error, "notification-service answered HTTP %ld",
+                 res->status);
+}
+
+/* GETs path (with query) and checks that a 200 answer is JSON of type expect. path_label
+ * is the path without the query, for metrics. */
+static enum notif_status get_json(const char *path, const char *path_label, json_type expect,
+                                  struct notif_result *out)
+{
+    enum notif_status st = NOTIF_FAILED;
+    struct httpc_result res;
+    char *url = xasprintf("%s%s", notif_url, path);
+    char *bearer = service_token();
+
+    memset(out, 0, sizeof(*out));
+    memset(&res, 0, sizeof res);
+    if (httpc_json("GET", url, bearer, NULL, notif_timeout_ms, &res) != 0) {
+        snprintf(out->error, sizeof out->error, "notification-service is unreachable at %s (%s)",
+                 notif_url, res.error);
+        st = NOTIF_UNREACHABLE;
+        goto out;
+    }
+    out->http_status = res.status;
+    if (res.status != 200) {
+        describe_failure(&res, out);
+        goto out;
+    }
+    if (!res.json || json_typeof(res.json) != expect) {
+        snprintf(out->error, sizeof out->error,
+                 "notification-service answered %s with something other than the JSON %s the "
+                 "contract promises",
+                 path_label, expect == JSON_ARRAY ? "array" : "object");
+        goto out;
+    }
+    out->json = res.json;
+    res.json = NULL;
+    st = NOTIF_OK;
+out:
+    if (st != NOTIF_OK)
+        log_warn("notification-service call failed\tpath=%s error=\"%s\"", path_label, out->error);
+    count(path_label, st == NOTIF_OK ? "ok" : st == NOTIF_UNREACHABLE ? "unreachable" : "error");
+    httpc_result_free(&res);
+    free(bearer);
+    free(url);
+    return st;
+}
+
+enum notif_status notif_phone_numbers(struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/phone-numbers";
+    return get_json(path, path, JSON_ARRAY, out);
+}
+
+enum notif_status notif_config_status(struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/config-status";
+    return get_json(path, path, JSON_OBJECT, out);
+}
+
+enum notif_status notif_templates(const char *name, struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/templates";
+    size_t n = strlen(name);
+    if (n == 0 || n > 512 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n) {
+        memset(out, 0, sizeof(*out));
+        snprintf(out->error, sizeof out->error, "not a template name");
+        return NOTIF_FAILED;
+    }
+    char *with_query = xasprintf("%s?name=%s", path, name);
+    enum notif_status st = get_json(with_query, path, JSON_ARRAY, out);
+    free(with_query);
+    return st;
+}
+
+bool notif_reachable(void)
+{
+    struct httpc_result res;
+    char *url = xasprintf("%s/health", notif_url);
+    bool ok = httpc_json("GET", url, NULL, NULL, PING_TIMEOUT_MS, &res) == 0 && res.status == 200;
+    httpc_result_free(&res);
+    free(url);
+    return ok;
+}
+
+void notif_result_free(struct notif_result *r)
+{
+    json_decref(r->json);
+    r->json = NULL;
+}
+
+const json_t *notif_find_phone(const json_t *list, const char *phone_id)
+{
+    size_t i;
+    const json_t *item;
+    json_array_foreach (list, i, item) {
+        const char *id = json_string_value(json_object_get(item, "id"));
+        if (id && strcmp(id, phone_id) == 0)
+            return item;
+    }
+    return NULL;
+}

@@ -1,0 +1,49 @@
+/* notification_client.h - tenant-service's calls to notification-service, the only
+ * holder of the master WhatsApp credentials: the WABA's phone numbers, the master
+ * account's configuration status and the message templates (DESIGN.md section 1).
+ *
+ * Every call carries a service token (role service, sub "tenant-service") minted here
+ * from JWT_SECRET, cached and minted again a while before it expires. Calls block for at
+ * most UPSTREAM_TIMEOUT_MS and are safe from any thread. */
+#ifndef TENANT_NOTIFICATION_CLIENT_H
+#define TENANT_NOTIFICATION_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+enum notif_status {
+    NOTIF_OK = 0,
+    NOTIF_UNREACHABLE = -1, /* no HTTP answer: refused, reset, timed out */
+    NOTIF_FAILED = -2,      /* an answer, but not 200 with the JSON the contract promises */
+};
+
+struct notif_result {
+    long http_status; /* notification-service's status; 0 when unreachable */
+    json_t *json;     /* NOTIF_OK: the body, owned by the result */
+    char error[512];  /* otherwise: one sentence saying what went wrong */
+};
+
+/* Sets where notification-service is (base_url is copied) and how tokens are signed
+ * (jwt_secret must stay valid). Call once, before any other call. */
+void notif_init(const char *base_url, const char *jwt_secret, long timeout_ms);
+/* Frees the cached token and the copied URL. */
+void notif_cleanup(void);
+
+/* GET /api/v1/whatsapp/phone-numbers: on NOTIF_OK out->json is an array of
+ * {id, display_phone_number, verified_name, quality_rating}. */
+enum notif_status notif_phone_numbers(struct notif_result *out) __attribute__((warn_unused_result));
+/* GET /api/v1/whatsapp/config-status: on NOTIF_OK out->json is an object with
+ * credentials_configured, missing, enabled, sending_paused, paused_reason. */
+enum notif_status notif_config_status(struct notif_result *out) __attribute__((warn_unused_result));
+/* GET /api/v1/whatsapp/templates?name=NAME (NAME of [a-z0-9_]): on NOTIF_OK out->json is
+ * an array of {name, language, status, category}. */
+enum notif_status notif_templates(const char *name, struct notif_result *out)
+    __attribute__((warn_unused_result));
+/* True when notification-service answers GET /health (short timeout, no token). */
+bool notif_reachable(void);
+void notif_result_free(struct notif_result *r);
+
+/* The object of a phone-number list whose "id" is phone_id, or NULL. Borrowed. */
+const json_t *notif_find_phone(const json_t *list, const char *phone_id);
+
+#endif

@@ -1,0 +1,84 @@
+/* reply.c - replies and checks every tenant-service handler shares. */
+#include "handlers.h"
+
+bool tenant_id_param(struct http_request *req, char out[UUID_STR_LEN])
+{
+    if (uuid_is_valid(http_param(req, "id"), out))
+        return true;
+    http_reply_error(req, 404, "tenant_not_found", "No tenant with this id");
+    return false;
+}
+
+void reply_store_failure(struct http_request *req, enum store_status st)
+{
+    switch (st) {
+    case STORE_NOT_FOUND:
+        http_reply_error(req, 404, "tenant_not_found", "No tenant with this id");
+        return;
+    case STORE_UNAVAILABLE:
+        http_reply_error(req, 503, "database_unavailable",
+                         "The tenant database is unavailable; try again shortly");
+        return;
+    case STORE_CONFLICT:
+        http_reply_error(req, 409, "conflict", "The change conflicts with another one");
+        return;
+    case STORE_OK:
+    case STORE_ERROR:
+        break;
+    }
+    http_reply_error(req, 500, "internal_error", "Internal error (request id %s)",
+                     http_request_id(req));
+}
+
+void reply_upstream_failure(struct http_request *req, enum notif_status st,
+                            const struct notif_result *r)
+{
+    if (st == NOTIF_UNREACHABLE)
+        http_reply_error(req, 503, "upstream_unavailable",
+                         "%s: start notification-service or check NOTIFICATION_SERVICE_URL",
+                         r->error);
+    else if (r->http_status == 503)
+        http_reply_error(req, 503, "upstream_unavailable", "%s", r->error);
+    else
+        http_reply_error(req, 502, "upstream_error", "%s", r->error);
+}
+
+const char *text_problem(const char *s, size_t max_chars)
+{
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return "must not contain control characters";
+        if ((*p & 0xC0) != 0x80) /* jansson guarantees UTF-8: count lead bytes */
+            chars++;
+    }
+    if (chars > max_chars)
+        return "is too long";
+    return NULL;
+}
+
+void reply_store_result(struct http_request *req, enum store_status st, json_t *doc)
+{
+    if (st != STORE_OK) {
+        json_decref(doc);
+        reply_store_failure(req, st);
+        return;
+    }
+    http_reply_json(req, 200, doc);
+}
+
+void reply_tenant_document(struct http_request *req,
+                           enum store_status (*fetch)(const char *tenant_id, json_t **out))
+{
+    char id[UUID_STR_LEN];
+    json_t *doc = NULL;
+
+    if (!tenant_id_param(req, id))
+        return;
+    if (!auth_can_read_tenant(http_principal(req), id)) {
+        http_reply_error(req, 403, "forbidden", "You may only read your own tenant's data");
+        return;
+    }
+    enum store_status st = fetch(id, &doc);
+    reply_store_result(req, st, doc);
+}

@@ -1,0 +1,436 @@
+/* store.c - all of tenant-service's SQL: tenants, notification settings, phone-number
+ * assignment (a transaction decided by the unique index) and its audit log. */
+#include "store.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "log.h"
+
+/* Timestamps leave the database as ISO 8601 in UTC with milliseconds. */
+#define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define PHONE_ID "(s.notification_settings ->> 'whatsapp_phone_number_id')"
+#define PHONE_DISPLAY "(s.notification_settings ->> 'whatsapp_display_phone_number')"
+/* clang-format off */
+#define TENANT_JSON                                                                                \
+    "json_build_object('id', t.id, 'name', t.name,"                                                \
+    " 'created_at', " ISO("t.created_at") ","                                                      \
+    " 'updated_at', " ISO("t.updated_at") ")"
+/* clang-format on */
+
+/* ---------- tenants ---------- */
+
+static const struct db_stmt stmt_tenant_create = {
+    "tenant_create",
+    "WITH t AS (INSERT INTO tenants (name) VALUES ($1)"
+    "           RETURNING id, name, created_at, updated_at),"
+    "     s AS (INSERT INTO tenant_settings (tenant_id, notification_settings)"
+    "           SELECT id, default_notification_settings() FROM t)"
+    " SELECT " TENANT_JSON "::text FROM t",
+    1,
+};
+
+static const struct db_stmt stmt_tenant_list = {
+    "tenant_list",
+    "SELECT coalesce(json_agg(" TENANT_JSON " ORDER BY t.name, t.id), '[]')::text"
+    " FROM tenants t",
+    0,
+};
+
+static const struct db_stmt stmt_tenant_get = {
+    "tenant_get",
+    "SELECT " TENANT_JSON "::text FROM tenants t WHERE t.id = $1",
+    1,
+};
+
+/* ---------- settings ---------- */
+
+static const struct db_stmt stmt_settings_get = {
+    "tenant_settings_get",
+    "SELECT notification_settings::text FROM tenant_settings WHERE tenant_id = $1",
+    1,
+};
+
+/* One statement: the merge happens under the row lock the UPDATE takes, so two owners
+ * changing different keys at once both keep their change. */
+static const struct db_stmt stmt_settings_merge = {
+    "tenant_settings_merge",
+    "UPDATE tenant_settings"
+    "   SET notification_settings = notification_settings || $2::jsonb, updated_at = now()"
+    " WHERE tenant_id = $1"
+    " RETURNING notification_settings::text",
+    2,
+};
+
+static const struct db_stmt stmt_tenant_settings = {
+    "tenant_with_settings",
+    "SELECT t.name, s.notification_settings::text"
+    "  FROM tenants t JOIN tenant_settings s ON s.tenant_id = t.id"
+    " WHERE t.id = $1",
+    1,
+};
+
+/* ---------- WhatsApp administration ---------- */
+
+static const struct db_stmt stmt_whatsapp_tenants = {
+    "tenant_whatsapp_tenants",
+    "SELECT coalesce(json_agg(json_build_object("
+    "    'tenant_id', t.id,"
+    "    'tenant_name', t.name,"
+    "    'whatsapp_enabled', coalesce(s.notification_settings -> 'whatsapp_enabled' = 'true',"
+    "                                 false),"
+    "    'phone_number_id', nullif(" PHONE_ID ", ''),"
+    "    'display_phone_number', CASE WHEN coalesce(" PHONE_ID ", '') = '' THEN NULL"
+    "                                 ELSE coalesce(" PHONE_DISPLAY ", '') END)"
+    "  ORDER BY t.name, t.id), '[]')::text"
+    "  FROM tenants t LEFT JOIN tenant_settings s ON s.tenant_id = t.id",
+    0,
+};
+
+static const struct db_stmt stmt_phone_holders = {
+    "tenant_phone_holders",
+    "SELECT coalesce(json_object_agg(" PHONE_ID ","
+    "           json_build_object('tenant_id', t.id, 'tenant_name', t.name)), '{}')::text"
+    "  FROM tenant_settings s JOIN tenants t ON t.id = s.tenant_id"
+    " WHERE " PHONE_ID " <> ''",
+    0,
+};
+
+/* The second condition lets the planner use the partial unique index. */
+static const struct db_stmt stmt_phone_holder = {
+    "tenant_phone_holder",
+    "SELECT s.tenant_id::text FROM tenant_settings s"
+    " WHERE " PHONE_ID " = $1 AND " PHONE_ID " <> ''",
+    1,
+};
+
+/* Locks the tenant's settings row for the rest of the assignment transaction. */
+static const struct db_stmt stmt_assignment_lock = {
+    "tenant_assignment_lock",
+    "SELECT t.name, coalesce(" PHONE_ID ", ''), coalesce(" PHONE_DISPLAY ", '')"
+    "  FROM tenants t JOIN tenant_settings s ON s.tenant_id = t.id"
+    " WHERE t.id = $1"
+    "   FOR UPDATE OF s",
+    1,
+};
+
+static const struct db_stmt stmt_phone_set = {
+    "tenant_phone_set",
+    "UPDATE tenant_settings"
+    "   SET notification_settings = notification_settings || jsonb_build_object("
+    "           'whatsapp_phone_number_id', $2::text,"
+    "           'whatsapp_display_phone_number', $3::text),"
+    "       updated_at = now()"
+    " WHERE tenant_id = $1",
+    3,
+};
+
+static const struct db_stmt stmt_audit_insert = {
+    "tenant_audit_insert",
+    "INSERT INTO whatsapp_assignment_audit"
+    "  (tenant_id, action, phone_number_id, display_phone_number, actor, reason)"
+    " VALUES ($1, $2, $3, $4, $5, $6)",
+    6,
+};
+
+/* clang-format off */
+#define AUDIT_JSON                                                                                 \
+    "SELECT coalesce(json_agg(json_build_object("                                                  \
+    "    'id', a.id, 'tenant_id', a.tenant_id, 'tenant_name', t.name, 'action', a.action,"         \
+    "    'phone_number_id', a.phone_number_id,"                                                    \
+    "    'display_phone_number', a.display_phone_number, 'actor', a.actor,"                        \
+    "    'reason', a.reason, 'created_at', " ISO("a.created_at") ")"                               \
+    "  ORDER BY a.created_at DESC, a.id DESC), '[]')::text"
+/* clang-format on */
+
+/* Two statements rather than "$1 IS NULL OR tenant_id = $1", so each has a plan that
+ * uses its index. */
+static const struct db_stmt stmt_audit_all = {
+    "tenant_audit_all",
+    AUDIT_JSON " FROM (SELECT * FROM whatsapp_assignment_audit"
+               "        ORDER BY created_at DESC, id DESC LIMIT $1) a"
+               " LEFT JOIN tenants t ON t.id = a.tenant_id",
+    1,
+};
+
+static const struct db_stmt stmt_audit_tenant = {
+    "tenant_audit_tenant",
+    AUDIT_JSON " FROM (SELECT * FROM whatsapp_assignment_audit WHERE tenant_id = $1"
+               "        ORDER BY created_at DESC, id DESC LIMIT $2) a"
+               " LEFT JOIN tenants t ON t.id = a.tenant_id",
+    2,
+};
+
+/* ---------- helpers ---------- */
+
+/* Parses a JSON text cell produced by one of our statements. NULL (logged) if it is not
+ * JSON, which would be a bug in the statement. */
+static json_t *parse_cell(const PGresult *res, int row, int col, const char *stmt)
+{
+    json_error_t err;
+    json_t *v = json_loads(PQgetvalue(res, row, col), 0, &err);
+    if (!v)
+        log_error("statement returned invalid JSON\tstmt=%s error=\"%s\"", stmt, err.text);
+    return v;
+}
+
+/* Runs stmt; on STORE_OK *res holds at least one row (the caller PQclear()s it), and no
+ * row at all is STORE_NOT_FOUND. */
+static enum store_status exec_row(const struct db_stmt *stmt, const char *const *params,
+                                  PGresult **res)
+{
+    enum store_status st = (enum store_status)db_exec(stmt, params, res);
+    if (st == STORE_OK && PQntuples(*res) == 0) {
+        PQclear(*res);
+        *res = NULL;
+        st = STORE_NOT_FOUND;
+    }
+    return st;
+}
+
+/* Runs stmt and returns the JSON of the first column of its single row in *out. */
+static enum store_status exec_json(const struct db_stmt *stmt, const char *const *params,
+                                   json_t **out)
+{
+    PGresult *res = NULL;
+    enum store_status st = exec_row(stmt, params, &res);
+
+    *out = NULL;
+    if (st == STORE_OK) {
+        *out = parse_cell(res, 0, 0, stmt->name);
+        if (!*out)
+            st = STORE_ERROR;
+    }
+    PQclear(res);
+    return st;
+}
+
+static void set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = xstrdup(src);
+}
+
+/* ---------- tenants and settings ---------- */
+
+enum store_status store_tenant_create(const char *name, json_t **out)
+{
+    const char *params[] = {name};
+    return exec_json(&stmt_tenant_create, params, out);
+}
+
+enum store_status store_tenant_list(json_t **out)
+{
+    return exec_json(&stmt_tenant_list, NULL, out);
+}
+
+enum store_status store_tenant_get(const char *id, json_t **out)
+{
+    const char *params[] = {id};
+    return exec_json(&stmt_tenant_get, params, out);
+}
+
+enum store_status store_settings_get(const char *tenant_id, json_t **out)
+{
+    const char *params[] = {tenant_id};
+    return exec_json(&stmt_settings_get, params, out);
+}
+
+enum store_status store_settings_merge(const char *tenant_id, const json_t *patch, json_t **out)
+{
+    char *text = json_dumps(patch, JSON_COMPACT);
+    const char *params[] = {tenant_id, text};
+    enum store_status st = exec_json(&stmt_settings_merge, params, out);
+    free(text);
+    return st;
+}
+
+enum store_status store_tenant_settings(const char *tenant_id, char **name, json_t **settings)
+{
+    PGresult *res = NULL;
+    const char *params[] = {tenant_id};
+    enum store_status st = exec_row(&stmt_tenant_settings, params, &res);
+
+    *name = NULL;
+    *settings = NULL;
+    if (st != STORE_OK)
+        goto out;
+    *settings = parse_cell(res, 0, 1, stmt_tenant_settings.name);
+    if (!*settings) {
+        st = STORE_ERROR;
+        goto out;
+    }
+    *name = xstrdup(PQgetvalue(res, 0, 0));
+out:
+    PQclear(res);
+    return st;
+}
+
+/* ---------- WhatsApp administration ---------- */
+
+enum store_status store_whatsapp_tenants(json_t **out)
+{
+    return exec_json(&stmt_whatsapp_tenants, NULL, out);
+}
+
+enum store_status store_phone_holders(json_t **out)
+{
+    return exec_json(&stmt_phone_holders, NULL, out);
+}
+
+void store_assignment_free(struct store_assignment *a)
+{
+    free(a->tenant_name);
+    free(a->previous_phone_id);
+    free(a->previous_display);
+    memset(a, 0, sizeof(*a));
+}
+
+/* Begins the transaction and locks the tenant's settings row; fills the tenant's name
+ * and current number into a. */
+static enum store_status begin_and_lock(const char *tenant_id, struct store_assignment *a)
+{
+    PGresult *res = NULL;
+    const char *params[] = {tenant_id};
+    enum store_status st = (enum store_status)db_begin();
+    if (st != STORE_OK)
+        return st;
+    st = exec_row(&stmt_assignment_lock, params, &res);
+    if (st != STORE_OK)
+        goto out;
+    set_str(&a->tenant_name, PQgetvalue(res, 0, 0));
+    set_str(&a->previous_phone_id, PQgetvalue(res, 0, 1));
+    set_str(&a->previous_display, PQgetvalue(res, 0, 2));
+out:
+    PQclear(res);
+    return st;
+}
+
+static enum store_status audit(const char *tenant_id, const char *action, const char *phone_id,
+                               const char *display, const char *actor, const char *reason)
+{
+    const char *params[] = {tenant_id, action, phone_id, display, actor, reason};
+    return (enum store_status)db_exec(&stmt_audit_insert, params, NULL);
+}
+
+static enum store_status set_phone(const char *tenant_id, const char *phone_id, const char *display)
+{
+    const char *params[] = {tenant_id, phone_id, display};
+    return (enum store_status)db_exec(&stmt_phone_set, params, NULL);
+}
+
+/* One attempt of store_phone_assign(); the caller looks up the holder on a conflict. */
+static enum store_status assign_once(const char *tenant_id, const char *phone_id,
+                                     const char *display, const char *actor,
+                                     struct store_assignment *a)
+{
+    char *reason = NULL;
+    enum store_status st = begin_and_lock(tenant_id, a);
+    if (st != STORE_OK)
+        goto out;
+    bool same_id = strcmp(a->previous_phone_id, phone_id) == 0;
+    a->changed = !same_id || strcmp(a->previous_display, display) != 0;
+    if (!a->changed)
+        goto commit;
+    st = set_phone(tenant_id, phone_id, display);
+    if (st != STORE_OK)
+        goto out;
+    if (same_id) {
+        reason = xstrdup("display number changed");
+    } else if (a->previous_phone_id[0]) {
+        char *why = xasprintf("replaced by %s", phone_id);
+        st = audit(tenant_id, "unassign", a->previous_phone_id, a->previous_display, actor, why);
+        free(why);
+        if (st != STORE_OK)
+            goto out;
+        reason = xasprintf("replaces %s", a->previous_phone_id);
+    }
+    st = audit(tenant_id, "assign", phone_id, display, actor, reason);
+    if (st != STORE_OK)
+        goto out;
+commit:
+    st = (enum store_status)db_commit();
+out:
+    free(reason);
+    if (st != STORE_OK)
+        db_rollback();
+    return st;
+}
+
+/* Who holds phone_id now; holder stays "" when nobody does. */
+static enum store_status find_holder(const char *phone_id, char holder[UUID_STR_LEN])
+{
+    PGresult *res = NULL;
+    const char *params[] = {phone_id};
+    enum store_status st = exec_row(&stmt_phone_holder, params, &res);
+    holder[0] = '\0';
+    if (st == STORE_OK)
+        uuid_is_valid(PQgetvalue(res, 0, 0), holder);
+    PQclear(res);
+    return st == STORE_NOT_FOUND ? STORE_OK : st;
+}
+
+enum store_status store_phone_assign(const char *tenant_id, const char *phone_id,
+                                     const char *display, const char *actor,
+                                     struct store_assignment *out)
+{
+    enum store_status st = STORE_ERROR;
+
+    memset(out, 0, sizeof(*out));
+    /* A conflict whose holder let go before we could name it is worth one more try. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        st = assign_once(tenant_id, phone_id, display, actor, out);
+        if (st != STORE_CONFLICT)
+            break;
+        if (strcmp(db_error_constraint(), "tenant_settings_phone_number_id_key") != 0) {
+            log_error("unexpected unique violation\tconstraint=%s", db_error_constraint());
+            return STORE_ERROR;
+        }
+        enum store_status hs = find_holder(phone_id, out->holder);
+        if (hs != STORE_OK)
+            return hs;
+        if (out->holder[0])
+            break;
+    }
+    return st;
+}
+
+enum store_status store_phone_unassign(const char *tenant_id, const char *actor,
+                                       struct store_assignment *out)
+{
+    enum store_status st;
+
+    memset(out, 0, sizeof(*out));
+    st = begin_and_lock(tenant_id, out);
+    if (st != STORE_OK)
+        goto out;
+    out->changed = out->previous_phone_id[0] != '\0';
+    if (out->changed) {
+        st = set_phone(tenant_id, "", "");
+        if (st == STORE_OK)
+            st = audit(tenant_id, "unassign", out->previous_phone_id, out->previous_display, actor,
+                       NULL);
+        if (st != STORE_OK)
+            goto out;
+    }
+    st = (enum store_status)db_commit();
+out:
+    if (st != STORE_OK)
+        db_rollback();
+    return st;
+}
+
+/* ---------- audit log ---------- */
+
+enum store_status store_audit_list(const char *tenant_id, long limit, json_t **out)
+{
+    char limit_text[24];
+    snprintf(limit_text, sizeof limit_text, "%ld", limit);
+    if (tenant_id) {
+        const char *params[] = {tenant_id, limit_text};
+        return exec_json(&stmt_audit_tenant, params, out);
+    }
+    const char *params[] = {limit_text};
+    return exec_json(&stmt_audit_all, params, out);
+}

@@ -1,0 +1,81 @@
+/* store.h - tenant-service's persistence: every SQL statement it runs lives in store.c.
+ *
+ * Results that are JSON documents are built by PostgreSQL (json_build_object) and
+ * handed back parsed: the caller owns the returned reference. */
+#ifndef TENANT_STORE_H
+#define TENANT_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "db.h"
+#include "uuidutil.h"
+
+enum store_status {
+    STORE_OK = DB_OK,
+    STORE_NOT_FOUND = 1,                /* no such tenant */
+    STORE_UNAVAILABLE = DB_UNAVAILABLE, /* the database cannot be reached: 503 */
+    STORE_CONFLICT = DB_CONFLICT,       /* the phone number belongs to another tenant */
+    STORE_ERROR = DB_ERROR,             /* a bug or a broken schema: 500, logged */
+};
+
+#define STORE_AUDIT_LIMIT_MAX 500
+
+/* Creates a tenant and its default notification settings in one transaction. *out: the
+ * new tenant {id, name, created_at, updated_at}. */
+enum store_status store_tenant_create(const char *name, json_t **out)
+    __attribute__((warn_unused_result));
+/* *out: every tenant, ordered by name. */
+enum store_status store_tenant_list(json_t **out) __attribute__((warn_unused_result));
+/* *out: the tenant, or STORE_NOT_FOUND. id must be a canonical UUID. */
+enum store_status store_tenant_get(const char *id, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* *out: the tenant's whole notification_settings object, or STORE_NOT_FOUND. */
+enum store_status store_settings_get(const char *tenant_id, json_t **out)
+    __attribute__((warn_unused_result));
+/* Merges patch (an object of validated keys, borrowed) into the settings in a single
+ * UPDATE, so concurrent updates of different keys never lose each other. *out: the
+ * whole new object. */
+enum store_status store_settings_merge(const char *tenant_id, const json_t *patch, json_t **out)
+    __attribute__((warn_unused_result));
+/* *name: the tenant's name (caller frees); *settings: its settings object. */
+enum store_status store_tenant_settings(const char *tenant_id, char **name, json_t **settings)
+    __attribute__((warn_unused_result));
+
+/* *out: [{tenant_id, tenant_name, whatsapp_enabled, phone_number_id,
+ * display_phone_number}] ordered by name; the phone fields null when unassigned. */
+enum store_status store_whatsapp_tenants(json_t **out) __attribute__((warn_unused_result));
+/* *out: {phone_number_id: {tenant_id, tenant_name}} for every assigned number. */
+enum store_status store_phone_holders(json_t **out) __attribute__((warn_unused_result));
+
+/* The outcome of an assignment or unassignment. Strings are owned; free with
+ * store_assignment_free(). */
+struct store_assignment {
+    char *tenant_name;
+    char *previous_phone_id; /* "" when the tenant had none */
+    char *previous_display;
+    bool changed;              /* false: it was already so (no audit row written) */
+    char holder[UUID_STR_LEN]; /* STORE_CONFLICT: the tenant holding the number */
+};
+void store_assignment_free(struct store_assignment *a);
+
+/* Gives phone_id (shown as display) to the tenant, replacing any number it had, and
+ * writes the audit rows with actor, all in one transaction. The unique index on the
+ * phone id decides between concurrent assignments: the loser gets STORE_CONFLICT with
+ * out->holder set. Assigning the number the tenant already has changes nothing. */
+enum store_status store_phone_assign(const char *tenant_id, const char *phone_id,
+                                     const char *display, const char *actor,
+                                     struct store_assignment *out)
+    __attribute__((warn_unused_result));
+/* Takes the tenant's number away (audit row with actor); nothing to do when it has none. */
+enum store_status store_phone_unassign(const char *tenant_id, const char *actor,
+                                       struct store_assignment *out)
+    __attribute__((warn_unused_result));
+
+/* *out: the newest audit rows first, at most limit, of one tenant (tenant_id not NULL)
+ * or of all. */
+enum store_status store_audit_list(const char *tenant_id, long limit, json_t **out)
+    __attribute__((warn_unused_result));
+
+#endif
