@@ -38,9 +38,12 @@ struct notification_config {
     long worker_inflight;
     long lease_seconds;
     long settings_ttl_seconds;
+    long rate_margin_ms;
+    long pause_probe_ms;
     /* retention */
     long retention_days;
     long retention_batch;
+    long retention_interval_seconds;
     const char *instance_id; /* lease owner name; hostname:pid when empty */
 };
 

@@ -2,9 +2,31 @@
 #ifndef NOTIFICATION_HANDLERS_H
 #define NOTIFICATION_HANDLERS_H
 
+#include "db.h"
 #include "http.h"
 
-/* ops.c */
+/* ops.c: readiness, and metrics with the queue gauges refreshed */
 void handle_ready(struct http_request *req);
+void handle_metrics(struct http_request *req);
+/* ops.c: the answer to a failed store call st (not DB_OK): 503 database_unavailable when
+ * the database cannot be reached (the client retries), else 500 naming what failed. */
+void reply_db_failure(struct http_request *req, enum db_status st, const char *what);
+
+/* intake.c: new outbox rows */
+void handle_purchase_order(struct http_request *req);
+void handle_template_message(struct http_request *req);
+
+/* messages.c: reading outbox rows */
+void handle_messages_list(struct http_request *req);
+void handle_message_get(struct http_request *req);
+
+/* webhook.c: Meta's webhook */
+void handle_webhook_verify(struct http_request *req);
+void handle_webhook_post(struct http_request *req);
+
+/* graph_admin.c: the master WhatsApp account */
+void handle_phone_numbers(struct http_request *req);
+void handle_templates(struct http_request *req);
+void handle_config_status(struct http_request *req);
 
 #endif

@@ -9,8 +9,10 @@
 #include "http.h"
 #include "httpclient.h"
 #include "log.h"
+#include "retention.h"
 #include "routes.h"
 #include "shutdown.h"
+#include "worker.h"
 
 extern const struct db_migration notification_migrations[];
 extern const size_t notification_migrations_count;
@@ -70,7 +72,13 @@ static const struct cfg_var config_vars[] = {
     {"OUTBOX_BATCH_SIZE", CFG_INT, C(worker_batch), "200", 1, 10000, 0,
      "messages claimed per outbox query"},
     {"OUTBOX_MAX_INFLIGHT", CFG_INT, C(worker_inflight), "512", 1, 10000, 0,
-     "Graph requests in flight at once"},
+     "messages a worker holds at once: Graph requests in flight and sends waiting for a "
+     "rate limit"},
+    {"WHATSAPP_RATE_MARGIN_MS", CFG_INT, C(rate_margin_ms), "0", 0, 1000, 0,
+     "added to the 1 s throughput window and the pair interval (sends are already dated "
+     "by Graph's answer)"},
+    {"WHATSAPP_PAUSE_PROBE_MS", CFG_INT, C(pause_probe_ms), "5000", 100, 600000, 0,
+     "while a token error pauses sending, one message is tried this often"},
     {"OUTBOX_LEASE_SECONDS", CFG_INT, C(lease_seconds), "60", 5, 3600, 0,
      "how long a claimed message is reserved before another worker may take it"},
     {"SETTINGS_CACHE_TTL_SECONDS", CFG_INT, C(settings_ttl_seconds), "30", 0, 3600, 0,
@@ -79,6 +87,8 @@ static const struct cfg_var config_vars[] = {
      "messages older than this are deleted"},
     {"RETENTION_BATCH_SIZE", CFG_INT, C(retention_batch), "1000", 1, 100000, 0,
      "rows deleted per retention statement"},
+    {"RETENTION_INTERVAL_SECONDS", CFG_INT, C(retention_interval_seconds), "3600", 1, 604800, 0,
+     "pause between two retention passes"},
     {"INSTANCE_ID", CFG_STRING, C(instance_id), "", 0, 0, 0,
      "this instance's name in outbox leases (default hostname:pid)"},
     {"LOG_LEVEL", CFG_STRING, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
@@ -115,15 +125,28 @@ int main(int argc, char **argv)
         .nroutes = notification_routes_count,
         .app = &app,
     };
+    notification_routes_configure(&app.cfg);
     struct http_server *srv = http_server_start(&http);
     if (!srv)
         return 1;
+    if (retention_start(&app.cfg) != 0) {
+        http_server_stop(srv);
+        return 1;
+    }
+    struct worker *worker = worker_start(&app.cfg);
+    if (!worker) {
+        retention_stop();
+        http_server_stop(srv);
+        return 1;
+    }
     log_info("listening\taddress=%s port=%u version=%s", app.cfg.bind_address,
              http_server_port(srv), VERSION);
 
     int sig = shutdown_wait();
     log_info("shutting down\tsignal=%d", sig);
     http_server_stop(srv);
+    worker_stop(worker);
+    retention_stop();
     httpc_global_cleanup();
     log_info("stopped");
     return 0;

@@ -1,12 +1,39 @@
 /* routes.c - every endpoint notification-service serves, with the roles allowed. */
 #include "routes.h"
 
+#include <string.h>
+
 #include "handlers.h"
 
-const struct http_route notification_routes[] = {
+#define SERVICE_OR_ADMIN (AUTH_ROLE_SERVICE | AUTH_ROLE_ADMIN)
+#define WEBHOOK "/api/v1/whatsapp/webhook"
+
+struct http_route notification_routes[] = {
     {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
     {"GET", "/ready", handle_ready, 0, HTTP_ROUTE_QUIET},
-    {"GET", "/metrics", http_handle_metrics, 0, HTTP_ROUTE_QUIET},
+    {"GET", "/metrics", handle_metrics, 0, HTTP_ROUTE_QUIET},
+    /* intake */
+    {"POST", "/api/v1/notifications/purchase-orders", handle_purchase_order, SERVICE_OR_ADMIN},
+    {"POST", "/api/v1/whatsapp/messages", handle_template_message, SERVICE_OR_ADMIN},
+    /* reading; tenant users are scoped to their tenant by the handlers */
+    {"GET", "/api/v1/whatsapp/messages", handle_messages_list, AUTH_ROLES_ANY},
+    {"GET", "/api/v1/whatsapp/messages/{id}", handle_message_get, AUTH_ROLES_ANY},
+    /* Meta's webhook: public, authenticated by the verify token and the body signature */
+    {"GET", WEBHOOK, handle_webhook_verify, 0},
+    {"POST", WEBHOOK, handle_webhook_post, 0, HTTP_ROUTE_RAW_BODY},
+    /* the master account */
+    {"GET", "/api/v1/whatsapp/phone-numbers", handle_phone_numbers, SERVICE_OR_ADMIN},
+    {"GET", "/api/v1/whatsapp/templates", handle_templates, SERVICE_OR_ADMIN},
+    {"GET", "/api/v1/whatsapp/config-status", handle_config_status, SERVICE_OR_ADMIN},
 };
 const size_t notification_routes_count =
     sizeof(notification_routes) / sizeof(notification_routes[0]);
+
+void notification_routes_configure(const struct notification_config *cfg)
+{
+    for (size_t i = 0; i < notification_routes_count; i++) {
+        struct http_route *r = &notification_routes[i];
+        if (strcmp(r->method, "POST") == 0 && strcmp(r->pattern, WEBHOOK) == 0)
+            r->body_limit = (size_t)cfg->webhook_body_limit;
+    }
+}

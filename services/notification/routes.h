@@ -4,9 +4,14 @@
 
 #include <stddef.h>
 
+#include "app.h"
 #include "http.h"
 
-extern const struct http_route notification_routes[];
+/* The table; call notification_routes_configure() before serving it. */
+extern struct http_route notification_routes[];
 extern const size_t notification_routes_count;
+
+/* Sets the limits that come from the configuration (the webhook's body limit). */
+void notification_routes_configure(const struct notification_config *cfg);
 
 #endif

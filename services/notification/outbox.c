@@ -1,0 +1,312 @@
+/* outbox.c - every statement of the sending side. Batches travel as PostgreSQL array
+ * literals unnested on the server, so a batch of results costs one round trip. */
+#include "outbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "log.h"
+
+/* The claim: due rows oldest first, skipping rows another worker holds locked. The
+ * payload's fields come out as text so amounts stay exact decimals. */
+static const struct db_stmt claim_stmt = {
+    "outbox_claim",
+    "UPDATE whatsapp_messages m"
+    "   SET status = 'sending', lease_owner = $1,"
+    "       lease_expires_at = now() + $3::int * interval '1 second', updated_at = now()"
+    " WHERE m.id IN (SELECT id FROM whatsapp_messages"
+    "                 WHERE next_attempt_at <= now()"
+    "                   AND (status = 'queued'"
+    "                        OR (status = 'sending' AND lease_expires_at < now()))"
+    "                 ORDER BY next_attempt_at"
+    "                 LIMIT $2"
+    "                 FOR UPDATE SKIP LOCKED)"
+    " RETURNING m.id, m.tenant_id, m.kind, m.recipient_phone, m.template_name,"
+    "           m.template_language, m.template_parameters::text, m.attempts,"
+    "           (extract(epoch FROM m.created_at) * 1000)::bigint,"
+    "           m.payload->>'supplier_name', m.payload->>'po_number',"
+    "           m.payload->>'total_amount', m.payload->>'currency',"
+    "           EXISTS (SELECT 1 FROM whatsapp_opt_outs o"
+    "                    WHERE o.tenant_id = m.tenant_id"
+    "                      AND o.recipient_phone = m.recipient_phone)",
+    3,
+};
+
+enum {
+    COL_ID,
+    COL_TENANT,
+    COL_KIND,
+    COL_RECIPIENT,
+    COL_TEMPLATE,
+    COL_LANGUAGE,
+    COL_PARAMETERS,
+    COL_ATTEMPTS,
+    COL_CREATED_MS,
+    COL_SUPPLIER,
+    COL_PO_NUMBER,
+    COL_AMOUNT,
+    COL_CURRENCY,
+    COL_OPTED_OUT,
+    CLAIM_COLUMNS
+};
+
+/* The results: one row per message from parallel arrays. 'sent' goes through
+ * whatsapp_status_rank so a delivered/read/failed a webhook stored first stays. */
+static const struct db_stmt apply_stmt = {
+    "outbox_apply",
+    "UPDATE whatsapp_messages m SET"
+    "  status = CASE r.outcome"
+    "             WHEN 'sent' THEN CASE WHEN whatsapp_status_rank(m.status) < 2"
+    "                                   THEN 'sent' ELSE m.status END"
+    "             WHEN 'failed' THEN 'failed'"
+    "             WHEN 'skipped' THEN 'skipped'"
+    "             ELSE 'queued' END,"
+    "  wamid = CASE WHEN r.outcome = 'sent' THEN coalesce(r.wamid, m.wamid) ELSE m.wamid END,"
+    "  phone_number_id = coalesce(r.phone_number_id, m.phone_number_id),"
+    "  template_language = coalesce(r.language, m.template_language),"
+    "  template_parameters = coalesce(r.parameters, m.template_parameters),"
+    "  attempts = m.attempts + r.used,"
+    "  next_attempt_at = CASE WHEN r.outcome IN ('retry', 'release')"
+    "                         THEN now() + r.delay_ms * interval '1 millisecond'"
+    "                         ELSE m.next_attempt_at END,"
+    "  error_code = CASE WHEN r.outcome IN ('sent', 'skipped') THEN NULL"
+    "                    WHEN r.error_message IS NOT NULL THEN r.error_code"
+    "                    ELSE m.error_code END,"
+    "  error_message = CASE WHEN r.outcome IN ('sent', 'skipped') THEN NULL"
+    "                       ELSE coalesce(r.error_message, m.error_message) END,"
+    "  skip_reason = CASE WHEN r.outcome = 'skipped' THEN r.skip_reason ELSE m.skip_reason END,"
+    "  sent_at = CASE WHEN r.outcome = 'sent'"
+    "                 THEN coalesce(m.sent_at, to_timestamp(r.answered_ms / 1000.0), now())"
+    "                 ELSE m.sent_at END,"
+    "  failed_at = CASE WHEN r.outcome = 'failed'"
+    "                   THEN coalesce(to_timestamp(r.answered_ms / 1000.0), now())"
+    "                   ELSE m.failed_at END,"
+    "  lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+    " FROM unnest($2::uuid[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[],"
+    "             $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::bigint[])"
+    "      AS r(id, outcome, used, delay_ms, error_code, error_message, skip_reason,"
+    "           wamid, phone_number_id, language, parameters, answered_ms)"
+    " WHERE m.id = r.id AND m.lease_owner = $1",
+    13,
+};
+
+static const struct db_stmt pending_stmt = {
+    "outbox_pending",
+    "SELECT DISTINCT wamid FROM whatsapp_pending_statuses WHERE wamid = ANY($1::text[])",
+    1,
+};
+
+static const char *const outcome_names[] = {
+    [OUTBOX_SENT] = "sent",       [OUTBOX_RETRY] = "retry",     [OUTBOX_FAILED] = "failed",
+    [OUTBOX_SKIPPED] = "skipped", [OUTBOX_RELEASE] = "release",
+};
+
+/* A column as a string, or NULL when it is SQL NULL. */
+static const char *value_or_null(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
+                            struct outbox_claim *out)
+{
+    char lease[24], lim[24];
+    snprintf(lease, sizeof lease, "%ld", lease_seconds);
+    snprintf(lim, sizeof lim, "%zu", limit);
+    const char *params[] = {owner, lim, lease};
+
+    memset(out, 0, sizeof(*out));
+    enum db_status st = db_exec(&claim_stmt, params, &out->res);
+    if (st != DB_OK)
+        return st;
+    if (PQnfields(out->res) != CLAIM_COLUMNS) {
+        log_error("outbox claim returned an unexpected shape\tcolumns=%d", PQnfields(out->res));
+        return DB_ERROR;
+    }
+    out->n = (size_t)PQntuples(out->res);
+    out->rows = out->n ? xcalloc(out->n, sizeof(*out->rows)) : NULL;
+    for (size_t i = 0; i < out->n; i++) {
+        const PGresult *res = out->res;
+        int row = (int)i;
+        struct outbox_row *r = &out->rows[i];
+        r->id = PQgetvalue(res, row, COL_ID);
+        r->tenant_id = PQgetvalue(res, row, COL_TENANT);
+        r->kind = strcmp(PQgetvalue(res, row, COL_KIND), "purchase_order") == 0
+                      ? OUTBOX_PURCHASE_ORDER
+                      : OUTBOX_TEMPLATE;
+        r->recipient = PQgetvalue(res, row, COL_RECIPIENT);
+        r->template_name = PQgetvalue(res, row, COL_TEMPLATE);
+        r->language = value_or_null(res, row, COL_LANGUAGE);
+        r->parameters = PQgetvalue(res, row, COL_PARAMETERS);
+        r->attempts = (int)strtol(PQgetvalue(res, row, COL_ATTEMPTS), NULL, 10);
+        r->created_ms = strtoll(PQgetvalue(res, row, COL_CREATED_MS), NULL, 10);
+        r->supplier_name = value_or_null(res, row, COL_SUPPLIER);
+        r->po_number = value_or_null(res, row, COL_PO_NUMBER);
+        r->total_amount = value_or_null(res, row, COL_AMOUNT);
+        r->currency = value_or_null(res, row, COL_CURRENCY);
+        r->opted_out = PQgetvalue(res, row, COL_OPTED_OUT)[0] == 't';
+    }
+    return DB_OK;
+}
+
+void outbox_claim_free(struct outbox_claim *c)
+{
+    PQclear(c->res);
+    free(c->rows);
+    memset(c, 0, sizeof(*c));
+}
+
+void outbox_result_clear(struct outbox_result *r)
+{
+    free(r->error_message);
+    free(r->wamid);
+    free(r->phone_number_id);
+    free(r->language);
+    free(r->parameters);
+    r->error_message = r->wamid = r->phone_number_id = r->language = r->parameters = NULL;
+}
+
+/* ---------- array literals ---------- */
+
+/* Appends one element of a PostgreSQL array literal: NULL, or a double-quoted string
+ * with its backslashes and quotes escaped. */
+static void array_add(struct buf *b, const char *s)
+{
+    if (b->len > 0 && b->data[b->len - 1] != '{')
+        buf_append(b, ",", 1);
+    if (!s) {
+        buf_append_str(b, "NULL");
+        return;
+    }
+    buf_append(b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        size_t run = strcspn(p, "\"\\");
+        buf_append(b, p, run);
+        p += run;
+        if (!*p)
+            break;
+        buf_append(b, "\\", 1);
+        buf_append(b, p, 1);
+    }
+    buf_append(b, "\"", 1);
+}
+
+static void array_add_long(struct buf *b, long v, bool null)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%ld", v);
+    array_add(b, null ? NULL : num);
+}
+
+enum {
+    A_ID,
+    A_OUTCOME,
+    A_USED,
+    A_DELAY,
+    A_CODE,
+    A_MESSAGE,
+    A_SKIP,
+    A_WAMID,
+    A_PHONE,
+    A_LANGUAGE,
+    A_PARAMETERS,
+    A_ANSWERED,
+    NARRAYS
+};
+
+enum db_status outbox_apply(const char *owner, struct outbox_result *const *results, size_t n)
+{
+    struct buf arrays[NARRAYS];
+    const char *params[NARRAYS + 1];
+    enum db_status st = DB_OK;
+
+    if (n == 0)
+        return DB_OK;
+    memset(arrays, 0, sizeof arrays);
+    for (size_t a = 0; a < NARRAYS; a++)
+        buf_append(&arrays[a], "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        const struct outbox_result *r = results[i];
+        array_add(&arrays[A_ID], r->id);
+        array_add(&arrays[A_OUTCOME], outcome_names[r->outcome]);
+        array_add_long(&arrays[A_USED], r->attempt_used ? 1 : 0, false);
+        array_add_long(&arrays[A_DELAY], r->delay_ms, false);
+        array_add_long(&arrays[A_CODE], r->error_code, r->error_code == OUTBOX_NO_CODE);
+        array_add(&arrays[A_MESSAGE], r->error_message);
+        array_add(&arrays[A_SKIP], r->skip_reason);
+        array_add(&arrays[A_WAMID], r->wamid);
+        array_add(&arrays[A_PHONE], r->phone_number_id);
+        array_add(&arrays[A_LANGUAGE], r->language);
+        array_add(&arrays[A_PARAMETERS], r->parameters);
+        array_add_long(&arrays[A_ANSWERED], (long)r->answered_ms, r->answered_ms == 0);
+    }
+    params[0] = owner;
+    for (size_t a = 0; a < NARRAYS; a++) {
+        buf_append(&arrays[a], "}", 1);
+        params[a + 1] = arrays[a].data;
+    }
+    st = db_exec(&apply_stmt, params, NULL);
+    for (size_t a = 0; a < NARRAYS; a++)
+        buf_free(&arrays[a]);
+    return st;
+}
+
+enum db_status outbox_pending(const char *const *wamids, size_t n, bool *pending)
+{
+    struct buf list = {0};
+    PGresult *res = NULL;
+    enum db_status st = DB_OK;
+
+    for (size_t i = 0; i < n; i++)
+        pending[i] = false;
+    if (n == 0)
+        return DB_OK;
+    buf_append(&list, "{", 1);
+    for (size_t i = 0; i < n; i++)
+        array_add(&list, wamids[i]);
+    buf_append(&list, "}", 1);
+    const char *params[] = {list.data};
+    st = db_exec(&pending_stmt, params, &res);
+    if (st != DB_OK)
+        goto out;
+    for (int row = 0; row < PQntuples(res); row++) {
+        const char *w = PQgetvalue(res, row, 0);
+        for (size_t i = 0; i < n; i++) {
+            if (wamids[i] && strcmp(wamids[i], w) == 0)
+                pending[i] = true;
+        }
+    }
+out:
+    PQclear(res);
+    buf_free(&list);
+    return st;
+}
+
+/* ---------- LISTEN ---------- */
+
+PGconn *outbox_listen(void)
+{
+    PGconn *c = db_connect_raw();
+    if (!c)
+        return NULL;
+    PGresult *res = PQexec(c, "LISTEN whatsapp_outbox");
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok || PQsetnonblocking(c, 1) != 0) {
+        log_warn("cannot LISTEN on whatsapp_outbox\terror=\"%.200s\"", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+int outbox_listen_drain(PGconn *c)
+{
+    int n = 0;
+    if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+        return -1;
+    for (PGnotify *note; (note = PQnotifies(c)) != NULL; n++)
+        PQfreemem(note);
+    return n;
+}

@@ -1,0 +1,98 @@
+/* outbox.h - the sending side's SQL on whatsapp_messages (DESIGN.md section 6): claiming
+ * due rows in batches under a lease, writing a batch of send results in one statement,
+ * finding statuses that beat their send's answer, and the LISTEN connection that wakes
+ * the workers. Runs on the calling thread's db.h connection. */
+#ifndef NOTIFICATION_OUTBOX_H
+#define NOTIFICATION_OUTBOX_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "uuidutil.h"
+
+enum outbox_kind { OUTBOX_PURCHASE_ORDER, OUTBOX_TEMPLATE };
+
+/* A claimed row. Its strings point into the claim's result and live as long as it. */
+struct outbox_row {
+    const char *id;
+    const char *tenant_id;
+    enum outbox_kind kind;
+    const char *recipient; /* E.164 */
+    const char *template_name;
+    const char *language;   /* NULL when intake left it to the tenant's default */
+    const char *parameters; /* template_parameters as JSON text */
+    /* purchase orders: the payload's fields as exact text (NULL when absent) */
+    const char *supplier_name;
+    const char *po_number;
+    const char *total_amount;
+    const char *currency;
+    int attempts;       /* Graph requests made so far */
+    int64_t created_ms; /* wall-clock milliseconds of created_at */
+    bool opted_out;     /* the recipient opted out of this tenant's messages */
+};
+
+struct outbox_claim {
+    PGresult *res;
+    struct outbox_row *rows;
+    size_t n;
+};
+
+/* Claims up to limit due rows for owner for lease_seconds: queued rows whose
+ * next_attempt_at has come, and sending rows whose lease has expired (their worker
+ * died). They become 'sending'. Fills out (free it with outbox_claim_free(), also after
+ * a failure). */
+enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
+                            struct outbox_claim *out) __attribute__((warn_unused_result));
+void outbox_claim_free(struct outbox_claim *c);
+
+enum outbox_outcome {
+    OUTBOX_SENT,    /* accepted by Graph: wamid, sent_at */
+    OUTBOX_RETRY,   /* transient failure: queued again after delay_ms, error kept */
+    OUTBOX_FAILED,  /* final: error_code and error_message kept */
+    OUTBOX_SKIPPED, /* not to be sent: skip_reason */
+    OUTBOX_RELEASE, /* not tried (limits, pause, settings, shutdown): queued after delay_ms */
+};
+
+#define OUTBOX_NO_CODE (-1L)
+
+/* What happened to one claimed row. The char * fields are owned (NULL = leave the
+ * column as it is); outbox_result_clear() frees them. */
+struct outbox_result {
+    char id[UUID_STR_LEN];
+    enum outbox_outcome outcome;
+    bool attempt_used;   /* a Graph request was made and counts against the limit */
+    long delay_ms;       /* RETRY and RELEASE */
+    int64_t answered_ms; /* wall clock of Graph's answer (sent_at, failed_at); 0: now */
+    long error_code;     /* OUTBOX_NO_CODE when none */
+    char *error_message;
+    const char *skip_reason; /* static text */
+    char *wamid;
+    char *phone_number_id;
+    char *language;
+    char *parameters; /* JSON array text */
+};
+
+void outbox_result_clear(struct outbox_result *r);
+
+/* Writes n results of rows owner holds, in one statement. A sent status never lowers
+ * one a webhook already stored (whatsapp_status_rank). Rows whose lease owner changed
+ * are left alone. */
+enum db_status outbox_apply(const char *owner, struct outbox_result *const *results, size_t n)
+    __attribute__((warn_unused_result));
+
+/* Sets pending[i] when a status for wamids[i] waits in whatsapp_pending_statuses (it
+ * arrived before the wamid was stored). One query for the whole batch. */
+enum db_status outbox_pending(const char *const *wamids, size_t n, bool *pending)
+    __attribute__((warn_unused_result));
+
+/* Opens a connection listening on the whatsapp_outbox channel; NULL when the server
+ * cannot be reached. The caller PQfinish()es it. */
+PGconn *outbox_listen(void);
+/* Reads what arrived on c. Returns the number of notifications (0 or more), or -1 when
+ * the connection is broken (close it and listen again later). */
+int outbox_listen_drain(PGconn *c);
+
+#endif

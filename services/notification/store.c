@@ -1,0 +1,534 @@
+/* store.c - every statement of the API side, parameterized and prepared once per
+ * connection. Status batches travel as PostgreSQL array literals, one statement per
+ * webhook request, so a webhook costs one round trip however many statuses it carries. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "log.h"
+
+/* Deadlocks between two concurrent status batches are possible in theory (a batch
+ * locks its rows in id order, but other writers may not): retry such a statement. */
+#define STORE_RETRIES 3
+
+/* Closes to_char(ts ...: ISO 8601 in UTC with microseconds, exact enough to serve as a
+ * keyset cursor. */
+#define ISO_UTC " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+#define MESSAGE_FIELDS                                                                             \
+    "'id', id, 'tenant_id', tenant_id, 'kind', kind, 'idempotency_key', idempotency_key,"          \
+    " 'recipient_phone', recipient_phone, 'template_name', template_name,"                         \
+    " 'template_language', template_language, 'template_parameters', template_parameters,"         \
+    " 'phone_number_id', phone_number_id, 'status', status, 'skip_reason', skip_reason,"           \
+    " 'wamid', wamid, 'attempts', attempts, 'error_code', error_code,"                             \
+    " 'error_message', error_message,"                                                             \
+    " 'created_at', to_char(created_at" ISO_UTC ","                                                \
+    " 'updated_at', to_char(updated_at" ISO_UTC ","                                                \
+    " 'next_attempt_at', to_char(next_attempt_at" ISO_UTC ","                                      \
+    " 'sent_at', to_char(sent_at" ISO_UTC ","                                                      \
+    " 'delivered_at', to_char(delivered_at" ISO_UTC ","                                            \
+    " 'read_at', to_char(read_at" ISO_UTC ","                                                      \
+    " 'failed_at', to_char(failed_at" ISO_UTC
+
+/* ---------- intake ---------- */
+
+static const struct db_stmt st_message_insert = {
+    "api_message_insert",
+    "WITH ins AS ("
+    " INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,"
+    "  recipient_phone, template_name, template_language, template_parameters, payload,"
+    "  status, skip_reason)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12)"
+    " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
+    " RETURNING id, status)"
+    " SELECT id, status,"
+    "  (SELECT count(*) FROM (SELECT pg_notify('whatsapp_outbox', '')"
+    "   FROM ins woken WHERE woken.status = 'queued') n)"
+    " FROM ins",
+    12,
+};
+
+static const struct db_stmt st_message_existing = {
+    "api_message_existing",
+    "SELECT id, status, request_hash = $3 FROM whatsapp_messages"
+    " WHERE tenant_id = $1 AND idempotency_key = $2",
+    3,
+};
+
+/* ---------- reading ---------- */
+
+static const struct db_stmt st_message_list = {
+    "api_message_list",
+    "SELECT json_build_object(" MESSAGE_FIELDS ")::text FROM whatsapp_messages"
+    " WHERE ($1::uuid IS NULL OR tenant_id = $1::uuid)"
+    "  AND ($2::text IS NULL OR status = $2::text)"
+    "  AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)"
+    "  AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))"
+    " ORDER BY created_at DESC, id DESC LIMIT $6",
+    6,
+};
+
+static const struct db_stmt st_message_get = {
+    "api_message_get",
+    "SELECT json_build_object(" MESSAGE_FIELDS ", 'payload', payload)::text"
+    " FROM whatsapp_messages WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid)",
+    2,
+};
+
+/* ---------- statuses ---------- */
+
+/* Applies the events of the CTE "ev" (wamid, status, ts, error_code, error_message,
+ * callback_id, ord) and leaves the CTEs "matched" (each event with its message_id or
+ * NULL) and "upd" (one row, n = its events, per message that changed).
+ *
+ * The messages are locked in id order first (FOR UPDATE returns their latest version,
+ * and nobody can change them until the commit), so the next status is computed once,
+ * from the row as it is: the furthest of sent/delivered/read, then failed, which does
+ * not override read (see whatsapp_status_merge()). Timestamps are only ever filled,
+ * never overwritten; failed and skipped messages do not change at all. */
+#define APPLY_EVENTS                                                                               \
+    " matched AS ("                                                                                \
+    "  SELECT ev.*, coalesce(byw.id, byc.id) AS message_id FROM ev"                                \
+    "  LEFT JOIN whatsapp_messages byw ON byw.wamid = ev.wamid"                                    \
+    "  LEFT JOIN whatsapp_messages byc ON byw.id IS NULL AND byc.id = ev.callback_id"              \
+    "   AND byc.wamid IS NULL),"                                                                   \
+    " agg AS ("                                                                                    \
+    "  SELECT message_id, count(*) AS n, min(wamid) AS wamid,"                                     \
+    "   (array_agg(status ORDER BY whatsapp_status_rank(status) DESC)"                             \
+    "    FILTER (WHERE status <> 'failed'))[1] AS best,"                                           \
+    "   CASE WHEN bool_or(status = 'failed') THEN 'failed' END AS failed,"                         \
+    "   to_timestamp(min(ts) FILTER (WHERE status = 'sent')) AS sent_ts,"                          \
+    "   to_timestamp(min(ts) FILTER (WHERE status = 'delivered')) AS delivered_ts,"                \
+    "   to_timestamp(min(ts) FILTER (WHERE status = 'read')) AS read_ts,"                          \
+    "   to_timestamp(min(ts) FILTER (WHERE status = 'failed')) AS failed_ts,"                      \
+    "   (array_agg(error_code ORDER BY ts, ord)"                                                   \
+    "    FILTER (WHERE status = 'failed'))[1] AS error_code,"                                      \
+    "   (array_agg(error_message ORDER BY ts, ord)"                                                \
+    "    FILTER (WHERE status = 'failed'))[1] AS error_message"                                    \
+    "  FROM matched WHERE message_id IS NOT NULL GROUP BY message_id),"                            \
+    " locked AS ("                                                                                 \
+    "  SELECT m.id, m.status, m.wamid, m.sent_at, m.delivered_at, m.read_at"                       \
+    "  FROM whatsapp_messages m WHERE m.id IN (SELECT message_id FROM agg)"                        \
+    "  ORDER BY m.id FOR UPDATE),"                                                                 \
+    " calc AS ("                                                                                   \
+    "  SELECT a.*, l.status AS was,"                                                               \
+    "   whatsapp_status_merge(whatsapp_status_merge(l.status, a.best), a.failed) AS next,"         \
+    "   (l.wamid IS NULL OR (l.sent_at IS NULL AND a.sent_ts IS NOT NULL)"                         \
+    "    OR (l.delivered_at IS NULL AND a.delivered_ts IS NOT NULL)"                               \
+    "    OR (l.read_at IS NULL AND a.read_ts IS NOT NULL)) AS fills"                               \
+    "  FROM locked l JOIN agg a ON a.message_id = l.id"                                            \
+    "  WHERE l.status NOT IN ('failed', 'skipped')),"                                              \
+    " upd AS ("                                                                                    \
+    "  UPDATE whatsapp_messages m SET status = c.next,"                                            \
+    "   wamid = coalesce(m.wamid, c.wamid),"                                                       \
+    "   sent_at = coalesce(m.sent_at, c.sent_ts),"                                                 \
+    "   delivered_at = coalesce(m.delivered_at, c.delivered_ts),"                                  \
+    "   read_at = coalesce(m.read_at, c.read_ts),"                                                 \
+    "   failed_at = CASE WHEN c.next = 'failed'"                                                   \
+    "    THEN coalesce(m.failed_at, c.failed_ts) ELSE m.failed_at END,"                            \
+    "   error_code = CASE WHEN c.next = 'failed'"                                                  \
+    "    THEN coalesce(c.error_code, m.error_code) ELSE m.error_code END,"                         \
+    "   error_message = CASE WHEN c.next = 'failed'"                                               \
+    "    THEN coalesce(c.error_message, m.error_message) ELSE m.error_message END,"                \
+    "   updated_at = now()"                                                                        \
+    "  FROM calc c WHERE m.id = c.message_id AND (c.next <> c.was OR c.fills)"                     \
+    "  RETURNING c.n)"
+
+/* A webhook's batch: $1..$6 are parallel arrays; unmatched events become pending. */
+static const struct db_stmt st_statuses_apply = {
+    "api_statuses_apply",
+    "WITH ev AS ("
+    " SELECT e.* FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[],"
+    "  $6::uuid[]) WITH ORDINALITY"
+    "  AS e(wamid, status, ts, error_code, error_message, callback_id, ord))," APPLY_EVENTS
+    ", pend AS ("
+    "  INSERT INTO whatsapp_pending_statuses (wamid, message_id, status, status_ts,"
+    "   error_code, error_message)"
+    "  SELECT DISTINCT ON (wamid, status) wamid, callback_id, status, to_timestamp(ts),"
+    "   error_code, error_message"
+    "  FROM matched WHERE message_id IS NULL ORDER BY wamid, status, ts, ord"
+    "  ON CONFLICT (wamid, status) DO NOTHING RETURNING 1)"
+    " SELECT (SELECT count(*) FROM matched WHERE message_id IS NOT NULL),"
+    "  (SELECT coalesce(sum(n), 0) FROM upd), (SELECT count(*) FROM pend)",
+    6,
+};
+
+/* The wamid $1 has just been stored on message $2: its pending statuses apply now. */
+static const struct db_stmt st_pending_apply = {
+    "api_pending_apply",
+    "WITH ev AS ("
+    " DELETE FROM whatsapp_pending_statuses p WHERE p.wamid = $1"
+    " RETURNING p.wamid, p.status, extract(epoch FROM p.status_ts)::bigint AS ts,"
+    "  p.error_code, p.error_message, $2::uuid AS callback_id, 0::bigint AS ord)," APPLY_EVENTS
+    " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
+    2,
+};
+
+/* After a batch left statuses pending: a sender that stored one of those wamids in the
+ * meantime looked for pending statuses before they were committed, so look again. */
+static const struct db_stmt st_pending_resolve = {
+    "api_pending_resolve",
+    "WITH ev AS ("
+    " DELETE FROM whatsapp_pending_statuses p USING whatsapp_messages w"
+    " WHERE p.wamid = w.wamid AND p.wamid = ANY($1::text[])"
+    " RETURNING p.wamid, p.status, extract(epoch FROM p.status_ts)::bigint AS ts,"
+    "  p.error_code, p.error_message, p.message_id AS callback_id, 0::bigint AS ord)," APPLY_EVENTS
+    " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
+    1,
+};
+
+/* ---------- opt-outs ---------- */
+
+/* The tenants an inbound message to number $1 from $2 concerns: those that sent to $2
+ * from $1, else the one that last sent from $1. */
+#define OPT_TENANTS                                                                                \
+    "WITH sent_to AS ("                                                                            \
+    " SELECT DISTINCT tenant_id FROM whatsapp_messages"                                            \
+    " WHERE phone_number_id = $1 AND recipient_phone = $2),"                                       \
+    " tenants AS ("                                                                                \
+    " SELECT tenant_id FROM sent_to UNION ALL"                                                     \
+    " (SELECT tenant_id FROM whatsapp_messages"                                                    \
+    "  WHERE phone_number_id = $1 AND NOT EXISTS (SELECT 1 FROM sent_to)"                          \
+    "  ORDER BY created_at DESC LIMIT 1)),"
+
+static const struct db_stmt st_opt_out = {
+    "api_opt_out",
+    OPT_TENANTS
+    " changed AS ("
+    "  INSERT INTO whatsapp_opt_outs (tenant_id, recipient_phone, opted_out_at,"
+    "   source_message_id)"
+    "  SELECT tenant_id, $2, to_timestamp($3), $4 FROM tenants"
+    "  ON CONFLICT (tenant_id, recipient_phone) DO UPDATE"
+    "  SET opted_out_at = greatest(whatsapp_opt_outs.opted_out_at, EXCLUDED.opted_out_at),"
+    "   source_message_id = EXCLUDED.source_message_id"
+    "  RETURNING 1)"
+    " SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM changed)",
+    4,
+};
+
+/* The source message id ($4) matters only to an opt-out: three parameters here. */
+static const struct db_stmt st_opt_in = {
+    "api_opt_in",
+    OPT_TENANTS " changed AS ("
+                "  DELETE FROM whatsapp_opt_outs o USING tenants t"
+                "  WHERE o.tenant_id = t.tenant_id AND o.recipient_phone = $2"
+                "   AND o.opted_out_at <= to_timestamp($3)"
+                "  RETURNING 1)"
+                " SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM changed)",
+    3,
+};
+
+/* ---------- retention and gauges ---------- */
+
+static const struct db_stmt st_retention_delete = {
+    "api_retention_delete",
+    "DELETE FROM whatsapp_messages WHERE id IN ("
+    " SELECT id FROM whatsapp_messages"
+    " WHERE created_at < now() - make_interval(days => $1::int)"
+    " LIMIT $2::int FOR UPDATE SKIP LOCKED)",
+    2,
+};
+
+static const struct db_stmt st_pending_prune = {
+    "api_pending_prune",
+    "DELETE FROM whatsapp_pending_statuses"
+    " WHERE received_at < now() - make_interval(secs => $1::int)",
+    1,
+};
+
+static const struct db_stmt st_queue_stats = {
+    "api_queue_stats",
+    "SELECT (SELECT count(*) FROM whatsapp_messages WHERE status IN ('queued', 'sending')),"
+    " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8"
+    "  FROM whatsapp_messages WHERE status = 'queued')",
+    0,
+};
+
+/* ---------- helpers ---------- */
+
+static enum db_status exec_retrying(const struct db_stmt *stmt, const char *const *params,
+                                    PGresult **out)
+{
+    enum db_status st = DB_ERROR;
+    for (int attempt = 0; attempt < STORE_RETRIES; attempt++) {
+        st = db_exec(stmt, params, out);
+        const char *state = db_error_sqlstate();
+        if (st != DB_ERROR || (strcmp(state, "40P01") != 0 && strcmp(state, "40001") != 0))
+            break;
+        log_warn("retrying after a lock conflict\tstmt=%s sqlstate=%s", stmt->name, state);
+    }
+    return st;
+}
+
+static long get_long(const PGresult *res, int row, int col)
+{
+    return strtol(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Appends s to the array literal in b, which starts with "{": quoted, with backslashes
+ * and double quotes escaped; NULL becomes an unquoted NULL. */
+static void array_add(struct buf *b, const char *s)
+{
+    if (b->len > 1)
+        buf_append(b, ",", 1);
+    if (!s) {
+        buf_append_str(b, "NULL");
+        return;
+    }
+    buf_append(b, "\"", 1);
+    while (*s) {
+        size_t run = strcspn(s, "\"\\");
+        buf_append(b, s, run);
+        s += run;
+        if (*s) {
+            char esc[2] = {'\\', *s++};
+            buf_append(b, esc, 2);
+        }
+    }
+    buf_append(b, "\"", 1);
+}
+
+static void array_add_long(struct buf *b, long long v)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%lld", v);
+    array_add(b, num);
+}
+
+/* Parses one row of JSON text produced by the database (a bug if it fails). */
+static json_t *row_json(const PGresult *res, int row)
+{
+    json_error_t err;
+    const char *text = PQgetvalue(res, row, 0);
+    json_t *v = json_loads(text, 0, &err);
+    if (!v)
+        log_error("database returned malformed JSON\terror=\"%s\"", err.text);
+    return v;
+}
+
+/* ---------- intake ---------- */
+
+enum db_status store_message_create(const struct store_new_message *m,
+                                    struct store_message_ref *out)
+{
+    enum db_status st = DB_ERROR;
+    PGresult *res = NULL;
+    const char *insert[] = {m->id,
+                            m->tenant_id,
+                            m->idempotency_key,
+                            m->kind,
+                            m->request_hash,
+                            m->recipient_phone,
+                            m->template_name,
+                            m->template_language,
+                            m->template_parameters,
+                            m->payload,
+                            m->status,
+                            m->skip_reason};
+    const char *existing[] = {m->tenant_id, m->idempotency_key, m->request_hash};
+
+    memset(out, 0, sizeof(*out));
+    /* The existing row may be deleted by retention between the two statements: then the
+     * insert wins on the next round. */
+    for (int round = 0; round < STORE_RETRIES; round++) {
+        st = db_exec(&st_message_insert, insert, &res);
+        if (st != DB_OK)
+            goto out;
+        if (PQntuples(res) == 1) {
+            out->created = true;
+            out->same_request = true;
+            break;
+        }
+        PQclear(res);
+        res = NULL;
+        st = db_exec(&st_message_existing, existing, &res);
+        if (st != DB_OK)
+            goto out;
+        if (PQntuples(res) == 1) {
+            out->same_request = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+            break;
+        }
+        PQclear(res);
+        res = NULL;
+    }
+    if (!res) {
+        st = DB_ERROR;
+        goto out;
+    }
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 1));
+out:
+    PQclear(res);
+    return st;
+}
+
+/* ---------- reading ---------- */
+
+enum db_status store_message_list(const struct store_message_filter *f, json_t **out)
+{
+    PGresult *res = NULL;
+    char limit[24];
+    snprintf(limit, sizeof limit, "%ld", f->limit);
+    const char *params[] = {f->tenant_id, f->status, f->since, f->before_at, f->before_id, limit};
+
+    *out = NULL;
+    enum db_status st = db_exec(&st_message_list, params, &res);
+    if (st != DB_OK)
+        goto out;
+    json_t *rows = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *row = row_json(res, i);
+        if (row)
+            json_array_append_new(rows, row);
+    }
+    *out = rows;
+out:
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_message_get(const char *id, const char *tenant_id, json_t **out)
+{
+    PGresult *res = NULL;
+    const char *params[] = {id, tenant_id};
+
+    *out = NULL;
+    enum db_status st = db_exec(&st_message_get, params, &res);
+    if (st == DB_OK && PQntuples(res) == 1)
+        *out = row_json(res, 0);
+    PQclear(res);
+    return st;
+}
+
+/* ---------- statuses ---------- */
+
+enum db_status store_statuses_apply(const struct store_status_event *ev, size_t n,
+                                    struct store_status_counts *out)
+{
+    enum db_status st = DB_OK;
+    PGresult *res = NULL;
+    struct buf cols[6] = {{0}};
+
+    memset(out, 0, sizeof(*out));
+    if (n == 0)
+        goto out;
+    for (size_t c = 0; c < 6; c++)
+        buf_append(&cols[c], "{", 1);
+    for (size_t i = 0; i < n; i++) {
+        array_add(&cols[0], ev[i].wamid);
+        array_add(&cols[1], ev[i].status);
+        array_add_long(&cols[2], ev[i].ts);
+        if (ev[i].has_error_code)
+            array_add_long(&cols[3], ev[i].error_code);
+        else
+            array_add(&cols[3], NULL);
+        array_add(&cols[4], ev[i].error_message);
+        array_add(&cols[5], ev[i].callback_id);
+    }
+    for (size_t c = 0; c < 6; c++)
+        buf_append(&cols[c], "}", 1);
+    const char *params[] = {cols[0].data, cols[1].data, cols[2].data,
+                            cols[3].data, cols[4].data, cols[5].data};
+    st = exec_retrying(&st_statuses_apply, params, &res);
+    if (st != DB_OK)
+        goto out;
+    out->matched = get_long(res, 0, 0);
+    out->applied = get_long(res, 0, 1);
+    out->pending = get_long(res, 0, 2);
+    if (out->pending == 0)
+        goto out;
+    PQclear(res);
+    res = NULL;
+    const char *wamids[] = {cols[0].data};
+    st = exec_retrying(&st_pending_resolve, wamids, &res);
+    if (st != DB_OK)
+        goto out;
+    long resolved = get_long(res, 0, 0);
+    out->pending -= resolved;
+    out->matched += resolved;
+    out->applied += get_long(res, 0, 1);
+out:
+    PQclear(res);
+    for (size_t c = 0; c < 6; c++)
+        buf_free(&cols[c]);
+    return st;
+}
+
+enum db_status store_pending_apply(const char *message_id, const char *wamid, long *applied)
+{
+    PGresult *res = NULL;
+    const char *params[] = {wamid, message_id};
+
+    *applied = 0;
+    enum db_status st = exec_retrying(&st_pending_apply, params, &res);
+    if (st == DB_OK)
+        *applied = get_long(res, 0, 0);
+    PQclear(res);
+    return st;
+}
+
+/* ---------- opt-outs ---------- */
+
+enum db_status store_opt_change(bool opt_out, const char *phone_number_id, const char *phone,
+                                long long ts, const char *source_id, long *tenants)
+{
+    PGresult *res = NULL;
+    char when[24];
+    snprintf(when, sizeof when, "%lld", ts);
+    const char *params[] = {phone_number_id, phone, when, source_id ? source_id : ""};
+
+    *tenants = 0;
+    enum db_status st = exec_retrying(opt_out ? &st_opt_out : &st_opt_in, params, &res);
+    if (st == DB_OK)
+        *tenants = get_long(res, 0, 0);
+    PQclear(res);
+    return st;
+}
+
+/* ---------- retention and gauges ---------- */
+
+enum db_status store_retention_delete(long days, long batch, long *deleted)
+{
+    PGresult *res = NULL;
+    char d[24], b[24];
+    snprintf(d, sizeof d, "%ld", days);
+    snprintf(b, sizeof b, "%ld", batch);
+    const char *params[] = {d, b};
+
+    *deleted = 0;
+    enum db_status st = db_exec(&st_retention_delete, params, &res);
+    if (st == DB_OK)
+        *deleted = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_pending_prune(long max_age_seconds, long *deleted)
+{
+    PGresult *res = NULL;
+    char age[24];
+    snprintf(age, sizeof age, "%ld", max_age_seconds);
+    const char *params[] = {age};
+
+    *deleted = 0;
+    enum db_status st = db_exec(&st_pending_prune, params, &res);
+    if (st == DB_OK)
+        *deleted = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_queue_stats(long *depth, double *oldest_queued_seconds)
+{
+    PGresult *res = NULL;
+    enum db_status st = db_exec(&st_queue_stats, NULL, &res);
+    if (st == DB_OK) {
+        *depth = get_long(res, 0, 0);
+        *oldest_queued_seconds = strtod(PQgetvalue(res, 0, 1), NULL);
+    }
+    PQclear(res);
+    return st;
+}

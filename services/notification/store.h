@@ -1,0 +1,121 @@
+/* store.h - the SQL of notification-service's API side: outbox rows created by intake,
+ * message listings, status webhooks, opt-outs, retention and queue gauges. Every
+ * function returns a db_status (DB_OK, or DB_UNAVAILABLE to answer 503 with). */
+#ifndef NOTIFICATION_STORE_H
+#define NOTIFICATION_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db.h"
+#include "uuidutil.h"
+
+/* ---------- intake ---------- */
+
+/* A new outbox row; every string is borrowed and must be valid UTF-8 without NULs. */
+struct store_new_message {
+    const char *id; /* a fresh UUID */
+    const char *tenant_id;
+    const char *idempotency_key;
+    const char *kind; /* "purchase_order" | "template" */
+    const char *request_hash;
+    const char *recipient_phone;
+    const char *template_name;
+    const char *template_language;   /* NULL: the tenant's default, resolved at send time */
+    const char *template_parameters; /* JSON text */
+    const char *payload;             /* JSON text */
+    const char *status;              /* "queued" | "skipped" */
+    const char *skip_reason;         /* NULL unless skipped */
+};
+
+struct store_message_ref {
+    char id[UUID_STR_LEN];
+    char status[16];
+    bool created;      /* false: the idempotency key was already used */
+    bool same_request; /* when not created: the stored request hashes the same */
+};
+
+/* Inserts m unless (tenant_id, idempotency_key) exists, in one statement that also wakes
+ * the outbox workers (NOTIFY whatsapp_outbox) when the new row is queued. Fills out with
+ * the new row, or with the existing one and whether its request hash matches. */
+enum db_status store_message_create(const struct store_new_message *m,
+                                    struct store_message_ref *out)
+    __attribute__((warn_unused_result));
+
+/* ---------- reading ---------- */
+
+struct store_message_filter {
+    const char *tenant_id; /* NULL: every tenant */
+    const char *status;    /* NULL: every status */
+    const char *since;     /* timestamptz text, NULL: no lower bound */
+    const char *before_at; /* keyset cursor: created_at text ... */
+    const char *before_id; /* ... and id of the last row already seen; NULL: first page */
+    long limit;
+};
+
+/* The messages matching f, newest first, as a new JSON array of objects (the caller
+ * owns *out). */
+enum db_status store_message_list(const struct store_message_filter *f, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* One message with its payload as a new JSON object in *out, or *out = NULL when there
+ * is none with that id (in tenant_id's rows when tenant_id is not NULL). */
+enum db_status store_message_get(const char *id, const char *tenant_id, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* ---------- webhook statuses ---------- */
+
+/* One status report of a webhook; strings borrowed. */
+struct store_status_event {
+    const char *wamid;
+    const char *status; /* "sent" | "delivered" | "read" | "failed" */
+    long long ts;       /* unix seconds */
+    bool has_error_code;
+    long error_code;
+    const char *error_message; /* NULL when none */
+    const char *callback_id;   /* a canonical UUID (biz_opaque_callback_data), or NULL */
+};
+
+struct store_status_counts {
+    long matched; /* events that found their message */
+    long applied; /* events of messages that changed */
+    long pending; /* events kept for a wamid not stored yet */
+};
+
+/* Applies n events with the one-way status order, matching by wamid and, for a message
+ * whose wamid is not stored yet, by callback id; events that match nothing are kept in
+ * whatsapp_pending_statuses. One statement for the whole batch. */
+enum db_status store_statuses_apply(const struct store_status_event *ev, size_t n,
+                                    struct store_status_counts *out)
+    __attribute__((warn_unused_result));
+
+/* Applies and deletes the pending statuses of wamid, which message_id has just been given.
+ * *applied receives the number of statuses taken from the pending table. */
+enum db_status store_pending_apply(const char *message_id, const char *wamid, long *applied)
+    __attribute__((warn_unused_result));
+
+/* ---------- opt-outs ---------- */
+
+/* Opts phone out of (opt_out) or back into the messages of the tenants that sent to it
+ * from phone_number_id; when none did, of the tenant that last sent from that number.
+ * ts is the inbound message's unix time: an opt-in removes only older opt-outs.
+ * *tenants receives how many tenants it concerned (0: the number is unknown). */
+enum db_status store_opt_change(bool opt_out, const char *phone_number_id, const char *phone,
+                                long long ts, const char *source_id, long *tenants)
+    __attribute__((warn_unused_result));
+
+/* ---------- retention and gauges ---------- */
+
+/* Deletes up to batch messages created more than days ago; *deleted gets how many. */
+enum db_status store_retention_delete(long days, long batch, long *deleted)
+    __attribute__((warn_unused_result));
+/* Deletes pending statuses received more than max_age_seconds ago. */
+enum db_status store_pending_prune(long max_age_seconds, long *deleted)
+    __attribute__((warn_unused_result));
+
+/* Messages still to send (queued or sending) and the age of the oldest queued one. */
+enum db_status store_queue_stats(long *depth, double *oldest_queued_seconds)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,52 @@
+/* webhook_parse.h - the pure half of the webhook: a POST body in, the statuses and inbound
+ * messages it carries out, each item checked on its own so that one bad item never drops
+ * the rest. No I/O, so webhook.c and the fuzzer (tests/fuzz/fuzz_webhook.c) run the same
+ * code. */
+#ifndef NOTIFICATION_WEBHOOK_PARSE_H
+#define NOTIFICATION_WEBHOOK_PARSE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "e164.h"
+#include "store.h"
+
+#define WEBHOOK_WAMID_MAX 256 /* Meta's wamids are about 60 characters */
+
+enum inbound_action { INBOUND_OTHER, INBOUND_OPT_OUT, INBOUND_OPT_IN };
+
+/* An inbound message: what it asks for and who sent it to which of our numbers. */
+struct inbound {
+    enum inbound_action action;
+    const char *phone_number_id; /* the receiving number (borrowed) */
+    char from[E164_MAX];
+    const char *id; /* the inbound message's wamid (borrowed), or NULL */
+    long long ts;
+};
+
+/* Everything one POST carries. Strings are borrowed from body, which the batch owns, as
+ * it owns the composed error messages. */
+struct webhook_batch {
+    json_t *body;
+    struct store_status_event *ev; /* known statuses (sent, delivered, read, failed) */
+    size_t n, cap;
+    struct inbound *in;
+    size_t nin, incap;
+    char **owned;
+    size_t nowned, ownedcap;
+    long statuses_invalid; /* skipped: not an object, no id, status or timestamp */
+    long statuses_unknown; /* statuses Meta has that we have no use for ("deleted") */
+    long inbound_invalid;  /* skipped: no receiving number, no valid sender */
+    long logged;
+};
+
+/* Parses raw (len bytes, embedded NULs allowed) into *b, which must be zeroed. Returns
+ * false when raw is not a JSON object, with the reason in err; either way free *b with
+ * webhook_batch_free(). The first bad items are logged (warn) with their position. */
+bool webhook_parse(const char *raw, size_t len, struct webhook_batch *b, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+void webhook_batch_free(struct webhook_batch *b);
+
+#endif

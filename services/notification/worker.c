@@ -1,0 +1,656 @@
+/* worker.c - the outbox loop on two threads, each with its own database connection: the
+ * claimer takes due rows and turns each into a Graph request for the sender or a final
+ * answer (skipped, failed, released); the writer writes every result back, a batch per
+ * statement. Claims are the latency path and never wait behind result writes. */
+#include "worker.h"
+
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "amount.h"
+#include "db.h"
+#include "httpclient.h"
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "pause.h"
+#include "sender.h"
+#include "shutdown.h"
+#include "tenant_settings.h"
+#include "webhook.h"
+
+#define POLL_MS 1000           /* look for due rows at least this often */
+#define DB_RETRY_MS 1000       /* after the database failed */
+#define SETTINGS_RETRY_MS 1000 /* a message whose tenant settings could not be had */
+#define SETTINGS_TIMEOUT_MAX_MS 2000
+#define WRITE_BATCH_MAX 1000 /* results per statement */
+#define STOP_MAX_MS 9000     /* shutdown stops waiting for results after this */
+#define NEVER INT64_MAX
+
+#define SKIP_GLOBAL "whatsapp_notifications_disabled"
+#define SKIP_TENANT "whatsapp_disabled_for_tenant"
+#define SKIP_PO "po_notifications_disabled"
+#define SKIP_OPTED_OUT "recipient_opted_out"
+#define SKIP_NO_SENDER "no_sender_phone_number"
+
+struct worker {
+    const struct notification_config *cfg;
+    char owner[128]; /* the lease owner: INSTANCE_ID or hostname:pid */
+    struct sender *sender;
+    atomic_bool stop;
+
+    /* shared by the two threads */
+    int claim_fd; /* eventfd: wakes the claimer (results written, stop) */
+    int write_fd; /* eventfd: wakes the writer (results ready) */
+    pthread_mutex_t lock;
+    struct send_job_list early;  /* results the claimer decided, under lock */
+    atomic_size_t unwritten;     /* results not yet written */
+    _Atomic int64_t next_due_ms; /* the earliest retry the writer scheduled */
+    atomic_bool claimer_done;
+
+    /* the claimer's own */
+    pthread_t claimer;
+    struct tenant_settings_cache *settings;
+    PGconn *listen;
+    int64_t listen_retry_ms;
+    bool claim_due; /* a NOTIFY, or a full batch: more rows may be due now */
+    bool was_paused;
+    int64_t next_poll_ms;
+    int64_t next_probe_ms;
+
+    /* the writer's own */
+    pthread_t writer;
+    struct send_job_list results; /* to write, in order */
+    size_t isolate_left;          /* results to write one by one after a batch failed */
+    int64_t write_retry_ms;
+
+    struct metric *skipped, *failed, *released;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void wake(int fd)
+{
+    uint64_t one = 1;
+    if (write(fd, &one, sizeof one) < 0) {
+        /* an eventfd only fails when its counter is full: it is awake anyway */
+    }
+}
+
+static void drain_fd(int fd)
+{
+    uint64_t n;
+    if (read(fd, &n, sizeof n) < 0) {
+        /* EAGAIN: nothing to read */
+    }
+}
+
+static double paused_value(void *arg)
+{
+    (void)arg;
+    return pause_get(NULL, 0) ? 1.0 : 0.0;
+}
+
+static void register_paused_gauge(void)
+{
+    metrics_gauge_fn("whatsapp_sending_paused",
+                     "1 while sending is paused after a token error (0, 190)", "", paused_value,
+                     NULL);
+}
+
+static bool all_digits(const char *s, size_t max)
+{
+    size_t n = strspn(s, "0123456789");
+    return n > 0 && n <= max && s[n] == '\0';
+}
+
+/* ---------- the writer ---------- */
+
+/* Hands a result the claimer decided to the writer. */
+static void push_early(struct worker *w, struct send_job *job)
+{
+    atomic_fetch_add(&w->unwritten, 1);
+    pthread_mutex_lock(&w->lock);
+    send_job_list_push(&w->early, job);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Takes the results of the sender and of the claimer. */
+static void collect(struct worker *w)
+{
+    atomic_fetch_add(&w->unwritten, sender_collect(w->sender, &w->results));
+    pthread_mutex_lock(&w->lock);
+    send_job_list_splice(&w->results, &w->early);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Applies statuses that a webhook stored before these wamids were known. */
+static void apply_pending_statuses(struct send_job *jobs, size_t n)
+{
+    const char **wamids = xcalloc(n, sizeof(*wamids));
+    const char **ids = xcalloc(n, sizeof(*ids));
+    bool *pending = xcalloc(n, sizeof(*pending));
+    size_t m = 0;
+
+    size_t i = 0;
+    for (struct send_job *job = jobs; job && i < n; job = job->next, i++) {
+        if (job->result.outcome == OUTBOX_SENT && job->result.wamid) {
+            wamids[m] = job->result.wamid;
+            ids[m++] = job->result.id;
+        }
+    }
+    if (m && outbox_pending(wamids, m, pending) != DB_OK)
+        log_warn("cannot look for early statuses; they stay pending\tmessages=%zu", m);
+    for (i = 0; i < m; i++) {
+        if (pending[i])
+            (void)webhook_apply_pending(ids[i], wamids[i]);
+    }
+    free(wamids);
+    free(ids);
+    free(pending);
+}
+
+/* Forgets the first n results (written, or given up) and notes their retry times. */
+static void drop_results(struct worker *w, size_t n, int64_t now)
+{
+    int64_t due = NEVER;
+    struct send_job_list done = {0};
+    for (size_t i = 0; i < n && w->results.head; i++) {
+        struct send_job *job = send_job_list_pop(&w->results);
+        enum outbox_outcome o = job->result.outcome;
+        if ((o == OUTBOX_RETRY || o == OUTBOX_RELEASE) && now + job->result.delay_ms < due)
+            due = now + job->result.delay_ms;
+        send_job_list_push(&done, job);
+    }
+    send_job_list_free(&done);
+    atomic_fetch_sub(&w->unwritten, n);
+    int64_t seen = atomic_load(&w->next_due_ms);
+    while (due < seen && !atomic_compare_exchange_weak(&w->next_due_ms, &seen, due)) {
+    }
+}
+
+/* Writes the results, a batch per statement. When the database is down they wait; a
+ * batch that fails otherwise is written again row by row, so one bad row (logged, it
+ * returns to the queue when its lease expires) cannot hold back the others. */
+static void write_results(struct worker *w, int64_t now)
+{
+    struct outbox_result *batch[WRITE_BATCH_MAX];
+    while (w->results.n) {
+        size_t n = w->results.n < WRITE_BATCH_MAX ? w->results.n : WRITE_BATCH_MAX;
+        if (w->isolate_left)
+            n = 1;
+        struct send_job *job = w->results.head;
+        for (size_t i = 0; i < n; i++, job = job->next)
+            batch[i] = &job->result;
+        enum db_status st = outbox_apply(w->owner, batch, n);
+        if (st == DB_UNAVAILABLE) {
+            w->write_retry_ms = now + DB_RETRY_MS;
+            return;
+        }
+        if (st != DB_OK && n > 1) {
+            w->isolate_left = n;
+            continue;
+        }
+        if (st != DB_OK)
+            log_error("a send result could not be written; the message returns to the queue "
+                      "when its lease expires\tid=%s",
+                      w->results.head->result.id);
+        else
+            apply_pending_statuses(w->results.head, n);
+        if (w->isolate_left)
+            w->isolate_left--;
+        drop_results(w, n, now);
+        wake(w->claim_fd); /* room to claim again, maybe new due times */
+    }
+}
+
+static void *writer_run(void *arg)
+{
+    struct worker *w = arg;
+    int64_t deadline = NEVER;
+    for (;;) {
+        int64_t now = mono_ms();
+        collect(w);
+        if (w->results.n && now >= w->write_retry_ms)
+            write_results(w, now);
+        if (atomic_load(&w->claimer_done)) {
+            if (deadline == NEVER)
+                deadline = now + STOP_MAX_MS;
+            bool sender_done = sender_finished(w->sender);
+            collect(w);
+            if ((sender_done && w->results.n == 0) || now >= deadline)
+                break;
+        }
+        int timeout =
+            w->results.n ? (int)(w->write_retry_ms > now ? w->write_retry_ms - now : 0) : POLL_MS;
+        struct pollfd pfd = {.fd = w->write_fd, .events = POLLIN};
+        if (poll(&pfd, 1, timeout) > 0)
+            drain_fd(w->write_fd);
+    }
+    if (w->results.n)
+        log_error("results not written at shutdown; those messages return to the queue when "
+                  "their lease expires\tcount=%zu",
+                  w->results.n);
+    db_thread_close();
+    return NULL;
+}
+
+/* ---------- preparing a claimed row ---------- */
+
+static void fail_job(struct send_job *job, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void fail_job(struct send_job *job, const char *fmt, ...)
+{
+    struct buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    job->result.outcome = OUTBOX_FAILED;
+    job->result.error_message = buf_steal(&b);
+    log_warn("message failed before sending\tid=%s error=\"%s\"", job->result.id,
+             job->result.error_message);
+}
+
+static bool string_array(const json_t *a)
+{
+    size_t i;
+    const json_t *v;
+    bool ok = json_is_array(a);
+    json_array_foreach (a, i, v)
+        ok = ok && json_is_string(v);
+    return ok;
+}
+
+/* The body parameters: {{1}} supplier, {{2}} PO number, {{3}} the amount formatted for
+ * language; or a generic message's own. A new reference, or NULL (job failed). */
+static json_t *template_parameters(const struct outbox_row *row, const char *language,
+                                   struct send_job *job)
+{
+    char amount[AMOUNT_TEXT_MAX];
+    const char *problem = NULL;
+    json_t *params = NULL;
+
+    if (row->kind == OUTBOX_TEMPLATE)
+        params = json_loads(row->parameters, 0, NULL);
+    else if (!row->supplier_name || !row->po_number)
+        problem = "the purchase order has no supplier_name or po_number";
+    else if (amount_format(row->total_amount, row->currency, language, amount, sizeof amount))
+        problem = "the purchase order's total_amount and currency cannot be formatted";
+    else /* NULL on invalid UTF-8 */
+        params = json_pack("[s, s, s]", row->supplier_name, row->po_number, amount);
+    if (!problem && !string_array(params))
+        problem = "the message's template parameters are not a list of strings";
+    if (problem) {
+        json_decref(params);
+        params = NULL;
+        fail_job(job, "%s", problem);
+    }
+    return params;
+}
+
+/* The Graph request of DESIGN.md section 6, keys in its order. A new string. */
+static char *graph_body(const char *to, const char *template_name, const char *language,
+                        const json_t *params, const char *id)
+{
+    json_t *template =
+        json_pack("{s:s, s:{s:s}}", "name", template_name, "language", "code", language);
+    json_t *body = NULL;
+    char *text = NULL;
+    if (!template)
+        goto out;
+    if (json_array_size(params) > 0) {
+        json_t *list = json_array();
+        size_t i;
+        json_t *p;
+        json_array_foreach (params, i, p)
+            json_array_append_new(list, json_pack("{s:s, s:O}", "type", "text", "text", p));
+        json_object_set_new(template, "components",
+                            json_pack("[{s:s, s:o}]", "type", "body", "parameters", list));
+    }
+    body = json_pack("{s:s, s:s, s:s, s:s, s:O, s:s}", "messaging_product", "whatsapp",
+                     "recipient_type", "individual", "to", to, "type", "template", "template",
+                     template, "biz_opaque_callback_data", id);
+    if (body)
+        text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+out:
+    json_decref(template);
+    json_decref(body);
+    return text;
+}
+
+/* Decides what becomes of a claimed row: fills job as a Graph request and returns true,
+ * or fills job->result with the row's final answer (skipped, failed, released) and
+ * returns false. */
+static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
+                    struct send_job *job)
+{
+    struct tenant_settings ts;
+    const char *skip = NULL;
+    json_t *params = NULL;
+    bool send = false;
+
+    snprintf(job->result.id, sizeof job->result.id, "%s", row->id);
+    job->result.error_code = OUTBOX_NO_CODE;
+    job->attempts = row->attempts;
+    job->created_ms = row->created_ms;
+    job->probe = probe;
+
+    if (!w->cfg->enabled) {
+        skip = SKIP_GLOBAL;
+        goto out;
+    }
+    switch (tenant_settings_get(w->settings, row->tenant_id, &ts)) {
+    case TENANT_SETTINGS_OK:
+        break;
+    case TENANT_SETTINGS_UNKNOWN:
+        fail_job(job, "unknown tenant %s", row->tenant_id);
+        goto out;
+    case TENANT_SETTINGS_UNAVAILABLE:
+        job->result.outcome = OUTBOX_RELEASE;
+        job->result.delay_ms = SETTINGS_RETRY_MS;
+        job->result.error_message =
+            xstrdup("waiting for the tenant's settings: tenant-service does not answer");
+        metric_inc(w->released);
+        goto out;
+    }
+    if (!ts.whatsapp_enabled)
+        skip = SKIP_TENANT;
+    else if (row->kind == OUTBOX_PURCHASE_ORDER && !ts.po_notifications_enabled)
+        skip = SKIP_PO;
+    else if (row->opted_out)
+        skip = SKIP_OPTED_OUT;
+    if (skip)
+        goto out;
+    if (ts.phone_number_id_invalid) {
+        fail_job(job, "the tenant's whatsapp_phone_number_id is not a phone number id");
+        goto out;
+    }
+    /* The seed's choice: the tenant's number when assigned, else the global one. */
+    const char *phone =
+        ts.phone_number_id[0] ? ts.phone_number_id : w->cfg->default_phone_number_id;
+    if (!*phone) {
+        skip = SKIP_NO_SENDER;
+        goto out;
+    }
+    if (strlen(row->recipient) >= sizeof job->recipient) {
+        fail_job(job, "the recipient is not an E.164 phone number");
+        goto out;
+    }
+    const char *language =
+        row->kind == OUTBOX_TEMPLATE && row->language ? row->language : ts.language;
+    params = template_parameters(row, language, job);
+    if (!params)
+        goto out;
+    job->body = graph_body(row->recipient, row->template_name, language, params, row->id);
+    if (!job->body) {
+        fail_job(job, "the Graph request cannot be encoded (invalid UTF-8?)");
+        goto out;
+    }
+    job->body_len = strlen(job->body);
+    snprintf(job->phone_number_id, sizeof job->phone_number_id, "%s", phone);
+    snprintf(job->recipient, sizeof job->recipient, "%s", row->recipient);
+    job->result.phone_number_id = xstrdup(phone);
+    job->result.language = xstrdup(language);
+    job->result.parameters = json_dumps(params, JSON_COMPACT);
+    send = true;
+out:
+    if (skip) {
+        job->result.outcome = OUTBOX_SKIPPED;
+        job->result.skip_reason = skip;
+        metric_inc(w->skipped);
+        log_info("message skipped\tid=%s reason=%s", row->id, skip);
+    } else if (!send && job->result.outcome == OUTBOX_FAILED) {
+        metric_inc(w->failed);
+    }
+    json_decref(params);
+    return send;
+}
+
+/* ---------- the claimer ---------- */
+
+static void claim(struct worker *w, int64_t now)
+{
+    struct outbox_claim c = {0};
+    struct send_job_list submit = {0};
+    bool paused = pause_get(NULL, 0);
+
+    if (w->was_paused && !paused)
+        w->claim_due = true; /* a probe worked: go on at once */
+    w->was_paused = paused;
+    size_t max = (size_t)w->cfg->worker_inflight;
+    size_t load = sender_load(w->sender);
+    size_t limit = load < max && atomic_load(&w->unwritten) < max ? max - load : 0;
+    if (limit > (size_t)w->cfg->worker_batch)
+        limit = (size_t)w->cfg->worker_batch;
+    int64_t due = atomic_load(&w->next_due_ms);
+    if (paused) {
+        /* Only a probe, every WHATSAPP_PAUSE_PROBE_MS, and one at a time. */
+        if (now < w->next_probe_ms || load > 0)
+            return;
+        limit = 1;
+    } else if (!w->claim_due && now < w->next_poll_ms && now < due) {
+        return;
+    }
+    if (limit == 0) {
+        w->claim_due = true; /* the writer wakes us when there is room */
+        return;
+    }
+    enum db_status st = outbox_claim(w->owner, w->cfg->lease_seconds, limit, &c);
+    w->next_poll_ms = now + POLL_MS;
+    if (now >= due)
+        atomic_compare_exchange_strong(&w->next_due_ms, &due, NEVER);
+    if (paused)
+        w->next_probe_ms = now + w->cfg->pause_probe_ms;
+    if (st != DB_OK) {
+        w->claim_due = false;
+        goto out;
+    }
+    w->claim_due = !paused && c.n == limit;
+    for (size_t i = 0; i < c.n; i++) {
+        struct send_job *job = xcalloc(1, sizeof(*job));
+        if (prepare(w, &c.rows[i], paused, job))
+            send_job_list_push(&submit, job);
+        else
+            push_early(w, job);
+    }
+    sender_submit(w->sender, &submit);
+    if (c.n > 0)
+        wake(w->write_fd);
+out:
+    outbox_claim_free(&c);
+}
+
+static void keep_listening(struct worker *w, int64_t now)
+{
+    if (w->listen || now < w->listen_retry_ms)
+        return;
+    w->listen = outbox_listen();
+    if (!w->listen) {
+        w->listen_retry_ms = now + DB_RETRY_MS;
+        return;
+    }
+    w->claim_due = true; /* notifications may have been missed meanwhile */
+}
+
+static int64_t wake_time(const struct worker *w, int64_t now)
+{
+    int64_t due = atomic_load(&w->next_due_ms);
+    int64_t t = w->next_poll_ms < due ? w->next_poll_ms : due;
+    size_t max = (size_t)w->cfg->worker_inflight;
+    if (pause_get(NULL, 0)) /* a probe when due and none is in flight */
+        t = sender_load(w->sender) > 0 ? now + POLL_MS
+                                       : (w->next_probe_ms > now ? w->next_probe_ms : now);
+    else if (w->claim_due && sender_load(w->sender) < max && atomic_load(&w->unwritten) < max)
+        t = now;
+    if (!w->listen && w->listen_retry_ms < t)
+        t = w->listen_retry_ms;
+    return t;
+}
+
+/* Sleeps until there is something to do: a NOTIFY, room after results, a timer, stop. */
+static void wait_for_work(struct worker *w, int64_t now)
+{
+    struct pollfd fds[3] = {
+        {.fd = w->claim_fd, .events = POLLIN},
+        {.fd = shutdown_fd(), .events = POLLIN},
+        {.fd = w->listen ? PQsocket(w->listen) : -1, .events = POLLIN},
+    };
+    int64_t t = wake_time(w, now);
+    int timeout = t <= now ? 0 : (int)(t - now < 60000 ? t - now : 60000);
+
+    if (poll(fds, 3, timeout) <= 0)
+        return;
+    if (fds[0].revents & POLLIN)
+        drain_fd(w->claim_fd);
+    if (fds[2].revents) {
+        int n = outbox_listen_drain(w->listen);
+        if (n < 0) {
+            log_warn("the LISTEN connection was lost; polling until it is back");
+            PQfinish(w->listen);
+            w->listen = NULL;
+            w->listen_retry_ms = mono_ms() + DB_RETRY_MS;
+        }
+        if (n != 0)
+            w->claim_due = true;
+    }
+}
+
+static void *claimer_run(void *arg)
+{
+    struct worker *w = arg;
+    w->claim_due = true;
+    while (!atomic_load(&w->stop) && !shutdown_requested()) {
+        int64_t now = mono_ms();
+        keep_listening(w, now);
+        claim(w, now);
+        wait_for_work(w, now);
+    }
+    log_info("outbox worker stopping: no new claims, in-flight sends finishing");
+    sender_drain(w->sender);
+    atomic_store(&w->claimer_done, true);
+    wake(w->write_fd);
+    PQfinish(w->listen);
+    w->listen = NULL;
+    db_thread_close();
+    httpc_thread_cleanup();
+    return NULL;
+}
+
+/* ---------- life cycle ---------- */
+
+struct worker *worker_start(const struct notification_config *cfg)
+{
+    static pthread_once_t gauge_once = PTHREAD_ONCE_INIT;
+    struct worker *w = NULL;
+    const char *phone = cfg->default_phone_number_id;
+
+    if (*phone && !all_digits(phone, TENANT_PHONE_ID_MAX - 1)) {
+        log_error("WHATSAPP_PHONE_NUMBER_ID must be a Graph phone number id (digits)");
+        return NULL;
+    }
+    if (cfg->enabled && !*cfg->access_token)
+        log_warn("WHATSAPP_ACCESS_TOKEN is empty: Graph will refuse every send (paused)");
+    pthread_once(&gauge_once, register_paused_gauge);
+
+    w = xcalloc(1, sizeof(*w));
+    w->cfg = cfg;
+    w->claim_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->write_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    pthread_mutex_init(&w->lock, NULL);
+    atomic_store(&w->next_due_ms, NEVER);
+    if (*cfg->instance_id) {
+        snprintf(w->owner, sizeof w->owner, "%s", cfg->instance_id);
+    } else {
+        char host[64] = "localhost";
+        gethostname(host, sizeof host - 1);
+        snprintf(w->owner, sizeof w->owner, "%s:%ld", host, (long)getpid());
+    }
+    const char *help = "outcomes of claimed messages in the sender";
+    w->skipped = metrics_counter("whatsapp_sends_total", help, "result=\"skipped\"");
+    w->failed = metrics_counter("whatsapp_sends_total", help, "result=\"failed\"");
+    w->released = metrics_counter("whatsapp_sends_total", help, "result=\"released\"");
+    if (w->claim_fd < 0 || w->write_fd < 0)
+        goto fail;
+    long settings_timeout = cfg->upstream_timeout_ms < SETTINGS_TIMEOUT_MAX_MS
+                                ? cfg->upstream_timeout_ms
+                                : SETTINGS_TIMEOUT_MAX_MS;
+    w->settings = tenant_settings_new(cfg->tenant_url, cfg->jwt_secret, cfg->settings_ttl_seconds,
+                                      settings_timeout);
+    struct sender_config sc = {
+        .graph_base_url = cfg->graph_base_url,
+        .api_version = cfg->api_version,
+        .access_token = cfg->access_token,
+        .timeout_ms = cfg->graph_timeout_ms,
+        .max_inflight = cfg->worker_inflight,
+        .mps_per_phone = cfg->mps_per_phone,
+        .rate_margin_ms = cfg->rate_margin_ms,
+        .pair_interval_ms = cfg->pair_interval_ms,
+        .max_attempts = cfg->max_attempts,
+        .retry_base_ms = cfg->retry_base_ms,
+        .retry_max_ms = cfg->retry_max_ms,
+        .notify_fd = w->write_fd,
+    };
+    w->sender = sender_start(&sc);
+    if (!w->sender)
+        goto fail;
+    if (pthread_create(&w->writer, NULL, writer_run, w) != 0)
+        goto fail_sender;
+    if (pthread_create(&w->claimer, NULL, claimer_run, w) != 0) {
+        atomic_store(&w->claimer_done, true);
+        sender_drain(w->sender);
+        wake(w->write_fd);
+        pthread_join(w->writer, NULL);
+        goto fail_sender;
+    }
+    log_info("outbox worker started\towner=%s batch=%ld inflight=%ld mps_per_phone=%ld", w->owner,
+             cfg->worker_batch, cfg->worker_inflight, cfg->mps_per_phone);
+    return w;
+fail_sender:
+    sender_stop(w->sender);
+fail:
+    log_error("cannot start the outbox worker");
+    tenant_settings_free(w->settings);
+    if (w->claim_fd >= 0)
+        close(w->claim_fd);
+    if (w->write_fd >= 0)
+        close(w->write_fd);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+    return NULL;
+}
+
+void worker_stop(struct worker *w)
+{
+    if (!w)
+        return;
+    atomic_store(&w->stop, true);
+    wake(w->claim_fd);
+    pthread_join(w->claimer, NULL);
+    pthread_join(w->writer, NULL);
+    sender_stop(w->sender);
+    send_job_list_free(&w->results);
+    send_job_list_free(&w->early);
+    tenant_settings_free(w->settings);
+    close(w->claim_fd);
+    close(w->write_fd);
+    pthread_mutex_destroy(&w->lock);
+    log_info("outbox worker stopped");
+    free(w);
+}
