@@ -87,6 +87,7 @@ e2e_run() {
     echo "$verdict $min_rate $r429 $p99 $read $lost $dup $rows $sent"
 }
 
+if want 3; then
 note "3. end to end, N numbers x 80 msg/s for ${e2e_secs}s"
 results=()
 for _ in $(seq 1 "$runs"); do
@@ -116,8 +117,10 @@ if printf '%s\n' "${results[@]}" | grep -q '^ok'; then
     done
 fi
 figure e2e_largest_n "$largest"
+fi
 
 # ---------------------------------------------------------------- 4. webhook ingestion
+if want 4; then
 note "4. webhook ingestion"
 bodies=${WEBHOOK_BODIES:-1000}
 [ "$quick" = 1 ] && bodies=200
@@ -160,5 +163,6 @@ for run in $(seq 1 "$runs"); do
     note "  run $run: $done_n statuses in $((t1 - t0)) ms"
 done
 figure webhook_statuses_per_s "$(printf '%s\n' "${rates[@]}" | median)"
+fi
 
-. bench/report.sh
+if [ -z "$only" ]; then . bench/report.sh; fi

@@ -34,6 +34,7 @@ struct notification_config {
     long max_attempts;
     long retry_base_ms;
     long retry_max_ms;
+    bool outbox_enabled;
     long worker_batch;
     long worker_inflight;
     long lease_seconds;

@@ -28,7 +28,8 @@ static const struct cfg_var config_vars[] = {
     {"BIND_ADDRESS", CFG_STRING, C(bind_address), "127.0.0.1", 0, 0, 0,
      "address to listen on (0.0.0.0 in containers)"},
     {"NOTIFICATION_PORT", CFG_INT, C(port), "8002", 0, 65535, 0, "HTTP port (0 = any free port)"},
-    {"HTTP_THREADS", CFG_INT, C(http_threads), "4", 1, 256, 0, "HTTP worker threads"},
+    {"HTTP_THREADS", CFG_INT, C(http_threads), "8", 1, 256, 0,
+     "HTTP worker threads (each holds one database connection)"},
     {"HTTP_BODY_LIMIT", CFG_INT, C(body_limit), "65536", 1024, 16777216, 0,
      "largest accepted request body in bytes (webhooks of Meta can reach 3 MB: see "
      "WEBHOOK_BODY_LIMIT)"},
@@ -69,6 +70,8 @@ static const struct cfg_var config_vars[] = {
      "first retry delay; doubles per attempt, with jitter"},
     {"WHATSAPP_RETRY_MAX_MS", CFG_INT, C(retry_max_ms), "300000", 10, 86400000, 0,
      "longest retry delay"},
+    {"OUTBOX_ENABLED", CFG_BOOL, C(outbox_enabled), "true", 0, 0, 0,
+     "false: this instance only takes events and webhooks; other instances send"},
     {"OUTBOX_BATCH_SIZE", CFG_INT, C(worker_batch), "200", 1, 10000, 0,
      "messages claimed per outbox query"},
     {"OUTBOX_MAX_INFLIGHT", CFG_INT, C(worker_inflight), "512", 1, 10000, 0,
@@ -133,8 +136,9 @@ int main(int argc, char **argv)
         http_server_stop(srv);
         return 1;
     }
-    struct worker *worker = worker_start(&app.cfg);
-    if (!worker) {
+    /* An instance without senders serves intake and webhooks only; another sends. */
+    struct worker *worker = NULL;
+    if (app.cfg.outbox_enabled && !(worker = worker_start(&app.cfg))) {
         retention_stop();
         http_server_stop(srv);
         return 1;

@@ -44,11 +44,19 @@ static const struct db_stmt st_message_insert = {
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12)"
     " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
     " RETURNING id, status)"
-    " SELECT id, status,"
-    "  (SELECT count(*) FROM (SELECT pg_notify('whatsapp_outbox', '')"
-    "   FROM ins woken WHERE woken.status = 'queued') n)"
-    " FROM ins",
+    " SELECT id, status FROM ins",
     12,
+};
+
+/* Wakes the outbox workers, in a transaction of its own: PostgreSQL serializes the
+ * commits of notifying transactions on one lock held through their WAL flush, so a
+ * NOTIFY inside the durable insert would undo group commit. This transaction writes
+ * nothing worth flushing, hence synchronous_commit off; a lost wake-up costs at most the
+ * workers' poll interval. */
+static const struct db_stmt st_outbox_wake = {
+    "api_outbox_wake",
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('whatsapp_outbox', '')",
+    0,
 };
 
 static const struct db_stmt st_message_existing = {
@@ -88,7 +96,10 @@ static const struct db_stmt st_message_get = {
  * and nobody can change them until the commit), so the next status is computed once,
  * from the row as it is: the furthest of sent/delivered/read, then failed, which does
  * not override read (see whatsapp_status_merge()). Timestamps are only ever filled,
- * never overwritten; failed and skipped messages do not change at all. */
+ * never overwritten; failed and skipped messages do not change at all. A message that
+ * becomes sent, delivered or read loses the error a transient failure left on it (a
+ * request that timed out here but that Graph accepted: its statuses arrive while the row
+ * waits for its retry). */
 #define APPLY_EVENTS                                                                               \
     " matched AS ("                                                                                \
     "  SELECT ev.*, coalesce(byw.id, byc.id) AS message_id FROM ev"                                \
@@ -130,9 +141,9 @@ static const struct db_stmt st_message_get = {
     "   failed_at = CASE WHEN c.next = 'failed'"                                                   \
     "    THEN coalesce(m.failed_at, c.failed_ts) ELSE m.failed_at END,"                            \
     "   error_code = CASE WHEN c.next = 'failed'"                                                  \
-    "    THEN coalesce(c.error_code, m.error_code) ELSE m.error_code END,"                         \
+    "    THEN coalesce(c.error_code, m.error_code) END,"                                           \
     "   error_message = CASE WHEN c.next = 'failed'"                                               \
-    "    THEN coalesce(c.error_message, m.error_message) ELSE m.error_message END,"                \
+    "    THEN coalesce(c.error_message, m.error_message) END,"                                     \
     "   updated_at = now()"                                                                        \
     "  FROM calc c WHERE m.id = c.message_id AND (c.next <> c.was OR c.fills)"                     \
     "  RETURNING c.n)"
@@ -340,6 +351,9 @@ enum db_status store_message_create(const struct store_new_message *m,
         if (PQntuples(res) == 1) {
             out->created = true;
             out->same_request = true;
+            if (strcmp(PQgetvalue(res, 0, 1), "queued") == 0 &&
+                db_exec(&st_outbox_wake, NULL, NULL) != DB_OK)
+                log_warn("could not wake the outbox workers; they will poll");
             break;
         }
         PQclear(res);
