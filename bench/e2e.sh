@@ -23,7 +23,8 @@ setup_tenants() { # N
     psql_t "$TENANT_DATABASE_URL" -c "SELECT id FROM tenants WHERE name LIKE 'E2E bakery %' ORDER BY name" >"$dir/e2e_ids"
 }
 
-# e2e_run N: prints "ok|fail min_number_rate 130429s p99_ms read lost dup"
+# e2e_run N: sets e2e_result to "ok|fail min_number_rate 130429s p99_ms read lost dup rows
+# sends". Called directly, not in $(...): it restarts daemons whose pids must stick.
 e2e_run() {
     local n=$1 rate=$(( $1 * 80 )) total
     total=$((rate * e2e_secs))
@@ -84,14 +85,15 @@ e2e_run() {
     awk -v r="$min_rate" 'BEGIN {exit !(r >= 76)}' || verdict=fail
     [ "$r429" = 0 ] && [ "$dup" = 0 ] && [ "$lost" = 0 ] && [ "$rows" -ge $((total * 99 / 100)) ] || verdict=fail
     awk -v p="$p99" 'BEGIN {exit !(p < 100)}' || verdict=fail
-    echo "$verdict $min_rate $r429 $p99 $read $lost $dup $rows $sent"
+    e2e_result="$verdict $min_rate $r429 $p99 $read $lost $dup $rows $sent"
 }
 
 if want 3; then
 note "3. end to end, N numbers x 80 msg/s for ${e2e_secs}s"
 results=()
 for _ in $(seq 1 "$runs"); do
-    r=$(e2e_run 40)
+    e2e_run 40
+    r=$e2e_result
     note "  N=40: $r"
     results+=("$r")
 done
@@ -109,7 +111,8 @@ if printf '%s\n' "${results[@]}" | grep -q '^ok'; then
     largest=40
     for n in 60 80 120; do
         [ "$quick" = 1 ] && break
-        r=$(e2e_run $n)
+        e2e_run $n
+        r=$e2e_result
         note "  N=$n: $r"
         echo "$n $r" >>"$out/e2e_larger"
         [ "${r%% *}" = ok ] || break
