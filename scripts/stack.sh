@@ -156,8 +156,10 @@ up() {
     wait_ready tenant-service "$TENANT_URL"
     write_stack_env
     if [ -x scripts/demo.sh ]; then
+        set -a # demo.sh reads the URLs and tokens from its environment
         # shellcheck disable=SC1091
         . "$run_dir/stack.env"
+        set +a
         DEMO_TENANT_ID=$(scripts/demo.sh) || die "creating the demo bakeries failed"
         write_stack_env
     fi
