@@ -51,17 +51,20 @@ enum {
     CLAIM_COLUMNS
 };
 
-/* The results: one row per message from parallel arrays. 'sent' goes through
- * whatsapp_status_rank so a delivered/read/failed a webhook stored first stays. */
+/* The results: one row per message from parallel arrays. A row a webhook already moved
+ * past 'sending' (whatsapp_status_rank >= 2: an earlier request of it, say one that timed
+ * out here, was accepted by Graph) keeps its status whatever this result says: a late
+ * 'sent' does not lower delivered/read/failed, a 'retry' does not queue it again (a
+ * duplicate send), a 'failed' does not undo read. A failed or skipped row keeps its
+ * error; a sent/delivered/read one ends without one. */
 static const struct db_stmt apply_stmt = {
     "outbox_apply",
     "UPDATE whatsapp_messages m SET"
-    "  status = CASE r.outcome"
-    "             WHEN 'sent' THEN CASE WHEN whatsapp_status_rank(m.status) < 2"
-    "                                   THEN 'sent' ELSE m.status END"
-    "             WHEN 'failed' THEN 'failed'"
-    "             WHEN 'skipped' THEN 'skipped'"
-    "             ELSE 'queued' END,"
+    "  status = CASE WHEN whatsapp_status_rank(m.status) >= 2 THEN m.status"
+    "                WHEN r.outcome = 'sent' THEN 'sent'"
+    "                WHEN r.outcome = 'failed' THEN 'failed'"
+    "                WHEN r.outcome = 'skipped' THEN 'skipped'"
+    "                ELSE 'queued' END,"
     "  wamid = CASE WHEN r.outcome = 'sent' THEN coalesce(r.wamid, m.wamid) ELSE m.wamid END,"
     "  phone_number_id = coalesce(r.phone_number_id, m.phone_number_id),"
     "  template_language = coalesce(r.language, m.template_language),"
@@ -70,16 +73,21 @@ static const struct db_stmt apply_stmt = {
     "  next_attempt_at = CASE WHEN r.outcome IN ('retry', 'release')"
     "                         THEN now() + r.delay_ms * interval '1 millisecond'"
     "                         ELSE m.next_attempt_at END,"
-    "  error_code = CASE WHEN r.outcome IN ('sent', 'skipped') THEN NULL"
+    "  error_code = CASE WHEN m.status IN ('failed', 'skipped') THEN m.error_code"
+    "                    WHEN r.outcome IN ('sent', 'skipped')"
+    "                         OR whatsapp_status_rank(m.status) >= 2 THEN NULL"
     "                    WHEN r.error_message IS NOT NULL THEN r.error_code"
     "                    ELSE m.error_code END,"
-    "  error_message = CASE WHEN r.outcome IN ('sent', 'skipped') THEN NULL"
+    "  error_message = CASE WHEN m.status IN ('failed', 'skipped') THEN m.error_message"
+    "                       WHEN r.outcome IN ('sent', 'skipped')"
+    "                            OR whatsapp_status_rank(m.status) >= 2 THEN NULL"
     "                       ELSE coalesce(r.error_message, m.error_message) END,"
-    "  skip_reason = CASE WHEN r.outcome = 'skipped' THEN r.skip_reason ELSE m.skip_reason END,"
+    "  skip_reason = CASE WHEN r.outcome = 'skipped' AND whatsapp_status_rank(m.status) < 2"
+    "                     THEN r.skip_reason ELSE m.skip_reason END,"
     "  sent_at = CASE WHEN r.outcome = 'sent'"
     "                 THEN coalesce(m.sent_at, to_timestamp(r.answered_ms / 1000.0), now())"
     "                 ELSE m.sent_at END,"
-    "  failed_at = CASE WHEN r.outcome = 'failed'"
+    "  failed_at = CASE WHEN r.outcome = 'failed' AND whatsapp_status_rank(m.status) < 2"
     "                   THEN coalesce(to_timestamp(r.answered_ms / 1000.0), now())"
     "                   ELSE m.failed_at END,"
     "  lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"

@@ -71,7 +71,8 @@ struct sender *sender_start(const struct sender_config *cfg) __attribute__((warn
 void sender_submit(struct sender *s, struct send_job_list *jobs);
 /* Moves the finished jobs (result filled) to the end of out; returns how many. */
 size_t sender_collect(struct sender *s, struct send_job_list *out);
-/* Jobs submitted and not yet finished. */
+/* Jobs submitted and not yet collected: waiting for a limit, in flight, or finished and
+ * waiting for sender_collect(). */
 size_t sender_load(struct sender *s);
 /* Starts the shutdown: waiting jobs come back released at once, in-flight requests
  * finish or are abandoned (released) after min(GRAPH_TIMEOUT_MS, 7 s), new jobs come

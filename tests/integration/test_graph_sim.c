@@ -1243,6 +1243,16 @@ static void request_faults_latency_5xx_and_drops(void **state)
     assert_int_equal(send_po(PHONE1, "+34600200003", 3, NULL, &doc), 200);
     json_decref(doc);
     assert_true(now_s() - t0 >= 0.29);
+    /* latency_rate: only that share of the requests waits (0: none of them) */
+    control("POST", "/_sim/faults", "{\"latency_rate\":0}");
+    t0 = now_s();
+    assert_int_equal(send_po(PHONE1, "+34600200006", 3, NULL, &doc), 200);
+    json_decref(doc);
+    assert_true(now_s() - t0 < 0.25);
+    sim_call("GET", "/_sim/faults", NULL, NULL, &doc);
+    assert_int_equal(json_int(doc, "latency_ms"), 300);
+    assert_true(json_real_value(json_object_get(doc, "latency_rate")) == 0.0);
+    json_decref(doc);
 
     control("DELETE", "/_sim/faults", NULL);
     t0 = now_s();

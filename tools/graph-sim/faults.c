@@ -32,6 +32,7 @@ struct rate_count {
 struct fault_state {
     long latency_ms;
     long latency_jitter_ms;
+    double latency_rate; /* share of requests the latency applies to */
     struct rate_count drop;
     struct rate_count http_error;
     unsigned http_error_status;
@@ -105,6 +106,7 @@ void faults_clear(void)
     pthread_mutex_lock(&faults_lock);
     memset(&state, 0, sizeof state);
     state.drop.count = state.http_error.count = -1;
+    state.latency_rate = 1.0;
     state.token_error_code = 190;
     memcpy(state.not_on_wa, configured_not_on_wa, sizeof configured_not_on_wa);
     state.n_not_on_wa = n_configured;
@@ -115,9 +117,14 @@ void faults_for_request(struct fault_http *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&faults_lock);
-    out->latency_ms = state.latency_ms;
-    if (state.latency_jitter_ms > 0)
-        out->latency_ms += (long)(prng_next() % (uint64_t)(state.latency_jitter_ms + 1));
+    /* A rate under 1 draws once per request; at 1 (the default) nothing is drawn, so the
+     * sequence of random decisions is the same as without the key. */
+    if ((state.latency_ms > 0 || state.latency_jitter_ms > 0) &&
+        (state.latency_rate >= 1.0 || prng_unit() < state.latency_rate)) {
+        out->latency_ms = state.latency_ms;
+        if (state.latency_jitter_ms > 0)
+            out->latency_ms += (long)(prng_next() % (uint64_t)(state.latency_jitter_ms + 1));
+    }
     out->drop = fires(&state.drop);
     if (!out->drop && fires(&state.http_error))
         out->status = state.http_error_status;
@@ -306,9 +313,9 @@ static int parse_webhooks(const json_t *v, struct fault_webhooks *w, char *err, 
 
 static int parse_into(const json_t *obj, struct fault_state *s, char *err, size_t errlen)
 {
-    static const char *const known[] = {"latency_ms", "latency_jitter_ms", "drop_connections",
-                                        "http_error", "token_expired",     "token_error_code",
-                                        "errors",     "not_on_whatsapp",   "webhooks"};
+    static const char *const known[] = {
+        "latency_ms",    "latency_jitter_ms", "latency_rate", "drop_connections", "http_error",
+        "token_expired", "token_error_code",  "errors",       "not_on_whatsapp",  "webhooks"};
     const char *key;
     const json_t *v;
     json_object_foreach ((json_t *)obj, key, v) {
@@ -326,6 +333,12 @@ static int parse_into(const json_t *obj, struct fault_state *s, char *err, size_
     if ((v = json_object_get(obj, "latency_jitter_ms")) &&
         get_int(v, "latency_jitter_ms", 0, 60000, &s->latency_jitter_ms, err, errlen))
         return -1;
+    if ((v = json_object_get(obj, "latency_rate"))) {
+        if (json_is_null(v))
+            s->latency_rate = 1.0;
+        else if (get_rate(v, "latency_rate", &s->latency_rate, err, errlen))
+            return -1;
+    }
     if ((v = json_object_get(obj, "drop_connections")) &&
         get_rate_count(v, "drop_connections", &s->drop, err, errlen))
         return -1;
@@ -444,14 +457,15 @@ json_t *faults_json(void)
     json_t *http_error = rate_count_json(&state.http_error);
     if (json_is_object(http_error))
         json_object_set_new(http_error, "status", json_integer(state.http_error_status));
-    json_t *out = json_pack(
-        "{s:I, s:I, s:o, s:o, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:I, s:b}}", "latency_ms",
-        (json_int_t)state.latency_ms, "latency_jitter_ms", (json_int_t)state.latency_jitter_ms,
-        "drop_connections", rate_count_json(&state.drop), "http_error", http_error, "token_expired",
-        state.token_expired, "token_error_code", (json_int_t)state.token_error_code, "errors",
-        rules, "not_on_whatsapp", not_on_wa, "webhooks", "duplicate_rate",
-        state.webhooks.duplicate_rate, "reorder_rate", state.webhooks.reorder_rate, "delay_ms",
-        (json_int_t)state.webhooks.delay_ms, "down", state.webhooks.down);
+    json_t *out = json_pack("{s:I, s:I, s:f, s:o, s:o, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:I, s:b}}",
+                            "latency_ms", (json_int_t)state.latency_ms, "latency_jitter_ms",
+                            (json_int_t)state.latency_jitter_ms, "latency_rate", state.latency_rate,
+                            "drop_connections", rate_count_json(&state.drop), "http_error",
+                            http_error, "token_expired", state.token_expired, "token_error_code",
+                            (json_int_t)state.token_error_code, "errors", rules, "not_on_whatsapp",
+                            not_on_wa, "webhooks", "duplicate_rate", state.webhooks.duplicate_rate,
+                            "reorder_rate", state.webhooks.reorder_rate, "delay_ms",
+                            (json_int_t)state.webhooks.delay_ms, "down", state.webhooks.down);
     pthread_mutex_unlock(&faults_lock);
     return out;
 }

@@ -1,0 +1,87 @@
+/* harness_stack.c - graph-sim, notification-service and tenant-service wired together. */
+#include "harness_stack.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "harness_tenant.h"
+
+bool hs_start(struct h_stack *s, const char *name, const char *const *notif_extra,
+              const char *const *ts_extra)
+{
+    char tdb[64], ndb[64];
+    memset(s, 0, sizeof(*s));
+    snprintf(tdb, sizeof tdb, "it_%s_tenant", name);
+    snprintf(ndb, sizeof ndb, "it_%s_notification", name);
+    if (!h_fresh_database(tdb, s->tenant_db, sizeof s->tenant_db) ||
+        !h_fresh_database(ndb, s->notif_db, sizeof s->notif_db))
+        return false;
+    const char *sim_env[] = {"GRAPH_SIM_ACCESS_TOKEN=" HS_GRAPH_TOKEN,
+                             "GRAPH_SIM_WABA_ID=" HS_WABA_ID, "GRAPH_SIM_APP_SECRET=" HS_APP_SECRET,
+                             "GRAPH_SIM_PHONE_COUNT=10", NULL};
+    if (!h_start(&s->sim, "graph-sim", "GRAPH_SIM_PORT", sim_env, "/ready"))
+        return false;
+
+    /* Each service needs the other's URL before either starts. */
+    unsigned ts_port = h_free_port();
+    unsigned ns_port = h_free_port();
+    while (ns_port == ts_port)
+        ns_port = h_free_port();
+    char *db = xasprintf("NOTIFICATION_DATABASE_URL=%s", s->notif_db);
+    char *graph = xasprintf("GRAPH_API_BASE_URL=%s", s->sim.url);
+    char *tenant = xasprintf("TENANT_SERVICE_URL=http://127.0.0.1:%u", ts_port);
+    char *port = xasprintf("NOTIFICATION_PORT=%u", ns_port);
+    const char *env[32] = {db,
+                           graph,
+                           tenant,
+                           port,
+                           "JWT_SECRET=" H_JWT_SECRET,
+                           "WHATSAPP_ACCESS_TOKEN=" HS_GRAPH_TOKEN,
+                           "WHATSAPP_BUSINESS_ACCOUNT_ID=" HS_WABA_ID,
+                           "WHATSAPP_PHONE_NUMBER_ID=" HS_PHONE(01),
+                           "WHATSAPP_APP_SECRET=" HS_APP_SECRET,
+                           "WHATSAPP_WEBHOOK_VERIFY_TOKEN=" HS_VERIFY_TOKEN,
+                           "PHONE_NUMBERS_CACHE_SECONDS=0",
+                           "GRAPH_TIMEOUT_MS=3000"};
+    size_t n = 12;
+    for (size_t i = 0; notif_extra && notif_extra[i] && n < 31; i++)
+        env[n++] = notif_extra[i];
+    env[n] = NULL;
+    bool ok = h_start(&s->notif, "notification-service", "NOTIFICATION_PORT", env, "/health");
+    free(db);
+    free(graph);
+    free(tenant);
+    free(port);
+    if (!ok) {
+        h_stop(&s->sim);
+        return false;
+    }
+    char *ts_env_port = xasprintf("TENANT_PORT=%u", ts_port);
+    const char *ts_env[12] = {ts_env_port};
+    n = 1;
+    for (size_t i = 0; ts_extra && ts_extra[i] && n < 11; i++)
+        ts_env[n++] = ts_extra[i];
+    ts_env[n] = NULL;
+    ok = ht_start_tenant(&s->ts, s->tenant_db, s->notif.url, "frontend-static", ts_env);
+    free(ts_env_port);
+    if (!ok) {
+        h_stop(&s->notif);
+        h_stop(&s->sim);
+        return false;
+    }
+    return true;
+}
+
+int hs_stop(struct h_stack *s)
+{
+    int rc = 0;
+    if (h_stop(&s->ts) != 0)
+        rc = -1;
+    if (h_stop(&s->notif) != 0)
+        rc = -1;
+    if (h_stop(&s->sim) != 0)
+        rc = -1;
+    return rc;
+}

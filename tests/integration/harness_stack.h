@@ -1,0 +1,33 @@
+/* harness_stack.h - the whole system for one suite: graph-sim, notification-service
+ * (pointed at graph-sim and at tenant-service, with the master credentials, app secret
+ * and verify token below) and tenant-service (serving frontend-static/), each on a free
+ * port, on two fresh databases named after the suite. */
+#ifndef TESTS_HARNESS_STACK_H
+#define TESTS_HARNESS_STACK_H
+
+#include <stdbool.h>
+
+#include "harness.h"
+
+#define HS_WABA_ID "987654321098765"
+#define HS_GRAPH_TOKEN "EAAstack-graph-token-0123"
+#define HS_APP_SECRET "stack-app-secret-0123"
+#define HS_VERIFY_TOKEN "stack-verify-token-0123"
+/* graph-sim's numbers: HS_PHONE(01) .. HS_PHONE(10) */
+#define HS_PHONE(nn) "1098765432100" #nn
+
+struct h_stack {
+    struct h_proc sim, notif, ts;
+    char tenant_db[256];
+    char notif_db[256];
+};
+
+/* Starts the three daemons on databases it_NAME_tenant and it_NAME_notification.
+ * notif_extra, ts_extra: more "K=V" for notification-service and tenant-service (may be
+ * NULL). Returns false when anything does not come up (what did is stopped). */
+bool hs_start(struct h_stack *s, const char *name, const char *const *notif_extra,
+              const char *const *ts_extra);
+/* Stops them (tenant-service first); returns 0 when every one exited 0. */
+int hs_stop(struct h_stack *s);
+
+#endif
