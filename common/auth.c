@@ -70,8 +70,13 @@ enum auth_result auth_verify_header(const char *header, const char *secret, time
         goto out;
     if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) != 0)
         goto out;
-    /* libjwt accepts whatever algorithm the header names; only ours is trusted. */
+    /* libjwt accepts whatever algorithm the header names; only ours is trusted. It also
+     * reads the name without regard to case ("Hs256"), where RFC 7515 says it is
+     * case-sensitive: insist on the exact name too. */
     if (jwt_get_alg(jwt) != JWT_ALG_HS256)
+        goto out;
+    const char *alg = jwt_get_header(jwt, "alg");
+    if (!alg || strcmp(alg, "HS256") != 0)
         goto out;
 
     memset(out, 0, sizeof(*out));

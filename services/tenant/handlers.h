@@ -8,6 +8,7 @@
 
 #include "http.h"
 #include "notification_client.h"
+#include "settings_validate.h"
 #include "store.h"
 #include "uuidutil.h"
 
@@ -53,9 +54,5 @@ void reply_tenant_document(struct http_request *req,
  * reached or says it is unavailable, else 502 upstream_error; the message says why. */
 void reply_upstream_failure(struct http_request *req, enum notif_status st,
                             const struct notif_result *r);
-/* Why s is not acceptable free text of at most max_chars characters (control characters
- * such as CR and LF are refused: these strings end up in mail headers and pages), or
- * NULL when it is fine. */
-const char *text_problem(const char *s, size_t max_chars);
 
 #endif

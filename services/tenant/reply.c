@@ -43,20 +43,6 @@ void reply_upstream_failure(struct http_request *req, enum notif_status st,
         http_reply_error(req, 502, "upstream_error", "%s", r->error);
 }
 
-const char *text_problem(const char *s, size_t max_chars)
-{
-    size_t chars = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f)
-            return "must not contain control characters";
-        if ((*p & 0xC0) != 0x80) /* jansson guarantees UTF-8: count lead bytes */
-            chars++;
-    }
-    if (chars > max_chars)
-        return "is too long";
-    return NULL;
-}
-
 void reply_store_result(struct http_request *req, enum store_status st, json_t *doc)
 {
     if (st != STORE_OK) {

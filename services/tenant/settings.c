@@ -1,196 +1,10 @@
 /* settings.c - a tenant's notification settings: read by its users, the platform admin
  * and services; changed by its owner or admin (and the platform admin), key by key, with
- * every value validated here. The phone keys belong to the admin's assign-phone. */
-#include <string.h>
-
+ * every value validated by settings_validate.c. The phone keys belong to the admin's
+ * assign-phone. */
 #include "handlers.h"
 #include "log.h"
-
-enum setting_kind {
-    SET_BOOL,
-    SET_LANGUAGE, /* one of languages[] */
-    SET_EMAIL,    /* "" or an address */
-    SET_TEXT,     /* a single line */
-    SET_CHANNELS, /* distinct members of channels[] */
-};
-
-struct setting {
-    const char *key;
-    enum setting_kind kind;
-    size_t max_chars; /* SET_EMAIL, SET_TEXT */
-};
-
-/* The keys a tenant may change (DESIGN.md sections 3 and 5). */
-static const struct setting settings[] = {
-    {"whatsapp_enabled", SET_BOOL, 0},
-    {"whatsapp_default_language", SET_LANGUAGE, 0},
-    {"email_enabled", SET_BOOL, 0},
-    {"email_from_address", SET_EMAIL, 254},
-    {"email_from_name", SET_TEXT, 100},
-    {"email_reply_to", SET_EMAIL, 254},
-    {"enable_po_notifications", SET_BOOL, 0},
-    {"enable_inventory_alerts", SET_BOOL, 0},
-    {"enable_production_alerts", SET_BOOL, 0},
-    {"enable_forecast_alerts", SET_BOOL, 0},
-    {"po_notification_channels", SET_CHANNELS, 0},
-    {"inventory_alert_channels", SET_CHANNELS, 0},
-    {"production_alert_channels", SET_CHANNELS, 0},
-    {"forecast_alert_channels", SET_CHANNELS, 0},
-};
-#define NSETTINGS (sizeof settings / sizeof settings[0])
-
-/* Set only through POST /api/v1/admin/whatsapp/tenants/{id}/assign-phone. */
-static const char *const admin_keys[] = {"whatsapp_phone_number_id",
-                                         "whatsapp_display_phone_number"};
-/* The per-tenant credentials of the old model: the master account replaced them. */
-static const char *const removed_keys[] = {"whatsapp_access_token", "whatsapp_business_account_id",
-                                           "whatsapp_api_version"};
-static const char *const languages[] = {"es", "en", "eu"};
-static const char *const channels[] = {"email", "whatsapp"};
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-static bool member(const char *s, const char *const *set, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s, set[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
-static bool in_range(char c, char lo, char hi)
-{
-    return c >= lo && c <= hi;
-}
-
-/* A pragmatic check of an e-mail address (RFC 5321 sizes, dot-atom local part, a domain
- * of LDH labels with an alphabetic top level): enough to catch typos and header
- * injection; whether it receives mail only a mail server can tell. */
-static bool email_ok(const char *s)
-{
-    static const char local_extra[] = "!#$%&'*+/=?^_`{|}~.-";
-    const char *at = strchr(s, '@');
-    if (!at || at == s || at - s > 64 || strchr(at + 1, '@'))
-        return false;
-    for (const char *p = s; p < at; p++) {
-        if (!(in_range(*p, 'a', 'z') || in_range(*p, 'A', 'Z') || in_range(*p, '0', '9') ||
-              strchr(local_extra, *p)))
-            return false;
-        if (*p == '.' && (p == s || p + 1 == at || p[1] == '.'))
-            return false;
-    }
-    const char *label = at + 1;
-    size_t labels = 0;
-    bool tld_alpha = false;
-    for (;;) {
-        size_t n = strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
-        if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-')
-            return false;
-        labels++;
-        tld_alpha = true;
-        for (size_t i = 0; i < n; i++) {
-            if (!(in_range(label[i], 'a', 'z') || in_range(label[i], 'A', 'Z')))
-                tld_alpha = false;
-        }
-        if (label[n] == '\0')
-            break;
-        if (label[n] != '.')
-            return false;
-        label += n + 1;
-    }
-    return labels >= 2 && tld_alpha;
-}
-
-/* Checks value for setting s. Returns NULL, or a sentence fragment for the 422. */
-static const char *value_problem(const struct setting *s, const json_t *value)
-{
-    switch (s->kind) {
-    case SET_BOOL:
-        return json_is_boolean(value) ? NULL : "must be true or false";
-    case SET_LANGUAGE:
-        if (!json_is_string(value) ||
-            !member(json_string_value(value), languages, COUNT(languages)))
-            return "must be one of \"es\", \"en\", \"eu\"";
-        return NULL;
-    case SET_EMAIL:
-    case SET_TEXT: {
-        if (!json_is_string(value))
-            return "must be a string";
-        const char *text = json_string_value(value); /* jansson refuses \u0000 */
-        const char *problem = text_problem(text, s->max_chars);
-        if (problem)
-            return problem;
-        if (s->kind == SET_EMAIL && text[0] && !email_ok(text))
-            return "must be an e-mail address (or \"\" for none)";
-        return NULL;
-    }
-    case SET_CHANNELS: {
-        if (!json_is_array(value))
-            return "must be an array of channels (\"email\", \"whatsapp\")";
-        size_t i;
-        const json_t *item;
-        json_array_foreach (value, i, item) {
-            if (!json_is_string(item) ||
-                !member(json_string_value(item), channels, COUNT(channels)))
-                return "must hold only the channels \"email\" and \"whatsapp\"";
-            for (size_t j = 0; j < i; j++) {
-                if (json_equal(item, json_array_get(value, j)))
-                    return "must not name a channel twice";
-            }
-        }
-        return NULL;
-    }
-    }
-    return "is not valid";
-}
-
-/* Validates a PUT body and replies when it is not acceptable. Returns true when every
- * key may be merged as it is. */
-static bool patch_ok(struct http_request *req, const json_t *patch)
-{
-    const char *key;
-    const json_t *value;
-
-    for (size_t i = 0; i < COUNT(admin_keys); i++) {
-        if (json_object_get(patch, admin_keys[i])) {
-            http_reply_field_error(req, 403, "phone_assigned_by_admin", admin_keys[i],
-                                   "The WhatsApp phone number is assigned by the platform admin; "
-                                   "contact support to get one");
-            return false;
-        }
-    }
-    json_object_foreach ((json_t *)patch, key, value) {
-        if (member(key, removed_keys, COUNT(removed_keys))) {
-            http_reply_field_error(req, 422, "validation_error", key,
-                                   "%s no longer exists: WhatsApp messages go out through the "
-                                   "platform's master account",
-                                   key);
-            return false;
-        }
-        const struct setting *s = NULL;
-        for (size_t i = 0; i < NSETTINGS && !s; i++) {
-            if (strcmp(settings[i].key, key) == 0)
-                s = &settings[i];
-        }
-        if (!s) {
-            http_reply_field_error(req, 422, "validation_error", key,
-                                   "%s is not a notification setting", key);
-            return false;
-        }
-        const char *problem = value_problem(s, value);
-        if (problem) {
-            if (s->max_chars && strcmp(problem, "is too long") == 0)
-                http_reply_field_error(req, 422, "validation_error", key,
-                                       "%s is too long (at most %zu characters)", key,
-                                       s->max_chars);
-            else
-                http_reply_field_error(req, 422, "validation_error", key, "%s %s", key, problem);
-            return false;
-        }
-    }
-    return true;
-}
+#include "settings_validate.h"
 
 void handle_settings_get(struct http_request *req)
 {
@@ -202,6 +16,7 @@ void handle_settings_put(struct http_request *req)
     char id[UUID_STR_LEN];
     json_t *patch = NULL;
     json_t *updated = NULL;
+    struct settings_problem problem;
     const struct auth_principal *who = http_principal(req);
 
     if (!tenant_id_param(req, id))
@@ -212,8 +27,13 @@ void handle_settings_put(struct http_request *req)
         goto out;
     }
     patch = http_body_object(req);
-    if (!patch || !patch_ok(req, patch))
+    if (!patch)
         goto out;
+    if (!settings_validate_patch(patch, &problem)) {
+        http_reply_field_error(req, problem.status, problem.code, problem.field, "%s",
+                               problem.message);
+        goto out;
+    }
     enum store_status st = store_settings_merge(id, patch, &updated);
     if (st != STORE_OK) {
         reply_store_failure(req, st);

@@ -134,6 +134,14 @@ static void other_algorithms_are_refused(void **state)
     char *t = forge("{\"alg\":\"HS512\",\"typ\":\"JWT\"}", payload, SECRET);
     assert_int_equal(verify(t, &p), AUTH_INVALID);
     free(t);
+    /* The name is case-sensitive (RFC 7515): "Hs256" is not HS256, though libjwt reads
+     * it as that (found by tests/fuzz/fuzz_auth.c). */
+    t = forge("{\"alg\":\"Hs256\",\"typ\":\"JWT\"}", payload, SECRET);
+    assert_int_equal(verify(t, &p), AUTH_INVALID);
+    free(t);
+    t = forge("{\"alg\":\"hs256\"}", payload, SECRET);
+    assert_int_equal(verify(t, &p), AUTH_INVALID);
+    free(t);
     /* A hand-made HS256 token with the right key verifies: the forger above is honest. */
     t = forge("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload, SECRET);
     assert_int_equal(verify(t, &p), AUTH_OK);

@@ -1,0 +1,218 @@
+/* settings_validate.c - the notification-settings keys a tenant may change, the values
+ * each takes, and the free-text rule shared with the tenants' names. */
+#include "settings_validate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+enum setting_kind {
+    SET_BOOL,
+    SET_LANGUAGE, /* one of languages[] */
+    SET_EMAIL,    /* "" or an address */
+    SET_TEXT,     /* a single line */
+    SET_CHANNELS, /* distinct members of channels[] */
+};
+
+struct setting {
+    const char *key;
+    enum setting_kind kind;
+    size_t max_chars; /* SET_EMAIL, SET_TEXT */
+};
+
+/* The keys a tenant may change (DESIGN.md sections 3 and 5). */
+static const struct setting settings[] = {
+    {"whatsapp_enabled", SET_BOOL, 0},
+    {"whatsapp_default_language", SET_LANGUAGE, 0},
+    {"email_enabled", SET_BOOL, 0},
+    {"email_from_address", SET_EMAIL, 254},
+    {"email_from_name", SET_TEXT, 100},
+    {"email_reply_to", SET_EMAIL, 254},
+    {"enable_po_notifications", SET_BOOL, 0},
+    {"enable_inventory_alerts", SET_BOOL, 0},
+    {"enable_production_alerts", SET_BOOL, 0},
+    {"enable_forecast_alerts", SET_BOOL, 0},
+    {"po_notification_channels", SET_CHANNELS, 0},
+    {"inventory_alert_channels", SET_CHANNELS, 0},
+    {"production_alert_channels", SET_CHANNELS, 0},
+    {"forecast_alert_channels", SET_CHANNELS, 0},
+};
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+/* Set only through POST /api/v1/admin/whatsapp/tenants/{id}/assign-phone. */
+static const char *const admin_keys[] = {"whatsapp_phone_number_id",
+                                         "whatsapp_display_phone_number"};
+/* The per-tenant credentials of the old model: the master account replaced them. */
+static const char *const removed_keys[] = {"whatsapp_access_token", "whatsapp_business_account_id",
+                                           "whatsapp_api_version"};
+static const char *const languages[] = {"es", "en", "eu"};
+static const char *const channels[] = {"email", "whatsapp"};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static bool member(const char *s, const char *const *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, set[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool in_range(char c, char lo, char hi)
+{
+    return c >= lo && c <= hi;
+}
+
+/* A pragmatic check of an e-mail address (RFC 5321 sizes, dot-atom local part, a domain
+ * of LDH labels with an alphabetic top level): enough to catch typos and header
+ * injection; whether it receives mail only a mail server can tell. */
+static bool email_ok(const char *s)
+{
+    static const char local_extra[] = "!#$%&'*+/=?^_`{|}~.-";
+    const char *at = strchr(s, '@');
+    if (!at || at == s || at - s > 64 || strchr(at + 1, '@'))
+        return false;
+    for (const char *p = s; p < at; p++) {
+        if (!(in_range(*p, 'a', 'z') || in_range(*p, 'A', 'Z') || in_range(*p, '0', '9') ||
+              strchr(local_extra, *p)))
+            return false;
+        if (*p == '.' && (p == s || p + 1 == at || p[1] == '.'))
+            return false;
+    }
+    const char *label = at + 1;
+    size_t labels = 0;
+    bool tld_alpha = false;
+    for (;;) {
+        size_t n = strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+        if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-')
+            return false;
+        labels++;
+        tld_alpha = true;
+        for (size_t i = 0; i < n; i++) {
+            if (!(in_range(label[i], 'a', 'z') || in_range(label[i], 'A', 'Z')))
+                tld_alpha = false;
+        }
+        if (label[n] == '\0')
+            break;
+        if (label[n] != '.')
+            return false;
+        label += n + 1;
+    }
+    return labels >= 2 && tld_alpha;
+}
+
+/* Checks value for setting s. Returns NULL, or a sentence fragment for the 422. */
+static const char *value_problem(const struct setting *s, const json_t *value)
+{
+    switch (s->kind) {
+    case SET_BOOL:
+        return json_is_boolean(value) ? NULL : "must be true or false";
+    case SET_LANGUAGE:
+        if (!json_is_string(value) ||
+            !member(json_string_value(value), languages, COUNT(languages)))
+            return "must be one of \"es\", \"en\", \"eu\"";
+        return NULL;
+    case SET_EMAIL:
+    case SET_TEXT: {
+        if (!json_is_string(value))
+            return "must be a string";
+        const char *text = json_string_value(value); /* jansson refuses \u0000 */
+        const char *problem = text_problem(text, s->max_chars);
+        if (problem)
+            return problem;
+        if (s->kind == SET_EMAIL && text[0] && !email_ok(text))
+            return "must be an e-mail address (or \"\" for none)";
+        return NULL;
+    }
+    case SET_CHANNELS: {
+        if (!json_is_array(value))
+            return "must be an array of channels (\"email\", \"whatsapp\")";
+        size_t i;
+        const json_t *item;
+        json_array_foreach (value, i, item) {
+            if (!json_is_string(item) ||
+                !member(json_string_value(item), channels, COUNT(channels)))
+                return "must hold only the channels \"email\" and \"whatsapp\"";
+            for (size_t j = 0; j < i; j++) {
+                if (json_equal(item, json_array_get(value, j)))
+                    return "must not name a channel twice";
+            }
+        }
+        return NULL;
+    }
+    }
+    return "is not valid";
+}
+
+static void refuse(struct settings_problem *p, unsigned status, const char *code, const char *field,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void refuse(struct settings_problem *p, unsigned status, const char *code, const char *field,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    p->status = status;
+    p->code = code;
+    p->field = field;
+    va_start(ap, fmt);
+    vsnprintf(p->message, sizeof p->message, fmt, ap);
+    va_end(ap);
+}
+
+bool settings_validate_patch(const json_t *patch, struct settings_problem *problem)
+{
+    const char *key;
+    const json_t *value;
+
+    for (size_t i = 0; i < COUNT(admin_keys); i++) {
+        if (json_object_get(patch, admin_keys[i])) {
+            refuse(problem, 403, "phone_assigned_by_admin", admin_keys[i],
+                   "The WhatsApp phone number is assigned by the platform admin; "
+                   "contact support to get one");
+            return false;
+        }
+    }
+    json_object_foreach ((json_t *)patch, key, value) {
+        if (member(key, removed_keys, COUNT(removed_keys))) {
+            refuse(problem, 422, "validation_error", key,
+                   "%s no longer exists: WhatsApp messages go out through the "
+                   "platform's master account",
+                   key);
+            return false;
+        }
+        const struct setting *s = NULL;
+        for (size_t i = 0; i < NSETTINGS && !s; i++) {
+            if (strcmp(settings[i].key, key) == 0)
+                s = &settings[i];
+        }
+        if (!s) {
+            refuse(problem, 422, "validation_error", key, "%s is not a notification setting", key);
+            return false;
+        }
+        const char *why = value_problem(s, value);
+        if (why) {
+            if (s->max_chars && strcmp(why, "is too long") == 0)
+                refuse(problem, 422, "validation_error", key,
+                       "%s is too long (at most %zu characters)", key, s->max_chars);
+            else
+                refuse(problem, 422, "validation_error", key, "%s %s", key, why);
+            return false;
+        }
+    }
+    return true;
+}
+
+const char *text_problem(const char *s, size_t max_chars)
+{
+    size_t chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return "must not contain control characters";
+        if ((*p & 0xC0) != 0x80) /* jansson guarantees UTF-8: count lead bytes */
+            chars++;
+    }
+    if (chars > max_chars)
+        return "is too long";
+    return NULL;
+}
