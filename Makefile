@@ -118,6 +118,35 @@ test:
 test-only:
 	@tests/run.sh
 
+# libFuzzer harnesses of tests/fuzz (clang, -fsanitize=fuzzer,address,undefined, built
+# into build/fuzz/), each run for FUZZ_SECONDS from its seed corpus; `make test` runs
+# them for a few seconds each as the suite "fuzz".
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/setup.sh test
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_KEEP=1 bash tests/fuzz/run.sh
+
+# The integration suite with every daemon under valgrind (memcheck): binaries built
+# without sanitizers into build/valgrind/, and any error or definite leak makes the
+# daemon exit 99, which fails the test that stops it. Slow, so not part of `make test`.
+VALGRIND = valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+	--show-leak-kinds=definite --track-origins=yes --trace-children=no --num-callers=30
+valgrind:
+	@scripts/setup.sh test
+	@$(MAKE) --no-print-directory OUT=build/valgrind OPT="-O1 -g" bins tests
+	@H_WRAPPER="$(VALGRIND)" BIN_DIR=build/valgrind tests/run.sh 'integration/*'
+
+# The long variants of the fault suite (tests/integration/test_faults.c, issue 9): ten
+# times the messages (20,000 per scenario) and each fault repeated four times while the
+# load runs. Release binaries (`make soak SAN=1` for the sanitizer build); it ends by
+# itself, in about 15-20 minutes on a 2-core machine. The "# faults ..." lines report
+# each scenario; they are also appended to .run/test-logs/faults-summary.txt.
+soak:
+	@scripts/setup.sh test
+	@$(MAKE) --no-print-directory bins $(OUT)/tests/integration/test_faults
+	@scripts/pg.sh start $${TEST_PG_DIR:-.run/test-pg}
+	@SOAK=1 BIN_DIR=$(OUT) TEST_PG_DIR=$${TEST_PG_DIR:-.run/test-pg} $(OUT)/tests/integration/test_faults
+
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 lint:
 	@clang-format --dry-run --Werror $(C_FILES)

@@ -17,6 +17,11 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_erro
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logs=.run/test-logs
 mkdir -p "$logs"
+# Daemon logs newer than this mark are this run's: tests/shell/test_log_hygiene.sh reads
+# those (a concurrent run has a mark of its own).
+export LOG_HYGIENE_SINCE=$logs/.run-start-$$
+touch "$LOG_HYGIENE_SINCE"
+trap 'rm -f "$LOG_HYGIENE_SINCE"' EXIT
 
 passed=0
 failed=0
@@ -61,7 +66,9 @@ done
 for t in "$BIN_DIR"/tests/integration/test_*; do
     [ -x "$t" ] && run_suite "integration/$(basename "$t")" "$t"
 done
+run_suite fuzz bash tests/fuzz/run.sh
 for t in tests/sql/test_*.sh tests/shell/test_*.sh; do
+    [ "$t" = tests/shell/test_log_hygiene.sh ] && continue # last, below
     [ -f "$t" ] && run_suite "${t#tests/}" bash "$t"
 done
 if [ -d tests/browser/node_modules/playwright-core ]; then
@@ -69,6 +76,8 @@ if [ -d tests/browser/node_modules/playwright-core ]; then
         [ -f "$t" ] && run_suite "browser/$(basename "$t")" node --test --test-reporter=tap "$t"
     done
 fi
+# Last: reads the logs every suite above left behind.
+run_suite shell/test_log_hygiene.sh bash tests/shell/test_log_hygiene.sh
 
 if [ "${#failures[@]}" -ne 0 ]; then
     echo "failed suites: ${failures[*]}"

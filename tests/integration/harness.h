@@ -44,12 +44,17 @@ unsigned h_free_port(void);
 /* Starts $BIN_DIR/binary with the current environment plus env ("K=V" strings, NULL
  * terminated). port_var names the variable that gets the chosen port ("TENANT_PORT");
  * when env itself sets port_var, that port is used (pick it with h_free_port()).
- * Waits up to 15 s until GET ready_path answers 200. Returns false (process killed) when
+ * Waits up to 15 s until GET ready_path answers 200. With $H_WRAPPER set ("valgrind
+ * ..."), the binary runs under that command. Returns false (process killed) when
  * it does not come up. */
 bool h_start(struct h_proc *p, const char *binary, const char *port_var, const char *const *env,
              const char *ready_path);
-/* Sends SIGTERM and waits up to 10 s. Returns the exit status (0 = clean), or -1 when
- * it had to be killed or died by a signal. */
+/* True when $H_WRAPPER is set: daemons then run under it ("valgrind --error-exitcode=99
+ * ...", see `make valgrind`), h_start() waits up to 120 s for readiness and h_stop() up
+ * to 60 s for the exit. Tests with tight timing may stretch their own limits with it. */
+bool h_wrapped(void);
+/* Sends SIGTERM and waits up to 10 s (60 s under H_WRAPPER). Returns the exit status (0 = clean),
+ * or -1 when it had to be killed or died by a signal. */
 int h_stop(struct h_proc *p);
 /* Sends sig and reaps the process (for kill -9 tests). */
 void h_kill(struct h_proc *p, int sig);
