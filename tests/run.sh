@@ -54,6 +54,17 @@ run_suite() {
     fi
 }
 
+# The test PostgreSQL is stopped at the end when this run started it (KEEP_TEST_PG=1
+# keeps it up for running single suites by hand afterwards).
+pg_was_up=0
+scripts/pg.sh status "$TEST_PG_DIR" 2>/dev/null && pg_was_up=1
+stop_test_pg() {
+    rm -f "$LOG_HYGIENE_SINCE"
+    if [ "$pg_was_up" = 0 ] && [ "${KEEP_TEST_PG:-0}" != 1 ]; then
+        scripts/pg.sh stop "$TEST_PG_DIR"
+    fi
+}
+trap stop_test_pg EXIT
 if ! scripts/pg.sh start "$TEST_PG_DIR"; then
     echo "could not start the test PostgreSQL"
     echo "0 passed, 1 failed"
