@@ -14,6 +14,12 @@
 
 static const char *db_conninfo;
 
+/* The connection db_migrate() used, kept for the first thread that needs one: a new
+ * connection costs a server process start (tens of milliseconds on a small machine), and
+ * without it the first request after start-up (/ready) would pay for another. */
+static PGconn *spare_conn;
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct db_thread {
     PGconn *conn;
     bool in_tx;
@@ -76,6 +82,14 @@ const char *db_error_message(void)
     return tls.message;
 }
 
+/* The server's notices ("relation ... already exists, skipping") go to our log, not to
+ * libpq's default of raw lines on stderr. */
+static void log_notice(void *unused, const char *message)
+{
+    (void)unused;
+    log_debug("database notice\tmessage=\"%.*s\"", (int)strcspn(message, "\n"), message);
+}
+
 PGconn *db_connect_raw(void)
 {
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
@@ -86,7 +100,27 @@ PGconn *db_connect_raw(void)
         PQfinish(conn);
         return NULL;
     }
+    PQsetNoticeProcessor(conn, log_notice, NULL);
     return conn;
+}
+
+/* Takes the spare connection when there is a live one. */
+static PGconn *take_spare(void)
+{
+    pthread_mutex_lock(&spare_lock);
+    PGconn *conn = spare_conn;
+    spare_conn = NULL;
+    pthread_mutex_unlock(&spare_lock);
+    if (conn && PQstatus(conn) != CONNECTION_OK) {
+        PQfinish(conn);
+        conn = NULL;
+    }
+    return conn;
+}
+
+void db_cleanup(void)
+{
+    PQfinish(take_spare());
 }
 
 void db_thread_close(void)
@@ -109,7 +143,9 @@ static PGconn *thread_conn(void)
         set_error("08006", NULL, "database unavailable (retrying shortly)");
         return NULL;
     }
-    tls.conn = db_connect_raw();
+    tls.conn = take_spare();
+    if (!tls.conn)
+        tls.conn = db_connect_raw();
     if (!tls.conn) {
         if (!tls.last_fail_ms)
             log_warn("database connection failed\terror=\"%s\"", tls.message);
@@ -264,9 +300,19 @@ static bool run(PGconn *conn, const char *sql, const char *what)
     return ok;
 }
 
+static bool is_recorded(const PGresult *recorded, const char *name)
+{
+    for (int i = 0; i < PQntuples(recorded); i++) {
+        if (strcmp(PQgetvalue(recorded, i, 0), name) == 0)
+            return true;
+    }
+    return false;
+}
+
 int db_migrate(const char *scope, const struct db_migration *migrations, size_t n)
 {
     int applied = 0;
+    PGresult *recorded = NULL; /* the names in schema_migrations */
     PGconn *conn = db_connect_raw();
     if (!conn) {
         log_error("cannot connect to the database to migrate\terror=\"%s\"", tls.message);
@@ -287,18 +333,15 @@ int db_migrate(const char *scope, const struct db_migration *migrations, size_t 
         applied = -1;
         goto out;
     }
+    /* What is recorded, in one round trip: the common start finds everything applied. */
+    recorded = PQexec(conn, "SELECT name FROM schema_migrations");
+    if (PQresultStatus(recorded) != PGRES_TUPLES_OK) {
+        applied = -1;
+        goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         const char *params[] = {migrations[i].name};
-        res = PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE name = $1", 1, NULL, params,
-                           NULL, NULL, 0);
-        bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
-        bool done = ok && PQntuples(res) > 0;
-        PQclear(res);
-        if (!ok) {
-            applied = -1;
-            goto out;
-        }
-        if (done)
+        if (is_recorded(recorded, migrations[i].name))
             continue;
         if (!run(conn, "BEGIN", migrations[i].name) ||
             !run(conn, migrations[i].sql, migrations[i].name)) {
@@ -308,7 +351,7 @@ int db_migrate(const char *scope, const struct db_migration *migrations, size_t 
         }
         res = PQexecParams(conn, "INSERT INTO schema_migrations (name) VALUES ($1)", 1, NULL,
                            params, NULL, NULL, 0);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
         if (!ok || !run(conn, "COMMIT", migrations[i].name)) {
             run(conn, "ROLLBACK", "rollback");
@@ -319,11 +362,17 @@ int db_migrate(const char *scope, const struct db_migration *migrations, size_t 
         applied++;
     }
 out:
-    if (conn) {
-        res = PQexecParams(conn, "SELECT pg_advisory_unlock(hashtext($1))", 1, NULL, lock_params,
-                           NULL, NULL, 0);
-        PQclear(res);
-        PQfinish(conn);
+    PQclear(recorded);
+    res = PQexecParams(conn, "SELECT pg_advisory_unlock(hashtext($1))", 1, NULL, lock_params, NULL,
+                       NULL, 0);
+    bool unlocked = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    pthread_mutex_lock(&spare_lock);
+    if (unlocked && applied >= 0 && !spare_conn) {
+        spare_conn = conn;
+        conn = NULL;
     }
+    pthread_mutex_unlock(&spare_lock);
+    PQfinish(conn);
     return applied;
 }

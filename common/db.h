@@ -53,6 +53,10 @@ PGconn *db_connect_raw(void);
 /* Closes this thread's connection (call when a thread ends). */
 void db_thread_close(void);
 
+/* Closes the connection db_migrate() left for the first thread that needs one, if no
+ * thread took it. Call at exit. */
+void db_cleanup(void);
+
 /* A migration: a numbered SQL script applied once. */
 struct db_migration {
     const char *name; /* "0001_init" */
@@ -61,7 +65,8 @@ struct db_migration {
 
 /* Applies, in order and each in its own transaction, the migrations not yet recorded in
  * schema_migrations, holding an advisory lock keyed by scope so concurrent starts
- * serialize. Returns the number applied, or -1 (logged) on failure. */
+ * serialize. Returns the number applied, or -1 (logged) on failure. On success its
+ * connection is kept for the first thread that needs one (see db_cleanup()). */
 int db_migrate(const char *scope, const struct db_migration *migrations, size_t n)
     __attribute__((warn_unused_result));
 

@@ -2,6 +2,7 @@
  * through a durable outbox, status webhooks, opt-outs. The only holder of the master
  * WhatsApp access token. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "app.h"
 #include "daemon.h"
@@ -110,6 +111,7 @@ int main(int argc, char **argv)
 
     httpc_global_init();
     db_init(app.cfg.database_url);
+    atexit(db_cleanup); /* the connection db_migrate() may leave unused */
     if (db_migrate("notification", notification_migrations, notification_migrations_count) < 0) {
         log_error("migrations failed; not starting");
         return 1;

@@ -1,6 +1,7 @@
 /* main.c - tenant-service: tenants, their notification settings, WhatsApp phone-number
  * assignment and its audit log; serves the admin page and the settings card. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "app.h"
 #include "daemon.h"
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 
     httpc_global_init();
     db_init(app.cfg.database_url);
+    atexit(db_cleanup); /* the connection db_migrate() may leave unused */
     if (db_migrate("tenant", tenant_migrations, tenant_migrations_count) < 0) {
         log_error("migrations failed; not starting");
         return 1;
