@@ -99,7 +99,9 @@ static const struct db_stmt st_message_get = {
  * never overwritten; failed and skipped messages do not change at all. A message that
  * becomes sent, delivered or read loses the error a transient failure left on it (a
  * request that timed out here but that Graph accepted: its statuses arrive while the row
- * waits for its retry). */
+ * waits for its retry). "merged" is MATERIALIZED so that the second
+ * whatsapp_status_merge() gets a plain column: PostgreSQL then inlines both calls instead
+ * of running a SQL function per row. */
 #define APPLY_EVENTS                                                                               \
     " matched AS ("                                                                                \
     "  SELECT ev.*, coalesce(byw.id, byc.id) AS message_id FROM ev"                                \
@@ -124,14 +126,14 @@ static const struct db_stmt st_message_get = {
     "  SELECT m.id, m.status, m.wamid, m.sent_at, m.delivered_at, m.read_at"                       \
     "  FROM whatsapp_messages m WHERE m.id IN (SELECT message_id FROM agg)"                        \
     "  ORDER BY m.id FOR UPDATE),"                                                                 \
-    " calc AS ("                                                                                   \
-    "  SELECT a.*, l.status AS was,"                                                               \
-    "   whatsapp_status_merge(whatsapp_status_merge(l.status, a.best), a.failed) AS next,"         \
+    " merged AS MATERIALIZED ("                                                                    \
+    "  SELECT a.*, l.status AS was, whatsapp_status_merge(l.status, a.best) AS mid,"               \
     "   (l.wamid IS NULL OR (l.sent_at IS NULL AND a.sent_ts IS NOT NULL)"                         \
     "    OR (l.delivered_at IS NULL AND a.delivered_ts IS NOT NULL)"                               \
     "    OR (l.read_at IS NULL AND a.read_ts IS NOT NULL)) AS fills"                               \
     "  FROM locked l JOIN agg a ON a.message_id = l.id"                                            \
     "  WHERE l.status NOT IN ('failed', 'skipped')),"                                              \
+    " calc AS (SELECT c.*, whatsapp_status_merge(c.mid, c.failed) AS next FROM merged c),"         \
     " upd AS ("                                                                                    \
     "  UPDATE whatsapp_messages m SET status = c.next,"                                            \
     "   wamid = coalesce(m.wamid, c.wamid),"                                                       \
