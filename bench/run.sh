@@ -43,11 +43,11 @@ free_port() {
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
 }
-wait_ready() {
+wait_ready() { # URL [poll interval, s]
     local i
-    for i in $(seq 1 300); do
+    for i in $(seq 1 3000); do
         curl -fs -o /dev/null "$1/ready" && return 0
-        sleep 0.05
+        sleep "${2:-0.05}"
     done
     note "bench: $1 never became ready"
     return 1
@@ -95,6 +95,21 @@ start_ts() {
     pids+=("$ts_pid")
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# What only this process holds: its private pages, without the shared libraries' pages
+# that VmRSS also counts (libcrypto, libgnutls, libkrb5, ... are most of it).
+private_kb() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$1/smaps_rollup"; }
+# pgbench_p99 RATE PGBENCH-ARGS...: the ceiling's own latency at a constant rate: p99 in
+# ms of each transaction's schedule lag plus its time, from pgbench's per-transaction log
+# (the same measure as bench/loadgen's, which times from each request's scheduled start).
+pgbench_p99() {
+    local rate=$1 logdir
+    shift
+    logdir=$(mktemp -d "$dir/pgbench-log.XXXXXX")
+    (cd "$logdir" && pgbench -n -R "$rate" -T "$secs" -l "$@" >/dev/null 2>&1) || true
+    cat "$logdir"/pgbench_log* | awk '{print ($3 + $7) / 1000}' | sort -g |
+        awk '{a[NR] = $1} END {print NR ? a[int((NR - 1) * 0.99) + 1] : 0}'
+    rm -rf "$logdir"
+}
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 ms_now() { date +%s%3N; }
 
@@ -111,11 +126,13 @@ wait_ready "$TS"
 sleep 1
 figure idle_rss_tenant_kb "$(rss_kb "$ts_pid")"
 figure idle_rss_notification_kb "$(rss_kb "$ns_pid")"
+figure idle_private_tenant_kb "$(private_kb "$ts_pid")"
+figure idle_private_notification_kb "$(private_kb "$ns_pid")"
 for svc in tenant notification; do
     samples=()
     for _ in $(seq 1 "$runs"); do
-        if [ $svc = tenant ]; then stop_pid "$ts_pid"; t0=$(ms_now); start_ts; wait_ready "$TS"
-        else stop_pid "$ns_pid"; t0=$(ms_now); start_ns; wait_ready "$NS"; fi
+        if [ $svc = tenant ]; then stop_pid "$ts_pid"; t0=$(ms_now); start_ts; wait_ready "$TS" 0.005
+        else stop_pid "$ns_pid"; t0=$(ms_now); start_ns; wait_ready "$NS" 0.005; fi
         samples+=($(($(ms_now) - t0)))
     done
     figure "start_to_ready_${svc}_ms" "$(printf '%s\n' "${samples[@]}" | median)"
@@ -147,11 +164,14 @@ for _ in $(seq 1 "$runs"); do
     grep -q 'Non-2xx' <<<"$r" && { note "$r"; note "bench: settings reads failed"; exit 1; }
     ours+=("$(awk '/^Requests\/sec/ {print $2}' <<<"$r")")
 done
+ceiling_p99=()
 for _ in $(seq 1 "$runs"); do
+    ceiling_p99+=("$(pgbench_p99 2000 -S -c 64 -j 2 "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench")")
     r=$(build/loadgen --url "$TS/api/v1/tenants/{id}/settings/notifications" --ids "$dir/tenant_ids" \
         --header "Authorization: Bearer $SERVICE" --rate 2000 --duration "$secs" --connections 64)
     p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
 done
+figure settings_pgbench_p99_ms_at_2000rps "$(printf '%s\n' "${ceiling_p99[@]}" | median)"
 figure settings_pgbench_select_tps "$(printf '%s\n' "${ceiling[@]}" | median)"
 figure settings_reads_per_s "$(printf '%s\n' "${ours[@]}" | median)"
 figure settings_p99_ms_at_2000rps "$(printf '%s\n' "${p99[@]}" | median)"
@@ -175,11 +195,14 @@ for _ in $(seq 1 "$runs"); do
     ours+=("$(awk '/^Requests\/sec/ {print $2}' <<<"$r")")
 done
 body='{"event_id":"{uuid}","tenant_id":"'$tenant'","po_number":"PO-L-{seq}","supplier_name":"Proveedor ABC","supplier_phone":"+346{seq8}","total_amount":1250.5,"currency":"EUR"}'
+ceiling_p99=()
 for _ in $(seq 1 "$runs"); do
+    ceiling_p99+=("$(pgbench_p99 1000 -f "$root/bench/po_insert.sql" -c 64 -j 2 "$NOTIFICATION_DATABASE_URL")")
     r=$(build/loadgen --url "$NS/api/v1/notifications/purchase-orders" --method POST --body "$body" \
         --header "Authorization: Bearer $SERVICE" --rate 1000 --duration "$secs" --connections 64)
     p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
 done
+figure intake_pgbench_p99_ms_at_1000rps "$(printf '%s\n' "${ceiling_p99[@]}" | median)"
 figure intake_pgbench_insert_tps "$(printf '%s\n' "${ceiling[@]}" | median)"
 figure intake_events_per_s "$(printf '%s\n' "${ours[@]}" | median)"
 figure intake_p99_ms_at_1000rps "$(printf '%s\n' "${p99[@]}" | median)"

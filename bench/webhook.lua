@@ -1,6 +1,6 @@
 -- webhook.lua - wrk script: POST pre-signed status webhooks, each body once. BENCH_BODIES
 -- is a file of lines "<signature hex> <json body>"; thread i of n sends lines i, i+n, ...
--- and stops when its share is done, so wrk's duration is the time to apply them all.
+-- and then idles (wrk.thread:stop() does not end wrk 4.1's run: bench/e2e.sh stops it).
 local bodies = {}
 for line in io.lines(os.getenv("BENCH_BODIES")) do
    local sig, body = line:match("^(%x+) (.*)$")
