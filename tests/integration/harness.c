@@ -123,15 +123,34 @@ out:
     return out;
 }
 
+/* The first port of the kernel's ephemeral range, or 0 when it cannot be read. */
+static unsigned ephemeral_first(void)
+{
+    unsigned first = 0, last = 0;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%u %u", &first, &last) != 2)
+        first = 0;
+    fclose(f);
+    return first;
+}
+
 unsigned h_free_port(void)
 {
-    /* Ask the kernel for a free port, then pick a random one near it that also binds:
-     * two processes in a row asking for port 0 tend to get neighbours, so randomise. */
-    static unsigned seed;
-    if (!seed)
+    /* A random port that binds now (port 0 would give neighbours to processes asking in
+     * a row), below the kernel's ephemeral range when there is room: a port in that range
+     * can become the local port of any outgoing connection between this check and the
+     * daemon's bind, seconds later under valgrind, and the daemon then cannot listen. */
+    static unsigned seed, span = 30000;
+    if (!seed) {
         seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+        unsigned first = ephemeral_first();
+        if (first >= 20000 + 5000)
+            span = first - 20000;
+    }
     for (int attempt = 0; attempt < 200; attempt++) {
-        unsigned port = 20000 + (unsigned)(rand_r(&seed) % 30000);
+        unsigned port = 20000 + (unsigned)(rand_r(&seed) % span);
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
