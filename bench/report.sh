@@ -2,6 +2,7 @@
 val() { awk -F'\t' -v k="$1" '$1 == k {print $2}' "$out/figures"; }
 # (the parentheses matter: awk reads `printf ..., b > 0` as output to a file named "0")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 verdict() { awk "BEGIN {exit !($1)}" && echo "met" || echo "**missed**"; }
 
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
@@ -47,8 +48,8 @@ small and shared: compare ratios, not absolute numbers.
 | 3 | runs meeting every N=40 target | $(val e2e40_passes) of $runs | | | all | $(verdict "$(val e2e40_passes) == $runs") |
 | 3 | largest N sustained (40, then up to 60, 80, 120 or down to 30, 20, 10) | $(val e2e_largest_n) numbers | 120 | | ≥ 40 | $(verdict "$(val e2e_largest_n) >= 40") |
 | 4 | webhook ingestion, signed POSTs of 100 statuses | $(val webhook_statuses_per_s) statuses/s | pgbench, the same 100-row UPDATE: $(val webhook_pgbench_rows_per_s) rows/s | $(ratio "$(val webhook_statuses_per_s)" "$(val webhook_pgbench_rows_per_s)") | ≥ 20,000 | $(verdict "$(val webhook_statuses_per_s) >= 20000") |
-| 5 | tenant-service resident memory idle / at peak | $(( $(val idle_rss_tenant_kb) / 1024 )) / $(( $(val peak_rss_tenant_kb) / 1024 )) MiB (idle, its own pages only: $(( $(val idle_private_tenant_kb) / 1024 )) MiB) | | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_tenant_kb) < 10240 && $(val peak_rss_tenant_kb) < 102400") |
-| 5 | notification-service resident memory idle / at peak (benchmark 3) | $(( $(val idle_rss_notification_kb) / 1024 )) / $(( $(val peak_rss_notification_kb) / 1024 )) MiB (idle, its own pages only: $(( $(val idle_private_notification_kb) / 1024 )) MiB) | | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_notification_kb) < 10240 && $(val peak_rss_notification_kb) < 102400") |
+| 5 | tenant-service resident memory idle / at peak | $(mib "$(val idle_rss_tenant_kb)") / $(mib "$(val peak_rss_tenant_kb)") MiB (idle, its own pages only: $(mib "$(val idle_private_tenant_kb)") MiB) | | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_tenant_kb) < 10240 && $(val peak_rss_tenant_kb) < 102400") |
+| 5 | notification-service resident memory idle / at peak (benchmark 3) | $(mib "$(val idle_rss_notification_kb)") / $(mib "$(val peak_rss_notification_kb)") MiB (idle, its own pages only: $(mib "$(val idle_private_notification_kb)") MiB) | | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_notification_kb) < 10240 && $(val peak_rss_notification_kb) < 102400") |
 | 5 | start to /ready, migrated database: tenant / notification | $(val start_to_ready_tenant_ms) / $(val start_to_ready_notification_ms) ms | | | < 200 ms | $(verdict "$(val start_to_ready_tenant_ms) < 200 && $(val start_to_ready_notification_ms) < 200") |
 | 6 | graph-sim template sends | $(val graph_sim_sends_per_s) sends/s | | | ≥ 20,000 | $(verdict "$(val graph_sim_sends_per_s) >= 20000") |
 
@@ -70,7 +71,7 @@ Everything above is \`make bench\`. The pieces, for a rerun by hand:
   statuses once each; the rate is statuses applied (the service's counter) per second
   of wall time until the last one landed. Ceiling: \`pgbench -f bench/status_update.sql -c 8\`,
   the same rows moved to \`delivered\` 100 per statement.
-- p99 ceilings: \`pgbench -R RATE -c 64 -l\` at the same constant rate, latency = schedule
+- p99 ceilings: \`pgbench -R RATE -c $clients -l\` at the same constant rate, latency = schedule
   lag + transaction time (loadgen also times from each request's scheduled start).
 - 5: \`VmRSS\` idle, \`VmHWM\` after benchmark 3, from \`/proc\`; "own pages" is
   \`Private_Clean + Private_Dirty\` of \`/proc/PID/smaps_rollup\` (VmRSS also counts the
