@@ -585,6 +585,25 @@ static void set_faults(const struct run *r, const char *fmt, ...)
     buf_free(&b);
 }
 
+/* Waiting for a fault to have happened, not for a share of the load: graph-sim has
+ * answered `want` times with `code`, or notification-service has counted a Graph error
+ * `metric`. A burst of refusals slows sending down (a 130429 blocks its number for a
+ * while), so it must be waited for, or intake may end before the burst is used up. */
+struct seen {
+    const struct run *r;
+    const char *code;   /* graph-sim error code, or NULL */
+    long want;          /* answers with it */
+    const char *metric; /* else: a series of notification-service's /metrics, > 0 */
+};
+
+static bool fault_seen(void *arg)
+{
+    const struct seen *w = arg;
+    if (w->code)
+        return hf_sim_errors(&w->r->s, w->code) >= w->want;
+    return hf_metric(w->r->s.notif.url, w->metric) > 0;
+}
+
 static void graph_errors_transient_delivered_permanent_failed(void **state)
 {
     (void)state;
@@ -623,10 +642,16 @@ static void graph_errors_transient_delivered_permanent_failed(void **state)
         rules = error_rules(n, "{\"code\":130429,\"count\":40}");
         set_faults(r, "{\"errors\":%s,\"http_error\":{\"status\":503,\"rate\":0.1}}", rules);
         free(rules);
+        struct seen burst = {r, "130429", 40L * (k + 1), NULL};
+        struct seen e503 = {r, NULL, 0, "whatsapp_graph_errors_total{code=\"2\"}"};
+        assert_true(h_wait_until(fault_seen, &burst, wait_ms(120000)));
+        assert_true(h_wait_until(fault_seen, &e503, wait_ms(120000)));
         assert_true(hf_load_wait_accepted(l, n * (2 * k + 2) / (2 * rounds + 1), wait_ms(120000)));
         rules = error_rules(n, "{\"code\":131056,\"count\":40}");
         set_faults(r, "{\"errors\":%s,\"http_error\":{\"status\":500,\"rate\":0.1}}", rules);
         free(rules);
+        struct seen pair = {r, "131056", 40L * (k + 1), NULL};
+        assert_true(h_wait_until(fault_seen, &pair, wait_ms(120000)));
     }
     finish_load(l, n);
     hf_load_free(l);
