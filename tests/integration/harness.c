@@ -162,6 +162,31 @@ unsigned h_free_port(void)
     return 0;
 }
 
+void h_env_add(struct h_env *e, const char *fmt, ...)
+{
+    struct buf b = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    assert_true(e->n + 1 < sizeof e->vars / sizeof e->vars[0]);
+    e->vars[e->n++] = buf_steal(&b);
+    e->vars[e->n] = NULL;
+}
+
+void h_env_add_all(struct h_env *e, const char *const *more)
+{
+    for (size_t i = 0; more && more[i]; i++)
+        h_env_add(e, "%s", more[i]);
+}
+
+void h_env_free(struct h_env *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->vars[i]);
+    e->n = 0;
+}
+
 bool h_wrapped(void)
 {
     const char *w = getenv("H_WRAPPER");

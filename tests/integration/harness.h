@@ -41,6 +41,17 @@ char *h_sql(const char *url, const char *sql);
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 unsigned h_free_port(void);
 
+/* An environment for h_start(): "K=V" strings, NULL-terminated, owned. */
+struct h_env {
+    char *vars[64];
+    size_t n;
+};
+/* Appends one "K=V" (fails the test when full). */
+void h_env_add(struct h_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends each string of the NULL-terminated more (may be NULL). */
+void h_env_add_all(struct h_env *e, const char *const *more);
+void h_env_free(struct h_env *e);
+
 /* Starts $BIN_DIR/binary with the current environment plus env ("K=V" strings, NULL
  * terminated). port_var names the variable that gets the chosen port ("TENANT_PORT");
  * when env itself sets port_var, that port is used (pick it with h_free_port()).

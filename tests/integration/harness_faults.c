@@ -46,38 +46,6 @@ bool hf_wait(bool (*cond)(void *arg), void *arg, int timeout_ms, int interval_ms
 
 /* ---------- environments ---------- */
 
-struct env {
-    char *vars[64];
-    size_t n;
-};
-
-static void env_add(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void env_add(struct env *e, const char *fmt, ...)
-{
-    struct buf b = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    assert_true(e->n + 1 < sizeof e->vars / sizeof e->vars[0]);
-    e->vars[e->n++] = buf_steal(&b);
-    e->vars[e->n] = NULL;
-}
-
-static void env_add_all(struct env *e, const char *const *more)
-{
-    for (size_t i = 0; more && more[i]; i++)
-        env_add(e, "%s", more[i]);
-}
-
-static void env_free(struct env *e)
-{
-    for (size_t i = 0; i < e->n; i++)
-        free(e->vars[i]);
-    e->n = 0;
-}
-
 /* ---------- databases ---------- */
 
 static bool pg_script(const char *cmd, const char *dir)
@@ -134,66 +102,67 @@ static void drop_database(const char *url)
 
 static bool start_sim(struct hf_stack *s)
 {
-    struct env e = {0};
-    env_add(&e, "GRAPH_SIM_WEBHOOK_URL=http://127.0.0.1:%u/api/v1/whatsapp/webhook", s->notif_port);
-    env_add(&e, "GRAPH_SIM_MPS=%d", s->mps);
-    env_add(&e, "GRAPH_SIM_PAIR_WINDOW_MS=0");
-    env_add(&e, "GRAPH_SIM_STATUS_DELAY_MS=20");
-    env_add(&e, "GRAPH_SIM_WEBHOOK_BATCH_MAX=500");
-    env_add(&e, "GRAPH_SIM_HTTP_THREADS=16");
-    env_add(&e, "GRAPH_SIM_MESSAGES_MAX=1000000");
-    env_add(&e, "GRAPH_SIM_PHONE_COUNT=10");
-    env_add(&e, "LOG_LEVEL=warn");
-    env_add_all(&e, s->sim_env);
+    struct h_env e = {0};
+    h_env_add(&e, "GRAPH_SIM_WEBHOOK_URL=http://127.0.0.1:%u/api/v1/whatsapp/webhook",
+              s->notif_port);
+    h_env_add(&e, "GRAPH_SIM_MPS=%d", s->mps);
+    h_env_add(&e, "GRAPH_SIM_PAIR_WINDOW_MS=0");
+    h_env_add(&e, "GRAPH_SIM_STATUS_DELAY_MS=20");
+    h_env_add(&e, "GRAPH_SIM_WEBHOOK_BATCH_MAX=500");
+    h_env_add(&e, "GRAPH_SIM_HTTP_THREADS=16");
+    h_env_add(&e, "GRAPH_SIM_MESSAGES_MAX=1000000");
+    h_env_add(&e, "GRAPH_SIM_PHONE_COUNT=10");
+    h_env_add(&e, "LOG_LEVEL=warn");
+    h_env_add_all(&e, s->sim_env);
     bool ok =
         h_start(&s->sim, "graph-sim", "GRAPH_SIM_PORT", (const char *const *)e.vars, "/ready");
-    env_free(&e);
+    h_env_free(&e);
     return ok;
 }
 
 bool hf_start_tenant(struct hf_stack *s)
 {
-    struct env e = {0};
-    env_add(&e, "TENANT_PORT=%u", s->tenant_port);
-    env_add(&e, "TENANT_DATABASE_URL=%s", s->tenant_db);
-    env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
-    env_add(&e, "NOTIFICATION_SERVICE_URL=http://127.0.0.1:%u", s->notif_port);
-    env_add(&e, "LOG_LEVEL=warn");
+    struct h_env e = {0};
+    h_env_add(&e, "TENANT_PORT=%u", s->tenant_port);
+    h_env_add(&e, "TENANT_DATABASE_URL=%s", s->tenant_db);
+    h_env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
+    h_env_add(&e, "NOTIFICATION_SERVICE_URL=http://127.0.0.1:%u", s->notif_port);
+    h_env_add(&e, "LOG_LEVEL=warn");
     bool ok = h_start(&s->tenant, "tenant-service", "TENANT_PORT", (const char *const *)e.vars,
                       "/health");
-    env_free(&e);
+    h_env_free(&e);
     return ok;
 }
 
 bool hf_start_instance(struct hf_stack *s, struct h_proc *p, unsigned port,
                        const char *const *extra)
 {
-    struct env e = {0};
+    struct h_env e = {0};
     if (port)
-        env_add(&e, "NOTIFICATION_PORT=%u", port);
-    env_add(&e, "NOTIFICATION_DATABASE_URL=%s", s->notif_db);
-    env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
-    env_add(&e, "TENANT_SERVICE_URL=http://127.0.0.1:%u", s->tenant_port);
-    env_add(&e, "GRAPH_API_BASE_URL=%s", s->sim.url);
-    env_add(&e, "WHATSAPP_ACCESS_TOKEN=" HF_SIM_TOKEN);
-    env_add(&e, "WHATSAPP_BUSINESS_ACCOUNT_ID=" HF_SIM_WABA);
-    env_add(&e, "WHATSAPP_APP_SECRET=" HF_SIM_SECRET);
-    env_add(&e, "WHATSAPP_PHONE_NUMBER_ID=" HF_GLOBAL_PHONE);
-    env_add(&e, "WHATSAPP_MPS_PER_PHONE=%d", s->mps);
-    env_add(&e, "WHATSAPP_PAIR_INTERVAL_MS=0");
-    env_add(&e, "WHATSAPP_RETRY_BASE_MS=50");
-    env_add(&e, "WHATSAPP_RETRY_MAX_MS=500");
-    env_add(&e, "WHATSAPP_PAUSE_PROBE_MS=500");
-    env_add(&e, "OUTBOX_LEASE_SECONDS=5");
-    env_add(&e, "UPSTREAM_TIMEOUT_MS=1000");
-    env_add(&e, "GRAPH_TIMEOUT_MS=3000");
-    env_add(&e, "HTTP_THREADS=16");
-    env_add(&e, "LOG_LEVEL=warn");
-    env_add_all(&e, s->notif_env);
-    env_add_all(&e, extra);
+        h_env_add(&e, "NOTIFICATION_PORT=%u", port);
+    h_env_add(&e, "NOTIFICATION_DATABASE_URL=%s", s->notif_db);
+    h_env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
+    h_env_add(&e, "TENANT_SERVICE_URL=http://127.0.0.1:%u", s->tenant_port);
+    h_env_add(&e, "GRAPH_API_BASE_URL=%s", s->sim.url);
+    h_env_add(&e, "WHATSAPP_ACCESS_TOKEN=" HF_SIM_TOKEN);
+    h_env_add(&e, "WHATSAPP_BUSINESS_ACCOUNT_ID=" HF_SIM_WABA);
+    h_env_add(&e, "WHATSAPP_APP_SECRET=" HF_SIM_SECRET);
+    h_env_add(&e, "WHATSAPP_PHONE_NUMBER_ID=" HF_GLOBAL_PHONE);
+    h_env_add(&e, "WHATSAPP_MPS_PER_PHONE=%d", s->mps);
+    h_env_add(&e, "WHATSAPP_PAIR_INTERVAL_MS=0");
+    h_env_add(&e, "WHATSAPP_RETRY_BASE_MS=50");
+    h_env_add(&e, "WHATSAPP_RETRY_MAX_MS=500");
+    h_env_add(&e, "WHATSAPP_PAUSE_PROBE_MS=500");
+    h_env_add(&e, "OUTBOX_LEASE_SECONDS=5");
+    h_env_add(&e, "UPSTREAM_TIMEOUT_MS=1000");
+    h_env_add(&e, "GRAPH_TIMEOUT_MS=3000");
+    h_env_add(&e, "HTTP_THREADS=16");
+    h_env_add(&e, "LOG_LEVEL=warn");
+    h_env_add_all(&e, s->notif_env);
+    h_env_add_all(&e, extra);
     bool ok = h_start(p, "notification-service", "NOTIFICATION_PORT", (const char *const *)e.vars,
                       "/health");
-    env_free(&e);
+    h_env_free(&e);
     return ok;
 }
 

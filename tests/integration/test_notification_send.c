@@ -38,65 +38,33 @@ struct stack {
     struct h_proc side[4]; /* more notification-service instances, stopped at teardown */
 };
 
-/* A NULL-terminated environment built with env_add(). */
-struct env {
-    char *vars[48];
-    size_t n;
-};
-
-static void env_add(struct env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void env_add(struct env *e, const char *fmt, ...)
-{
-    struct buf b = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    assert_true(e->n + 1 < sizeof e->vars / sizeof e->vars[0]);
-    e->vars[e->n++] = buf_steal(&b);
-    e->vars[e->n] = NULL;
-}
-
-static void env_add_all(struct env *e, const char *const *more)
-{
-    for (size_t i = 0; more && more[i]; i++)
-        env_add(e, "%s", more[i]);
-}
-
-static void env_free(struct env *e)
-{
-    for (size_t i = 0; i < e->n; i++)
-        free(e->vars[i]);
-    e->n = 0;
-}
-
 static char *admin_token;
 static char *service_token;
 
 static bool start_sim(struct stack *s, const char *const *extra)
 {
-    struct env e = {0};
-    env_add(&e, "GRAPH_SIM_WEBHOOK_URL=http://127.0.0.1:%u/api/v1/whatsapp/webhook", s->notif_port);
-    env_add(&e, "GRAPH_SIM_STATUS_DELAY_MS=20");
-    env_add(&e, "LOG_LEVEL=warn");
-    env_add_all(&e, extra);
+    struct h_env e = {0};
+    h_env_add(&e, "GRAPH_SIM_WEBHOOK_URL=http://127.0.0.1:%u/api/v1/whatsapp/webhook",
+              s->notif_port);
+    h_env_add(&e, "GRAPH_SIM_STATUS_DELAY_MS=20");
+    h_env_add(&e, "LOG_LEVEL=warn");
+    h_env_add_all(&e, extra);
     bool ok =
         h_start(&s->sim, "graph-sim", "GRAPH_SIM_PORT", (const char *const *)e.vars, "/ready");
-    env_free(&e);
+    h_env_free(&e);
     return ok;
 }
 
 static bool start_tenant(struct stack *s)
 {
-    struct env e = {0};
-    env_add(&e, "TENANT_PORT=%u", s->tenant_port);
-    env_add(&e, "TENANT_DATABASE_URL=%s", s->tenant_db);
-    env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
-    env_add(&e, "NOTIFICATION_SERVICE_URL=http://127.0.0.1:%u", s->notif_port);
+    struct h_env e = {0};
+    h_env_add(&e, "TENANT_PORT=%u", s->tenant_port);
+    h_env_add(&e, "TENANT_DATABASE_URL=%s", s->tenant_db);
+    h_env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
+    h_env_add(&e, "NOTIFICATION_SERVICE_URL=http://127.0.0.1:%u", s->notif_port);
     bool ok = h_start(&s->tenant, "tenant-service", "TENANT_PORT", (const char *const *)e.vars,
                       "/health");
-    env_free(&e);
+    h_env_free(&e);
     return ok;
 }
 
@@ -105,28 +73,28 @@ static bool start_tenant(struct stack *s)
 static bool start_notification(struct stack *s, struct h_proc *p, unsigned port, const char *db,
                                const char *const *extra)
 {
-    struct env e = {0};
+    struct h_env e = {0};
     if (port)
-        env_add(&e, "NOTIFICATION_PORT=%u", port);
-    env_add(&e, "NOTIFICATION_DATABASE_URL=%s", db);
-    env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
-    env_add(&e, "TENANT_SERVICE_URL=http://127.0.0.1:%u", s->tenant_port);
-    env_add(&e, "GRAPH_API_BASE_URL=%s", s->sim.url);
-    env_add(&e, "WHATSAPP_ACCESS_TOKEN=" SIM_TOKEN);
-    env_add(&e, "WHATSAPP_BUSINESS_ACCOUNT_ID=" SIM_WABA);
-    env_add(&e, "WHATSAPP_APP_SECRET=" SIM_SECRET);
-    env_add(&e, "WHATSAPP_PHONE_NUMBER_ID=" GLOBAL_PHONE);
-    env_add(&e, "SETTINGS_CACHE_TTL_SECONDS=0");
-    env_add(&e, "UPSTREAM_TIMEOUT_MS=1000");
-    env_add(&e, "GRAPH_TIMEOUT_MS=3000");
-    env_add(&e, "WHATSAPP_RETRY_BASE_MS=50");
-    env_add(&e, "WHATSAPP_RETRY_MAX_MS=300");
-    env_add(&e, "WHATSAPP_MAX_ATTEMPTS=4");
-    env_add(&e, "WHATSAPP_PAUSE_PROBE_MS=300");
-    env_add_all(&e, extra);
+        h_env_add(&e, "NOTIFICATION_PORT=%u", port);
+    h_env_add(&e, "NOTIFICATION_DATABASE_URL=%s", db);
+    h_env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
+    h_env_add(&e, "TENANT_SERVICE_URL=http://127.0.0.1:%u", s->tenant_port);
+    h_env_add(&e, "GRAPH_API_BASE_URL=%s", s->sim.url);
+    h_env_add(&e, "WHATSAPP_ACCESS_TOKEN=" SIM_TOKEN);
+    h_env_add(&e, "WHATSAPP_BUSINESS_ACCOUNT_ID=" SIM_WABA);
+    h_env_add(&e, "WHATSAPP_APP_SECRET=" SIM_SECRET);
+    h_env_add(&e, "WHATSAPP_PHONE_NUMBER_ID=" GLOBAL_PHONE);
+    h_env_add(&e, "SETTINGS_CACHE_TTL_SECONDS=0");
+    h_env_add(&e, "UPSTREAM_TIMEOUT_MS=1000");
+    h_env_add(&e, "GRAPH_TIMEOUT_MS=3000");
+    h_env_add(&e, "WHATSAPP_RETRY_BASE_MS=50");
+    h_env_add(&e, "WHATSAPP_RETRY_MAX_MS=300");
+    h_env_add(&e, "WHATSAPP_MAX_ATTEMPTS=4");
+    h_env_add(&e, "WHATSAPP_PAUSE_PROBE_MS=300");
+    h_env_add_all(&e, extra);
     bool ok = h_start(p, "notification-service", "NOTIFICATION_PORT", (const char *const *)e.vars,
                       "/health");
-    env_free(&e);
+    h_env_free(&e);
     return ok;
 }
 
