@@ -33,7 +33,7 @@ trap cleanup EXIT
 
 only=${BENCH_ONLY:-}
 want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
-note() { printf '%s\n' "$*" >&2; }
+note() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; } # elapsed time: where make bench spends it
 figure() { printf '%s\t%s\n' "$1" "$2" >>"$out/figures"; note "  $1 = $2"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 free_port() {
