@@ -162,6 +162,32 @@ unsigned h_free_port(void)
     return 0;
 }
 
+struct h_resp h_call(const char *method, const char *base, const char *token, const char *body,
+                     const char *fmt, ...)
+{
+    struct buf url = {0};
+    va_list ap;
+    buf_append_str(&url, base);
+    va_start(ap, fmt);
+    buf_vprintf(&url, fmt, ap);
+    va_end(ap);
+    struct h_resp r = body || strcmp(method, "GET") != 0 ? h_json(method, url.data, token, body)
+                                                         : h_get(url.data, token);
+    buf_free(&url);
+    return r;
+}
+
+void h_drop_database(const char *url)
+{
+    const char *name = strrchr(url, '/');
+    if (!name || !name[1])
+        return;
+    char admin[256], sql[256];
+    snprintf(admin, sizeof admin, "%.*s/postgres", (int)(name - url), url);
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name + 1);
+    free(h_sql(admin, sql));
+}
+
 void h_env_add(struct h_env *e, const char *fmt, ...)
 {
     struct buf b = {0};

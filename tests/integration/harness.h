@@ -41,6 +41,14 @@ char *h_sql(const char *url, const char *sql);
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 unsigned h_free_port(void);
 
+/* method base + path (printf-formatted) with an optional bearer token and JSON body: a
+ * GET without a body is h_get(), anything else h_json(). */
+struct h_resp h_call(const char *method, const char *base, const char *token, const char *body,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Drops the database of a postgresql:// url (its name follows the last '/'), connected
+ * to the server's "postgres" database; open connections are closed (FORCE). */
+void h_drop_database(const char *url);
+
 /* An environment for h_start(): "K=V" strings, NULL-terminated, owned. */
 struct h_env {
     char *vars[64];

@@ -86,18 +86,6 @@ bool hf_pg_start(const struct hf_stack *s)
     return s->pg_dir[0] && pg_script("start", s->pg_dir);
 }
 
-/* Drops the database of url (its name follows the last '/'). */
-static void drop_database(const char *url)
-{
-    const char *name = strrchr(url, '/');
-    if (!name || !name[1])
-        return;
-    char admin[256], sql[256];
-    snprintf(admin, sizeof admin, "%.*s/postgres", (int)(name - url), url);
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name + 1);
-    free(h_sql(admin, sql));
-}
-
 /* ---------- daemons ---------- */
 
 static bool start_sim(struct hf_stack *s)
@@ -229,8 +217,8 @@ int hf_stack_stop(struct hf_stack *s)
     if (s->pg_dir[0]) {
         pg_script("wipe", s->pg_dir);
     } else {
-        drop_database(s->tenant_db);
-        drop_database(s->notif_db);
+        h_drop_database(s->tenant_db);
+        h_drop_database(s->notif_db);
     }
     return rc;
 }
@@ -253,24 +241,9 @@ const char *hf_service_token(void)
     return service_token;
 }
 
-struct h_resp hf_call(const char *method, const char *base, const char *token, const char *body,
-                      const char *fmt, ...)
-{
-    struct buf url = {0};
-    va_list ap;
-    buf_append_str(&url, base);
-    va_start(ap, fmt);
-    buf_vprintf(&url, fmt, ap);
-    va_end(ap);
-    struct h_resp r = body || strcmp(method, "GET") != 0 ? h_json(method, url.data, token, body)
-                                                         : h_get(url.data, token);
-    buf_free(&url);
-    return r;
-}
-
 void hf_sim_post(const struct hf_stack *s, const char *path, const char *body)
 {
-    struct h_resp r = hf_call("POST", s->sim.url, NULL, body, "%s", path);
+    struct h_resp r = h_call("POST", s->sim.url, NULL, body, "%s", path);
     if (r.status != 200)
         fail_msg("graph-sim %s: %ld %s", path, r.status, r.body);
     h_resp_free(&r);
@@ -281,21 +254,21 @@ void hf_make_tenant(const struct hf_stack *s, const char *name, const char *phon
 {
     char body[256];
     snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
-    struct h_resp r = hf_call("POST", s->tenant.url, hf_admin_token(), body, "/api/v1/tenants");
+    struct h_resp r = h_call("POST", s->tenant.url, hf_admin_token(), body, "/api/v1/tenants");
     if (r.status != 201 && r.status != 200)
         fail_msg("create tenant: %ld %s", r.status, r.body);
     snprintf(id, HF_ID_LEN, "%s", json_string_value(json_object_get(r.json, "id")));
     h_resp_free(&r);
     if (phone_id) {
         snprintf(body, sizeof body, "{\"phone_number_id\":\"%s\"}", phone_id);
-        r = hf_call("POST", s->tenant.url, hf_admin_token(), body,
-                    "/api/v1/admin/whatsapp/tenants/%s/assign-phone", id);
+        r = h_call("POST", s->tenant.url, hf_admin_token(), body,
+                   "/api/v1/admin/whatsapp/tenants/%s/assign-phone", id);
         if (r.status != 200)
             fail_msg("assign %s: %ld %s", phone_id, r.status, r.body);
         h_resp_free(&r);
     }
-    r = hf_call("PUT", s->tenant.url, hf_admin_token(), "{\"whatsapp_enabled\":true}",
-                "/api/v1/tenants/%s/settings/notifications", id);
+    r = h_call("PUT", s->tenant.url, hf_admin_token(), "{\"whatsapp_enabled\":true}",
+               "/api/v1/tenants/%s/settings/notifications", id);
     if (r.status != 200)
         fail_msg("enable WhatsApp: %ld %s", r.status, r.body);
     h_resp_free(&r);
@@ -303,7 +276,7 @@ void hf_make_tenant(const struct hf_stack *s, const char *name, const char *phon
 
 double hf_metric(const char *base, const char *series)
 {
-    struct h_resp r = hf_call("GET", base, NULL, NULL, "/metrics");
+    struct h_resp r = h_call("GET", base, NULL, NULL, "/metrics");
     size_t n = strlen(series);
     double v = -1;
     for (const char *line = r.body; line && *line;) {
@@ -334,7 +307,7 @@ long hf_sql_long(const char *db, const char *fmt, ...)
 
 static json_t *sim_stats(const struct hf_stack *s)
 {
-    struct h_resp r = hf_call("GET", s->sim.url, NULL, NULL, "/_sim/stats");
+    struct h_resp r = h_call("GET", s->sim.url, NULL, NULL, "/_sim/stats");
     json_t *doc = json_incref(r.json);
     h_resp_free(&r);
     return doc;
@@ -652,7 +625,7 @@ void hf_sim_sends(const struct hf_stack *s, struct hf_sends *out)
 {
     memset(out, 0, sizeof(*out));
     struct h_resp r =
-        hf_call("GET", s->sim.url, NULL, NULL, "/_sim/messages?request=false&limit=1000000");
+        h_call("GET", s->sim.url, NULL, NULL, "/_sim/messages?request=false&limit=1000000");
     assert_int_equal(r.status, 200);
     const json_t *list = json_object_get(r.json, "messages");
     assert_int_equal(json_integer_value(json_object_get(r.json, "total_accepted")),

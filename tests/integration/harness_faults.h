@@ -66,9 +66,6 @@ bool hf_pg_start(const struct hf_stack *s);
 
 const char *hf_admin_token(void);
 const char *hf_service_token(void);
-/* method base+path (formatted) with an optional token and JSON body. */
-struct h_resp hf_call(const char *method, const char *base, const char *token, const char *body,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* POST to graph-sim's control API, asserting 200. */
 void hf_sim_post(const struct hf_stack *s, const char *path, const char *body);
 /* Creates a tenant with WhatsApp enabled and, when phone_id is not NULL, that number. */

@@ -257,8 +257,8 @@ static void print_duplicates(const struct run *r, const struct hf_sends *x)
         if (row) {
             char to[32];
             snprintf(to, sizeof to, "%.*s", (int)strcspn(row, " "), row);
-            struct h_resp m = hf_call("GET", r->s.sim.url, NULL, NULL,
-                                      "/_sim/messages?to=%%2B%s&request=false", to + 1);
+            struct h_resp m = h_call("GET", r->s.sim.url, NULL, NULL,
+                                     "/_sim/messages?to=%%2B%s&request=false", to + 1);
             size_t k;
             const json_t *one;
             json_array_foreach (json_object_get(m.json, "messages"), k, one)
@@ -301,8 +301,8 @@ static void expect_all_read(const struct run *r, long count, long bound,
 static long sim_sends_from(const struct run *r, const char *phone_id)
 {
     struct h_resp resp =
-        hf_call("GET", r->s.sim.url, NULL, NULL,
-                "/_sim/messages?phone_number_id=%s&request=false&limit=1000000", phone_id);
+        h_call("GET", r->s.sim.url, NULL, NULL,
+               "/_sim/messages?phone_number_id=%s&request=false&limit=1000000", phone_id);
     long n = (long)json_array_size(json_object_get(resp.json, "messages"));
     h_resp_free(&resp);
     return n;
@@ -363,7 +363,7 @@ static void kill9_mid_load_then_restart(void **state)
 static void check_outage_answers(const struct run *r)
 {
     double t = hf_now();
-    struct h_resp ready = hf_call("GET", r->s.notif.url, NULL, NULL, "/ready");
+    struct h_resp ready = h_call("GET", r->s.notif.url, NULL, NULL, "/ready");
     double ready_s = hf_now() - t;
     assert_int_equal(ready.status, 503);
     assert_string_equal(json_string_value(json_object_get(ready.json, "failing")), "database");
@@ -381,8 +381,8 @@ static void check_outage_answers(const struct run *r)
              "\"total_amount\":1,\"currency\":\"EUR\"}",
              event, r->tenants[0]);
     t = hf_now();
-    struct h_resp po = hf_call("POST", r->s.notif.url, hf_service_token(), body,
-                               "/api/v1/notifications/purchase-orders");
+    struct h_resp po = h_call("POST", r->s.notif.url, hf_service_token(), body,
+                              "/api/v1/notifications/purchase-orders");
     double po_s = hf_now() - t;
     h_assert_error(&po, 503, "database_unavailable");
     h_resp_free(&po);
@@ -391,7 +391,7 @@ static void check_outage_answers(const struct run *r)
 
 static bool ready_ok(void *arg)
 {
-    struct h_resp r = hf_call("GET", arg, NULL, NULL, "/ready");
+    struct h_resp r = h_call("GET", arg, NULL, NULL, "/ready");
     bool ok = r.status == 200;
     h_resp_free(&r);
     return ok;
@@ -657,7 +657,7 @@ static void graph_errors_transient_delivered_permanent_failed(void **state)
     hf_load_free(l);
     assert_true(hf_wait_terminal(&r->s, n, wait_ms(FINAL_WAIT_MS)));
     /* Faults off only now: everything above happened under them. */
-    struct h_resp cleared = hf_call("DELETE", r->s.sim.url, NULL, NULL, "/_sim/faults");
+    struct h_resp cleared = h_call("DELETE", r->s.sim.url, NULL, NULL, "/_sim/faults");
     h_resp_free(&cleared);
 
     struct tally t;
@@ -742,7 +742,7 @@ static void webhooks_duplicated_reordered_delayed_and_down(void **state)
     finish_load(l, n);
     hf_load_free(l);
     assert_true(hf_wait_terminal(&r->s, n, wait_ms(FINAL_WAIT_MS)));
-    struct h_resp st = hf_call("GET", r->s.sim.url, NULL, NULL, "/_sim/stats");
+    struct h_resp st = h_call("GET", r->s.sim.url, NULL, NULL, "/_sim/stats");
     const json_t *wh = json_object_get(st.json, "webhooks");
     long dups = (long)json_integer_value(json_object_get(wh, "duplicates_delivered"));
     long refused = (long)json_integer_value(json_object_get(wh, "posts_failed"));
@@ -772,7 +772,7 @@ static void webhooks_duplicated_reordered_delayed_and_down(void **state)
 /* Send requests graph-sim answered (any status; with code "401": refused tokens). */
 static long sim_send_requests(const struct run *r, const char *code)
 {
-    struct h_resp m = hf_call("GET", r->s.sim.url, NULL, NULL, "/metrics");
+    struct h_resp m = h_call("GET", r->s.sim.url, NULL, NULL, "/metrics");
     char want[64] = "";
     long n = 0;
     if (code)
@@ -806,7 +806,7 @@ static void token_expired_pauses_burns_nothing_resumes(void **state)
         assert_true(hf_wait(metric_is, &paused, 10000, 50));
         usleep(300 * 1000); /* requests in flight at the pause come back */
         long e0 = sim_send_requests(r, NULL), a0 = hf_sim_accepted(&r->s);
-        struct h_resp ready = hf_call("GET", r->s.notif.url, NULL, NULL, "/ready");
+        struct h_resp ready = h_call("GET", r->s.notif.url, NULL, NULL, "/ready");
         assert_int_equal(ready.status, 503);
         assert_string_equal(json_string_value(json_object_get(ready.json, "failing")), "graph");
         const char *why =

@@ -135,18 +135,6 @@ static struct h_proc *start_side(struct stack *s, const char *db, const char *co
     return NULL;
 }
 
-/* Drops the database of url (its name follows the last '/'). */
-static void drop_database(const char *url)
-{
-    const char *name = strrchr(url, '/');
-    if (!name || !name[1])
-        return;
-    char admin[256], sql[256];
-    snprintf(admin, sizeof admin, "%.*s/postgres", (int)(name - url), url);
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name + 1);
-    free(h_sql(admin, sql));
-}
-
 static int stack_stop(struct stack *s)
 {
     int rc = 0;
@@ -160,30 +148,12 @@ static int stack_stop(struct stack *s)
         rc = -1;
     if (s->sim.pid && h_stop(&s->sim) != 0)
         rc = -1;
-    drop_database(s->tenant_db);
-    drop_database(s->notif_db);
+    h_drop_database(s->tenant_db);
+    h_drop_database(s->notif_db);
     return rc;
 }
 
 /* ---------- HTTP helpers ---------- */
-
-static struct h_resp call(const char *method, const char *base, const char *token, const char *body,
-                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static struct h_resp call(const char *method, const char *base, const char *token, const char *body,
-                          const char *fmt, ...)
-{
-    struct buf url = {0};
-    va_list ap;
-    buf_append_str(&url, base);
-    va_start(ap, fmt);
-    buf_vprintf(&url, fmt, ap);
-    va_end(ap);
-    struct h_resp r = body || strcmp(method, "GET") != 0 ? h_json(method, url.data, token, body)
-                                                         : h_get(url.data, token);
-    buf_free(&url);
-    return r;
-}
 
 /* Creates a tenant, optionally with a number and WhatsApp settings (a JSON object for
  * PUT .../settings/notifications, or NULL); writes its id. */
@@ -192,22 +162,22 @@ static void make_tenant(struct stack *s, const char *name, const char *phone_id,
 {
     char body[256];
     snprintf(body, sizeof body, "{\"name\":\"%s\"}", name);
-    struct h_resp r = call("POST", s->tenant.url, admin_token, body, "/api/v1/tenants");
+    struct h_resp r = h_call("POST", s->tenant.url, admin_token, body, "/api/v1/tenants");
     if (r.status != 201 && r.status != 200)
         fail_msg("create tenant: %ld %s", r.status, r.body);
     snprintf(id, UUID_STR_LEN, "%s", json_string_value(json_object_get(r.json, "id")));
     h_resp_free(&r);
     if (phone_id) {
         snprintf(body, sizeof body, "{\"phone_number_id\":\"%s\"}", phone_id);
-        r = call("POST", s->tenant.url, admin_token, body,
-                 "/api/v1/admin/whatsapp/tenants/%s/assign-phone", id);
+        r = h_call("POST", s->tenant.url, admin_token, body,
+                   "/api/v1/admin/whatsapp/tenants/%s/assign-phone", id);
         if (r.status != 200)
             fail_msg("assign %s: %ld %s", phone_id, r.status, r.body);
         h_resp_free(&r);
     }
     if (settings) {
-        r = call("PUT", s->tenant.url, admin_token, settings,
-                 "/api/v1/tenants/%s/settings/notifications", id);
+        r = h_call("PUT", s->tenant.url, admin_token, settings,
+                   "/api/v1/tenants/%s/settings/notifications", id);
         if (r.status != 200)
             fail_msg("settings %s: %ld %s", settings, r.status, r.body);
         h_resp_free(&r);
@@ -227,7 +197,7 @@ static void post_po(const char *base, const char *tenant, const char *supplier_p
              "\"total_amount\":%s,\"currency\":\"%s\"}",
              event, tenant, supplier_phone, amount, currency);
     struct h_resp r =
-        call("POST", base, service_token, body, "/api/v1/notifications/purchase-orders");
+        h_call("POST", base, service_token, body, "/api/v1/notifications/purchase-orders");
     if (r.status != 202)
         fail_msg("post PO: %ld %s", r.status, r.body);
     snprintf(id, UUID_STR_LEN, "%s", json_string_value(json_object_get(r.json, "message_id")));
@@ -248,7 +218,7 @@ static void post_template(const char *base, const char *tenant, const char *to,
              "{\"idempotency_key\":\"%s\",\"tenant_id\":\"%s\",\"to\":\"%s\","
              "\"template_name\":\"po_notification\",%s\"parameters\":%s}",
              key, tenant, to, lang, params);
-    struct h_resp r = call("POST", base, service_token, body, "/api/v1/whatsapp/messages");
+    struct h_resp r = h_call("POST", base, service_token, body, "/api/v1/whatsapp/messages");
     if (r.status != 202)
         fail_msg("post template: %ld %s", r.status, r.body);
     snprintf(id, UUID_STR_LEN, "%s", json_string_value(json_object_get(r.json, "message_id")));
@@ -257,7 +227,7 @@ static void post_template(const char *base, const char *tenant, const char *to,
 
 static void sim_post(struct stack *s, const char *path, const char *body)
 {
-    struct h_resp r = call("POST", s->sim.url, NULL, body, "%s", path);
+    struct h_resp r = h_call("POST", s->sim.url, NULL, body, "%s", path);
     if (r.status != 200)
         fail_msg("graph-sim %s: %ld %s", path, r.status, r.body);
     h_resp_free(&r);
@@ -267,7 +237,7 @@ static void sim_post(struct stack *s, const char *path, const char *body)
 static json_t *sim_sends(struct stack *s, const char *to)
 {
     struct h_resp r =
-        call("GET", s->sim.url, NULL, NULL, "/_sim/messages?to=%%2B%s&limit=10000", to + 1);
+        h_call("GET", s->sim.url, NULL, NULL, "/_sim/messages?to=%%2B%s&limit=10000", to + 1);
     assert_int_equal(r.status, 200);
     json_t *list = json_incref(json_object_get(r.json, "messages"));
     h_resp_free(&r);
@@ -286,7 +256,7 @@ static size_t sim_count(struct stack *s, const char *to)
 /* graph-sim's count of answers with error code (from /_sim/stats). */
 static long sim_errors(struct stack *s, const char *code)
 {
-    struct h_resp r = call("GET", s->sim.url, NULL, NULL, "/_sim/stats");
+    struct h_resp r = h_call("GET", s->sim.url, NULL, NULL, "/_sim/stats");
     json_t *by = json_object_get(json_object_get(r.json, "messages"), "errors_by_code");
     long n = (long)json_integer_value(json_object_get(by, code));
     h_resp_free(&r);
@@ -296,7 +266,7 @@ static long sim_errors(struct stack *s, const char *code)
 /* The value of the Prometheus series (name with its labels) at base/metrics, or -1. */
 static double metric(const char *base, const char *series)
 {
-    struct h_resp r = call("GET", base, NULL, NULL, "/metrics");
+    struct h_resp r = h_call("GET", base, NULL, NULL, "/metrics");
     size_t n = strlen(series);
     double v = -1;
     for (const char *line = r.body; line && *line;) {
@@ -399,7 +369,7 @@ static int main_teardown(void **state)
 static int clear_faults(void **state)
 {
     (void)state;
-    struct h_resp r = call("DELETE", main_stack.sim.url, NULL, NULL, "/_sim/faults");
+    struct h_resp r = h_call("DELETE", main_stack.sim.url, NULL, NULL, "/_sim/faults");
     h_resp_free(&r);
     return 0;
 }
@@ -580,7 +550,7 @@ static void skipped_for_each_service_reason(void **state)
     assert_int_equal(sim_count(s, "+34600100010") + sim_count(s, "+34600100011") +
                          sim_count(s, "+34600100012"),
                      0);
-    drop_database(side.notif_db);
+    h_drop_database(side.notif_db);
 }
 
 static void transient_errors_are_retried_until_delivered(void **state)
@@ -694,7 +664,7 @@ static void token_errors_pause_everything_and_burn_nothing(void **state)
         assert_row(s, ids[i], "attempts", "0");
     }
     assert_row(s, ids[0], "error_code IN (190, 0) OR error_code IS NULL", "true");
-    struct h_resp r = call("GET", s->notif.url, NULL, NULL, "/ready");
+    struct h_resp r = h_call("GET", s->notif.url, NULL, NULL, "/ready");
     assert_non_null(strstr(r.body, "pause"));
     h_resp_free(&r);
 
@@ -792,7 +762,7 @@ static void throughput_stays_under_the_limit_of_the_number(void **state)
     assert_true(took >= 3.9); /* 100 at 20/s: the first 20 at once, then 20 each second */
 
     struct h_resp r =
-        call("GET", s->sim.url, NULL, NULL, "/_sim/messages/counts?phone_number_id=" PHONE(12));
+        h_call("GET", s->sim.url, NULL, NULL, "/_sim/messages/counts?phone_number_id=" PHONE(12));
     const json_t *n = json_array_get(json_object_get(r.json, "numbers"), 0);
     assert_true(json_integer_value(json_object_get(n, "max_accepted_per_second")) <= 20);
     size_t i;
@@ -802,8 +772,8 @@ static void throughput_stays_under_the_limit_of_the_number(void **state)
     h_resp_free(&r);
     /* ... and no second anywhere of graph-sim's sliding window saw more than 20. */
     json_t *all = NULL;
-    r = call("GET", s->sim.url, NULL, NULL,
-             "/_sim/messages?phone_number_id=" PHONE(12) "&request=false&limit=10000");
+    r = h_call("GET", s->sim.url, NULL, NULL,
+               "/_sim/messages?phone_number_id=" PHONE(12) "&request=false&limit=10000");
     all = json_object_get(r.json, "messages");
     size_t count = json_array_size(all);
     for (size_t k = 20; k < count; k++) {
@@ -897,7 +867,7 @@ static int scale_main_up(void **state)
     if (s->notif.pid == 0 &&
         !start_notification(s, &s->notif, s->notif_port, s->notif_db, scale_main_env()))
         return -1;
-    struct h_resp r = call("DELETE", s->sim.url, NULL, NULL, "/_sim/faults");
+    struct h_resp r = h_call("DELETE", s->sim.url, NULL, NULL, "/_sim/faults");
     h_resp_free(&r);
     return 0;
 }
@@ -969,7 +939,7 @@ static void two_instances_send_every_message_exactly_once(void **state)
     assert_true(h_wait_until(count_is, &done, h_wrapped() ? 300000 : 60000));
 
     struct h_resp r =
-        call("GET", s->sim.url, NULL, NULL, "/_sim/messages?request=false&limit=10000");
+        h_call("GET", s->sim.url, NULL, NULL, "/_sim/messages?request=false&limit=10000");
     const json_t *list = json_object_get(r.json, "messages");
     assert_int_equal(json_array_size(list), 3050);
     assert_int_equal(json_integer_value(json_object_get(r.json, "total_accepted")), 3050);
@@ -1015,8 +985,8 @@ static size_t back_to_normal(struct stack *s, const char *phone, int prefix, int
     assert_int_equal(scale_main_up(NULL), 0);
     struct count_wait done = {s->notif_db, sql, want};
     assert_true(h_wait_until(count_is, &done, h_wrapped() ? 120000 : 20000));
-    struct h_resp r = call("GET", s->sim.url, NULL, NULL,
-                           "/_sim/messages?phone_number_id=%s&request=false", phone);
+    struct h_resp r = h_call("GET", s->sim.url, NULL, NULL,
+                             "/_sim/messages?phone_number_id=%s&request=false", phone);
     size_t sent = json_array_size(json_object_get(r.json, "messages"));
     h_resp_free(&r);
     return sent;
