@@ -88,7 +88,11 @@ e2e_run() {
     e2e_result="$verdict $min_rate $r429 $p99 $read $lost $dup $rows $sent"
 }
 
-if want 3; then
+# E2E_N=20 BENCH_ONLY=3 bench/run.sh --quick: one run at that N only, for a look by hand.
+if want 3 && [ -n "${E2E_N:-}" ]; then
+    e2e_run "$E2E_N"
+    note "  N=$E2E_N: $e2e_result"
+elif want 3; then
 note "3. end to end, N numbers x 80 msg/s for ${e2e_secs}s"
 results=()
 for _ in $(seq 1 "$runs"); do
@@ -164,10 +168,10 @@ for run in $(seq 1 "$runs"); do
     psql_t "$NOTIFICATION_DATABASE_URL" -c "
         INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,
             recipient_phone, template_name, template_parameters, payload, status, wamid,
-            phone_number_id, sent_at)
+            phone_number_id, sent_at, next_attempt_at)
         SELECT gen_random_uuid(), '11111111-1111-4111-8111-111111111111', 'wh-' || g,
             'template', 'x', '+34612345678', 'po_notification', '[]', '{}', 'sent',
-            'wamid.bench.' || g, '109876543210001', now()
+            'wamid.bench.' || g, '109876543210001', now(), NULL
         FROM generate_series(1, $((bodies * 100))) g"
     # wrk 4.1 keeps its threads' loops running after wrk.thread:stop() until -d ends, so
     # the end is when the service's applied counter has grown by every status (its

@@ -183,26 +183,10 @@ static enum db_status classify(PGconn *conn, PGresult *res)
     return DB_ERROR;
 }
 
-static enum db_status exec_once(const struct db_stmt *stmt, const char *const *params,
-                                PGresult **out)
+/* Hands res to *out (or frees it) when it succeeded; classifies and logs it when not. */
+static enum db_status finish(PGconn *conn, const struct db_stmt *stmt, PGresult *res,
+                             PGresult **out)
 {
-    PGconn *conn = thread_conn();
-    if (!conn)
-        return DB_UNAVAILABLE;
-    if (!is_prepared(stmt)) {
-        PGresult *res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            enum db_status st = classify(conn, res);
-            PQclear(res);
-            if (st == DB_ERROR)
-                log_error("prepare failed\tstmt=%s error=\"%s\"", stmt->name, tls.message);
-            return st;
-        }
-        PQclear(res);
-        if (tls.nprepared < DB_MAX_PREPARED)
-            tls.prepared[tls.nprepared++] = stmt;
-    }
-    PGresult *res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
         if (out)
@@ -217,6 +201,33 @@ static enum db_status exec_once(const struct db_stmt *stmt, const char *const *p
         log_error("query failed\tstmt=%s sqlstate=%s error=\"%s\"", stmt->name, tls.sqlstate,
                   tls.message);
     return status;
+}
+
+static enum db_status exec_once(const struct db_stmt *stmt, const char *const *params,
+                                PGresult **out)
+{
+    PGconn *conn = thread_conn();
+    if (!conn)
+        return DB_UNAVAILABLE;
+    if (stmt->replan)
+        return finish(conn, stmt,
+                      PQexecParams(conn, stmt->sql, stmt->nparams, NULL, params, NULL, NULL, 0),
+                      out);
+    if (!is_prepared(stmt)) {
+        PGresult *res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            enum db_status st = classify(conn, res);
+            PQclear(res);
+            if (st == DB_ERROR)
+                log_error("prepare failed\tstmt=%s error=\"%s\"", stmt->name, tls.message);
+            return st;
+        }
+        PQclear(res);
+        if (tls.nprepared < DB_MAX_PREPARED)
+            tls.prepared[tls.nprepared++] = stmt;
+    }
+    return finish(conn, stmt,
+                  PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0), out);
 }
 
 enum db_status db_exec(const struct db_stmt *stmt, const char *const *params, PGresult **out)

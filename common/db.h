@@ -9,11 +9,19 @@
 #include <stddef.h>
 
 /* A statement of a store module. Declare them as static const objects; the name must be
- * unique in the process. */
+ * unique in the process.
+ *
+ * A statement is prepared once per connection and PostgreSQL soon settles on one plan
+ * for it, made for the tables as they were then. That is right for lookups by key, but
+ * not for a batch over a table that grows from empty: a plan made while the table was
+ * empty scans it whole, and keeps doing so until the next ANALYZE. Such a statement sets
+ * replan, and is planned afresh, for the tables as they are, at each execution (it costs
+ * a parse and a plan, small next to a batch). */
 struct db_stmt {
     const char *name;
     const char *sql;
     int nparams;
+    bool replan;
 };
 
 enum db_status {

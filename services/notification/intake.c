@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "uuidutil.h"
+#include "wakeup.h"
 
 #define SKIP_DISABLED "whatsapp_notifications_disabled"
 
@@ -111,6 +112,8 @@ static void store_and_reply(struct intake *in, const char *kind, const char *ide
     snprintf(labels, sizeof labels, "kind=\"%s\",status=\"%s\"", kind, ref.status);
     metric_inc(metrics_counter("whatsapp_messages_accepted_total",
                                "Messages accepted by intake, by kind and first status.", labels));
+    if (strcmp(ref.status, "queued") == 0)
+        wakeup_queued();
     log_info("message accepted\tmessage_id=%s kind=%s tenant=%s to=%s status=%s", ref.id, kind,
              tenant_id, log_mask_phone(phone, masked, sizeof masked), ref.status);
     http_reply_json(in->req, 202, body);

@@ -13,6 +13,7 @@
 #include "retention.h"
 #include "routes.h"
 #include "shutdown.h"
+#include "wakeup.h"
 #include "worker.h"
 
 extern const struct db_migration notification_migrations[];
@@ -131,6 +132,8 @@ int main(int argc, char **argv)
         .app = &app,
     };
     notification_routes_configure(&app.cfg);
+    if (!wakeup_init())
+        return 1;
     struct http_server *srv = http_server_start(&http);
     if (!srv)
         return 1;

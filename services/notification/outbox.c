@@ -8,17 +8,19 @@
 #include "alloc.h"
 #include "log.h"
 
-/* The claim: due rows oldest first, skipping rows another worker holds locked. The
- * payload's fields come out as text so amounts stay exact decimals. */
+/* The claim: due rows oldest first, skipping rows another worker holds locked. A row
+ * is in the queue while it has a next_attempt_at (migration 0005): a queued row's is
+ * when it is due, a sending row's is the end of its lease, so a row whose worker died
+ * comes back when the lease runs out. The payload's fields come out as text so amounts
+ * stay exact decimals. */
 static const struct db_stmt claim_stmt = {
     "outbox_claim",
     "UPDATE whatsapp_messages m"
     "   SET status = 'sending', lease_owner = $1,"
-    "       lease_expires_at = now() + $3::int * interval '1 second', updated_at = now()"
+    "       lease_expires_at = now() + $3::int * interval '1 second',"
+    "       next_attempt_at = now() + $3::int * interval '1 second', updated_at = now()"
     " WHERE m.id IN (SELECT id FROM whatsapp_messages"
     "                 WHERE next_attempt_at <= now()"
-    "                   AND (status = 'queued'"
-    "                        OR (status = 'sending' AND lease_expires_at < now()))"
     "                 ORDER BY next_attempt_at"
     "                 LIMIT $2"
     "                 FOR UPDATE SKIP LOCKED)"
@@ -31,6 +33,7 @@ static const struct db_stmt claim_stmt = {
     "                    WHERE o.tenant_id = m.tenant_id"
     "                      AND o.recipient_phone = m.recipient_phone)",
     3,
+    .replan = true,
 };
 
 enum {
@@ -56,7 +59,8 @@ enum {
  * out here, was accepted by Graph) keeps its status whatever this result says: a late
  * 'sent' does not lower delivered/read/failed, a 'retry' does not queue it again (a
  * duplicate send), a 'failed' does not undo read. A failed or skipped row keeps its
- * error; a sent/delivered/read one ends without one. */
+ * error; a sent/delivered/read one ends without one. Only a row queued again (retry,
+ * release) keeps a next_attempt_at: every other one leaves the queue. */
 static const struct db_stmt apply_stmt = {
     "outbox_apply",
     "UPDATE whatsapp_messages m SET"
@@ -70,9 +74,9 @@ static const struct db_stmt apply_stmt = {
     "  template_language = coalesce(r.language, m.template_language),"
     "  template_parameters = coalesce(r.parameters, m.template_parameters),"
     "  attempts = m.attempts + r.used,"
-    "  next_attempt_at = CASE WHEN r.outcome IN ('retry', 'release')"
-    "                         THEN now() + r.delay_ms * interval '1 millisecond'"
-    "                         ELSE m.next_attempt_at END,"
+    "  next_attempt_at = CASE WHEN whatsapp_status_rank(m.status) >= 2 THEN NULL"
+    "                         WHEN r.outcome IN ('retry', 'release')"
+    "                         THEN now() + r.delay_ms * interval '1 millisecond' END,"
     "  error_code = CASE WHEN m.status IN ('failed', 'skipped') THEN m.error_code"
     "                    WHEN r.outcome IN ('sent', 'skipped')"
     "                         OR whatsapp_status_rank(m.status) >= 2 THEN NULL"
@@ -97,12 +101,14 @@ static const struct db_stmt apply_stmt = {
     "           wamid, phone_number_id, language, parameters, answered_ms)"
     " WHERE m.id = r.id AND m.lease_owner = $1",
     13,
+    .replan = true,
 };
 
 static const struct db_stmt pending_stmt = {
     "outbox_pending",
     "SELECT DISTINCT wamid FROM whatsapp_pending_statuses WHERE wamid = ANY($1::text[])",
     1,
+    .replan = true,
 };
 
 static const char *const outcome_names[] = {
@@ -298,7 +304,9 @@ PGconn *outbox_listen(void)
     PGconn *c = db_connect_raw();
     if (!c)
         return NULL;
-    PGresult *res = PQexec(c, "LISTEN whatsapp_outbox");
+    /* A name for pg_stat_activity; its NOTIFYs write nothing worth a WAL flush. */
+    PGresult *res = PQexec(c, "SET application_name = 'bakery-whatsapp outbox listener';"
+                              " SET synchronous_commit = off; LISTEN whatsapp_outbox");
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok || PQsetnonblocking(c, 1) != 0) {
@@ -314,7 +322,22 @@ int outbox_listen_drain(PGconn *c)
     int n = 0;
     if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
         return -1;
-    for (PGnotify *note; (note = PQnotifies(c)) != NULL; n++)
-        PQfreemem(note);
+    int self = PQbackendPID(c);
+    for (PGnotify *note; (note = PQnotifies(c)) != NULL; PQfreemem(note)) {
+        if (note->be_pid != self)
+            n++;
+    }
     return n;
+}
+
+bool outbox_listen_notify(PGconn *c)
+{
+    /* PQexec blocks even on a non-blocking connection; notifications that arrive
+     * meanwhile wait in c for outbox_listen_drain(). */
+    PGresult *res = PQexec(c, "NOTIFY whatsapp_outbox");
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok)
+        log_warn("cannot NOTIFY whatsapp_outbox\terror=\"%.200s\"", PQerrorMessage(c));
+    return ok;
 }

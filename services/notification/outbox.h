@@ -91,8 +91,12 @@ enum db_status outbox_pending(const char *const *wamids, size_t n, bool *pending
 /* Opens a connection listening on the whatsapp_outbox channel; NULL when the server
  * cannot be reached. The caller PQfinish()es it. */
 PGconn *outbox_listen(void);
-/* Reads what arrived on c. Returns the number of notifications (0 or more), or -1 when
- * the connection is broken (close it and listen again later). */
+/* Reads what arrived on c. Returns the number of notifications (0 or more) other
+ * connections sent, or -1 when the connection is broken (close it and listen again
+ * later). */
 int outbox_listen_drain(PGconn *c);
+/* Sends NOTIFY whatsapp_outbox on c, for the workers of the other instances. False when
+ * the connection is broken. */
+bool outbox_listen_notify(PGconn *c);
 
 #endif

@@ -40,19 +40,20 @@ static const struct db_stmt st_message_insert = {
     "WITH ins AS ("
     " INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,"
     "  recipient_phone, template_name, template_language, template_parameters, payload,"
-    "  status, skip_reason)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12)"
+    "  status, skip_reason, next_attempt_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12,"
+    "  CASE WHEN $11 = 'queued' THEN now() END)"
     " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
     " RETURNING id, status)"
     " SELECT id, status FROM ins",
     12,
 };
 
-/* Wakes the outbox workers, in a transaction of its own: PostgreSQL serializes the
- * commits of notifying transactions on one lock held through their WAL flush, so a
- * NOTIFY inside the durable insert would undo group commit. This transaction writes
- * nothing worth flushing, hence synchronous_commit off; a lost wake-up costs at most the
- * workers' poll interval. */
+/* Wakes the outbox workers, in a transaction of its own after the insert's: PostgreSQL
+ * serializes the commits of notifying transactions on one lock held through their WAL
+ * flush, so a NOTIFY inside the durable insert would undo group commit. This transaction
+ * writes nothing worth flushing, hence synchronous_commit off; a lost wake-up costs at
+ * most the workers' poll interval. */
 static const struct db_stmt st_outbox_wake = {
     "api_outbox_wake",
     "SELECT set_config('synchronous_commit', 'off', true), pg_notify('whatsapp_outbox', '')",
@@ -77,6 +78,7 @@ static const struct db_stmt st_message_list = {
     "  AND ($4::timestamptz IS NULL OR (created_at, id) < ($4::timestamptz, $5::uuid))"
     " ORDER BY created_at DESC, id DESC LIMIT $6",
     6,
+    .replan = true,
 };
 
 static const struct db_stmt st_message_get = {
@@ -99,15 +101,15 @@ static const struct db_stmt st_message_get = {
  * never overwritten; failed and skipped messages do not change at all. A message that
  * becomes sent, delivered or read loses the error a transient failure left on it (a
  * request that timed out here but that Graph accepted: its statuses arrive while the row
- * waits for its retry). "merged" is MATERIALIZED so that the second
- * whatsapp_status_merge() gets a plain column: PostgreSQL then inlines both calls instead
- * of running a SQL function per row. */
+ * waits for its retry), and leaves the queue (next_attempt_at). "merged" is MATERIALIZED so that
+ * the second whatsapp_status_merge() gets a plain column: PostgreSQL then inlines both calls
+ * instead of running a SQL function per row. */
 #define APPLY_EVENTS                                                                               \
     " matched AS ("                                                                                \
-    "  SELECT ev.*, coalesce(byw.id, byc.id) AS message_id FROM ev"                                \
-    "  LEFT JOIN whatsapp_messages byw ON byw.wamid = ev.wamid"                                    \
-    "  LEFT JOIN whatsapp_messages byc ON byw.id IS NULL AND byc.id = ev.callback_id"              \
-    "   AND byc.wamid IS NULL),"                                                                   \
+    "  SELECT ev.*, coalesce("                                                                     \
+    "   (SELECT m.id FROM whatsapp_messages m WHERE m.wamid = ev.wamid),"                          \
+    "   (SELECT m.id FROM whatsapp_messages m WHERE m.id = ev.callback_id"                         \
+    "     AND m.wamid IS NULL)) AS message_id FROM ev),"                                           \
     " agg AS ("                                                                                    \
     "  SELECT message_id, count(*) AS n, min(wamid) AS wamid,"                                     \
     "   (array_agg(status ORDER BY whatsapp_status_rank(status) DESC)"                             \
@@ -146,6 +148,8 @@ static const struct db_stmt st_message_get = {
     "    THEN coalesce(c.error_code, m.error_code) END,"                                           \
     "   error_message = CASE WHEN c.next = 'failed'"                                               \
     "    THEN coalesce(c.error_message, m.error_message) END,"                                     \
+    "   next_attempt_at = CASE WHEN c.next IN ('queued', 'sending')"                               \
+    "    THEN m.next_attempt_at END,"                                                              \
     "   updated_at = now()"                                                                        \
     "  FROM calc c WHERE m.id = c.message_id AND (c.next <> c.was OR c.fills)"                     \
     "  RETURNING c.n)"
@@ -167,6 +171,7 @@ static const struct db_stmt st_statuses_apply = {
     " SELECT (SELECT count(*) FROM matched WHERE message_id IS NOT NULL),"
     "  (SELECT coalesce(sum(n), 0) FROM upd), (SELECT count(*) FROM pend)",
     6,
+    .replan = true,
 };
 
 /* The wamid $1 has just been stored on message $2: its pending statuses apply now. */
@@ -178,6 +183,7 @@ static const struct db_stmt st_pending_apply = {
     "  p.error_code, p.error_message, $2::uuid AS callback_id, 0::bigint AS ord)," APPLY_EVENTS
     " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
     2,
+    .replan = true,
 };
 
 /* After a batch left statuses pending: a sender that stored one of those wamids in the
@@ -191,6 +197,7 @@ static const struct db_stmt st_pending_resolve = {
     "  p.error_code, p.error_message, p.message_id AS callback_id, 0::bigint AS ord)," APPLY_EVENTS
     " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
     1,
+    .replan = true,
 };
 
 /* ---------- opt-outs ---------- */
@@ -220,6 +227,7 @@ static const struct db_stmt st_opt_out = {
     "  RETURNING 1)"
     " SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM changed)",
     4,
+    .replan = true,
 };
 
 /* The source message id ($4) matters only to an opt-out: three parameters here. */
@@ -232,6 +240,7 @@ static const struct db_stmt st_opt_in = {
                 "  RETURNING 1)"
                 " SELECT (SELECT count(*) FROM tenants), (SELECT count(*) FROM changed)",
     3,
+    .replan = true,
 };
 
 /* ---------- retention and gauges ---------- */
@@ -243,6 +252,7 @@ static const struct db_stmt st_retention_delete = {
     " WHERE created_at < now() - make_interval(days => $1::int)"
     " LIMIT $2::int FOR UPDATE SKIP LOCKED)",
     2,
+    .replan = true,
 };
 
 static const struct db_stmt st_pending_prune = {
@@ -250,14 +260,16 @@ static const struct db_stmt st_pending_prune = {
     "DELETE FROM whatsapp_pending_statuses"
     " WHERE received_at < now() - make_interval(secs => $1::int)",
     1,
+    .replan = true,
 };
 
 static const struct db_stmt st_queue_stats = {
     "api_queue_stats",
-    "SELECT (SELECT count(*) FROM whatsapp_messages WHERE status IN ('queued', 'sending')),"
+    "SELECT (SELECT count(*) FROM whatsapp_messages WHERE next_attempt_at IS NOT NULL),"
     " (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8"
-    "  FROM whatsapp_messages WHERE status = 'queued')",
+    "  FROM whatsapp_messages WHERE next_attempt_at IS NOT NULL AND status = 'queued')",
     0,
+    .replan = true,
 };
 
 /* ---------- helpers ---------- */
@@ -353,9 +365,6 @@ enum db_status store_message_create(const struct store_new_message *m,
         if (PQntuples(res) == 1) {
             out->created = true;
             out->same_request = true;
-            if (strcmp(PQgetvalue(res, 0, 1), "queued") == 0 &&
-                db_exec(&st_outbox_wake, NULL, NULL) != DB_OK)
-                log_warn("could not wake the outbox workers; they will poll");
             break;
         }
         PQclear(res);
@@ -379,6 +388,11 @@ enum db_status store_message_create(const struct store_new_message *m,
 out:
     PQclear(res);
     return st;
+}
+
+enum db_status store_outbox_notify(void)
+{
+    return db_exec(&st_outbox_wake, NULL, NULL);
 }
 
 /* ---------- reading ---------- */

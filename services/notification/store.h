@@ -36,12 +36,15 @@ struct store_message_ref {
     bool same_request; /* when not created: the stored request hashes the same */
 };
 
-/* Inserts m unless (tenant_id, idempotency_key) exists, in one statement that also wakes
- * the outbox workers (NOTIFY whatsapp_outbox) when the new row is queued. Fills out with
- * the new row, or with the existing one and whether its request hash matches. */
+/* Inserts m unless (tenant_id, idempotency_key) exists. Fills out with the new row, or
+ * with the existing one and whether its request hash matches. Waking the workers is the
+ * caller's (wakeup.h). */
 enum db_status store_message_create(const struct store_new_message *m,
                                     struct store_message_ref *out)
     __attribute__((warn_unused_result));
+
+/* NOTIFY whatsapp_outbox: wakes the outbox workers of every instance. */
+enum db_status store_outbox_notify(void) __attribute__((warn_unused_result));
 
 /* ---------- reading ---------- */
 

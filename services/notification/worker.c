@@ -27,6 +27,7 @@
 #include "sender.h"
 #include "shutdown.h"
 #include "tenant_settings.h"
+#include "wakeup.h"
 #include "webhook.h"
 
 #define POLL_MS 1000           /* look for due rows at least this often */
@@ -63,7 +64,9 @@ struct worker {
     struct tenant_settings_cache *settings;
     PGconn *listen;
     int64_t listen_retry_ms;
-    bool claim_due; /* a NOTIFY, or a full batch: more rows may be due now */
+    bool claim_due;   /* a wake-up, or a full batch: more rows may be due now */
+    bool notify_owed; /* local intake queued rows the other instances have not heard of */
+    int64_t next_notify_ms;
     bool was_paused;
     int64_t next_poll_ms;
     int64_t next_probe_ms;
@@ -489,6 +492,30 @@ static void keep_listening(struct worker *w, int64_t now)
     w->claim_due = true; /* notifications may have been missed meanwhile */
 }
 
+/* Lets the other instances' workers know of the rows intake queued here (wakeup.h), at
+ * most one NOTIFY per WAKEUP_NOTIFY_GAP_MS. */
+static void notify_others(struct worker *w, int64_t now)
+{
+    if (wakeup_take_owed())
+        w->notify_owed = true;
+    if (!w->notify_owed || !w->listen || now < w->next_notify_ms)
+        return;
+    w->notify_owed = false;
+    w->next_notify_ms = now + WAKEUP_NOTIFY_GAP_MS;
+    /* Notifications that arrived meanwhile were read into the connection: their socket
+     * will not poll readable, so they are counted here. */
+    int n = outbox_listen_notify(w->listen) ? outbox_listen_drain(w->listen) : -1;
+    if (n < 0) {
+        log_warn("the LISTEN connection was lost; polling until it is back");
+        w->notify_owed = true;
+        PQfinish(w->listen);
+        w->listen = NULL;
+        w->listen_retry_ms = now + DB_RETRY_MS;
+    } else if (n > 0) {
+        w->claim_due = true;
+    }
+}
+
 static int64_t wake_time(const struct worker *w, int64_t now)
 {
     int64_t due = atomic_load(&w->next_due_ms);
@@ -501,25 +528,33 @@ static int64_t wake_time(const struct worker *w, int64_t now)
         t = now;
     if (!w->listen && w->listen_retry_ms < t)
         t = w->listen_retry_ms;
+    if (w->notify_owed && w->listen && w->next_notify_ms < t)
+        t = w->next_notify_ms;
     return t;
 }
 
-/* Sleeps until there is something to do: a NOTIFY, room after results, a timer, stop. */
+/* Sleeps until there is something to do: a message queued here or elsewhere, room after
+ * results, a timer, stop. */
 static void wait_for_work(struct worker *w, int64_t now)
 {
-    struct pollfd fds[3] = {
+    struct pollfd fds[4] = {
         {.fd = w->claim_fd, .events = POLLIN},
         {.fd = shutdown_fd(), .events = POLLIN},
+        {.fd = wakeup_fd(), .events = POLLIN},
         {.fd = w->listen ? PQsocket(w->listen) : -1, .events = POLLIN},
     };
     int64_t t = wake_time(w, now);
     int timeout = t <= now ? 0 : (int)(t - now < 60000 ? t - now : 60000);
 
-    if (poll(fds, 3, timeout) <= 0)
+    if (poll(fds, 4, timeout) <= 0)
         return;
     if (fds[0].revents & POLLIN)
         drain_fd(w->claim_fd);
-    if (fds[2].revents) {
+    if (fds[2].revents & POLLIN) {
+        wakeup_drain();
+        w->claim_due = true;
+    }
+    if (fds[3].revents) {
         int n = outbox_listen_drain(w->listen);
         if (n < 0) {
             log_warn("the LISTEN connection was lost; polling until it is back");
@@ -536,12 +571,17 @@ static void *claimer_run(void *arg)
 {
     struct worker *w = arg;
     w->claim_due = true;
+    wakeup_attach(true);
     while (!atomic_load(&w->stop) && !shutdown_requested()) {
         int64_t now = mono_ms();
         keep_listening(w, now);
         claim(w, now);
+        notify_others(w, now);
         wait_for_work(w, now);
     }
+    wakeup_attach(false);
+    w->next_notify_ms = 0;
+    notify_others(w, mono_ms()); /* what is queued here is the others' now */
     log_info("outbox worker stopping: no new claims, in-flight sends finishing");
     sender_drain(w->sender);
     atomic_store(&w->claimer_done, true);

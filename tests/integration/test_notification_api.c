@@ -739,9 +739,10 @@ static void listing_filters_pages_and_scopes(void **state)
     h_resp_free(&r);
 
     /* status and since */
-    char *sql = xasprintf("UPDATE whatsapp_messages SET status = 'failed', created_at ="
-                          " '2020-06-01T00:00:00Z' WHERE id = '%s'",
-                          xs[0]);
+    char *sql = xasprintf(
+        "UPDATE whatsapp_messages SET status = 'failed', next_attempt_at = NULL, created_at ="
+        " '2020-06-01T00:00:00Z' WHERE id = '%s'",
+        xs[0]);
     free(h_sql(db_url, sql));
     free(sql);
     r = list(admin, "?tenant_id=%s&status=failed", tx);

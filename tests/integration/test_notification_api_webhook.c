@@ -173,11 +173,12 @@ static void insert_message(const char *id, const char *tenant, const char *statu
     char *sql = xasprintf(
         "INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,"
         " recipient_phone, template_name, template_parameters, payload, status, wamid,"
-        " phone_number_id, lease_owner, lease_expires_at, created_at) VALUES ('%s', '%s', '%s',"
-        " 'template', 'h', '%s', 't', '[]', '{}', '%s', %s%s%s, %s%s%s, 'test',"
-        " now() + interval '1 day', now() - interval '%s')",
+        " phone_number_id, lease_owner, lease_expires_at, next_attempt_at, created_at) VALUES"
+        " ('%s', '%s', '%s', 'template', 'h', '%s', 't', '[]', '{}', '%s', %s%s%s, %s%s%s,"
+        " 'test', now() + interval '1 day', CASE WHEN '%s' IN ('queued', 'sending')"
+        " THEN now() + interval '1 day' END, now() - interval '%s')",
         id, tenant, id, to, status, wamid ? "'" : "", wamid ? wamid : "NULL", wamid ? "'" : "",
-        phone_id ? "'" : "", phone_id ? phone_id : "NULL", phone_id ? "'" : "", age);
+        phone_id ? "'" : "", phone_id ? phone_id : "NULL", phone_id ? "'" : "", status, age);
     char *done = h_sql(db_url, sql);
     assert_non_null(done);
     free(done);
@@ -752,9 +753,10 @@ static void retention_deletes_old_rows_in_batches(void **state)
         uuid_new(id);
         char *sql = xasprintf("INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key,"
                               " kind, request_hash, recipient_phone, template_name,"
-                              " template_parameters, payload, status, created_at) VALUES ('%s',"
-                              " '%s', 'old-%d', 'template', 'h', '+34612345678', 't', '[]', '{}',"
-                              " 'read', now() - interval '3 days')",
+                              " template_parameters, payload, status, next_attempt_at,"
+                              " created_at) VALUES ('%s', '%s', 'old-%d', 'template', 'h',"
+                              " '+34612345678', 't', '[]', '{}', 'read', NULL,"
+                              " now() - interval '3 days')",
                               id, TENANT_1, i);
         free(h_sql(db_url, sql));
         free(sql);

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
+#include <poll.h>
 
 #include "alloc.h"
 #include "harness.h"
@@ -805,9 +807,11 @@ static bool count_is(void *arg)
     return ok;
 }
 
+/* The worker's LISTEN session names itself (it also sends the NOTIFYs it owes). */
+#define LISTENER_APP "'bakery-whatsapp outbox listener'"
 #define LISTENERS                                                                                  \
-    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = "        \
-    "'LISTEN whatsapp_outbox' AND pid <> pg_backend_pid()"
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "                \
+    "application_name = " LISTENER_APP
 
 static void listen_connection_comes_back(void **state)
 {
@@ -819,13 +823,70 @@ static void listen_connection_comes_back(void **state)
     assert_true(h_wait_until(count_is, &one, 5000));
     /* The server ends the worker's LISTEN session (as a restart would). */
     sql_ok(s, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
-              "current_database() AND query = 'LISTEN whatsapp_outbox'");
+              "current_database() AND application_name = " LISTENER_APP);
     assert_true(h_wait_until(count_is, &none, 5000));
     assert_true(h_wait_until(count_is, &one, 5000));
     assert_true(h_log_count(&s->notif, "the LISTEN connection was lost") >= 1);
     make_tenant(s, "Después Del Corte", NULL, "{\"whatsapp_enabled\":true}", tenant);
     post_po(s->notif.url, tenant, "+34 600 700 001", "10", "EUR", id);
     wait_status(s, id, ",sent,delivered,read,", 5000);
+}
+
+/* Notifications on whatsapp_outbox that reach c within wait_ms. */
+static int notifications(PGconn *c, long wait_ms)
+{
+    int n = 0;
+    struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+    for (long waited = 0; waited < wait_ms; waited += 10) {
+        if (poll(&pfd, 1, 10) < 0 || !PQconsumeInput(c))
+            break;
+        for (PGnotify *note; (note = PQnotifies(c)) != NULL; PQfreemem(note))
+            n++;
+    }
+    return n;
+}
+
+static long elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Intake wakes its own worker directly and owes the other instances a NOTIFY, which the
+ * worker pays at most once per 10 ms (wakeup.h) and after the last message of a burst. A
+ * session of the test's own stands for another instance's worker. */
+static void other_instances_hear_of_queued_messages(void **state)
+{
+    (void)state;
+    struct stack *s = &main_stack;
+    char tenant[UUID_STR_LEN], id[UUID_STR_LEN];
+    make_tenant(s, "Otra Instancia Escucha", NULL, "{\"whatsapp_enabled\":true}", tenant);
+    PGconn *c = PQconnectdb(s->notif_db);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "LISTEN whatsapp_outbox"));
+
+    /* A burst: at least one notification, and not one per message. */
+    enum { BURST = 60 };
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < BURST; i++) {
+        char phone[32];
+        snprintf(phone, sizeof phone, "+34 600 800 %03d", i);
+        post_po(s->notif.url, tenant, phone, "10", "EUR", id);
+    }
+    long burst_ms = elapsed_ms(&t0);
+    int heard = notifications(c, 200);
+    print_message("# %d messages in %ld ms: %d notifications\n", BURST, burst_ms, heard);
+    assert_true(heard >= 1);
+    assert_true(heard <= (burst_ms + 200) / 10 + 2);
+
+    /* The last message of a burst is always announced: one message alone here. */
+    assert_int_equal(notifications(c, 100), 0);
+    post_po(s->notif.url, tenant, "+34 600 800 999", "10", "EUR", id);
+    assert_true(notifications(c, 1000) >= 1);
+    wait_status(s, id, ",sent,delivered,read,", 5000);
+    PQfinish(c);
 }
 
 /* ======================= the scale stack ======================= */
@@ -1086,6 +1147,7 @@ int main(void)
         cmocka_unit_test_setup(pair_limit_spaces_messages_to_one_recipient, clear_faults),
         cmocka_unit_test_setup(throughput_stays_under_the_limit_of_the_number, clear_faults),
         cmocka_unit_test_setup(listen_connection_comes_back, clear_faults),
+        cmocka_unit_test_setup(other_instances_hear_of_queued_messages, clear_faults),
     };
     const struct CMUnitTest scale[] = {
         cmocka_unit_test_setup(two_instances_send_every_message_exactly_once, scale_alone),

@@ -8,27 +8,12 @@
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
-PG_DIR="${TEST_PG_DIR:-.run/test-pg}"
 SCRATCH="status_fn_$$"
 # shellcheck source=tests/lib/tap.sh
 . "$ROOT/tests/lib/tap.sh"
-
-"$ROOT/scripts/pg.sh" start "$PG_DIR" || { not_ok "test PostgreSQL starts"; tap_done; exit 1; }
-# shellcheck disable=SC1090,SC1091
-. <("$ROOT/scripts/pg.sh" env "$PG_DIR")
-ADMIN_URL=${NOTIFICATION_DATABASE_URL%/*}/postgres
-URL=${NOTIFICATION_DATABASE_URL%/*}/$SCRATCH
-sql() { psql -X -q -At -v ON_ERROR_STOP=1 "$URL" -c "$1" 2>&1; }
-finish() {
-    psql -X -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS $SCRATCH" >/dev/null 2>&1
-    tap_done
-}
-trap finish EXIT
-
-psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_URL" -c "CREATE DATABASE $SCRATCH" >/dev/null || exit 1
-for f in "$ROOT"/migrations/notification/*.sql; do
-    out=$(psql -X -q -v ON_ERROR_STOP=1 "$URL" -f "$f" 2>&1) || { not_ok "$(basename "$f") applies" "$out"; exit 1; }
-done
+# shellcheck source=tests/lib/scratch_db.sh
+. "$ROOT/tests/lib/scratch_db.sh"
+for f in "$ROOT"/migrations/notification/*.sql; do apply "$f"; done
 ok "the notification migrations apply in order"
 
 STATUSES=(queued sending sent delivered read failed skipped)

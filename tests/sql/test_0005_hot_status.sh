@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Tests migration 0005 of migrations/notification: existing rows get the new meaning of
+# next_attempt_at (set only while queued or sending; a sending row's is its lease's
+# end), no index of whatsapp_messages uses status any more, the CHECK keeps the two
+# columns agreeing, and a status change is a HOT update (no new index entries).
+# Works in a scratch database on the test cluster ($TEST_PG_DIR, started when needed).
+# Output: TAP.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+SCRATCH="hot_status_$$"
+# shellcheck source=tests/lib/tap.sh
+. "$ROOT/tests/lib/tap.sh"
+# shellcheck source=tests/lib/scratch_db.sh
+. "$ROOT/tests/lib/scratch_db.sh"
+for f in "$ROOT"/migrations/notification/000[1-4]_*.sql; do apply "$f"; done
+
+# One row per status as 0004 left them; the sending one holds a lease.
+sql "INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,
+        recipient_phone, template_name, template_parameters, payload, status,
+        next_attempt_at, lease_owner, lease_expires_at)
+     SELECT gen_random_uuid(), '11111111-1111-4111-8111-111111111111', s, 'template', 'h',
+        '+34612345678', 't', '[]', '{}', s, '2030-01-01T00:00:00Z',
+        CASE WHEN s = 'sending' THEN 'w1' END,
+        CASE WHEN s = 'sending' THEN timestamptz '2030-01-01T00:01:00Z' END
+     FROM unnest(ARRAY['queued','sending','sent','delivered','read','failed','skipped']) s" >/dev/null
+apply "$ROOT/migrations/notification/0005_hot_status_updates.sql"
+ok "0005 applies over rows of every status"
+
+got=$(sql "SELECT string_agg(status || '=' || coalesce(to_char(next_attempt_at AT TIME ZONE 'UTC',
+             'HH24:MI'), 'null'), ' ' ORDER BY whatsapp_status_rank(status), status)
+           FROM whatsapp_messages")
+want="queued=00:00 sending=00:01 sent=null delivered=null read=null failed=null skipped=null"
+[ "$got" = "$want" ] && ok "next_attempt_at: kept when queued, the lease's end when sending, null once final" ||
+    not_ok "next_attempt_at after 0005" "got:  $got"$'\n'"want: $want"
+
+uses=$(sql "SELECT string_agg(i.indexrelid::regclass::text, ' ') FROM pg_index i
+            WHERE i.indrelid = 'whatsapp_messages'::regclass
+              AND (pg_get_indexdef(i.indexrelid) ~ '\mstatus\M'
+                   OR coalesce(pg_get_expr(i.indpred, i.indrelid), '') ~ '\mstatus\M')")
+[ -z "$uses" ] && ok "no index of whatsapp_messages uses status" || not_ok "indexes using status" "$uses"
+
+out=$(sql "UPDATE whatsapp_messages SET status = 'sent' WHERE status = 'queued'")
+grep -q whatsapp_messages_queue_check <<<"$out" && ok "the CHECK refuses a final row with a next_attempt_at" ||
+    not_ok "the CHECK refuses a final row with a next_attempt_at" "$out"
+out=$(sql "INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,
+              recipient_phone, template_name, template_parameters, payload)
+           VALUES (gen_random_uuid(), '11111111-1111-4111-8111-111111111111', 'fresh',
+              'template', 'h', '+34612345678', 't', '[]', '{}')
+           RETURNING next_attempt_at IS NOT NULL")
+[ "$out" = t ] && ok "a row inserted with the defaults is queued and due" || not_ok "default row" "$out"
+
+# A status change is HOT: PostgreSQL counts it in n_tup_hot_upd of this transaction.
+got=$(psql -X -q -At -v ON_ERROR_STOP=1 "$URL" 2>&1 <<'SQL'
+BEGIN;
+UPDATE whatsapp_messages SET status = 'delivered', delivered_at = now(), updated_at = now()
+ WHERE status = 'sent';
+UPDATE whatsapp_messages SET status = 'read', read_at = now(), updated_at = now()
+ WHERE status = 'delivered';
+SELECT n_tup_upd || '/' || n_tup_hot_upd FROM pg_stat_xact_user_tables
+ WHERE relname = 'whatsapp_messages';
+COMMIT;
+SQL
+)
+[ "$got" = "3/3" ] && ok "delivered and read are HOT updates" ||
+    not_ok "delivered and read are HOT updates" "updates/HOT: $got (want 3/3)"
