@@ -11,7 +11,7 @@ cd "$root"
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 runs=3
-secs=8
+secs=6
 [ "$quick" = 1 ] && { runs=1; secs=4; }
 bin=$root/build
 dir=$root/.run/bench

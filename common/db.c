@@ -10,6 +10,8 @@
 #include "log.h"
 
 #define DB_MAX_PREPARED 128
+#define DB_REPLAN_FIRST_MS 1000 /* a replan statement is prepared again after 1 s, */
+#define DB_REPLAN_MAX_MS 64000  /* then after twice as long each time, up to 64 s */
 #define DB_RETRY_INTERVAL_MS 250
 
 static const char *db_conninfo;
@@ -23,7 +25,10 @@ static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 struct db_thread {
     PGconn *conn;
     bool in_tx;
-    const struct db_stmt *prepared[DB_MAX_PREPARED];
+    struct prepared {
+        const struct db_stmt *stmt;
+        long long replan_at_ms, replan_after_ms; /* replan statements only */
+    } prepared[DB_MAX_PREPARED];
     size_t nprepared;
     long long last_fail_ms;
     char sqlstate[6];
@@ -160,15 +165,6 @@ static PGconn *thread_conn(void)
     return tls.conn;
 }
 
-static bool is_prepared(const struct db_stmt *stmt)
-{
-    for (size_t i = 0; i < tls.nprepared; i++) {
-        if (tls.prepared[i] == stmt)
-            return true;
-    }
-    return false;
-}
-
 /* Classifies a failed result, records the details and returns the status. */
 static enum db_status classify(PGconn *conn, PGresult *res)
 {
@@ -181,6 +177,50 @@ static enum db_status classify(PGconn *conn, PGresult *res)
     if (state && strcmp(state, "23505") == 0)
         return DB_CONFLICT;
     return DB_ERROR;
+}
+
+static struct prepared *find_prepared(const struct db_stmt *stmt)
+{
+    for (size_t i = 0; i < tls.nprepared; i++) {
+        if (tls.prepared[i].stmt == stmt)
+            return &tls.prepared[i];
+    }
+    return NULL;
+}
+
+/* Prepares stmt on conn, as new or (when p is its slot) again. */
+static enum db_status prepare(PGconn *conn, const struct db_stmt *stmt, struct prepared *p)
+{
+    if (p) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "DEALLOCATE %s", stmt->name);
+        PGresult *res = PQexec(conn, sql);
+        enum db_status st = PQresultStatus(res) == PGRES_COMMAND_OK ? DB_OK : classify(conn, res);
+        PQclear(res);
+        if (st != DB_OK)
+            return st;
+    }
+    PGresult *res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        enum db_status st = classify(conn, res);
+        PQclear(res);
+        if (st == DB_ERROR)
+            log_error("prepare failed\tstmt=%s error=\"%s\"", stmt->name, tls.message);
+        if (p) /* it is gone from the server */
+            *p = tls.prepared[--tls.nprepared];
+        return st;
+    }
+    PQclear(res);
+    if (!p && tls.nprepared < DB_MAX_PREPARED) {
+        p = &tls.prepared[tls.nprepared++];
+        *p = (struct prepared){.stmt = stmt};
+    }
+    if (p && stmt->replan) {
+        long long after = p->replan_after_ms ? 2 * p->replan_after_ms : DB_REPLAN_FIRST_MS;
+        p->replan_after_ms = after < DB_REPLAN_MAX_MS ? after : DB_REPLAN_MAX_MS;
+        p->replan_at_ms = now_ms() + p->replan_after_ms;
+    }
+    return DB_OK;
 }
 
 /* Hands res to *out (or frees it) when it succeeded; classifies and logs it when not. */
@@ -209,22 +249,11 @@ static enum db_status exec_once(const struct db_stmt *stmt, const char *const *p
     PGconn *conn = thread_conn();
     if (!conn)
         return DB_UNAVAILABLE;
-    if (stmt->replan)
-        return finish(conn, stmt,
-                      PQexecParams(conn, stmt->sql, stmt->nparams, NULL, params, NULL, NULL, 0),
-                      out);
-    if (!is_prepared(stmt)) {
-        PGresult *res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            enum db_status st = classify(conn, res);
-            PQclear(res);
-            if (st == DB_ERROR)
-                log_error("prepare failed\tstmt=%s error=\"%s\"", stmt->name, tls.message);
+    struct prepared *p = find_prepared(stmt);
+    if (!p || (stmt->replan && now_ms() >= p->replan_at_ms)) {
+        enum db_status st = prepare(conn, stmt, p);
+        if (st != DB_OK)
             return st;
-        }
-        PQclear(res);
-        if (tls.nprepared < DB_MAX_PREPARED)
-            tls.prepared[tls.nprepared++] = stmt;
     }
     return finish(conn, stmt,
                   PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0), out);

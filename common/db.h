@@ -15,8 +15,9 @@
  * for it, made for the tables as they were then. That is right for lookups by key, but
  * not for a batch over a table that grows from empty: a plan made while the table was
  * empty scans it whole, and keeps doing so until the next ANALYZE. Such a statement sets
- * replan, and is planned afresh, for the tables as they are, at each execution (it costs
- * a parse and a plan, small next to a batch). */
+ * replan and is prepared again, for the tables as they are by then, 1 s after it was
+ * first prepared on a connection, then after 2, 4, ... and at most 64 s. (Planning it at
+ * every execution instead cost a third of the webhook's throughput.) */
 struct db_stmt {
     const char *name;
     const char *sql;

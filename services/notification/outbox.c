@@ -8,7 +8,10 @@
 #include "alloc.h"
 #include "log.h"
 
-/* The claim: due rows oldest first, skipping rows another worker holds locked. A row
+/* The claim: due rows oldest first, skipping rows another worker holds locked. (The
+ * rows are matched by "id = ANY (ARRAY(...))", here and in the batch statements below,
+ * so that the plan finds them by primary key whatever it guesses of the batch's size: a
+ * join planned for 10% of the queue scanned the whole table.) A row
  * is in the queue while it has a next_attempt_at (migration 0005): a queued row's is
  * when it is due, a sending row's is the end of its lease, so a row whose worker died
  * comes back when the lease runs out. The payload's fields come out as text so amounts
@@ -19,11 +22,11 @@ static const struct db_stmt claim_stmt = {
     "   SET status = 'sending', lease_owner = $1,"
     "       lease_expires_at = now() + $3::int * interval '1 second',"
     "       next_attempt_at = now() + $3::int * interval '1 second', updated_at = now()"
-    " WHERE m.id IN (SELECT id FROM whatsapp_messages"
-    "                 WHERE next_attempt_at <= now()"
-    "                 ORDER BY next_attempt_at"
-    "                 LIMIT $2"
-    "                 FOR UPDATE SKIP LOCKED)"
+    " WHERE m.id = ANY (ARRAY(SELECT id FROM whatsapp_messages"
+    "                         WHERE next_attempt_at <= now()"
+    "                         ORDER BY next_attempt_at"
+    "                         LIMIT $2"
+    "                         FOR UPDATE SKIP LOCKED))"
     " RETURNING m.id, m.tenant_id, m.kind, m.recipient_phone, m.template_name,"
     "           m.template_language, m.template_parameters::text, m.attempts,"
     "           (extract(epoch FROM m.created_at) * 1000)::bigint,"
@@ -99,7 +102,7 @@ static const struct db_stmt apply_stmt = {
     "             $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::bigint[])"
     "      AS r(id, outcome, used, delay_ms, error_code, error_message, skip_reason,"
     "           wamid, phone_number_id, language, parameters, answered_ms)"
-    " WHERE m.id = r.id AND m.lease_owner = $1",
+    " WHERE m.id = r.id AND m.id = ANY ($2::uuid[]) AND m.lease_owner = $1",
     13,
     .replan = true,
 };

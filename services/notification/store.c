@@ -126,7 +126,7 @@ static const struct db_stmt st_message_get = {
     "  FROM matched WHERE message_id IS NOT NULL GROUP BY message_id),"                            \
     " locked AS ("                                                                                 \
     "  SELECT m.id, m.status, m.wamid, m.sent_at, m.delivered_at, m.read_at"                       \
-    "  FROM whatsapp_messages m WHERE m.id IN (SELECT message_id FROM agg)"                        \
+    "  FROM whatsapp_messages m WHERE m.id = ANY (ARRAY(SELECT message_id FROM agg))"              \
     "  ORDER BY m.id FOR UPDATE),"                                                                 \
     " merged AS MATERIALIZED ("                                                                    \
     "  SELECT a.*, l.status AS was, whatsapp_status_merge(l.status, a.best) AS mid,"               \
@@ -152,6 +152,7 @@ static const struct db_stmt st_message_get = {
     "    THEN m.next_attempt_at END,"                                                              \
     "   updated_at = now()"                                                                        \
     "  FROM calc c WHERE m.id = c.message_id AND (c.next <> c.was OR c.fills)"                     \
+    "   AND m.id = ANY (ARRAY(SELECT message_id FROM calc))"                                       \
     "  RETURNING c.n)"
 
 /* A webhook's batch: $1..$6 are parallel arrays; unmatched events become pending. */
