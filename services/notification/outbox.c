@@ -232,6 +232,12 @@ enum {
     NARRAYS
 };
 
+static int by_id(const void *a, const void *b)
+{
+    const struct outbox_result *const *x = a, *const *y = b;
+    return strcmp((*x)->id, (*y)->id);
+}
+
 enum db_status outbox_apply(const char *owner, struct outbox_result *const *results, size_t n)
 {
     struct buf arrays[NARRAYS];
@@ -240,11 +246,16 @@ enum db_status outbox_apply(const char *owner, struct outbox_result *const *resu
 
     if (n == 0)
         return DB_OK;
+    /* In id order (a UUID's text sorts as its bytes), the order the webhook's statement
+     * locks rows in too, so that the two cannot deadlock. */
+    struct outbox_result **sorted = xmalloc(n * sizeof(*sorted));
+    memcpy(sorted, results, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), by_id);
     memset(arrays, 0, sizeof arrays);
     for (size_t a = 0; a < NARRAYS; a++)
         buf_append(&arrays[a], "{", 1);
     for (size_t i = 0; i < n; i++) {
-        const struct outbox_result *r = results[i];
+        const struct outbox_result *r = sorted[i];
         array_add(&arrays[A_ID], r->id);
         array_add(&arrays[A_OUTCOME], outcome_names[r->outcome]);
         array_add_long(&arrays[A_USED], r->attempt_used ? 1 : 0, false);
@@ -266,6 +277,7 @@ enum db_status outbox_apply(const char *owner, struct outbox_result *const *resu
     st = db_exec(&apply_stmt, params, NULL);
     for (size_t a = 0; a < NARRAYS; a++)
         buf_free(&arrays[a]);
+    free(sorted);
     return st;
 }
 
