@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "pgarray.h"
 
 /* The claim: due rows oldest first, skipping rows another worker holds locked. (The
  * rows are matched by "id = ANY (ARRAY(...))", here and in the batch statements below,
@@ -184,38 +185,6 @@ void outbox_result_clear(struct outbox_result *r)
     r->error_message = r->wamid = r->phone_number_id = r->language = r->parameters = NULL;
 }
 
-/* ---------- array literals ---------- */
-
-/* Appends one element of a PostgreSQL array literal: NULL, or a double-quoted string
- * with its backslashes and quotes escaped. */
-static void array_add(struct buf *b, const char *s)
-{
-    if (b->len > 0 && b->data[b->len - 1] != '{')
-        buf_append(b, ",", 1);
-    if (!s) {
-        buf_append_str(b, "NULL");
-        return;
-    }
-    buf_append(b, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        size_t run = strcspn(p, "\"\\");
-        buf_append(b, p, run);
-        p += run;
-        if (!*p)
-            break;
-        buf_append(b, "\\", 1);
-        buf_append(b, p, 1);
-    }
-    buf_append(b, "\"", 1);
-}
-
-static void array_add_long(struct buf *b, long v, bool null)
-{
-    char num[24];
-    snprintf(num, sizeof num, "%ld", v);
-    array_add(b, null ? NULL : num);
-}
-
 enum {
     A_ID,
     A_OUTCOME,
@@ -253,25 +222,25 @@ enum db_status outbox_apply(const char *owner, struct outbox_result *const *resu
     qsort(sorted, n, sizeof(*sorted), by_id);
     memset(arrays, 0, sizeof arrays);
     for (size_t a = 0; a < NARRAYS; a++)
-        buf_append(&arrays[a], "{", 1);
+        pgarray_open(&arrays[a]);
     for (size_t i = 0; i < n; i++) {
         const struct outbox_result *r = sorted[i];
-        array_add(&arrays[A_ID], r->id);
-        array_add(&arrays[A_OUTCOME], outcome_names[r->outcome]);
-        array_add_long(&arrays[A_USED], r->attempt_used ? 1 : 0, false);
-        array_add_long(&arrays[A_DELAY], r->delay_ms, false);
-        array_add_long(&arrays[A_CODE], r->error_code, r->error_code == OUTBOX_NO_CODE);
-        array_add(&arrays[A_MESSAGE], r->error_message);
-        array_add(&arrays[A_SKIP], r->skip_reason);
-        array_add(&arrays[A_WAMID], r->wamid);
-        array_add(&arrays[A_PHONE], r->phone_number_id);
-        array_add(&arrays[A_LANGUAGE], r->language);
-        array_add(&arrays[A_PARAMETERS], r->parameters);
-        array_add_long(&arrays[A_ANSWERED], (long)r->answered_ms, r->answered_ms == 0);
+        pgarray_add(&arrays[A_ID], r->id);
+        pgarray_add(&arrays[A_OUTCOME], outcome_names[r->outcome]);
+        pgarray_add_long(&arrays[A_USED], r->attempt_used ? 1 : 0, false);
+        pgarray_add_long(&arrays[A_DELAY], r->delay_ms, false);
+        pgarray_add_long(&arrays[A_CODE], r->error_code, r->error_code == OUTBOX_NO_CODE);
+        pgarray_add(&arrays[A_MESSAGE], r->error_message);
+        pgarray_add(&arrays[A_SKIP], r->skip_reason);
+        pgarray_add(&arrays[A_WAMID], r->wamid);
+        pgarray_add(&arrays[A_PHONE], r->phone_number_id);
+        pgarray_add(&arrays[A_LANGUAGE], r->language);
+        pgarray_add(&arrays[A_PARAMETERS], r->parameters);
+        pgarray_add_long(&arrays[A_ANSWERED], r->answered_ms, r->answered_ms == 0);
     }
     params[0] = owner;
     for (size_t a = 0; a < NARRAYS; a++) {
-        buf_append(&arrays[a], "}", 1);
+        pgarray_close(&arrays[a]);
         params[a + 1] = arrays[a].data;
     }
     st = db_exec(&apply_stmt, params, NULL);
@@ -291,10 +260,10 @@ enum db_status outbox_pending(const char *const *wamids, size_t n, bool *pending
         pending[i] = false;
     if (n == 0)
         return DB_OK;
-    buf_append(&list, "{", 1);
+    pgarray_open(&list);
     for (size_t i = 0; i < n; i++)
-        array_add(&list, wamids[i]);
-    buf_append(&list, "}", 1);
+        pgarray_add(&list, wamids[i]);
+    pgarray_close(&list);
     const char *params[] = {list.data};
     st = db_exec(&pending_stmt, params, &res);
     if (st != DB_OK)

@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "pgarray.h"
 
 /* Deadlocks between two concurrent status batches are possible in theory (a batch
  * locks its rows in id order, but other writers may not): retry such a statement. */
@@ -294,36 +295,6 @@ static long get_long(const PGresult *res, int row, int col)
     return strtol(PQgetvalue(res, row, col), NULL, 10);
 }
 
-/* Appends s to the array literal in b, which starts with "{": quoted, with backslashes
- * and double quotes escaped; NULL becomes an unquoted NULL. */
-static void array_add(struct buf *b, const char *s)
-{
-    if (b->len > 1)
-        buf_append(b, ",", 1);
-    if (!s) {
-        buf_append_str(b, "NULL");
-        return;
-    }
-    buf_append(b, "\"", 1);
-    while (*s) {
-        size_t run = strcspn(s, "\"\\");
-        buf_append(b, s, run);
-        s += run;
-        if (*s) {
-            char esc[2] = {'\\', *s++};
-            buf_append(b, esc, 2);
-        }
-    }
-    buf_append(b, "\"", 1);
-}
-
-static void array_add_long(struct buf *b, long long v)
-{
-    char num[24];
-    snprintf(num, sizeof num, "%lld", v);
-    array_add(b, num);
-}
-
 /* Parses one row of JSON text produced by the database (a bug if it fails). */
 static json_t *row_json(const PGresult *res, int row)
 {
@@ -447,20 +418,17 @@ enum db_status store_statuses_apply(const struct store_status_event *ev, size_t 
     if (n == 0)
         goto out;
     for (size_t c = 0; c < 6; c++)
-        buf_append(&cols[c], "{", 1);
+        pgarray_open(&cols[c]);
     for (size_t i = 0; i < n; i++) {
-        array_add(&cols[0], ev[i].wamid);
-        array_add(&cols[1], ev[i].status);
-        array_add_long(&cols[2], ev[i].ts);
-        if (ev[i].has_error_code)
-            array_add_long(&cols[3], ev[i].error_code);
-        else
-            array_add(&cols[3], NULL);
-        array_add(&cols[4], ev[i].error_message);
-        array_add(&cols[5], ev[i].callback_id);
+        pgarray_add(&cols[0], ev[i].wamid);
+        pgarray_add(&cols[1], ev[i].status);
+        pgarray_add_long(&cols[2], ev[i].ts, false);
+        pgarray_add_long(&cols[3], ev[i].error_code, !ev[i].has_error_code);
+        pgarray_add(&cols[4], ev[i].error_message);
+        pgarray_add(&cols[5], ev[i].callback_id);
     }
     for (size_t c = 0; c < 6; c++)
-        buf_append(&cols[c], "}", 1);
+        pgarray_close(&cols[c]);
     const char *params[] = {cols[0].data, cols[1].data, cols[2].data,
                             cols[3].data, cols[4].data, cols[5].data};
     st = exec_retrying(&st_statuses_apply, params, &res);
