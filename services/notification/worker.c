@@ -492,6 +492,21 @@ static void keep_listening(struct worker *w, int64_t now)
     w->claim_due = true; /* notifications may have been missed meanwhile */
 }
 
+/* Acts on what outbox_listen_drain() returned: notifications from other instances mean
+ * rows to claim; a broken connection is closed (keep_listening() opens it again later),
+ * and since notifications may have been missed, the claimer looks as well. */
+static void heard(struct worker *w, int n)
+{
+    if (n < 0) {
+        log_warn("the LISTEN connection was lost; polling until it is back");
+        PQfinish(w->listen);
+        w->listen = NULL;
+        w->listen_retry_ms = mono_ms() + DB_RETRY_MS;
+    }
+    if (n != 0)
+        w->claim_due = true;
+}
+
 /* Lets the other instances' workers know of the rows intake queued here (wakeup.h), at
  * most one NOTIFY per WAKEUP_NOTIFY_GAP_MS. */
 static void notify_others(struct worker *w, int64_t now)
@@ -505,15 +520,9 @@ static void notify_others(struct worker *w, int64_t now)
     /* Notifications that arrived meanwhile were read into the connection: their socket
      * will not poll readable, so they are counted here. */
     int n = outbox_listen_notify(w->listen) ? outbox_listen_drain(w->listen) : -1;
-    if (n < 0) {
-        log_warn("the LISTEN connection was lost; polling until it is back");
-        w->notify_owed = true;
-        PQfinish(w->listen);
-        w->listen = NULL;
-        w->listen_retry_ms = now + DB_RETRY_MS;
-    } else if (n > 0) {
-        w->claim_due = true;
-    }
+    if (n < 0)
+        w->notify_owed = true; /* paid once the connection is back */
+    heard(w, n);
 }
 
 static int64_t wake_time(const struct worker *w, int64_t now)
@@ -554,17 +563,8 @@ static void wait_for_work(struct worker *w, int64_t now)
         wakeup_drain();
         w->claim_due = true;
     }
-    if (fds[3].revents) {
-        int n = outbox_listen_drain(w->listen);
-        if (n < 0) {
-            log_warn("the LISTEN connection was lost; polling until it is back");
-            PQfinish(w->listen);
-            w->listen = NULL;
-            w->listen_retry_ms = mono_ms() + DB_RETRY_MS;
-        }
-        if (n != 0)
-            w->claim_due = true;
-    }
+    if (fds[3].revents)
+        heard(w, outbox_listen_drain(w->listen));
 }
 
 static void *claimer_run(void *arg)
