@@ -213,6 +213,19 @@ void h_env_free(struct h_env *e)
     e->n = 0;
 }
 
+void h_env_notification(struct h_env *e, const char *db, unsigned tenant_port,
+                        const char *graph_url)
+{
+    h_env_add(e, "NOTIFICATION_DATABASE_URL=%s", db);
+    h_env_add(e, "JWT_SECRET=" H_JWT_SECRET);
+    h_env_add(e, "TENANT_SERVICE_URL=http://127.0.0.1:%u", tenant_port);
+    h_env_add(e, "GRAPH_API_BASE_URL=%s", graph_url);
+    h_env_add(e, "WHATSAPP_ACCESS_TOKEN=" H_SIM_TOKEN);
+    h_env_add(e, "WHATSAPP_BUSINESS_ACCOUNT_ID=" H_SIM_WABA);
+    h_env_add(e, "WHATSAPP_APP_SECRET=" H_SIM_SECRET);
+    h_env_add(e, "WHATSAPP_PHONE_NUMBER_ID=" H_GLOBAL_PHONE);
+}
+
 bool h_wrapped(void)
 {
     const char *w = getenv("H_WRAPPER");

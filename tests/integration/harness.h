@@ -60,6 +60,18 @@ void h_env_add(struct h_env *e, const char *fmt, ...) __attribute__((format(prin
 void h_env_add_all(struct h_env *e, const char *const *more);
 void h_env_free(struct h_env *e);
 
+/* graph-sim's default credentials, and the global sender number the stacks configure. */
+#define H_SIM_TOKEN "graph-sim-access-token"
+#define H_SIM_WABA "102290129340398"
+#define H_SIM_SECRET "graph-sim-app-secret"
+#define H_GLOBAL_PHONE "109876543210010"
+
+/* Adds what every notification-service of a test stack needs: its database, the JWT
+ * secret, tenant-service on tenant_port, and graph-sim at graph_url with the master
+ * WABA's credentials and H_GLOBAL_PHONE. */
+void h_env_notification(struct h_env *e, const char *db, unsigned tenant_port,
+                        const char *graph_url);
+
 /* Starts $BIN_DIR/binary with the current environment plus env ("K=V" strings, NULL
  * terminated). port_var names the variable that gets the chosen port ("TENANT_PORT");
  * when env itself sets port_var, that port is used (pick it with h_free_port()).

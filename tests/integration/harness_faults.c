@@ -128,14 +128,7 @@ bool hf_start_instance(struct hf_stack *s, struct h_proc *p, unsigned port,
     struct h_env e = {0};
     if (port)
         h_env_add(&e, "NOTIFICATION_PORT=%u", port);
-    h_env_add(&e, "NOTIFICATION_DATABASE_URL=%s", s->notif_db);
-    h_env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
-    h_env_add(&e, "TENANT_SERVICE_URL=http://127.0.0.1:%u", s->tenant_port);
-    h_env_add(&e, "GRAPH_API_BASE_URL=%s", s->sim.url);
-    h_env_add(&e, "WHATSAPP_ACCESS_TOKEN=" HF_SIM_TOKEN);
-    h_env_add(&e, "WHATSAPP_BUSINESS_ACCOUNT_ID=" HF_SIM_WABA);
-    h_env_add(&e, "WHATSAPP_APP_SECRET=" HF_SIM_SECRET);
-    h_env_add(&e, "WHATSAPP_PHONE_NUMBER_ID=" HF_GLOBAL_PHONE);
+    h_env_notification(&e, s->notif_db, s->tenant_port, s->sim.url);
     h_env_add(&e, "WHATSAPP_MPS_PER_PHONE=%d", s->mps);
     h_env_add(&e, "WHATSAPP_PAIR_INTERVAL_MS=0");
     h_env_add(&e, "WHATSAPP_RETRY_BASE_MS=50");

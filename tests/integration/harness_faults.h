@@ -12,10 +12,6 @@
 
 #include "harness.h"
 
-#define HF_SIM_TOKEN "graph-sim-access-token"
-#define HF_SIM_WABA "102290129340398"
-#define HF_SIM_SECRET "graph-sim-app-secret"
-#define HF_GLOBAL_PHONE "109876543210010"
 #define HF_PHONE(nn) "1098765432100" #nn
 #define HF_ID_LEN 37
 #define HF_MAX_SIDES 4

@@ -23,10 +23,6 @@
 #include "harness.h"
 #include "uuidutil.h"
 
-#define SIM_TOKEN "graph-sim-access-token"
-#define SIM_WABA "102290129340398"
-#define SIM_SECRET "graph-sim-app-secret"
-#define GLOBAL_PHONE "109876543210010" /* WHATSAPP_PHONE_NUMBER_ID of the main instance */
 #define PHONE(n) "1098765432100" #n
 
 /* ---------- a stack: graph-sim, tenant-service, notification-service ---------- */
@@ -78,14 +74,7 @@ static bool start_notification(struct stack *s, struct h_proc *p, unsigned port,
     struct h_env e = {0};
     if (port)
         h_env_add(&e, "NOTIFICATION_PORT=%u", port);
-    h_env_add(&e, "NOTIFICATION_DATABASE_URL=%s", db);
-    h_env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
-    h_env_add(&e, "TENANT_SERVICE_URL=http://127.0.0.1:%u", s->tenant_port);
-    h_env_add(&e, "GRAPH_API_BASE_URL=%s", s->sim.url);
-    h_env_add(&e, "WHATSAPP_ACCESS_TOKEN=" SIM_TOKEN);
-    h_env_add(&e, "WHATSAPP_BUSINESS_ACCOUNT_ID=" SIM_WABA);
-    h_env_add(&e, "WHATSAPP_APP_SECRET=" SIM_SECRET);
-    h_env_add(&e, "WHATSAPP_PHONE_NUMBER_ID=" GLOBAL_PHONE);
+    h_env_notification(&e, db, s->tenant_port, s->sim.url);
     h_env_add(&e, "SETTINGS_CACHE_TTL_SECONDS=0");
     h_env_add(&e, "UPSTREAM_TIMEOUT_MS=1000");
     h_env_add(&e, "GRAPH_TIMEOUT_MS=3000");
@@ -439,12 +428,12 @@ static void global_number_when_the_tenant_has_none(void **state)
     make_tenant(s, "Sin Número", NULL, "{\"whatsapp_enabled\":true}", tenant);
     post_po(s->notif.url, tenant, "+34 600 100 004", "10", "EUR", id);
     wait_status(s, id, ",read,", 10000);
-    assert_row(s, id, "phone_number_id", GLOBAL_PHONE);
+    assert_row(s, id, "phone_number_id", H_GLOBAL_PHONE);
     json_t *sends = sim_sends(s, "+34600100004");
     assert_int_equal(json_array_size(sends), 1);
     assert_string_equal(
         json_string_value(json_object_get(json_array_get(sends, 0), "phone_number_id")),
-        GLOBAL_PHONE);
+        H_GLOBAL_PHONE);
     json_decref(sends);
 }
 
@@ -709,7 +698,7 @@ static void tenant_service_down_messages_wait_never_skip(void **state)
 
     assert_true(start_tenant(s)); /* same port */
     wait_status(s, a, ",read,", 10000);
-    assert_row(s, a, "phone_number_id", GLOBAL_PHONE);
+    assert_row(s, a, "phone_number_id", H_GLOBAL_PHONE);
     assert_row(s, a, "error_message", "");
     assert_int_equal(sim_count(s, "+34600400002"), 1);
 }
