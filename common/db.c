@@ -4,10 +4,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "log.h"
+#include "monotonic.h"
 
 #define DB_MAX_PREPARED 128
 #define DB_REPLAN_FIRST_MS 1000 /* a replan statement is prepared again after 1 s, */
@@ -27,10 +27,10 @@ struct db_thread {
     bool in_tx;
     struct prepared {
         const struct db_stmt *stmt;
-        long long replan_at_ms, replan_after_ms; /* replan statements only */
+        int64_t replan_at_ms, replan_after_ms; /* replan statements only */
     } prepared[DB_MAX_PREPARED];
     size_t nprepared;
-    long long last_fail_ms;
+    int64_t last_fail_ms;
     char sqlstate[6];
     char constraint[64];
     char message[256];
@@ -50,13 +50,6 @@ static void on_thread_exit(void *unused)
 static void make_key(void)
 {
     pthread_key_create(&tls_key, on_thread_exit);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void db_init(const char *conninfo)
@@ -143,7 +136,7 @@ static PGconn *thread_conn(void)
         return tls.conn;
     if (tls.conn)
         db_thread_close();
-    long long now = now_ms();
+    int64_t now = monotonic_ms();
     if (tls.last_fail_ms && now - tls.last_fail_ms < DB_RETRY_INTERVAL_MS) {
         set_error("08006", NULL, "database unavailable (retrying shortly)");
         return NULL;
@@ -216,9 +209,9 @@ static enum db_status prepare(PGconn *conn, const struct db_stmt *stmt, struct p
         *p = (struct prepared){.stmt = stmt};
     }
     if (p && stmt->replan) {
-        long long after = p->replan_after_ms ? 2 * p->replan_after_ms : DB_REPLAN_FIRST_MS;
+        int64_t after = p->replan_after_ms ? 2 * p->replan_after_ms : DB_REPLAN_FIRST_MS;
         p->replan_after_ms = after < DB_REPLAN_MAX_MS ? after : DB_REPLAN_MAX_MS;
-        p->replan_at_ms = now_ms() + p->replan_after_ms;
+        p->replan_at_ms = monotonic_ms() + p->replan_after_ms;
     }
     return DB_OK;
 }
@@ -250,7 +243,7 @@ static enum db_status exec_once(const struct db_stmt *stmt, const char *const *p
     if (!conn)
         return DB_UNAVAILABLE;
     struct prepared *p = find_prepared(stmt);
-    if (!p || (stmt->replan && now_ms() >= p->replan_at_ms)) {
+    if (!p || (stmt->replan && monotonic_ms() >= p->replan_at_ms)) {
         enum db_status st = prepare(conn, stmt, p);
         if (st != DB_OK)
             return st;

@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "httpclient.h"
 #include "log.h"
+#include "monotonic.h"
 #include "pause.h"
 
 #define GRAPH_PAGE_LIMIT 100
@@ -27,10 +28,10 @@ struct graph_list {
     const char *fields;      /* the fields asked for, also the keys kept per item */
     const char *const *keys; /* keys[0] is required and must be a string */
     size_t nkeys;
-    pthread_mutex_t lock;       /* guards data and fetched_at */
+    pthread_mutex_t lock;       /* guards data and fetched_at_ms */
     pthread_mutex_t fetch_lock; /* one fetch at a time */
     json_t *data;               /* the last complete list, or NULL */
-    double fetched_at;          /* monotonic seconds */
+    int64_t fetched_at_ms;      /* monotonic */
 };
 
 static const char *const phone_keys[] = {"id", "display_phone_number", "verified_name",
@@ -78,13 +79,6 @@ bool graph_credentials_configured(const struct notification_config *cfg)
     bool ok = json_array_size(missing) == 0;
     json_decref(missing);
     return ok;
-}
-
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Writes Meta's error message of a non-200 answer into err, or a stand-in when the
@@ -194,12 +188,12 @@ out:
     return rc;
 }
 
-/* A copy of the cached list while it is younger than ttl seconds, else NULL. */
-static json_t *fresh_copy(struct graph_list *list, double ttl)
+/* A copy of the cached list while it is younger than ttl_ms, else NULL. */
+static json_t *fresh_copy(struct graph_list *list, int64_t ttl_ms)
 {
     json_t *copy = NULL;
     pthread_mutex_lock(&list->lock);
-    if (list->data && monotonic_seconds() - list->fetched_at < ttl)
+    if (list->data && monotonic_ms() - list->fetched_at_ms < ttl_ms)
         copy = json_deep_copy(list->data);
     pthread_mutex_unlock(&list->lock);
     return copy;
@@ -212,15 +206,15 @@ static json_t *cached_list(const struct notification_config *cfg, struct graph_l
                            const char **state, char *err, size_t errlen)
 {
     json_t *fresh = NULL;
-    double ttl = (double)cfg->phone_cache_seconds;
+    int64_t ttl_ms = (int64_t)cfg->phone_cache_seconds * 1000;
 
     *state = "hit";
-    json_t *copy = fresh_copy(list, ttl);
+    json_t *copy = fresh_copy(list, ttl_ms);
     if (copy)
         return copy;
     /* One fetch at a time; the requests that waited find the list it got. */
     pthread_mutex_lock(&list->fetch_lock);
-    copy = fresh_copy(list, ttl);
+    copy = fresh_copy(list, ttl_ms);
     if (copy)
         goto out;
     int rc = fetch_all(cfg, list, &fresh, err, errlen);
@@ -228,7 +222,7 @@ static json_t *cached_list(const struct notification_config *cfg, struct graph_l
     if (rc == 0) {
         json_decref(list->data);
         list->data = fresh;
-        list->fetched_at = monotonic_seconds();
+        list->fetched_at_ms = monotonic_ms();
         *state = "miss";
     } else if (list->data) {
         *state = "stale";

@@ -16,6 +16,7 @@
 #include "graph_errors.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotonic.h"
 #include "pause.h"
 #include "ratelimit.h"
 
@@ -79,13 +80,6 @@ struct sender {
     struct metric *waits_rate, *waits_pair;
     struct metric *sent, *retried, *failed, *released;
 };
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int64_t wall_ms(void)
 {
@@ -498,7 +492,7 @@ static void read_completions(struct sender *s)
             continue;
         struct transfer *t = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
-        complete(s, t, msg->data.result, mono_us());
+        complete(s, t, msg->data.result, monotonic_us());
     }
 }
 
@@ -511,7 +505,7 @@ static void abandon_inflight(struct sender *s)
             continue;
         struct send_job *job = t->job;
         log_warn("request abandoned at shutdown; message released\tid=%s", job->result.id);
-        rl_rate_settle(&t->lane->rate, t->rate_ticket, mono_us());
+        rl_rate_settle(&t->lane->rate, t->rate_ticket, monotonic_us());
         set_error(job, GRAPH_NO_CODE, "request abandoned at shutdown");
         transfer_put(s, t);
         release(s, job, 0);
@@ -522,7 +516,7 @@ static void *run(void *arg)
 {
     struct sender *s = arg;
     for (;;) {
-        int64_t now = mono_us();
+        int64_t now = monotonic_us();
         struct send_job_list fresh = {0};
         pthread_mutex_lock(&s->lock);
         send_job_list_splice(&fresh, &s->inbox);
@@ -539,7 +533,7 @@ static void *run(void *arg)
         int running = 0;
         curl_multi_perform(s->multi, &running);
         read_completions(s);
-        if (s->drain_started && s->inflight && mono_us() >= s->drain_deadline_us)
+        if (s->drain_started && s->inflight && monotonic_us() >= s->drain_deadline_us)
             abandon_inflight(s);
         publish(s);
         if (s->drain_started && s->inflight == 0 && atomic_load(&s->load) == 0)
@@ -548,7 +542,7 @@ static void *run(void *arg)
         if (wait_us >= 0 && us_to_ms_up(wait_us) < timeout)
             timeout = us_to_ms_up(wait_us);
         if (s->drain_started) {
-            long left = us_to_ms_up(s->drain_deadline_us - mono_us());
+            long left = us_to_ms_up(s->drain_deadline_us - monotonic_us());
             timeout = left < timeout ? (left > 0 ? left : 0) : timeout;
         }
         curl_multi_poll(s->multi, NULL, 0, (int)timeout, NULL);
@@ -578,11 +572,11 @@ struct sender *sender_start(const struct sender_config *cfg)
     s->headers = curl_slist_append(s->headers, "Accept: application/json");
     s->headers = curl_slist_append(s->headers, "Expect:");
     s->pairs = rl_pairs_new((int64_t)cfg->pair_interval_ms * 1000);
-    s->rng = (uint64_t)mono_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s;
+    s->rng = (uint64_t)monotonic_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s;
     if (!s->rng)
         s->rng = 0x9E3779B97F4A7C15ULL;
     s->paused = pause_get(NULL, 0);
-    s->paused_since_us = mono_us();
+    s->paused_since_us = monotonic_us();
 
     s->send_latency =
         metrics_histogram("whatsapp_send_duration_seconds", "Graph API send round trip", "",

@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "httpclient.h"
 #include "log.h"
+#include "monotonic.h"
 #include "uuidutil.h"
 
 #define TOKEN_TTL_S 3600
@@ -41,13 +42,6 @@ struct tenant_settings_cache {
     struct entry **buckets;
     size_t nbuckets, count;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t bucket_of(const struct tenant_settings_cache *c, const char *id)
 {
@@ -252,7 +246,7 @@ out:
 enum tenant_settings_status tenant_settings_get(struct tenant_settings_cache *c,
                                                 const char *tenant_id, struct tenant_settings *out)
 {
-    int64_t now = now_ms();
+    int64_t now = monotonic_ms();
     struct entry *e = find(c, tenant_id);
     bool fresh = e && now - e->fetched_ms < c->ttl_ms;
     enum tenant_settings_status st = TENANT_SETTINGS_UNAVAILABLE;

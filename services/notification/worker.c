@@ -22,6 +22,7 @@
 #include "httpclient.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotonic.h"
 #include "outbox.h"
 #include "pause.h"
 #include "sender.h"
@@ -79,13 +80,6 @@ struct worker {
 
     struct metric *skipped, *failed, *released;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void wake(int fd)
 {
@@ -227,7 +221,7 @@ static void *writer_run(void *arg)
     struct worker *w = arg;
     int64_t deadline = NEVER;
     for (;;) {
-        int64_t now = mono_ms();
+        int64_t now = monotonic_ms();
         collect(w);
         if (w->results.n && now >= w->write_retry_ms)
             write_results(w, now);
@@ -501,7 +495,7 @@ static void heard(struct worker *w, int n)
         log_warn("the LISTEN connection was lost; polling until it is back");
         PQfinish(w->listen);
         w->listen = NULL;
-        w->listen_retry_ms = mono_ms() + DB_RETRY_MS;
+        w->listen_retry_ms = monotonic_ms() + DB_RETRY_MS;
     }
     if (n != 0)
         w->claim_due = true;
@@ -573,7 +567,7 @@ static void *claimer_run(void *arg)
     w->claim_due = true;
     wakeup_attach(true);
     while (!atomic_load(&w->stop) && !shutdown_requested()) {
-        int64_t now = mono_ms();
+        int64_t now = monotonic_ms();
         keep_listening(w, now);
         claim(w, now);
         notify_others(w, now);
@@ -581,7 +575,7 @@ static void *claimer_run(void *arg)
     }
     wakeup_attach(false);
     w->next_notify_ms = 0;
-    notify_others(w, mono_ms()); /* what is queued here is the others' now */
+    notify_others(w, monotonic_ms()); /* what is queued here is the others' now */
     log_info("outbox worker stopping: no new claims, in-flight sends finishing");
     sender_drain(w->sender);
     atomic_store(&w->claimer_done, true);

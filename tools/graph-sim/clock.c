@@ -1,15 +1,8 @@
-/* clock.c - the two clocks of the simulator and a sleep. */
+/* clock.c - the simulator's wall clock and a sleep (its monotonic clock is monotonic.h). */
 #include <errno.h>
 #include <time.h>
 
 #include "sim.h"
-
-int64_t sim_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int64_t sim_wall_ms(void)
 {

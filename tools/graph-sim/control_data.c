@@ -175,7 +175,7 @@ void control_handle_inbound(struct http_request *req)
     }
     sessions_note(phone.id, e164 + 1, wall);
     settings_limits(&mps, &pair);
-    limiter_note_inbound(phone.slot, phone.mps >= 0 ? phone.mps : mps, sim_now_ms());
+    limiter_note_inbound(phone.slot, phone.mps >= 0 ? phone.mps : mps, monotonic_ms());
     http_reply_json(req, 200, json_pack("{s:b, s:s}", "success", 1, "id", wamid));
 out:
     json_decref(body);

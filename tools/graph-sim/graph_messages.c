@@ -389,7 +389,7 @@ void graph_handle_send(struct http_request *req)
     settings_limits(&mps, &pair_window);
     if (phone.mps >= 0)
         mps = phone.mps;
-    switch (limiter_try(phone.slot, mps, pair_window, wa_id_number(r.wa_id), sim_now_ms())) {
+    switch (limiter_try(phone.slot, mps, pair_window, wa_id_number(r.wa_id), monotonic_ms())) {
     case LIM_THROUGHPUT:
         reply_error(req, &phone, COUNT_THROTTLED, 130429, 0, "");
         goto out;

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "monotonic.h"
+
 #define SIM_MAX_PHONES 120 /* Meta's limit of phone numbers per WABA */
 #define SIM_ID_MAX 32
 #define SIM_DISPLAY_MAX 40
@@ -48,8 +50,7 @@ struct sim_config {
 /* The configuration, filled by main before any thread starts, read-only afterwards. */
 extern struct sim_config sim_cfg;
 
-/* Milliseconds of CLOCK_MONOTONIC (intervals) and of the wall clock (timestamps). */
-int64_t sim_now_ms(void);
+/* Milliseconds of the wall clock (timestamps); intervals use monotonic.h. */
 int64_t sim_wall_ms(void);
 /* Sleeps ms milliseconds (restarting after signals). */
 void sim_sleep_ms(long ms);

@@ -156,7 +156,7 @@ void webhook_schedule(const struct wh_send *s)
     if (!set.webhook_url[0])
         return;
     faults_webhooks(&f);
-    int64_t now = sim_now_ms();
+    int64_t now = monotonic_ms();
     int64_t wall = sim_wall_ms() / 1000;
     int64_t step = set.status_delay_ms;
     int64_t base = now + step + f.delay_ms;
@@ -200,7 +200,7 @@ int webhook_inbound(const struct wh_inbound *in)
         return -1;
     struct wh_event *e = xcalloc(1, sizeof(*e));
     e->inbound = true;
-    e->due_ms = sim_now_ms();
+    e->due_ms = monotonic_ms();
     e->timestamp = in->timestamp;
     snprintf(e->id, sizeof e->id, "%s", in->wamid);
     snprintf(e->phone_id, sizeof e->phone_id, "%s", in->phone_id);
@@ -352,7 +352,7 @@ out:
 /* Called with the lock held after a failed attempt: wait before the next one. */
 static void back_off_locked(const char *why)
 {
-    int64_t now = sim_now_ms();
+    int64_t now = monotonic_ms();
     backoff_ms = backoff_ms ? backoff_ms * 2 : sim_cfg.webhook_retry_min_ms;
     if (backoff_ms > sim_cfg.webhook_retry_max_ms)
         backoff_ms = sim_cfg.webhook_retry_max_ms;
@@ -365,7 +365,7 @@ static void back_off_locked(const char *why)
 
 static void wait_until_locked(int64_t wake_ms)
 {
-    int64_t now = sim_now_ms();
+    int64_t now = monotonic_ms();
     int64_t ms = wake_ms - now;
     if (ms > 1000)
         ms = 1000; /* re-read settings and faults at least once a second */
@@ -409,7 +409,7 @@ static void deliver_locked(CURL *curl, struct wh_event **batch, size_t n,
     st.posts_ok++;
     backoff_ms = 0;
     hold_until_ms = 0;
-    int64_t now = sim_now_ms();
+    int64_t now = monotonic_ms();
     for (size_t i = 0; i < n; i++) {
         struct wh_event *e = batch[i];
         if (e->inbound)
@@ -439,7 +439,7 @@ static void *run(void *arg)
         struct fault_webhooks f;
         settings_get(&set);
         faults_webhooks(&f);
-        int64_t now = sim_now_ms();
+        int64_t now = monotonic_ms();
         int64_t wake = heap_n ? heap[0]->due_ms : now + 1000;
         if (hold_until_ms > wake)
             wake = hold_until_ms;
@@ -542,7 +542,7 @@ double webhook_pending(void *unused)
 json_t *webhook_stats_json(void)
 {
     pthread_mutex_lock(&wh_lock);
-    int64_t now = sim_now_ms();
+    int64_t now = monotonic_ms();
     json_t *o = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "pending", (json_int_t)heap_n,
         "in_flight", (json_int_t)st.in_flight, "posts_ok", (json_int_t)st.posts_ok, "posts_failed",
