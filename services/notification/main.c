@@ -143,7 +143,7 @@ int main(int argc, char **argv)
     }
     /* An instance without senders serves intake and webhooks only; another sends. */
     struct worker *worker = NULL;
-    if (app.cfg.outbox_enabled && !(worker = worker_start(&app.cfg))) {
+    if (app.cfg.outbox_enabled ? !(worker = worker_start(&app.cfg)) : !wakeup_notifier_start()) {
         retention_stop();
         http_server_stop(srv);
         return 1;
@@ -155,6 +155,7 @@ int main(int argc, char **argv)
     log_info("shutting down\tsignal=%d", sig);
     http_server_stop(srv);
     worker_stop(worker);
+    wakeup_notifier_stop();
     retention_stop();
     httpc_global_cleanup();
     log_info("stopped");

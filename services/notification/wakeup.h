@@ -6,7 +6,11 @@
  * of other instances. The worker pays it, at most one per WAKEUP_NOTIFY_GAP_MS and
  * always after the last message of a burst: 3,000 purchase orders a second then cost a
  * hundred notifications, not 3,000 transactions that each signal every listener. An
- * instance without a worker (OUTBOX_ENABLED=false) notifies for each message itself.
+ * instance without a worker (OUTBOX_ENABLED=false) runs a notifier thread instead, which
+ * pays the NOTIFY under the same bound; with neither attached, each message notifies.
+ *
+ * A wake-up that races the worker's or the notifier's stop may be lost; the workers'
+ * one-second poll finds the row then.
  *
  * Thread-safe. The eventfd lives from wakeup_init() to the process's end. */
 #ifndef NOTIFICATION_WAKEUP_H
@@ -30,5 +34,14 @@ int wakeup_fd(void);
 void wakeup_drain(void);
 /* True once per wakeup_queued() burst: a NOTIFY is owed to the other instances. */
 bool wakeup_take_owed(void);
+
+/* For an instance without a worker: starts the thread that pays the NOTIFY, at most one
+ * per WAKEUP_NOTIFY_GAP_MS, on a database connection of its own. After wakeup_init().
+ * Returns false (logged) when it cannot start. */
+bool wakeup_notifier_start(void) __attribute__((warn_unused_result));
+
+/* Stops the notifier once intake has stopped, announcing what it queued last. Harmless
+ * when it was not started. */
+void wakeup_notifier_stop(void);
 
 #endif
