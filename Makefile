@@ -74,6 +74,8 @@ $(OUT)/mint-token: $(call objs,$(MINT_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 $(OUT)/loadgen: $(OBJ)/bench/loadgen.o $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(OUT)/rss-floor: $(OBJ)/bench/rss_floor.o $(COMMON_OBJ)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUT)/tests/unit/%: $(OBJ)/tests/unit/%.o $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -103,7 +105,7 @@ migrate: setup
 # Benchmarks of issue 8 on release binaries; rewrites docs/BENCHMARKS.md.
 bench:
 	@scripts/setup.sh bench
-	@$(MAKE) --no-print-directory bins $(OUT)/loadgen
+	@$(MAKE) --no-print-directory bins $(OUT)/loadgen $(OUT)/rss-floor
 	@bench/run.sh
 
 # The whole suite: lint, sanitizer build, unit, integration, SQL and browser tests.

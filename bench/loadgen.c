@@ -6,17 +6,24 @@
  * time (coordinated omission corrected), over a pool of kept-alive connections.
  *
  * usage: loadgen --url URL [--method M] [--rate N] [--duration S] [--connections C]
- *                [--header 'K: V']... [--body TEMPLATE] [--ids FILE]
+ *                [--header 'K: V']... [--body TEMPLATE] [--ids FILE] [--log FILE]
+ *                [--warmup S]
  * URL and body may contain {uuid} (a fresh UUID), {seq} (request number), {seq8} (the
  * same, zero-padded to 8 digits), {id} (a random line of FILE) and {rr} (the lines of
  * FILE in turn, so each gets rate/lines per second). Prints one line of key=value
- * results. */
+ * results; --log writes each request's scheduled start and latency, in ms, one per line,
+ * to see when in the run the slow ones were. --warmup S runs S seconds of the same load
+ * first, not counted: the connections a run opens, on both ends, are not its steady
+ * state. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "config.h"
@@ -29,11 +36,13 @@ struct options {
     const char *method;
     const char *body;
     const char *ids_path;
+    const char *log_path;
     const char *headers[MAX_HEADERS];
     size_t nheaders;
     long rate;
     long duration;
     long connections;
+    long warmup;
 };
 
 struct slot {
@@ -61,6 +70,19 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *userdata)
     (void)ptr;
     (void)userdata;
     return size * nmemb;
+}
+
+/* Arms timerfd tfd to fire at monotonic time at_s (seconds): curl_multi_poll's own
+ * timeout counts whole milliseconds, and at 2,000 requests per second a request started
+ * up to a millisecond late would be charged to the server. */
+static void arm_at(int tfd, double at_s)
+{
+    struct itimerspec its = {0};
+    its.it_value.tv_sec = (time_t)at_s;
+    its.it_value.tv_nsec = (long)((at_s - (double)its.it_value.tv_sec) * 1e9);
+    if (its.it_value.tv_sec <= 0 && its.it_value.tv_nsec <= 0)
+        its.it_value.tv_nsec = 1; /* zero would disarm it */
+    timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -124,7 +146,8 @@ static char *expand(const char *tmpl, unsigned long long seq, const struct ids *
 static int usage(void)
 {
     fprintf(stderr, "usage: loadgen --url URL [--method M] [--rate N] [--duration S] "
-                    "[--connections C] [--header 'K: V']... [--body TEMPLATE] [--ids FILE]\n");
+                    "[--connections C] [--header 'K: V']... [--body TEMPLATE] [--ids FILE] "
+                    "[--log FILE] [--warmup S]\n");
     return 2;
 }
 
@@ -143,6 +166,8 @@ static bool parse_args(int argc, char **argv, struct options *o)
             o->body = v;
         else if (strcmp(a, "--ids") == 0)
             o->ids_path = v;
+        else if (strcmp(a, "--log") == 0)
+            o->log_path = v;
         else if (strcmp(a, "--header") == 0 && o->nheaders < MAX_HEADERS)
             o->headers[o->nheaders++] = v;
         else if (strcmp(a, "--rate") == 0) {
@@ -150,6 +175,9 @@ static bool parse_args(int argc, char **argv, struct options *o)
                 return false;
         } else if (strcmp(a, "--duration") == 0) {
             if (!cfg_parse_long(v, 1, 3600, &o->duration))
+                return false;
+        } else if (strcmp(a, "--warmup") == 0) {
+            if (!cfg_parse_long(v, 0, 3600, &o->warmup))
                 return false;
         } else if (strcmp(a, "--connections") == 0) {
             if (!cfg_parse_long(v, 1, 4096, &o->connections))
@@ -179,7 +207,7 @@ int main(int argc, char **argv)
         headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Expect:");
 
-    size_t total = (size_t)(o.rate * o.duration);
+    size_t total = (size_t)(o.rate * (o.warmup + o.duration));
     double *latencies = xcalloc(total, sizeof(double));
     size_t nlat = 0, errors = 0, late_starts = 0;
     size_t nslots = (size_t)o.connections;
@@ -199,6 +227,16 @@ int main(int argc, char **argv)
         slots[i].easy = e;
     }
 
+    FILE *log = o.log_path ? fopen(o.log_path, "w") : NULL;
+    if (o.log_path && !log) {
+        perror(o.log_path);
+        return 2;
+    }
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (tfd < 0) {
+        perror("loadgen: timerfd_create");
+        return 2;
+    }
     unsigned seed = (unsigned)time(NULL);
     size_t next = 0, running = 0;
     double start = now_s();
@@ -211,7 +249,7 @@ int main(int argc, char **argv)
             if (s->busy)
                 continue;
             s->scheduled = (double)next * interval;
-            if (t - s->scheduled > 0.001)
+            if (t - s->scheduled > 0.001 && s->scheduled >= (double)o.warmup)
                 late_starts++;
             free(s->url);
             free(s->body);
@@ -238,16 +276,29 @@ int main(int argc, char **argv)
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
             if (msg->data.result != CURLE_OK || status < 200 || status >= 300)
                 errors++;
-            latencies[nlat++] = (now_s() - start - s->scheduled) * 1000.0;
+            double latency_ms = (now_s() - start - s->scheduled) * 1000.0;
+            if (log)
+                fprintf(log, "%.3f %.3f\n", s->scheduled * 1000.0, latency_ms);
+            if (s->scheduled >= (double)o.warmup)
+                latencies[nlat++] = latency_ms;
             curl_multi_remove_handle(multi, msg->easy_handle);
             s->busy = false;
             running--;
         }
-        double wait_ms = next < total ? ((double)next * interval - (now_s() - start)) * 1000.0 : 5;
-        if (wait_ms > 0.2 || next >= total)
-            curl_multi_poll(multi, NULL, 0, wait_ms < 1 ? 1 : (int)wait_ms, NULL);
+        if (next < total && running < nslots) {
+            /* Sleep until the next request is due or a transfer needs attention. */
+            arm_at(tfd, start + (double)next * interval);
+            struct curl_waitfd due = {.fd = tfd, .events = CURL_WAIT_POLLIN};
+            curl_multi_poll(multi, &due, 1, 1000, NULL);
+            uint64_t expirations;
+            if (read(tfd, &expirations, sizeof expirations) < 0) {
+                /* not yet expired: woken by a transfer */
+            }
+        } else if (running > 0) {
+            curl_multi_poll(multi, NULL, 0, 1000, NULL);
+        }
     }
-    double elapsed = now_s() - start;
+    double elapsed = now_s() - start - (double)o.warmup;
 
     qsort(latencies, nlat, sizeof(double), cmp_double);
 #define PCT(p) (nlat ? latencies[(size_t)((double)(nlat - 1) * (p))] : 0.0)
@@ -270,5 +321,8 @@ int main(int argc, char **argv)
     curl_slist_free_all(headers);
     curl_multi_cleanup(multi);
     curl_global_cleanup();
+    close(tfd);
+    if (log)
+        fclose(log);
     return errors ? 1 : 0;
 }

@@ -98,17 +98,31 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # What only this process holds: its private pages, without the shared libraries' pages
 # that VmRSS also counts (libcrypto, libgnutls, libkrb5, ... are most of it).
 private_kb() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s}' "/proc/$1/smaps_rollup"; }
+# The latency runs first spend $warmup seconds under the same load, not counted: opening
+# the client's connections (a server process each, for pgbench) is not the steady state.
+warmup=1
 # pgbench_p99 RATE PGBENCH-ARGS...: the ceiling's own latency at a constant rate: p99 in
 # ms of each transaction's schedule lag plus its time, from pgbench's per-transaction log
-# (the same measure as bench/loadgen's, which times from each request's scheduled start).
+# (the same measure as bench/loadgen's, which times from each request's scheduled start),
+# for the transactions scheduled after the warm-up.
 pgbench_p99() {
     local rate=$1 logdir
     shift
     logdir=$(mktemp -d "$dir/pgbench-log.XXXXXX")
-    (cd "$logdir" && pgbench -n -R "$rate" -T "$secs" -l "$@" >/dev/null 2>&1) || true
-    cat "$logdir"/pgbench_log* | awk '{print ($3 + $7) / 1000}' | sort -g |
+    (cd "$logdir" && pgbench -n -R "$rate" -T "$((warmup + secs))" -l "$@" >/dev/null 2>&1) || true
+    # fields: client, transaction, time us, script, end epoch s, end us, schedule lag us
+    cat "$logdir"/pgbench_log* |
+        awk '{ printf "%.6f %.3f\n", $5 + $6 / 1e6 - ($3 + $7) / 1e6, ($3 + $7) / 1000 }' | sort -g |
+        awk -v w="$warmup" 'NR == 1 {t0 = $1} $1 >= t0 + w {print $2}' | sort -g |
         awk '{a[NR] = $1} END {print NR ? a[int((NR - 1) * 0.99) + 1] : 0}'
     rm -rf "$logdir"
+}
+# settle: statistics for the rows just loaded and their pages written out, so that no
+# autovacuum or checkpoint of the set-up lands inside a measurement.
+settle() {
+    psql_t "$TENANT_DATABASE_URL" -c "VACUUM ANALYZE"
+    psql_t "$NOTIFICATION_DATABASE_URL" -c "VACUUM ANALYZE"
+    psql_t "$pg_admin" -c "CHECKPOINT"
 }
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 ms_now() { date +%s%3N; }
@@ -128,6 +142,7 @@ figure idle_rss_tenant_kb "$(rss_kb "$ts_pid")"
 figure idle_rss_notification_kb "$(rss_kb "$ns_pid")"
 figure idle_private_tenant_kb "$(private_kb "$ts_pid")"
 figure idle_private_notification_kb "$(private_kb "$ns_pid")"
+figure rss_floor_kb "$(build/rss-floor)"
 for svc in tenant notification; do
     samples=()
     for _ in $(seq 1 "$runs"); do
@@ -157,6 +172,7 @@ psql_t "$TENANT_DATABASE_URL" -c "INSERT INTO tenant_settings (tenant_id, notifi
 psql_t "$TENANT_DATABASE_URL" -c "SELECT id FROM tenants WHERE name LIKE 'Bench bakery %'" >"$dir/tenant_ids"
 psql_t "$pg_admin" -c "DROP DATABASE IF EXISTS pgbench" -c "CREATE DATABASE pgbench"
 pgbench -q -i -s 10 "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench" >/dev/null 2>&1
+settle
 # Warm-up: every HTTP thread makes its database connection and prepares its statements
 # (a new connection costs a server process start) before anything is measured.
 BENCH_IDS=$dir/tenant_ids BENCH_TOKEN=$SERVICE wrk -t2 -c"$clients" -d2s -s bench/settings.lua "$TS" >/dev/null
@@ -171,7 +187,9 @@ ceiling_p99=()
 for _ in $(seq 1 "$runs"); do
     ceiling_p99+=("$(pgbench_p99 2000 -S -c "$clients" -j 2 "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench")")
     r=$(build/loadgen --url "$TS/api/v1/tenants/{id}/settings/notifications" --ids "$dir/tenant_ids" \
-        --header "Authorization: Bearer $SERVICE" --rate 2000 --duration "$secs" --connections 64)
+        --header "Authorization: Bearer $SERVICE" --rate 2000 --warmup "$warmup" --duration "$secs" --connections 64 \
+        --log "$dir/loadgen-settings.log")
+    note "  loadgen: $r"
     p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
 done
 figure settings_pgbench_p99_ms_at_2000rps "$(printf '%s\n' "${ceiling_p99[@]}" | median)"
@@ -203,7 +221,9 @@ ceiling_p99=()
 for _ in $(seq 1 "$runs"); do
     ceiling_p99+=("$(pgbench_p99 1000 -f "$root/bench/po_insert.sql" -c "$clients" -j 2 "$NOTIFICATION_DATABASE_URL")")
     r=$(build/loadgen --url "$NS/api/v1/notifications/purchase-orders" --method POST --body "$body" \
-        --header "Authorization: Bearer $SERVICE" --rate 1000 --duration "$secs" --connections 64)
+        --header "Authorization: Bearer $SERVICE" --rate 1000 --warmup "$warmup" --duration "$secs" --connections 64 \
+        --log "$dir/loadgen-intake.log")
+    note "  loadgen: $r"
     p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
 done
 figure intake_pgbench_p99_ms_at_1000rps "$(printf '%s\n' "${ceiling_p99[@]}" | median)"
