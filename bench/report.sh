@@ -38,7 +38,7 @@ small and shared: compare ratios, not absolute numbers.
 | # | what | ours | ceiling | ratio | target | |
 |---|---|---|---|---|---|---|
 | 1 | settings read, GET /api/v1/tenants/{id}/settings/notifications, 10,000 tenants, random ids | $(val settings_reads_per_s) req/s | pgbench -S $(val settings_pgbench_select_tps) tps | $s_ratio | ≥ 0.40 | $(verdict "$s_ratio >= 0.4") |
-| 1 | settings read p99 at a constant 2,000 req/s | $(val settings_p99_ms_at_2000rps) ms | pgbench -S at 2,000 tps: p99 $(val settings_pgbench_p99_ms_at_2000rps) ms | | < 2 ms | $(verdict "$(val settings_p99_ms_at_2000rps) < 2") |
+| 1 | settings read p99 at a constant 2,000 req/s | $(val settings_p99_ms_at_2000rps) ms | pgbench -S at 2,000 tps: p99 $(val settings_pgbench_p99_ms_at_2000rps) ms; floor: the service's /health, which does no work, at 2,000 req/s: p99 $(val health_p99_ms_at_2000rps) ms | | < 2 ms | $(verdict "$(val settings_p99_ms_at_2000rps) < 2") |
 | 2 | purchase-order intake, unique event ids, synchronous commit | $(val intake_events_per_s) events/s | pgbench INSERT $(val intake_pgbench_insert_tps) tps | $i_ratio | ≥ 0.50 | $(verdict "$i_ratio >= 0.5") |
 | 2 | intake p99 at a constant 1,000 events/s | $(val intake_p99_ms_at_1000rps) ms | pgbench INSERT at 1,000 tps: p99 $(val intake_pgbench_p99_ms_at_1000rps) ms | | < 5 ms | $(verdict "$(val intake_p99_ms_at_1000rps) < 5") |
 | 3 | end to end, 40 numbers x 80 msg/s for ${e2e_secs} s: slowest number's rate | $(val e2e40_min_number_rate) msg/s | 80 msg/s | $(ratio "$(val e2e40_min_number_rate)" 80) | ≥ 0.95 | $(verdict "$(val e2e40_min_number_rate) >= 76") |

@@ -183,9 +183,12 @@ for _ in $(seq 1 "$runs"); do
     grep -q 'Non-2xx' <<<"$r" && { note "$r"; note "bench: settings reads failed"; exit 1; }
     ours+=("$(awk '/^Requests\/sec/ {print $2}' <<<"$r")")
 done
-ceiling_p99=()
+ceiling_p99=() floor_p99=()
 for _ in $(seq 1 "$runs"); do
     ceiling_p99+=("$(pgbench_p99 2000 -S -c "$clients" -j 2 "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench")")
+    # The floor: the same service, client and rate on /health, which does no work.
+    r=$(build/loadgen --url "$TS/health" --rate 2000 --warmup "$warmup" --duration "$secs" --connections 64)
+    floor_p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
     r=$(build/loadgen --url "$TS/api/v1/tenants/{id}/settings/notifications" --ids "$dir/tenant_ids" \
         --header "Authorization: Bearer $SERVICE" --rate 2000 --warmup "$warmup" --duration "$secs" --connections 64 \
         --log "$dir/loadgen-settings.log")
@@ -193,6 +196,7 @@ for _ in $(seq 1 "$runs"); do
     p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
 done
 figure settings_pgbench_p99_ms_at_2000rps "$(printf '%s\n' "${ceiling_p99[@]}" | median)"
+figure health_p99_ms_at_2000rps "$(printf '%s\n' "${floor_p99[@]}" | median)"
 figure settings_pgbench_select_tps "$(printf '%s\n' "${ceiling[@]}" | median)"
 figure settings_reads_per_s "$(printf '%s\n' "${ours[@]}" | median)"
 figure settings_p99_ms_at_2000rps "$(printf '%s\n' "${p99[@]}" | median)"
