@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -408,4 +409,36 @@ out:
     pthread_mutex_unlock(&spare_lock);
     PQfinish(conn);
     return applied;
+}
+
+PGconn *db_listen(const char *channel, const char *app_name)
+{
+    PGconn *c = db_connect_raw();
+    if (!c)
+        return NULL;
+    char *sql = xasprintf("SET application_name = '%s'; SET synchronous_commit = off; LISTEN %s",
+                          app_name, channel);
+    PGresult *res = PQexec(c, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    free(sql);
+    if (!ok || PQsetnonblocking(c, 1) != 0) {
+        log_warn("cannot LISTEN\tchannel=%s error=\"%.200s\"", channel, PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+int db_listen_drain(PGconn *c)
+{
+    int n = 0;
+    if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+        return -1;
+    int self = PQbackendPID(c);
+    for (PGnotify *note; (note = PQnotifies(c)) != NULL; PQfreemem(note)) {
+        if (note->be_pid != self)
+            n++;
+    }
+    return n;
 }

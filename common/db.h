@@ -59,6 +59,15 @@ bool db_ping(void);
  * when the server cannot be reached. */
 PGconn *db_connect_raw(void);
 
+/* Opens a separate, non-blocking connection that LISTENs on channel (an identifier),
+ * named app_name in pg_stat_activity; its own NOTIFYs skip the WAL flush. NULL (logged)
+ * when the server cannot be reached. The caller PQfinish()es it. */
+PGconn *db_listen(const char *channel, const char *app_name);
+/* Reads what arrived on a db_listen() connection: the number of notifications other
+ * connections sent (0 or more), or -1 when the connection is broken (close it and
+ * listen again later). */
+int db_listen_drain(PGconn *c);
+
 /* Closes this thread's connection (call when a thread ends). */
 void db_thread_close(void);
 

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/random.h>
@@ -18,6 +19,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "metrics.h"
+#include "monotonic.h"
 
 #define HTTP_MAX_HEADERS 6
 
@@ -35,6 +37,14 @@ struct http_server {
     const struct http_server_config *cfg;
     unsigned port;
     struct route_metrics *metrics; /* cfg->nroutes + 1 */
+    /* parked requests (long polls), woken by topic, deadline or stop */
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond; /* a new deadline, or stop */
+    struct http_request *parked;
+    pthread_t park_timer;
+    bool park_timer_started;
+    bool stopping;            /* under park_lock */
+    atomic_int park_resuming; /* resumed, handler not yet run again */
 };
 
 struct http_request {
@@ -54,6 +64,14 @@ struct http_request {
     struct buf body;
     bool body_too_large;
     bool dispatched;
+    int64_t started_ms;
+    /* a parked request: linked in srv->parked while its connection is suspended */
+    struct http_request *park_next;
+    bool park_asked; /* the handler called http_park() in this run */
+    int park_topic;
+    int64_t park_deadline_ms;
+    bool park_resumed; /* set by the waker before it resumes the connection */
+    bool park_expired; /* this run is the last: deadline passed or server stopping */
     /* the reply */
     bool replied;
     bool drop; /* close the connection instead of answering */
@@ -118,6 +136,114 @@ const char *http_body(const struct http_request *req, size_t *len)
 const struct auth_principal *http_principal(const struct http_request *req)
 {
     return req->authenticated ? &req->principal : NULL;
+}
+
+int64_t http_started_ms(const struct http_request *req)
+{
+    return req->started_ms;
+}
+
+/* ---------- parked requests ---------- */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+void http_park(struct http_request *req, int topic, int64_t deadline_ms)
+{
+    req->park_asked = true;
+    req->park_topic = topic;
+    req->park_deadline_ms = deadline_ms;
+}
+
+bool http_park_expired(const struct http_request *req)
+{
+    return req->park_expired;
+}
+
+/* Takes req out of the parked list (under park_lock) and resumes its connection: the
+ * handler runs again on one of the server's threads. */
+static void unpark_locked(struct http_server *srv, struct http_request **link, bool expired)
+{
+    struct http_request *req = *link;
+    *link = req->park_next;
+    req->park_next = NULL;
+    req->park_resumed = true;
+    req->park_expired = expired;
+    atomic_fetch_add(&srv->park_resuming, 1);
+    MHD_resume_connection(req->conn);
+}
+
+void http_server_wake(struct http_server *srv, int topic)
+{
+    pthread_mutex_lock(&srv->park_lock);
+    for (struct http_request **link = &srv->parked; *link;) {
+        if ((*link)->park_topic == topic)
+            unpark_locked(srv, link, false);
+        else
+            link = &(*link)->park_next;
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+}
+
+/* The timer thread: resumes parked requests whose deadline has passed, and all of them
+ * once the server stops. */
+static void *park_timer_run(void *arg)
+{
+    struct http_server *srv = arg;
+    pthread_mutex_lock(&srv->park_lock);
+    for (;;) {
+        int64_t now = monotonic_ms();
+        int64_t next = now + 60000;
+        for (struct http_request **link = &srv->parked; *link;) {
+            if (srv->stopping || (*link)->park_deadline_ms <= now) {
+                unpark_locked(srv, link, true);
+                continue;
+            }
+            if ((*link)->park_deadline_ms < next)
+                next = (*link)->park_deadline_ms;
+            link = &(*link)->park_next;
+        }
+        if (srv->stopping)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t wait = next - now;
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->park_cond, &srv->park_lock, &ts);
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    return NULL;
+}
+
+/* Suspends the connection of a request whose handler parked it. Called on the
+ * connection's own thread, inside the access handler, before anyone can resume it. */
+static void park(struct http_request *req)
+{
+    struct http_server *srv = req->srv;
+    req->park_asked = false;
+    req->park_resumed = false;
+    MHD_suspend_connection(req->conn);
+    pthread_mutex_lock(&srv->park_lock);
+    if (!srv->park_timer_started) {
+        srv->park_timer_started = pthread_create(&srv->park_timer, NULL, park_timer_run, srv) == 0;
+        if (!srv->park_timer_started)
+            log_error("cannot start the long-poll timer; parked requests wait for a wake-up");
+    }
+    req->park_next = srv->parked;
+    srv->parked = req;
+    if (srv->stopping)
+        unpark_locked(srv, &srv->parked, true);
+    pthread_cond_signal(&srv->park_cond);
+    pthread_mutex_unlock(&srv->park_lock);
 }
 
 /* ---------- replies ---------- */
@@ -359,6 +485,19 @@ static void admit(struct http_request *req)
     }
 }
 
+/* Runs the route's handler; it must reply, or park the request (not on its last run). */
+static void run_handler(struct http_request *req)
+{
+    req->route->handler(req);
+    if (req->park_asked && !req->replied && !req->park_expired)
+        return;
+    req->park_asked = false;
+    if (!req->replied) {
+        log_error("handler did not reply\troute=\"%s\"", req->route->pattern);
+        http_reply_error(req, 500, "internal_error", "Internal error");
+    }
+}
+
 static void dispatch(struct http_request *req)
 {
     const char *m = req->method;
@@ -375,11 +514,7 @@ static void dispatch(struct http_request *req)
                          "Content-Type must be application/json");
         return;
     }
-    req->route->handler(req);
-    if (!req->replied) {
-        log_error("handler did not reply\troute=\"%s\"", req->route->pattern);
-        http_reply_error(req, 500, "internal_error", "Internal error");
-    }
+    run_handler(req);
 }
 
 static enum MHD_Result queue_reply(struct http_request *req)
@@ -423,6 +558,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->method = method;
         req->path = url;
         clock_gettime(CLOCK_MONOTONIC, &req->start);
+        req->started_ms = (int64_t)req->start.tv_sec * 1000 + req->start.tv_nsec / 1000000;
         const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
         if (request_id_ok(rid))
             snprintf(req->request_id, sizeof req->request_id, "%s", rid);
@@ -447,12 +583,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    if (req->dispatched)
-        return MHD_YES;
-    req->dispatched = true;
     log_set_request_id(req->request_id);
-    dispatch(req);
-    ret = queue_reply(req);
+    if (!req->dispatched) {
+        req->dispatched = true;
+        dispatch(req);
+    } else if (req->park_resumed) {
+        req->park_resumed = false;
+        run_handler(req);
+        atomic_fetch_sub(&srv->park_resuming, 1);
+    }
+    if (req->park_asked)
+        park(req);
+    else if (req->replied)
+        ret = queue_reply(req);
     log_set_request_id(NULL);
     return ret;
 }
@@ -549,8 +692,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
     struct http_server *srv = xcalloc(1, sizeof(*srv));
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     socklen_t addrlen;
 
     struct sockaddr_in *in4 = (struct sockaddr_in *)&addr;
@@ -573,6 +716,12 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
 
     srv->cfg = cfg;
     srv->metrics = xcalloc(cfg->nroutes + 1, sizeof(*srv->metrics));
+    pthread_mutex_init(&srv->park_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->park_cond, &ca);
+    pthread_condattr_destroy(&ca);
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
@@ -582,6 +731,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
         on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("cannot listen\taddress=%s port=%u", cfg->bind_address, cfg->port);
+        pthread_cond_destroy(&srv->park_cond);
+        pthread_mutex_destroy(&srv->park_lock);
         free(srv->metrics);
         free(srv);
         return NULL;
@@ -600,7 +751,25 @@ void http_server_stop(struct http_server *srv)
 {
     if (!srv)
         return;
+    /* Parked requests get their last run (their handlers answer at once), then the
+     * daemon closes what is left. */
+    pthread_mutex_lock(&srv->park_lock);
+    srv->stopping = true;
+    while (srv->parked)
+        unpark_locked(srv, &srv->parked, true);
+    pthread_cond_signal(&srv->park_cond);
+    bool timer = srv->park_timer_started;
+    pthread_mutex_unlock(&srv->park_lock);
+    if (timer)
+        pthread_join(srv->park_timer, NULL);
+    /* Let their last answers go out before the connections close (bounded). */
+    for (int i = 0; i < 200 && atomic_load(&srv->park_resuming) > 0; i++)
+        sleep_ms(10);
+    if (timer)
+        sleep_ms(20);
     MHD_stop_daemon(srv->daemon);
+    pthread_cond_destroy(&srv->park_cond);
+    pthread_mutex_destroy(&srv->park_lock);
     free(srv->metrics);
     free(srv);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "alloc.h"
 #include "auth.h"
@@ -91,6 +92,21 @@ void http_reply_bytes(struct http_request *req, unsigned status, const char *con
 void http_reply_drop(struct http_request *req);
 /* Adds a response header (both strings copied); call before the reply. */
 void http_add_header(struct http_request *req, const char *name, const char *value);
+
+/* --- long polls: a handler may park its request instead of replying ---
+ *
+ * A handler that has nothing to say yet calls http_park() and returns without a reply.
+ * The connection is suspended (it holds no worker thread) until http_server_wake() names
+ * the request's topic, or its deadline passes, or the server stops; then the handler runs
+ * again on the same request, and may reply or park again. http_park_expired() tells the
+ * handler that this run is the last one (deadline passed or server stopping): it must
+ * reply. Topics are small integers chosen by the service. */
+void http_park(struct http_request *req, int topic, int64_t deadline_ms);
+bool http_park_expired(const struct http_request *req);
+/* Monotonic milliseconds (monotonic.h) when the request arrived. */
+int64_t http_started_ms(const struct http_request *req);
+/* Runs the handlers of every request parked on topic again. Safe from any thread. */
+void http_server_wake(struct http_server *srv, int topic);
 
 /* Built-in handlers every service mounts. */
 void http_handle_health(struct http_request *req);

@@ -285,33 +285,12 @@ out:
 
 PGconn *outbox_listen(void)
 {
-    PGconn *c = db_connect_raw();
-    if (!c)
-        return NULL;
-    /* A name for pg_stat_activity; its NOTIFYs write nothing worth a WAL flush. */
-    PGresult *res = PQexec(c, "SET application_name = 'bakery-whatsapp outbox listener';"
-                              " SET synchronous_commit = off; LISTEN whatsapp_outbox");
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok || PQsetnonblocking(c, 1) != 0) {
-        log_warn("cannot LISTEN on whatsapp_outbox\terror=\"%.200s\"", PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
+    return db_listen("whatsapp_outbox", "bakery-whatsapp outbox listener");
 }
 
 int outbox_listen_drain(PGconn *c)
 {
-    int n = 0;
-    if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
-        return -1;
-    int self = PQbackendPID(c);
-    for (PGnotify *note; (note = PQnotifies(c)) != NULL; PQfreemem(note)) {
-        if (note->be_pid != self)
-            n++;
-    }
-    return n;
+    return db_listen_drain(c);
 }
 
 bool outbox_listen_notify(PGconn *c)

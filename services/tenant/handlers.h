@@ -24,6 +24,9 @@ void handle_tenant_get(struct http_request *req);
 void handle_settings_get(struct http_request *req);
 void handle_settings_put(struct http_request *req);
 
+/* settings_feed.c: the change feed notification-service follows */
+void handle_settings_changes(struct http_request *req);
+
 /* whatsapp_admin.c */
 void handle_admin_phone_numbers(struct http_request *req);
 void handle_admin_tenants(struct http_request *req);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "notification_client.h"
 #include "routes.h"
+#include "settings_listener.h"
 #include "shutdown.h"
 
 extern const struct db_migration tenant_migrations[];
@@ -81,12 +82,19 @@ int main(int argc, char **argv)
         httpc_global_cleanup();
         return 1;
     }
+    if (!settings_listener_start(srv)) {
+        http_server_stop(srv);
+        notif_cleanup();
+        httpc_global_cleanup();
+        return 1;
+    }
     log_info("listening\taddress=%s port=%u version=%s", app.cfg.bind_address,
              http_server_port(srv), VERSION);
 
     int sig = shutdown_wait();
     log_info("shutting down\tsignal=%d", sig);
     http_server_stop(srv);
+    settings_listener_stop();
     notif_cleanup();
     httpc_global_cleanup();
     log_info("stopped");

@@ -8,6 +8,7 @@
 #define ADMIN AUTH_ROLE_ADMIN
 #define WRITERS (AUTH_ROLE_ADMIN | AUTH_ROLE_USER)
 #define READERS (AUTH_ROLE_ADMIN | AUTH_ROLE_USER | AUTH_ROLE_SERVICE)
+#define SERVICES (AUTH_ROLE_ADMIN | AUTH_ROLE_SERVICE)
 
 const struct http_route tenant_routes[] = {
     {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
@@ -19,6 +20,9 @@ const struct http_route tenant_routes[] = {
     {"GET", "/api/v1/tenants/{id}", handle_tenant_get, READERS},
     {"GET", "/api/v1/tenants/{id}/settings/notifications", handle_settings_get, READERS},
     {"PUT", "/api/v1/tenants/{id}/settings/notifications", handle_settings_put, WRITERS},
+    /* followed by every notification-service instance: not worth an access-log line */
+    {"GET", "/api/v1/internal/settings-changes", handle_settings_changes, SERVICES,
+     HTTP_ROUTE_QUIET},
 
     {"GET", "/api/v1/admin/whatsapp/phone-numbers", handle_admin_phone_numbers, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/tenants", handle_admin_tenants, ADMIN},

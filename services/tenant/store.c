@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "pgarray.h"
 
 /* Timestamps leave the database as ISO 8601 in UTC with milliseconds. */
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -69,6 +70,28 @@ static const struct db_stmt stmt_tenant_settings = {
     "  FROM tenants t JOIN tenant_settings s ON s.tenant_id = t.id"
     " WHERE t.id = $1",
     1,
+};
+
+/* The change feed: one statement, so the position, the changed rows and the asked
+ * tenants come from one snapshot. Rows are taken in change order, at most $2 of them. */
+static const struct db_stmt stmt_settings_changes = {
+    "tenant_settings_changes",
+    "WITH changed AS ("
+    "  SELECT tenant_id, change_seq, notification_settings FROM tenant_settings"
+    "   WHERE $1::bigint IS NOT NULL AND change_seq > $1::bigint"
+    "   ORDER BY change_seq LIMIT $2),"
+    " asked AS ("
+    "  SELECT tenant_id, change_seq, notification_settings FROM tenant_settings"
+    "   WHERE tenant_id = ANY ($3::uuid[]))"
+    " SELECT json_build_object("
+    "  'position', c.seq, 'epoch', c.epoch,"
+    "  'changes', coalesce((SELECT json_agg(json_build_object('tenant_id', tenant_id,"
+    "     'seq', change_seq, 'settings', notification_settings) ORDER BY change_seq)"
+    "     FROM changed), '[]'),"
+    "  'tenants', coalesce((SELECT json_agg(json_build_object('tenant_id', tenant_id,"
+    "     'seq', change_seq, 'settings', notification_settings)) FROM asked), '[]'))::text"
+    " FROM settings_change_counter c",
+    3,
 };
 
 /* ---------- WhatsApp administration ---------- */
@@ -243,6 +266,25 @@ enum store_status store_settings_merge(const char *tenant_id, const json_t *patc
     const char *params[] = {tenant_id, text};
     enum store_status st = exec_json(&stmt_settings_merge, params, out);
     free(text);
+    return st;
+}
+
+enum store_status store_settings_changes(const long long *after, long limit,
+                                         const char *const *tenant_ids, size_t n, json_t **out)
+{
+    char after_text[24];
+    char limit_text[24];
+    struct buf ids = {0};
+
+    snprintf(after_text, sizeof after_text, "%lld", after ? *after : 0LL);
+    snprintf(limit_text, sizeof limit_text, "%ld", limit);
+    pgarray_open(&ids);
+    for (size_t i = 0; i < n; i++)
+        pgarray_add(&ids, tenant_ids[i]);
+    pgarray_close(&ids);
+    const char *params[] = {after ? after_text : NULL, limit_text, ids.data};
+    enum store_status st = exec_json(&stmt_settings_changes, params, out);
+    buf_free(&ids);
     return st;
 }
 

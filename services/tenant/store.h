@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "db.h"
 #include "uuidutil.h"
@@ -38,6 +39,14 @@ enum store_status store_settings_get(const char *tenant_id, json_t **out)
  * UPDATE, so concurrent updates of different keys never lose each other. *out: the
  * whole new object. */
 enum store_status store_settings_merge(const char *tenant_id, const json_t *patch, json_t **out)
+    __attribute__((warn_unused_result));
+/* The settings change feed (migration 0003). *out: {position, epoch, changes, tenants}:
+ * position is the newest change number committed; changes are the rows changed after
+ * *after, in change order, at most limit (none when after is NULL); tenants are the
+ * current rows of the n tenant_ids asked for (canonical UUIDs; absent: no such tenant).
+ * Each row is {tenant_id, seq, settings}. All from one snapshot. */
+enum store_status store_settings_changes(const long long *after, long limit,
+                                         const char *const *tenant_ids, size_t n, json_t **out)
     __attribute__((warn_unused_result));
 /* *name: the tenant's name (caller frees); *settings: its settings object. */
 enum store_status store_tenant_settings(const char *tenant_id, char **name, json_t **settings)
