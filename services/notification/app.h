@@ -38,7 +38,6 @@ struct notification_config {
     long worker_batch;
     long worker_inflight;
     long lease_seconds;
-    long settings_ttl_seconds;
     long rate_margin_ms;
     long pause_probe_ms;
     /* retention */
@@ -48,8 +47,11 @@ struct notification_config {
     const char *instance_id; /* lease owner name; hostname:pid when empty */
 };
 
+struct tenant_settings_cache;
+
 struct notification_app {
     struct notification_config cfg;
+    struct tenant_settings_cache *settings; /* tenants' settings, kept current (thread-safe) */
 };
 
 #endif

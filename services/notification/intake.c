@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
+#include "tenant_settings.h"
 #include "uuidutil.h"
 #include "wakeup.h"
 
@@ -23,6 +24,7 @@
 struct intake {
     struct http_request *req;
     const struct notification_config *cfg;
+    struct tenant_settings_cache *settings;
     json_t *payload; /* owned: the normalized request, stored and hashed */
 };
 
@@ -68,9 +70,16 @@ static void store_and_reply(struct intake *in, const char *kind, const char *ide
     char *params_text = json_dump_compact(parameters);
     char *payload_text = json_dump_compact(in->payload);
 
+    const char *tenant_id = json_str(in->payload, "tenant_id");
+    /* Told now, the order service can fix it; told at send time, nobody would hear. When
+     * tenant-service cannot say, the order is taken: it must never be lost to an outage. */
+    if (tenant_settings_exists(in->settings, tenant_id) == TENANT_SETTINGS_UNKNOWN) {
+        http_reply_field_error(in->req, 422, "unknown_tenant", "tenant_id", "No tenant with id %s",
+                               tenant_id);
+        goto out;
+    }
     uuid_new(id);
     request_hash(kind, in->payload, hash);
-    const char *tenant_id = json_str(in->payload, "tenant_id");
     const char *phone = json_str(in->payload, phone_key);
     struct store_new_message m = {
         .id = id,
@@ -124,7 +133,8 @@ out:
 
 void handle_purchase_order(struct http_request *req)
 {
-    struct intake in = {.req = req, .cfg = &((struct notification_app *)http_app(req))->cfg};
+    struct notification_app *app = http_app(req);
+    struct intake in = {.req = req, .cfg = &app->cfg, .settings = app->settings};
     struct intake_problem problem = {0};
     json_t *parameters = NULL;
     size_t len;
@@ -149,7 +159,8 @@ out:
 
 void handle_template_message(struct http_request *req)
 {
-    struct intake in = {.req = req, .cfg = &((struct notification_app *)http_app(req))->cfg};
+    struct notification_app *app = http_app(req);
+    struct intake in = {.req = req, .cfg = &app->cfg, .settings = app->settings};
     struct intake_problem problem = {0};
     size_t len;
     const char *body = http_body(req, &len);

@@ -13,6 +13,7 @@
 #include "retention.h"
 #include "routes.h"
 #include "shutdown.h"
+#include "tenant_settings.h"
 #include "wakeup.h"
 #include "worker.h"
 
@@ -86,8 +87,6 @@ static const struct cfg_var config_vars[] = {
      "while a token error pauses sending, one message is tried this often"},
     {"OUTBOX_LEASE_SECONDS", CFG_INT, C(lease_seconds), "60", 5, 3600, 0,
      "how long a claimed message is reserved before another worker may take it"},
-    {"SETTINGS_CACHE_TTL_SECONDS", CFG_INT, C(settings_ttl_seconds), "30", 0, 3600, 0,
-     "how long tenant settings are cached (served stale when tenant-service is down)"},
     {"WHATSAPP_RETENTION_DAYS", CFG_INT, C(retention_days), "90", 1, 36500, 0,
      "messages older than this are deleted"},
     {"RETENTION_BATCH_SIZE", CFG_INT, C(retention_batch), "1000", 1, 100000, 0,
@@ -134,18 +133,34 @@ int main(int argc, char **argv)
     notification_routes_configure(&app.cfg);
     if (!wakeup_init())
         return 1;
-    struct http_server *srv = http_server_start(&http);
-    if (!srv)
+    /* Settings requests are on the send path: never wait longer than 2 s for one. */
+    struct tenant_settings_config sc = {
+        .base_url = app.cfg.tenant_url,
+        .jwt_secret = app.cfg.jwt_secret,
+        .timeout_ms = app.cfg.upstream_timeout_ms < 2000 ? app.cfg.upstream_timeout_ms : 2000,
+    };
+    app.settings = tenant_settings_new(&sc);
+    if (app.cfg.outbox_enabled && !tenant_settings_follow(app.settings)) {
+        tenant_settings_free(app.settings);
         return 1;
+    }
+    struct http_server *srv = http_server_start(&http);
+    if (!srv) {
+        tenant_settings_free(app.settings);
+        return 1;
+    }
     if (retention_start(&app.cfg) != 0) {
         http_server_stop(srv);
+        tenant_settings_free(app.settings);
         return 1;
     }
     /* An instance without senders serves intake and webhooks only; another sends. */
     struct worker *worker = NULL;
-    if (app.cfg.outbox_enabled ? !(worker = worker_start(&app.cfg)) : !wakeup_notifier_start()) {
+    if (app.cfg.outbox_enabled ? !(worker = worker_start(&app.cfg, app.settings))
+                               : !wakeup_notifier_start()) {
         retention_stop();
         http_server_stop(srv);
+        tenant_settings_free(app.settings);
         return 1;
     }
     log_info("listening\taddress=%s port=%u version=%s", app.cfg.bind_address,
@@ -157,6 +172,7 @@ int main(int argc, char **argv)
     worker_stop(worker);
     wakeup_notifier_stop();
     retention_stop();
+    tenant_settings_free(app.settings);
     httpc_global_cleanup();
     log_info("stopped");
     return 0;

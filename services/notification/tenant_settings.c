@@ -1,9 +1,15 @@
-/* tenant_settings.c - a hash of tenant id to settings with fetch times, filled over HTTP
- * from tenant-service. */
+/* tenant_settings.c - a hash of tenant id to settings under one mutex, kept current by
+ * the answers of tenant-service's change feed. Every answer, whoever asked, goes through
+ * apply(), which holds two invariants:
+ *   - every cached entry reflects every change numbered up to the position;
+ *   - every change committed before the mark has a number up to the position.
+ * A change only ever replaces an entry with a newer one (its number is higher), so
+ * answers may arrive in any order. */
 #include "tenant_settings.h"
 
 #include <jansson.h>
-#include <stdint.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,31 +23,54 @@
 #include "uuidutil.h"
 
 #define TOKEN_TTL_S 3600
-#define TOKEN_RENEW_S 600 /* re-mint when less than this is left */
-#define DOWN_BACKOFF_MS 1000
+#define TOKEN_RENEW_S 600    /* re-mint when less than this is left */
+#define DOWN_BACKOFF_MS 1000 /* after a failed request, ask again after this */
+#define FOLLOW_WAIT_MS 1000  /* a long poll's wait; also how long stopping may take */
+#define ASK_MAX 100          /* tenants asked for in one request (the feed's limit) */
 #define MIN_BUCKETS 64
-#define MAX_ENTRIES 200000 /* past this, entries older than the TTL are dropped */
+#define MAX_ENTRIES 200000 /* past this the cache starts over */
+#define EPOCH_MAX 64
 
 struct entry {
     struct entry *next;
     char tenant_id[UUID_STR_LEN];
-    bool known; /* false: tenant-service said 404 */
-    int64_t fetched_ms;
+    bool known;       /* false: tenant-service has no such tenant */
+    long long seq;    /* the change number of these settings */
+    int64_t as_of_ms; /* wall clock: a snapshot of this tenant sent then */
     struct tenant_settings settings;
 };
 
 struct tenant_settings_cache {
     char *base_url; /* without a trailing '/' */
     const char *jwt_secret;
-    int64_t ttl_ms;
     long timeout_ms;
+
+    pthread_mutex_t lock; /* everything below */
     char *token;
     int64_t token_expires_ms;
-    int64_t down_until_ms; /* after a failure, do not ask before this */
+    int64_t down_until_ms; /* monotonic: after a failure, do not ask before this */
     bool down_logged;
+    bool have_position;
+    long long position;
+    int64_t mark_ms; /* wall clock */
+    char epoch[EPOCH_MAX];
     struct entry **buckets;
     size_t nbuckets, count;
+
+    /* the follower */
+    pthread_t follower;
+    bool following;
+    _Atomic bool stop;
 };
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------- the hash ---------- */
 
 static size_t bucket_of(const struct tenant_settings_cache *c, const char *id)
 {
@@ -49,38 +78,6 @@ static size_t bucket_of(const struct tenant_settings_cache *c, const char *id)
     for (const char *s = id; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return (size_t)(h & (c->nbuckets - 1));
-}
-
-struct tenant_settings_cache *tenant_settings_new(const char *base_url, const char *jwt_secret,
-                                                  long ttl_seconds, long timeout_ms)
-{
-    struct tenant_settings_cache *c = xcalloc(1, sizeof(*c));
-    size_t n = strlen(base_url);
-    while (n > 0 && base_url[n - 1] == '/')
-        n--;
-    c->base_url = xstrndup(base_url, n);
-    c->jwt_secret = jwt_secret;
-    c->ttl_ms = (int64_t)ttl_seconds * 1000;
-    c->timeout_ms = timeout_ms;
-    c->nbuckets = MIN_BUCKETS;
-    c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
-    return c;
-}
-
-void tenant_settings_free(struct tenant_settings_cache *c)
-{
-    if (!c)
-        return;
-    for (size_t i = 0; i < c->nbuckets; i++) {
-        for (struct entry *e = c->buckets[i], *next; e; e = next) {
-            next = e->next;
-            free(e);
-        }
-    }
-    free(c->buckets);
-    free(c->token);
-    free(c->base_url);
-    free(c);
 }
 
 static struct entry *find(const struct tenant_settings_cache *c, const char *id)
@@ -92,21 +89,16 @@ static struct entry *find(const struct tenant_settings_cache *c, const char *id)
     return NULL;
 }
 
-/* Drops entries older than the TTL (they would be refetched anyway). */
-static void sweep(struct tenant_settings_cache *c, int64_t now)
+static void clear(struct tenant_settings_cache *c)
 {
     for (size_t i = 0; i < c->nbuckets; i++) {
-        for (struct entry **link = &c->buckets[i]; *link;) {
-            struct entry *e = *link;
-            if (now - e->fetched_ms >= c->ttl_ms) {
-                *link = e->next;
-                free(e);
-                c->count--;
-            } else {
-                link = &e->next;
-            }
+        for (struct entry *e = c->buckets[i], *next; e; e = next) {
+            next = e->next;
+            free(e);
         }
+        c->buckets[i] = NULL;
     }
+    c->count = 0;
 }
 
 static void grow(struct tenant_settings_cache *c)
@@ -126,10 +118,10 @@ static void grow(struct tenant_settings_cache *c)
     free(old);
 }
 
-static struct entry *insert(struct tenant_settings_cache *c, const char *id, int64_t now)
+static struct entry *insert(struct tenant_settings_cache *c, const char *id)
 {
     if (c->count >= MAX_ENTRIES)
-        sweep(c, now);
+        clear(c); /* 200,000 bakeries: the feed refills what is used */
     if (c->count + 1 > c->nbuckets)
         grow(c);
     struct entry *e = xcalloc(1, sizeof(*e));
@@ -141,25 +133,7 @@ static struct entry *insert(struct tenant_settings_cache *c, const char *id, int
     return e;
 }
 
-/* The service token, minted again when close to expiry. NULL when minting fails. */
-static const char *service_token(struct tenant_settings_cache *c, int64_t now)
-{
-    if (c->token && now < c->token_expires_ms - (int64_t)TOKEN_RENEW_S * 1000)
-        return c->token;
-    struct auth_principal p;
-    memset(&p, 0, sizeof p);
-    p.role = AUTH_ROLE_SERVICE;
-    snprintf(p.sub, sizeof p.sub, "notification-service");
-    char *token = auth_mint(c->jwt_secret, &p, TOKEN_TTL_S);
-    if (!token) {
-        log_error("cannot mint the service token for tenant-service");
-        return NULL;
-    }
-    free(c->token);
-    c->token = token;
-    c->token_expires_ms = now + (int64_t)TOKEN_TTL_S * 1000;
-    return c->token;
-}
+/* ---------- settings ---------- */
 
 static bool all_digits(const char *s, size_t max)
 {
@@ -192,70 +166,296 @@ static void parse(const json_t *obj, struct tenant_settings *out)
         else
             out->phone_number_id_invalid = true;
     }
+    const char *display = json_string_value(json_object_get(obj, "whatsapp_display_phone_number"));
+    snprintf(out->display_phone_number, sizeof out->display_phone_number, "%s",
+             display ? display : "");
     const char *language = json_string_value(json_object_get(obj, "whatsapp_default_language"));
     snprintf(out->language, sizeof out->language, "%s",
              language && valid_language(language) ? language : "es");
 }
 
-/* Asks tenant-service. Returns the status; fills e (creating it) on OK and UNKNOWN. */
-static enum tenant_settings_status fetch(struct tenant_settings_cache *c, const char *id,
-                                         int64_t now, struct entry **e)
+/* Applies one feed row {tenant_id, seq, settings}: updates the entry when the row is
+ * newer; creates it when create is set. Returns the entry (or NULL). */
+static struct entry *apply_row(struct tenant_settings_cache *c, const json_t *row, bool create)
 {
-    enum tenant_settings_status st = TENANT_SETTINGS_UNAVAILABLE;
-    struct httpc_result res;
-    char *url = xasprintf("%s/api/v1/tenants/%s/settings/notifications", c->base_url, id);
-    const char *token = service_token(c, now);
+    char id[UUID_STR_LEN];
+    const json_t *seq = json_object_get(row, "seq");
+    const json_t *settings = json_object_get(row, "settings");
+    if (!uuid_is_valid(json_string_value(json_object_get(row, "tenant_id")), id) ||
+        !json_is_integer(seq) || !json_is_object(settings))
+        return NULL;
+    struct entry *e = find(c, id);
+    if (!e && !create)
+        return NULL;
+    if (!e)
+        e = insert(c, id);
+    if (!e->known || json_integer_value(seq) > e->seq) {
+        e->known = true;
+        e->seq = json_integer_value(seq);
+        parse(settings, &e->settings);
+    }
+    return e;
+}
 
-    memset(&res, 0, sizeof res);
+/* Takes in an answer of the feed to a request sent at sent_ms that asked for the n
+ * tenants ids (their absence from the answer means they do not exist). Under lock. */
+static void apply(struct tenant_settings_cache *c, const json_t *doc, int64_t sent_ms,
+                  const char *const *ids, size_t n)
+{
+    const json_t *pos = json_object_get(doc, "position");
+    const char *epoch = json_string_value(json_object_get(doc, "epoch"));
+    if (!json_is_integer(pos) || !epoch || strlen(epoch) >= EPOCH_MAX) {
+        log_warn("tenant-service's settings feed answered without position or epoch");
+        return;
+    }
+    long long position = json_integer_value(pos);
+    bool more = json_is_true(json_object_get(doc, "more"));
+    /* Another database, or the same one restored: the numbers started over. */
+    if (json_is_true(json_object_get(doc, "reset")) ||
+        (c->epoch[0] && strcmp(c->epoch, epoch) != 0)) {
+        log_warn("tenant-service's settings numbering started over; settings are read anew");
+        clear(c);
+        c->have_position = false;
+        c->mark_ms = 0;
+    }
+    snprintf(c->epoch, sizeof c->epoch, "%s", epoch);
+    /* A tenant seen here for the first time is complete only if this answer is at least
+     * as new as everything already applied (else changes in between would be missing). */
+    bool may_create = !c->have_position || position >= c->position;
+    size_t i;
+    const json_t *row;
+    json_array_foreach (json_object_get(doc, "changes"), i, row)
+        (void)apply_row(c, row, false);
+    json_array_foreach (json_object_get(doc, "tenants"), i, row) {
+        struct entry *e = apply_row(c, row, may_create);
+        if (e && e->as_of_ms < sent_ms)
+            e->as_of_ms = sent_ms;
+    }
+    for (size_t k = 0; k < n && may_create; k++) {
+        struct entry *e = find(c, ids[k]);
+        if (!e) {
+            e = insert(c, ids[k]);
+            e->known = false;
+            e->as_of_ms = sent_ms;
+        }
+    }
+    if (!c->have_position || position > c->position)
+        c->position = position;
+    c->have_position = true;
+    if (!more && sent_ms > c->mark_ms)
+        c->mark_ms = sent_ms;
+}
+
+/* ---------- asking tenant-service ---------- */
+
+/* The service token, minted again when close to expiry. NULL when minting fails. Under
+ * lock. */
+static const char *service_token(struct tenant_settings_cache *c, int64_t now)
+{
+    if (c->token && now < c->token_expires_ms - (int64_t)TOKEN_RENEW_S * 1000)
+        return c->token;
+    struct auth_principal p;
+    memset(&p, 0, sizeof p);
+    p.role = AUTH_ROLE_SERVICE;
+    snprintf(p.sub, sizeof p.sub, "notification-service");
+    char *token = auth_mint(c->jwt_secret, &p, TOKEN_TTL_S);
+    if (!token) {
+        log_error("cannot mint the service token for tenant-service");
+        return NULL;
+    }
+    free(c->token);
+    c->token = token;
+    c->token_expires_ms = now + (int64_t)TOKEN_TTL_S * 1000;
+    return c->token;
+}
+
+/* One feed request: the changes after the current position (when there is one), the
+ * tenants ids, waiting up to wait_ms for news. Applies the answer. Returns 0 when it
+ * had an answer; -1 when tenant-service could not be had (logged once per outage).
+ * When answer is not NULL it receives a new reference to the answer's document. */
+static int ask(struct tenant_settings_cache *c, const char *const *ids, size_t n, long wait_ms,
+               json_t **answer)
+{
+    struct httpc_result res = {0};
+    struct buf url = {0};
+    char *token = NULL;
+    int rc = -1;
+
+    pthread_mutex_lock(&c->lock);
+    int64_t now = monotonic_ms();
+    buf_printf(&url, "%s/api/v1/internal/settings-changes?wait_ms=%ld", c->base_url, wait_ms);
+    if (c->have_position)
+        buf_printf(&url, "&after=%lld", c->position);
+    for (size_t i = 0; i < n; i++)
+        buf_printf(&url, "%s%s", i ? "," : "&tenant_id=", ids[i]);
+    const char *t = service_token(c, now);
+    token = t ? xstrdup(t) : NULL;
+    pthread_mutex_unlock(&c->lock);
     if (!token)
         goto out;
-    if (httpc_json("GET", url, token, NULL, c->timeout_ms, &res) != 0) {
-        if (!c->down_logged)
-            log_warn("tenant-service unreachable; messages wait\terror=\"%s\"", res.error);
-        c->down_logged = true;
-        goto out;
-    }
-    if (res.status == 200 && json_is_object(res.json)) {
-        st = TENANT_SETTINGS_OK;
-    } else if (res.status == 404) {
-        st = TENANT_SETTINGS_UNKNOWN;
+
+    int64_t sent_ms = wall_ms();
+    bool answered = httpc_json("GET", url.data, token, NULL, c->timeout_ms + wait_ms, &res) == 0;
+    pthread_mutex_lock(&c->lock);
+    if (answered && res.status == 200 && json_is_object(res.json)) {
+        apply(c, res.json, sent_ms, ids, n);
+        if (c->down_logged)
+            log_info("tenant-service answers again");
+        c->down_logged = false;
+        if (answer)
+            *answer = json_incref(res.json);
+        rc = 0;
     } else {
-        if (!c->down_logged)
-            log_warn("tenant-service refused the settings read; messages wait\tstatus=%ld",
-                     res.status);
+        if (!c->down_logged) {
+            if (answered)
+                log_warn("tenant-service refused the settings feed; messages wait\tstatus=%ld",
+                         res.status);
+            else
+                log_warn("tenant-service unreachable; messages wait\terror=\"%s\"", res.error);
+        }
         c->down_logged = true;
-        goto out;
+        c->down_until_ms = monotonic_ms() + DOWN_BACKOFF_MS;
     }
-    if (c->down_logged)
-        log_info("tenant-service answers again");
-    c->down_logged = false;
-    if (!*e)
-        *e = insert(c, id, now);
-    (*e)->known = st == TENANT_SETTINGS_OK;
-    (*e)->fetched_ms = now;
-    if (st == TENANT_SETTINGS_OK)
-        parse(res.json, &(*e)->settings);
+    pthread_mutex_unlock(&c->lock);
 out:
-    if (st == TENANT_SETTINGS_UNAVAILABLE)
-        c->down_until_ms = now + DOWN_BACKOFF_MS;
     httpc_result_free(&res);
-    free(url);
-    return st;
+    buf_free(&url);
+    free(token);
+    return rc;
+}
+
+static bool down(struct tenant_settings_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    bool d = monotonic_ms() < c->down_until_ms;
+    pthread_mutex_unlock(&c->lock);
+    return d;
+}
+
+/* ---------- the follower ---------- */
+
+static void *follow_run(void *arg)
+{
+    struct tenant_settings_cache *c = arg;
+    while (!c->stop) {
+        if (ask(c, NULL, 0, FOLLOW_WAIT_MS, NULL) != 0) {
+            for (int i = 0; i < DOWN_BACKOFF_MS / 50 && !c->stop; i++)
+                nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+        }
+    }
+    httpc_thread_cleanup();
+    return NULL;
+}
+
+/* ---------- the interface ---------- */
+
+struct tenant_settings_cache *tenant_settings_new(const struct tenant_settings_config *cfg)
+{
+    struct tenant_settings_cache *c = xcalloc(1, sizeof(*c));
+    size_t n = strlen(cfg->base_url);
+    while (n > 0 && cfg->base_url[n - 1] == '/')
+        n--;
+    c->base_url = xstrndup(cfg->base_url, n);
+    c->jwt_secret = cfg->jwt_secret;
+    c->timeout_ms = cfg->timeout_ms;
+    pthread_mutex_init(&c->lock, NULL);
+    c->nbuckets = MIN_BUCKETS;
+    c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
+    return c;
+}
+
+bool tenant_settings_follow(struct tenant_settings_cache *c)
+{
+    c->following = pthread_create(&c->follower, NULL, follow_run, c) == 0;
+    if (!c->following)
+        log_error("cannot start the settings follower");
+    return c->following;
+}
+
+void tenant_settings_free(struct tenant_settings_cache *c)
+{
+    if (!c)
+        return;
+    c->stop = true;
+    if (c->following)
+        pthread_join(c->follower, NULL);
+    clear(c);
+    free(c->buckets);
+    free(c->token);
+    free(c->base_url);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
+void tenant_settings_refresh(struct tenant_settings_cache *c, const char *const *tenant_ids,
+                             size_t n, int64_t need_ms)
+{
+    const char *missing[ASK_MAX];
+    size_t nmissing = 0;
+    bool behind;
+
+    pthread_mutex_lock(&c->lock);
+    behind = !c->have_position || c->mark_ms < need_ms;
+    for (size_t i = 0; i < n; i++) {
+        if (find(c, tenant_ids[i]))
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < nmissing && !dup; k++)
+            dup = strcmp(missing[k], tenant_ids[i]) == 0;
+        if (dup)
+            continue;
+        if (nmissing == ASK_MAX)
+            break; /* the next batch asks for the others */
+        missing[nmissing++] = tenant_ids[i];
+    }
+    pthread_mutex_unlock(&c->lock);
+    if ((behind || nmissing) && !down(c))
+        (void)ask(c, missing, nmissing, 0, NULL);
 }
 
 enum tenant_settings_status tenant_settings_get(struct tenant_settings_cache *c,
-                                                const char *tenant_id, struct tenant_settings *out)
+                                                const char *tenant_id, int64_t need_ms,
+                                                struct tenant_settings *out)
 {
-    int64_t now = monotonic_ms();
-    struct entry *e = find(c, tenant_id);
-    bool fresh = e && now - e->fetched_ms < c->ttl_ms;
+    enum tenant_settings_status st = TENANT_SETTINGS_UNAVAILABLE;
+    pthread_mutex_lock(&c->lock);
+    const struct entry *e = find(c, tenant_id);
+    if (e) {
+        bool current = (c->have_position && c->mark_ms >= need_ms) || e->as_of_ms >= need_ms;
+        if (!e->known)
+            st = current ? TENANT_SETTINGS_UNKNOWN : TENANT_SETTINGS_UNAVAILABLE;
+        else
+            st = current ? TENANT_SETTINGS_OK : TENANT_SETTINGS_STALE;
+        if (e->known)
+            *out = e->settings;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return st;
+}
+
+enum tenant_settings_status tenant_settings_exists(struct tenant_settings_cache *c,
+                                                   const char *tenant_id)
+{
+    json_t *doc = NULL;
     enum tenant_settings_status st = TENANT_SETTINGS_UNAVAILABLE;
 
-    if (!fresh && now >= c->down_until_ms)
-        st = fetch(c, tenant_id, now, &e);
-    if (fresh || (st == TENANT_SETTINGS_UNAVAILABLE && e)) /* cached, or stale-if-error */
-        st = e->known ? TENANT_SETTINGS_OK : TENANT_SETTINGS_UNKNOWN;
-    if (st == TENANT_SETTINGS_OK)
-        *out = e->settings;
+    pthread_mutex_lock(&c->lock);
+    const struct entry *e = find(c, tenant_id);
+    bool known = e && e->known;
+    pthread_mutex_unlock(&c->lock);
+    if (known)
+        return TENANT_SETTINGS_OK;
+    if (down(c) || ask(c, &tenant_id, 1, 0, &doc) != 0)
+        return TENANT_SETTINGS_UNAVAILABLE;
+    /* The answer itself says, whether or not the cache could keep it. */
+    st = TENANT_SETTINGS_UNKNOWN;
+    size_t i;
+    const json_t *row;
+    json_array_foreach (json_object_get(doc, "tenants"), i, row) {
+        const char *id = json_string_value(json_object_get(row, "tenant_id"));
+        if (id && strcmp(id, tenant_id) == 0)
+            st = TENANT_SETTINGS_OK;
+    }
+    json_decref(doc);
     return st;
 }

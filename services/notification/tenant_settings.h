@@ -1,20 +1,31 @@
-/* tenant_settings.h - tenants' notification settings, read from tenant-service and cached.
+/* tenant_settings.h - tenants' notification settings, kept current by following
+ * tenant-service's change feed (GET /api/v1/internal/settings-changes).
  *
- * GET {TENANT_SERVICE_URL}/api/v1/tenants/{id}/settings/notifications with a service
- * token minted here (role service, sub "notification-service", re-minted well before it
- * expires). Answers are kept for the TTL; when a refresh fails the stale entry is served
+ * The cache knows how current it is. Its position is the newest change number it has
+ * applied, and its mark is the wall-clock time at which a feed request that it applied
+ * was sent: every change committed before the mark is in the cache. A follower thread
+ * long-polls the feed, so a change reaches the cache within milliseconds; before a batch
+ * of messages is decided, tenant_settings_refresh() asks the feed once more when the
+ * mark is older than the newest message, so a change answered 200 before a message was
+ * accepted always governs it (DESIGN.md section 9). Tenants not yet cached are fetched
+ * in that same request.
+ *
+ * When tenant-service cannot be reached, what the cache holds is served as STALE
  * (stale-if-error); after a failure tenant-service is left alone for a second, so an
  * outage costs one refused request a second, not one per message.
  *
- * One owner thread (the outbox worker): not thread-safe, and a call may block for up to
- * the upstream timeout. */
+ * Thread-safe: the follower writes, the outbox worker and intake's HTTP threads read.
+ * Calls that ask tenant-service block for at most the configured timeout. */
 #ifndef NOTIFICATION_TENANT_SETTINGS_H
 #define NOTIFICATION_TENANT_SETTINGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #define TENANT_PHONE_ID_MAX 33 /* Meta's ids are decimal numbers; 32 digits is plenty */
 #define TENANT_LANGUAGE_MAX 16
+#define TENANT_DISPLAY_MAX 40
 
 /* The keys sending needs, with DESIGN.md section 3's defaults for absent keys. */
 struct tenant_settings {
@@ -22,26 +33,47 @@ struct tenant_settings {
     bool po_notifications_enabled;             /* enable_po_notifications */
     char phone_number_id[TENANT_PHONE_ID_MAX]; /* "" when none is assigned */
     bool phone_number_id_invalid;              /* set, but not 1-32 digits: never used */
-    char language[TENANT_LANGUAGE_MAX];        /* whatsapp_default_language */
+    char display_phone_number[TENANT_DISPLAY_MAX];
+    char language[TENANT_LANGUAGE_MAX]; /* whatsapp_default_language */
 };
 
 enum tenant_settings_status {
-    TENANT_SETTINGS_OK,
-    TENANT_SETTINGS_UNKNOWN,     /* tenant-service answered 404: no such tenant */
-    TENANT_SETTINGS_UNAVAILABLE, /* no answer and nothing cached: try again later */
+    TENANT_SETTINGS_OK,          /* out holds settings current as of the time asked for */
+    TENANT_SETTINGS_STALE,       /* out holds settings that may be older: no answer */
+    TENANT_SETTINGS_UNKNOWN,     /* tenant-service knows no such tenant (current) */
+    TENANT_SETTINGS_UNAVAILABLE, /* no answer and nothing usable cached: try again later */
+};
+
+struct tenant_settings_config {
+    const char *base_url;   /* tenant-service's */
+    const char *jwt_secret; /* signs the service token; must outlive the cache */
+    long timeout_ms;        /* of one request that is not a long poll */
 };
 
 struct tenant_settings_cache;
 
-/* base_url: tenant-service's; jwt_secret signs the service token; ttl_seconds 0 means
- * every call asks (still stale-if-error). Free with tenant_settings_free() (NULL ok). */
-struct tenant_settings_cache *tenant_settings_new(const char *base_url, const char *jwt_secret,
-                                                  long ttl_seconds, long timeout_ms);
+/* A new, empty cache; free with tenant_settings_free() (NULL ok). */
+struct tenant_settings_cache *tenant_settings_new(const struct tenant_settings_config *cfg);
+/* Starts the follower thread (long polls of the feed). False (logged) when it cannot. */
+bool tenant_settings_follow(struct tenant_settings_cache *c) __attribute__((warn_unused_result));
+/* Stops the follower (within about a second) and frees everything. */
 void tenant_settings_free(struct tenant_settings_cache *c);
 
-/* Fills out with tenant_id's settings (OK), from the cache when fresh, from tenant-service
- * otherwise, from a stale entry when tenant-service fails. */
+/* Makes the n tenants' settings current as of need_ms (wall-clock milliseconds, e.g. the
+ * newest message's created_at): one feed request when the cache is older or a tenant is
+ * missing, none otherwise. Failures leave the cache as it was (see _get). */
+void tenant_settings_refresh(struct tenant_settings_cache *c, const char *const *tenant_ids,
+                             size_t n, int64_t need_ms);
+
+/* The cached settings of tenant_id, and whether they are current as of need_ms. Never
+ * asks tenant-service: call tenant_settings_refresh() first. */
 enum tenant_settings_status tenant_settings_get(struct tenant_settings_cache *c,
-                                                const char *tenant_id, struct tenant_settings *out);
+                                                const char *tenant_id, int64_t need_ms,
+                                                struct tenant_settings *out);
+
+/* Does tenant_id exist? OK (it does), UNKNOWN (tenant-service says it does not), or
+ * UNAVAILABLE (no answer). Asks tenant-service unless the cache already knows it. */
+enum tenant_settings_status tenant_settings_exists(struct tenant_settings_cache *c,
+                                                   const char *tenant_id);
 
 #endif

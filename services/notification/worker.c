@@ -34,9 +34,8 @@
 #define POLL_MS 1000           /* look for due rows at least this often */
 #define DB_RETRY_MS 1000       /* after the database failed */
 #define SETTINGS_RETRY_MS 1000 /* a message whose tenant settings could not be had */
-#define SETTINGS_TIMEOUT_MAX_MS 2000
-#define WRITE_BATCH_MAX 1000 /* results per statement */
-#define STOP_MAX_MS 9000     /* shutdown stops waiting for results after this */
+#define WRITE_BATCH_MAX 1000   /* results per statement */
+#define STOP_MAX_MS 9000       /* shutdown stops waiting for results after this */
 #define NEVER INT64_MAX
 
 #define SKIP_GLOBAL "whatsapp_notifications_disabled"
@@ -332,6 +331,15 @@ out:
     return text;
 }
 
+/* Returns a claimed row to the queue until its tenant's settings can be had. */
+static void wait_for_settings(struct worker *w, struct send_job *job, const char *why)
+{
+    job->result.outcome = OUTBOX_RELEASE;
+    job->result.delay_ms = SETTINGS_RETRY_MS;
+    job->result.error_message = xasprintf("waiting for the tenant's settings: %s", why);
+    metric_inc(w->released);
+}
+
 /* Decides what becomes of a claimed row: fills job as a Graph request and returns true,
  * or fills job->result with the row's final answer (skipped, failed, released) and
  * returns false. */
@@ -339,7 +347,9 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
                     struct send_job *job)
 {
     struct tenant_settings ts;
+    enum tenant_settings_status settings = TENANT_SETTINGS_OK;
     const char *skip = NULL;
+    bool by_settings = false; /* skip is decided by the tenant's settings */
     json_t *params = NULL;
     bool send = false;
 
@@ -353,25 +363,24 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
         skip = SKIP_GLOBAL;
         goto out;
     }
-    switch (tenant_settings_get(w->settings, row->tenant_id, &ts)) {
+    settings = tenant_settings_get(w->settings, row->tenant_id, row->created_ms, &ts);
+    switch (settings) {
     case TENANT_SETTINGS_OK:
+    case TENANT_SETTINGS_STALE:
         break;
     case TENANT_SETTINGS_UNKNOWN:
         fail_job(job, "unknown tenant %s", row->tenant_id);
         goto out;
     case TENANT_SETTINGS_UNAVAILABLE:
-        job->result.outcome = OUTBOX_RELEASE;
-        job->result.delay_ms = SETTINGS_RETRY_MS;
-        job->result.error_message =
-            xstrdup("waiting for the tenant's settings: tenant-service does not answer");
-        metric_inc(w->released);
+        wait_for_settings(w, job, "tenant-service does not answer");
         goto out;
     }
     if (!ts.whatsapp_enabled)
         skip = SKIP_TENANT;
     else if (row->kind == OUTBOX_PURCHASE_ORDER && !ts.po_notifications_enabled)
         skip = SKIP_PO;
-    else if (row->opted_out)
+    by_settings = skip != NULL;
+    if (!skip && row->opted_out)
         skip = SKIP_OPTED_OUT;
     if (skip)
         goto out;
@@ -384,6 +393,7 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
         ts.phone_number_id[0] ? ts.phone_number_id : w->cfg->default_phone_number_id;
     if (!*phone) {
         skip = SKIP_NO_SENDER;
+        by_settings = true;
         goto out;
     }
     if (strlen(row->recipient) >= sizeof job->recipient) {
@@ -408,6 +418,13 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     job->result.parameters = json_dumps(params, JSON_COMPACT);
     send = true;
 out:
+    /* A message is never skipped for a setting older than itself: it waits for settings
+     * as new as it is. Sending on older ones is tenant-service's outage rule
+     * (stale-if-error): they were right a moment ago. */
+    if (skip && by_settings && settings == TENANT_SETTINGS_STALE) {
+        skip = NULL;
+        wait_for_settings(w, job, "they could not be confirmed as current");
+    }
     if (skip) {
         job->result.outcome = OUTBOX_SKIPPED;
         job->result.skip_reason = skip;
@@ -421,6 +438,23 @@ out:
 }
 
 /* ---------- the claimer ---------- */
+
+/* Brings the settings of the claimed rows' tenants up to the newest row's creation, in
+ * one request to tenant-service at most. */
+static void refresh_settings(struct worker *w, const struct outbox_claim *c)
+{
+    if (!w->cfg->enabled || c->n == 0)
+        return;
+    const char **ids = xcalloc(c->n, sizeof(*ids));
+    int64_t newest = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        ids[i] = c->rows[i].tenant_id;
+        if (c->rows[i].created_ms > newest)
+            newest = c->rows[i].created_ms;
+    }
+    tenant_settings_refresh(w->settings, ids, c->n, newest);
+    free(ids);
+}
 
 static void claim(struct worker *w, int64_t now)
 {
@@ -460,6 +494,7 @@ static void claim(struct worker *w, int64_t now)
         goto out;
     }
     w->claim_due = !paused && c.n == limit;
+    refresh_settings(w, &c);
     for (size_t i = 0; i < c.n; i++) {
         struct send_job *job = xcalloc(1, sizeof(*job));
         if (prepare(w, &c.rows[i], paused, job))
@@ -589,7 +624,8 @@ static void *claimer_run(void *arg)
 
 /* ---------- life cycle ---------- */
 
-struct worker *worker_start(const struct notification_config *cfg)
+struct worker *worker_start(const struct notification_config *cfg,
+                            struct tenant_settings_cache *settings)
 {
     static pthread_once_t gauge_once = PTHREAD_ONCE_INIT;
     struct worker *w = NULL;
@@ -622,11 +658,7 @@ struct worker *worker_start(const struct notification_config *cfg)
     w->released = metrics_counter("whatsapp_sends_total", help, "result=\"released\"");
     if (w->claim_fd < 0 || w->write_fd < 0)
         goto fail;
-    long settings_timeout = cfg->upstream_timeout_ms < SETTINGS_TIMEOUT_MAX_MS
-                                ? cfg->upstream_timeout_ms
-                                : SETTINGS_TIMEOUT_MAX_MS;
-    w->settings = tenant_settings_new(cfg->tenant_url, cfg->jwt_secret, cfg->settings_ttl_seconds,
-                                      settings_timeout);
+    w->settings = settings;
     struct sender_config sc = {
         .graph_base_url = cfg->graph_base_url,
         .api_version = cfg->api_version,
@@ -660,7 +692,6 @@ fail_sender:
     sender_stop(w->sender);
 fail:
     log_error("cannot start the outbox worker");
-    tenant_settings_free(w->settings);
     if (w->claim_fd >= 0)
         close(w->claim_fd);
     if (w->write_fd >= 0)
@@ -681,7 +712,6 @@ void worker_stop(struct worker *w)
     sender_stop(w->sender);
     send_job_list_free(&w->results);
     send_job_list_free(&w->early);
-    tenant_settings_free(w->settings);
     close(w->claim_fd);
     close(w->write_fd);
     pthread_mutex_destroy(&w->lock);

@@ -10,12 +10,15 @@
 #define NOTIFICATION_WORKER_H
 
 #include "app.h"
+#include "tenant_settings.h"
 
 struct worker;
 
-/* Starts the worker and its sender. cfg must outlive the worker. Returns NULL (logged)
+/* Starts the worker and its sender. cfg and settings (the tenants' settings cache, which
+ * the worker keeps current for what it claims) must outlive the worker. Returns NULL (logged)
  * when it cannot start (bad sending configuration, no threads). */
-struct worker *worker_start(const struct notification_config *cfg)
+struct worker *worker_start(const struct notification_config *cfg,
+                            struct tenant_settings_cache *settings)
     __attribute__((warn_unused_result));
 
 /* Stops claiming, lets in-flight sends finish (bounded by GRAPH_TIMEOUT_MS and 7 s),

@@ -91,7 +91,8 @@ void handle_settings_changes(struct http_request *req)
     bool reset = has_after && after > position;
     bool more = nchanges == (size_t)limit;
     if (more)
-        position = json_integer_value(json_object_get(json_array_get(changes, nchanges - 1), "seq"));
+        position =
+            json_integer_value(json_object_get(json_array_get(changes, nchanges - 1), "seq"));
     if (!reset && nchanges == 0 && n == 0 && wait_ms > 0 && !http_park_expired(req)) {
         json_decref(doc);
         http_park(req, SETTINGS_TOPIC, http_started_ms(req) + wait_ms);
