@@ -239,7 +239,8 @@ out:
     return copy;
 }
 
-/* Answers with the list (filtered by key == value when value is not NULL). */
+/* Answers with the list (filtered by key == value when value is not NULL); phone
+ * numbers are marked is_default when they are the platform's WHATSAPP_PHONE_NUMBER_ID. */
 static void reply_list(struct http_request *req, struct graph_list *list, const char *key,
                        const char *value)
 {
@@ -261,6 +262,15 @@ static void reply_list(struct http_request *req, struct graph_list *list, const 
             const char *v = json_string_value(json_object_get(json_array_get(items, i), key));
             if (!v || strcmp(v, value) != 0)
                 json_array_remove(items, i);
+        }
+    }
+    if (list == &phone_numbers) {
+        size_t i;
+        json_t *item;
+        json_array_foreach (items, i, item) {
+            const char *id = json_string_value(json_object_get(item, "id"));
+            json_object_set_new(item, "is_default",
+                                json_boolean(id && strcmp(id, cfg->default_phone_number_id) == 0));
         }
     }
     http_add_header(req, "X-Cache", state);

@@ -30,8 +30,12 @@
     " 'updated_at', to_char(updated_at" ISO_UTC ","                                                \
     " 'next_attempt_at', to_char(next_attempt_at" ISO_UTC ","                                      \
     " 'sent_at', to_char(sent_at" ISO_UTC ","                                                      \
-    " 'delivered_at', to_char(delivered_at" ISO_UTC ","                                            \
-    " 'read_at', to_char(read_at" ISO_UTC ","                                                      \
+    " 'delivered_at', to_char(greatest(delivered_at, CASE WHEN delivered_at IS NOT NULL"           \
+    "  THEN sent_at END)" ISO_UTC ","                                                              \
+    " 'read_at', to_char(greatest(read_at, CASE WHEN read_at IS NOT NULL"                          \
+    "  THEN greatest(delivered_at, sent_at) END)" ISO_UTC ","                                      \
+    " 'delivered_reported_at', to_char(delivered_reported_at" ISO_UTC ","                          \
+    " 'read_reported_at', to_char(read_reported_at" ISO_UTC ","                                    \
     " 'failed_at', to_char(failed_at" ISO_UTC
 
 /* ---------- intake ---------- */
@@ -99,7 +103,9 @@ static const struct db_stmt st_message_get = {
  * and nobody can change them until the commit), so the next status is computed once,
  * from the row as it is: the furthest of sent/delivered/read, then failed, which does
  * not override read (see whatsapp_status_merge()). Timestamps are only ever filled,
- * never overwritten; failed and skipped messages do not change at all. A message that
+ * never overwritten; delivered_at and read_at are never earlier than the step before
+ * them (Meta reports whole seconds, sent_at is our millisecond), the reported times are
+ * kept as they came; failed and skipped messages do not change at all. A message that
  * becomes sent, delivered or read loses the error a transient failure left on it (a
  * request that timed out here but that Graph accepted: its statuses arrive while the row
  * waits for its retry), and leaves the queue (next_attempt_at). "merged" is MATERIALIZED so that
@@ -141,8 +147,12 @@ static const struct db_stmt st_message_get = {
     "  UPDATE whatsapp_messages m SET status = c.next,"                                            \
     "   wamid = coalesce(m.wamid, c.wamid),"                                                       \
     "   sent_at = coalesce(m.sent_at, c.sent_ts),"                                                 \
-    "   delivered_at = coalesce(m.delivered_at, c.delivered_ts),"                                  \
-    "   read_at = coalesce(m.read_at, c.read_ts),"                                                 \
+    "   delivered_at = coalesce(m.delivered_at, CASE WHEN c.delivered_ts IS NOT NULL"              \
+    "    THEN greatest(c.delivered_ts, m.sent_at, c.sent_ts) END),"                                \
+    "   read_at = coalesce(m.read_at, CASE WHEN c.read_ts IS NOT NULL"                             \
+    "    THEN greatest(c.read_ts, m.delivered_at, c.delivered_ts, m.sent_at, c.sent_ts) END),"     \
+    "   delivered_reported_at = coalesce(m.delivered_reported_at, c.delivered_ts),"                \
+    "   read_reported_at = coalesce(m.read_reported_at, c.read_ts),"                               \
     "   failed_at = CASE WHEN c.next = 'failed'"                                                   \
     "    THEN coalesce(m.failed_at, c.failed_ts) ELSE m.failed_at END,"                            \
     "   error_code = CASE WHEN c.next = 'failed'"                                                  \

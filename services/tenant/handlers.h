@@ -24,6 +24,9 @@ void handle_tenant_get(struct http_request *req);
 void handle_settings_get(struct http_request *req);
 void handle_settings_put(struct http_request *req);
 
+/* whatsapp_sender.c: where a tenant's orders go out from */
+void handle_tenant_sender(struct http_request *req);
+
 /* settings_feed.c: the change feed notification-service follows */
 void handle_settings_changes(struct http_request *req);
 

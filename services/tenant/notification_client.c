@@ -195,3 +195,14 @@ const json_t *notif_find_phone(const json_t *list, const char *phone_id)
     }
     return NULL;
 }
+
+const json_t *notif_default_phone(const json_t *list)
+{
+    size_t i;
+    const json_t *item;
+    json_array_foreach (list, i, item) {
+        if (json_is_true(json_object_get(item, "is_default")))
+            return item;
+    }
+    return NULL;
+}

@@ -30,7 +30,8 @@ void notif_init(const char *base_url, const char *jwt_secret, long timeout_ms);
 void notif_cleanup(void);
 
 /* GET /api/v1/whatsapp/phone-numbers: on NOTIF_OK out->json is an array of
- * {id, display_phone_number, verified_name, quality_rating}. */
+ * {id, display_phone_number, verified_name, quality_rating, is_default}; is_default marks
+ * the platform's own number (WHATSAPP_PHONE_NUMBER_ID), which no bakery may hold. */
 enum notif_status notif_phone_numbers(struct notif_result *out) __attribute__((warn_unused_result));
 /* GET /api/v1/whatsapp/config-status: on NOTIF_OK out->json is an object with
  * credentials_configured, missing, enabled, sending_paused, paused_reason. */
@@ -45,5 +46,8 @@ void notif_result_free(struct notif_result *r);
 
 /* The object of a phone-number list whose "id" is phone_id, or NULL. Borrowed. */
 const json_t *notif_find_phone(const json_t *list, const char *phone_id);
+
+/* The platform's default number in a phone-number list, or NULL. Borrowed. */
+const json_t *notif_default_phone(const json_t *list);
 
 #endif

@@ -50,6 +50,8 @@ void handle_admin_phone_numbers(struct http_request *req)
                             string_or_null(phone, "display_phone_number"));
         json_object_set_new(o, "verified_name", string_or_null(phone, "verified_name"));
         json_object_set_new(o, "quality_rating", string_or_null(phone, "quality_rating"));
+        json_object_set_new(o, "is_default",
+                            json_boolean(json_is_true(json_object_get(phone, "is_default"))));
         json_object_set_new(o, "assigned_tenant_id", string_or_null(holder, "tenant_id"));
         json_object_set_new(o, "assigned_tenant_name", string_or_null(holder, "tenant_name"));
         json_array_append_new(list, o);
@@ -82,6 +84,25 @@ static bool display_ok(const char *s)
     size_t n = strlen(s);
     return n > 0 && n <= DISPLAY_MAX && strspn(s, "+0123456789 -().") == n &&
            strpbrk(s, "0123456789");
+}
+
+/* Do two display numbers name the same number? Spaces, dashes, dots and brackets are
+ * only presentation. */
+static bool same_number(const char *a, const char *b)
+{
+    static const char presentation[] = " -.()";
+    for (;;) {
+        while (*a && strchr(presentation, *a))
+            a++;
+        while (*b && strchr(presentation, *b))
+            b++;
+        if (*a != *b)
+            return false;
+        if (!*a)
+            return true;
+        a++;
+        b++;
+    }
 }
 
 /* Checks the assign-phone body; replies and returns false when it is not acceptable. */
@@ -146,10 +167,27 @@ void handle_admin_assign_phone(struct http_request *req)
                                phone_id);
         goto out;
     }
-    /* Omitted (or ""): the number as the WABA writes it. */
+    const char *waba_display = json_str(phone, "display_phone_number");
+    if (json_is_true(json_object_get(phone, "is_default"))) {
+        http_reply_field_error(req, 409, "phone_number_reserved", "phone_number_id",
+                               "Phone number %s is the platform's default number "
+                               "(WHATSAPP_PHONE_NUMBER_ID): it sends for every bakery without a "
+                               "number of its own and cannot be assigned to one",
+                               waba_display ? waba_display : phone_id);
+        goto out;
+    }
+    /* The number as the WABA writes it; a different one given is refused, so no two
+     * bakeries can show the same number and the audit log names the right one. */
     const char *display = json_str(body, "display_phone_number");
-    if (!display || !display[0])
-        display = json_str(phone, "display_phone_number");
+    if (display && display[0] && waba_display && !same_number(display, waba_display)) {
+        http_reply_field_error(req, 422, "display_phone_number_mismatch", "display_phone_number",
+                               "display_phone_number \"%s\" is not this number: the account "
+                               "shows it as \"%s\" (omit display_phone_number to use that)",
+                               display, waba_display);
+        goto out;
+    }
+    if (waba_display)
+        display = waba_display;
     if (!display)
         display = "";
 

@@ -170,19 +170,30 @@ static void fake_send(struct http_request *req)
                               "messages", "id", wamid));
 }
 
-/* tenant-service's settings: WhatsApp on, a number assigned. */
+/* tenant-service's settings feed: every tenant asked for exists, with WhatsApp on and a
+ * number assigned; nothing ever changes. */
 static void fake_settings(struct http_request *req)
 {
+    json_t *tenants = json_array();
+    const char *ids = http_query(req, "tenant_id");
+    while (ids && *ids) {
+        size_t len = strcspn(ids, ",");
+        json_array_append_new(tenants, json_pack("{s:s%, s:i, s:{s:b, s:s, s:s, s:s, s:b}}",
+                                                 "tenant_id", ids, len, "seq", 1, "settings",
+                                                 "whatsapp_enabled", 1, "whatsapp_phone_number_id",
+                                                 "106540352242921", "whatsapp_display_phone_number",
+                                                 "+34 612 345 671", "whatsapp_default_language",
+                                                 "es", "enable_po_notifications", 1));
+        ids += len + (ids[len] == ',');
+    }
     http_reply_json(req, 200,
-                    json_pack("{s:b, s:s, s:s, s:s, s:b}", "whatsapp_enabled", 1,
-                              "whatsapp_phone_number_id", "106540352242921",
-                              "whatsapp_display_phone_number", "+34 612 345 671",
-                              "whatsapp_default_language", "es", "enable_po_notifications", 1));
+                    json_pack("{s:i, s:s, s:[], s:o, s:b, s:b}", "position", 1, "epoch",
+                              "fake-epoch", "changes", "tenants", tenants, "more", 0, "reset", 0));
 }
 
 static const struct http_route fake_routes[] = {
     {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
-    {"GET", "/api/v1/tenants/{id}/settings/notifications", fake_settings, 0, HTTP_ROUTE_QUIET},
+    {"GET", "/api/v1/internal/settings-changes", fake_settings, 0, HTTP_ROUTE_QUIET},
     {"POST", "/v18.0/{phone}/messages", fake_send, 0, HTTP_ROUTE_QUIET | HTTP_ROUTE_RAW_BODY},
     {"GET", "/v18.0/{waba}/phone_numbers", fake_phone_numbers, 0, HTTP_ROUTE_QUIET},
     {"GET", "/v18.0/{waba}/message_templates", fake_templates, 0, HTTP_ROUTE_QUIET},
@@ -323,7 +334,10 @@ static void phone_numbers_follow_every_page_and_are_cached(void **state)
     assert_string_equal(str(first, "display_phone_number"), "+34 612 345 670");
     assert_string_equal(str(first, "verified_name"), "Bakery Platform");
     assert_string_equal(str(first, "quality_rating"), "GREEN");
-    assert_int_equal(json_object_size(first), 4);
+    /* WHATSAPP_PHONE_NUMBER_ID is this first number, and only it */
+    assert_true(json_is_true(json_object_get(first, "is_default")));
+    assert_int_equal(json_object_size(first), 5);
+    assert_true(json_is_false(json_object_get(json_array_get(r.json, 1), "is_default")));
     assert_string_equal(str(json_array_get(r.json, 4), "quality_rating"), "YELLOW");
     h_resp_free(&r);
 
@@ -581,7 +595,9 @@ static void a_status_before_the_send_answer_is_kept_and_applied(void **state)
                                      sizeof database));
     snprintf(hook_url, sizeof hook_url, "%s/api/v1/whatsapp/webhook", p.url);
     char *id = post_po(&p, "7d2c4a52-8c1e-4d3c-9a57-0a4c3f6e2b12");
-    char *sql = xasprintf("SELECT status || ' ' || coalesce(extract(epoch FROM delivered_at)"
+    /* the time Meta reported (delivered_at itself is never before the send) */
+    char *sql = xasprintf("SELECT status || ' ' || coalesce(extract(epoch FROM "
+                          "delivered_reported_at)"
                           "::bigint::text, '-') || ' ' || (sent_at IS NOT NULL) || ' ' ||"
                           " (wamid LIKE 'wamid.%%') FROM whatsapp_messages WHERE id = '%s'",
                           id);

@@ -483,6 +483,59 @@ static void statuses_in_every_order_end_the_same(void **state)
     free(both);
 }
 
+/* Meta reports whole seconds; sent_at is the millisecond of Graph's answer. A message
+ * delivered and read within the second it was sent keeps the times Meta reported, but
+ * never shows them before the send, in the row or through the API. */
+static void status_times_never_precede_the_send(void **state)
+{
+    (void)state;
+    char id[UUID_STR_LEN], wamid[64], sql[256];
+    uuid_new(id);
+    snprintf(wamid, sizeof wamid, "wamid.%s", id);
+    insert_message(id, TENANT_1, "sent", wamid, PHONE_ID, "+34612345678", "1 minute");
+    snprintf(sql, sizeof sql,
+             "UPDATE whatsapp_messages SET sent_at = to_timestamp(%ld.700) WHERE id = '%s'", T0,
+             id);
+    char *done = h_sql(db_url, sql);
+    assert_non_null(done);
+    free(done);
+    char *d = status_item(wamid, "delivered", T0, NULL);
+    char *r = status_item(wamid, "read", T0, NULL);
+    char *both = xasprintf("%s, %s", d, r);
+    json_decref(deliver_statuses(both));
+    free(both);
+    free(d);
+    free(r);
+
+    const char *ms = "(extract(epoch FROM %s) * 1000)::bigint";
+    char expr[96], want[32];
+    snprintf(want, sizeof want, "%ld700", T0);
+    const char *clamped[] = {"sent_at", "delivered_at", "read_at"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(expr, sizeof expr, ms, clamped[i]);
+        assert_field(id, expr, want);
+    }
+    snprintf(want, sizeof want, "%ld000", T0);
+    const char *reported[] = {"delivered_reported_at", "read_reported_at"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(expr, sizeof expr, ms, reported[i]);
+        assert_field(id, expr, want);
+    }
+    char *admin = h_token("admin", NULL, NULL, "test-admin", 300);
+    struct h_resp resp = h_call("GET", hook.url, admin, NULL, "/api/v1/whatsapp/messages/%s", id);
+    assert_int_equal(resp.status, 200);
+    const char *sent = json_string_value(json_object_get(resp.json, "sent_at"));
+    const char *delivered = json_string_value(json_object_get(resp.json, "delivered_at"));
+    const char *read = json_string_value(json_object_get(resp.json, "read_at"));
+    assert_non_null(sent);
+    assert_string_equal(delivered, sent);
+    assert_string_equal(read, sent);
+    assert_string_equal(json_string_value(json_object_get(resp.json, "read_reported_at")),
+                        "2025-06-18T16:22:53.000000Z");
+    h_resp_free(&resp);
+    free(admin);
+}
+
 static void statuses_before_their_wamid(void **state)
 {
     (void)state;
@@ -793,6 +846,7 @@ int main(void)
         cmocka_unit_test(signatures_cover_the_raw_bytes),
         cmocka_unit_test(statuses_in_every_order_end_the_same),
         cmocka_unit_test(statuses_before_their_wamid),
+        cmocka_unit_test(status_times_never_precede_the_send),
         cmocka_unit_test(one_bad_item_never_drops_the_rest),
         cmocka_unit_test(inbound_keywords_opt_out_and_in),
         cmocka_unit_test(bodies_that_are_not_webhooks),

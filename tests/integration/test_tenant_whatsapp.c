@@ -25,6 +25,7 @@
 #define PHONE_GREEN2 PHONE(02)
 #define PHONE_YELLOW PHONE(03)
 #define PHONE_RED PHONE(05)
+#define PHONE_PLATFORM PHONE(12) /* WHATSAPP_PHONE_NUMBER_ID: no bakery may hold it */
 
 static struct {
     char tenant_db[256];
@@ -47,7 +48,7 @@ static bool start_notification(struct h_proc *p, const char *graph_url, bool cre
         "GRAPH_TIMEOUT_MS=2000",
         credentials ? "WHATSAPP_ACCESS_TOKEN=" GRAPH_TOKEN : "WHATSAPP_ACCESS_TOKEN=",
         credentials ? "WHATSAPP_BUSINESS_ACCOUNT_ID=" WABA_ID : "WHATSAPP_BUSINESS_ACCOUNT_ID=",
-        "WHATSAPP_PHONE_NUMBER_ID=" PHONE(01),
+        "WHATSAPP_PHONE_NUMBER_ID=" PHONE_PLATFORM,
         NULL};
     bool ok = h_start(p, "notification-service", "NOTIFICATION_PORT", env, "/health");
     free(db);
@@ -63,7 +64,7 @@ static int setup(void **state)
         !h_fresh_database("it_tenant_wa_notification", w.notif_db, sizeof w.notif_db))
         return -1;
     const char *sim_env[] = {"GRAPH_SIM_ACCESS_TOKEN=" GRAPH_TOKEN, "GRAPH_SIM_WABA_ID=" WABA_ID,
-                             "GRAPH_SIM_PHONE_COUNT=10", NULL};
+                             "GRAPH_SIM_PHONE_COUNT=12", NULL};
     if (!h_start(&w.sim, "graph-sim", "GRAPH_SIM_PORT", sim_env, "/ready"))
         return -1;
     if (!start_notification(&w.notif, w.sim.url, true))
@@ -180,7 +181,7 @@ static void phone_numbers_merge_the_waba_with_holders(void **state)
     struct h_resp r = call("GET", "/api/v1/admin/whatsapp/phone-numbers", ht_admin(), NULL);
     assert_int_equal(r.status, 200);
     assert_true(json_is_array(r.json));
-    assert_int_equal(json_array_size(r.json), 10);
+    assert_int_equal(json_array_size(r.json), 12);
     size_t i;
     json_t *item;
     int held = 0;
@@ -190,11 +191,14 @@ static void phone_numbers_merge_the_waba_with_holders(void **state)
                                            "verified_name",
                                            "quality_rating",
                                            "assigned_tenant_id",
-                                           "assigned_tenant_name"};
-        assert_int_equal(json_object_size(item), 6);
-        for (size_t k = 0; k < 6; k++)
+                                           "assigned_tenant_name",
+                                           "is_default"};
+        assert_int_equal(json_object_size(item), 7);
+        for (size_t k = 0; k < 7; k++)
             assert_non_null(json_object_get(item, keys[k]));
         const char *id = json_string_value(json_object_get(item, "id"));
+        assert_int_equal(json_is_true(json_object_get(item, "is_default")),
+                         strcmp(id, PHONE_PLATFORM) == 0);
         if (strcmp(id, PHONE(07)) == 0) {
             held++;
             assert_string_equal(json_string_value(json_object_get(item, "assigned_tenant_id")), x);
@@ -315,14 +319,68 @@ static void display_number_comes_from_the_waba(void **state)
     h_resp_free(&r);
     assert_int_equal(audit_rows(id), 1);
 
-    /* a new display for the same number is a change, and audited */
+    /* the same number written another way changes nothing: the WABA's writing is kept */
     r = assign(
         id,
         "{\"phone_number_id\": \"" PHONE(04) "\", \"display_phone_number\": \"+34 612 34 56 81\"}",
         NULL);
     assert_int_equal(r.status, 200);
+    assert_string_equal(ht_str(&r, "display_phone_number"), "+34 612 345 681");
     h_resp_free(&r);
-    assert_int_equal(audit_rows(id), 2);
+    assert_int_equal(audit_rows(id), 1);
+    r = unassign(id);
+    h_resp_free(&r);
+}
+
+/* The platform's own number sends for every bakery without one: it is marked in the
+ * list and no bakery may be given it. */
+static void the_platform_number_is_reserved(void **state)
+{
+    (void)state;
+    char id[HT_ID_LEN];
+    ht_create_tenant(&w.ts, "Panadería Reservada", id);
+    struct h_resp r = assign(id, "{\"phone_number_id\": \"" PHONE_PLATFORM "\"}", NULL);
+    h_assert_error(&r, 409, "phone_number_reserved");
+    assert_string_equal(ht_str(&r, "field"), "phone_number_id");
+    assert_non_null(strstr(ht_str(&r, "message"), "default number"));
+    h_resp_free(&r);
+    assert_int_equal(audit_rows(id), 0);
+    r = call("GET", "/api/v1/admin/whatsapp/tenants", ht_admin(), NULL);
+    size_t i;
+    json_t *t;
+    json_array_foreach (r.json, i, t) {
+        if (strcmp(json_string_value(json_object_get(t, "tenant_id")), id) == 0)
+            assert_true(json_is_null(json_object_get(t, "phone_number_id")));
+    }
+    h_resp_free(&r);
+}
+
+/* A display number that is not the account's is refused, naming the account's; the
+ * same number written another way is fine. */
+static void a_display_number_not_the_accounts_is_refused(void **state)
+{
+    (void)state;
+    char id[HT_ID_LEN];
+    ht_create_tenant(&w.ts, "Panadería Los Tres", id);
+    static const char *const wrong[] = {"612", "+34 612 345 678", "+34 612 345 682"};
+    for (size_t k = 0; k < 3; k++) {
+        char *body = xasprintf(
+            "{\"phone_number_id\": \"" PHONE(04) "\", \"display_phone_number\": \"%s\"}", wrong[k]);
+        struct h_resp r = assign(id, body, NULL);
+        h_assert_error(&r, 422, "display_phone_number_mismatch");
+        assert_string_equal(ht_str(&r, "field"), "display_phone_number");
+        assert_non_null(strstr(ht_str(&r, "message"), "+34 612 345 681"));
+        h_resp_free(&r);
+        free(body);
+    }
+    assert_int_equal(audit_rows(id), 0);
+    struct h_resp r = assign(
+        id,
+        "{\"phone_number_id\": \"" PHONE(04) "\", \"display_phone_number\": \"+34-612-345-681\"}",
+        NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(ht_str(&r, "display_phone_number"), "+34 612 345 681");
+    h_resp_free(&r);
     r = unassign(id);
     h_resp_free(&r);
 }
@@ -832,6 +890,8 @@ int main(void)
         cmocka_unit_test(phone_numbers_merge_the_waba_with_holders),
         cmocka_unit_test(assign_phone_with_the_seed_message),
         cmocka_unit_test(display_number_comes_from_the_waba),
+        cmocka_unit_test(the_platform_number_is_reserved),
+        cmocka_unit_test(a_display_number_not_the_accounts_is_refused),
         cmocka_unit_test(new_number_replaces_the_old_one),
         cmocka_unit_test(assign_refuses_bad_requests),
         cmocka_unit_test(number_of_another_tenant_is_409),
