@@ -30,7 +30,7 @@ static const struct db_stmt claim_stmt = {
     "                         FOR UPDATE SKIP LOCKED))"
     " RETURNING m.id, m.tenant_id, m.kind, m.recipient_phone, m.template_name,"
     "           m.template_language, m.template_parameters::text, m.attempts,"
-    "           (extract(epoch FROM m.created_at) * 1000)::bigint,"
+    "           (extract(epoch FROM m.created_at) * 1000000)::bigint,"
     "           m.payload->>'supplier_name', m.payload->>'po_number',"
     "           m.payload->>'total_amount', m.payload->>'currency',"
     "           EXISTS (SELECT 1 FROM whatsapp_opt_outs o"
@@ -158,7 +158,7 @@ enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
         r->language = value_or_null(res, row, COL_LANGUAGE);
         r->parameters = PQgetvalue(res, row, COL_PARAMETERS);
         r->attempts = (int)strtol(PQgetvalue(res, row, COL_ATTEMPTS), NULL, 10);
-        r->created_ms = strtoll(PQgetvalue(res, row, COL_CREATED_MS), NULL, 10);
+        r->created_us = strtoll(PQgetvalue(res, row, COL_CREATED_MS), NULL, 10);
         r->supplier_name = value_or_null(res, row, COL_SUPPLIER);
         r->po_number = value_or_null(res, row, COL_PO_NUMBER);
         r->total_amount = value_or_null(res, row, COL_AMOUNT);

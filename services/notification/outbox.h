@@ -30,7 +30,7 @@ struct outbox_row {
     const char *total_amount;
     const char *currency;
     int attempts;       /* Graph requests made so far */
-    int64_t created_ms; /* wall-clock milliseconds of created_at */
+    int64_t created_us; /* wall-clock microseconds of created_at (exact) */
     bool opted_out;     /* the recipient opted out of this tenant's messages */
 };
 

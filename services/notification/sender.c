@@ -326,7 +326,7 @@ static void start(struct sender *s, struct lane *lane, struct send_job *job, siz
     curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->body_len);
     s->inflight++;
     metric_set(s->inflight_gauge, (double)s->inflight);
-    int64_t age_ms = wall_ms() - job->created_ms;
+    int64_t age_ms = wall_ms() - job->created_us / 1000;
     metric_observe(s->event_latency, age_ms > 0 ? (double)age_ms / 1000.0 : 0.0);
     CURLMcode mc = curl_multi_add_handle(s->multi, t->easy);
     if (mc != CURLM_OK) {
@@ -406,7 +406,6 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
 {
     struct send_job *job = t->job;
     struct outbox_result *r = &job->result;
-    char masked[32];
     int attempts = job->attempts + 1;
 
     r->answered_ms = wall_ms();
@@ -448,17 +447,12 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
         }
         r->outcome = OUTBOX_FAILED;
         metric_inc(s->failed);
-        log_warn("message failed after its last attempt\tid=%s to=%s attempts=%d error=\"%s\"",
-                 r->id, log_mask_phone(job->recipient, masked, sizeof masked), attempts,
-                 o->message);
         break;
     case GRAPH_PERMANENT:
         set_error(job, o->code, o->message);
         r->attempt_used = true;
         r->outcome = OUTBOX_FAILED;
         metric_inc(s->failed);
-        log_warn("message failed\tid=%s to=%s code=%ld error=\"%s\"", r->id,
-                 log_mask_phone(job->recipient, masked, sizeof masked), o->code, o->message);
         break;
     }
     finish(s, job);

@@ -24,11 +24,13 @@ struct send_job {
     struct send_job *next;       /* link of the list that holds the job */
     struct outbox_result result; /* id set by the worker; the outcome by the sender */
     char phone_number_id[TENANT_PHONE_ID_MAX];
+    char sender_display[TENANT_DISPLAY_MAX]; /* the sender's number as shown, or "" */
+    char tenant_id[UUID_STR_LEN];
     char recipient[E164_MAX];
     char *body; /* the Graph request body, owned */
     size_t body_len;
     int attempts;       /* Graph requests made before this one */
-    int64_t created_ms; /* wall clock, for the event-to-Graph latency */
+    int64_t created_us; /* wall clock, for the event-to-Graph latency */
     bool probe;         /* may go while sending is paused */
 };
 

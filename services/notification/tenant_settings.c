@@ -36,7 +36,7 @@ struct entry {
     char tenant_id[UUID_STR_LEN];
     bool known;       /* false: tenant-service has no such tenant */
     long long seq;    /* the change number of these settings */
-    int64_t as_of_ms; /* wall clock: a snapshot of this tenant sent then */
+    int64_t as_of_us; /* wall clock: a snapshot of this tenant sent then */
     struct tenant_settings settings;
 };
 
@@ -52,7 +52,7 @@ struct tenant_settings_cache {
     bool down_logged;
     bool have_position;
     long long position;
-    int64_t mark_ms; /* wall clock */
+    int64_t mark_us; /* wall clock, microseconds */
     char epoch[EPOCH_MAX];
     struct entry **buckets;
     size_t nbuckets, count;
@@ -63,11 +63,11 @@ struct tenant_settings_cache {
     _Atomic bool stop;
 };
 
-static int64_t wall_ms(void)
+static int64_t wall_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* ---------- the hash ---------- */
@@ -197,10 +197,11 @@ static struct entry *apply_row(struct tenant_settings_cache *c, const json_t *ro
     return e;
 }
 
-/* Takes in an answer of the feed to a request sent at sent_ms that asked for the n
- * tenants ids (their absence from the answer means they do not exist). Under lock. */
-static void apply(struct tenant_settings_cache *c, const json_t *doc, int64_t sent_ms,
-                  const char *const *ids, size_t n)
+/* Takes in an answer of the feed to a request sent at sent_us for the changes after
+ * `after` (-1: none asked for) and the n tenants ids (their absence from the answer
+ * means they do not exist). Under lock. */
+static void apply(struct tenant_settings_cache *c, const json_t *doc, int64_t sent_us,
+                  long long after, const char *const *ids, size_t n)
 {
     const json_t *pos = json_object_get(doc, "position");
     const char *epoch = json_string_value(json_object_get(doc, "epoch"));
@@ -216,7 +217,7 @@ static void apply(struct tenant_settings_cache *c, const json_t *doc, int64_t se
         log_warn("tenant-service's settings numbering started over; settings are read anew");
         clear(c);
         c->have_position = false;
-        c->mark_ms = 0;
+        c->mark_us = 0;
     }
     snprintf(c->epoch, sizeof c->epoch, "%s", epoch);
     /* A tenant seen here for the first time is complete only if this answer is at least
@@ -228,22 +229,28 @@ static void apply(struct tenant_settings_cache *c, const json_t *doc, int64_t se
         (void)apply_row(c, row, false);
     json_array_foreach (json_object_get(doc, "tenants"), i, row) {
         struct entry *e = apply_row(c, row, may_create);
-        if (e && e->as_of_ms < sent_ms)
-            e->as_of_ms = sent_ms;
+        if (e && e->as_of_us < sent_us)
+            e->as_of_us = sent_us;
     }
     for (size_t k = 0; k < n && may_create; k++) {
         struct entry *e = find(c, ids[k]);
         if (!e) {
             e = insert(c, ids[k]);
             e->known = false;
-            e->as_of_ms = sent_ms;
+            e->as_of_us = sent_us;
         }
     }
+    /* The answer covers the changes in (after, position]: the position may move only
+     * when that joins what was applied before. An answer that asked for no changes moves
+     * it only for an empty cache (which it leaves complete by having nothing in it). */
+    bool joins = c->have_position ? after >= 0 && after <= c->position : true;
+    if (!joins)
+        return;
     if (!c->have_position || position > c->position)
         c->position = position;
     c->have_position = true;
-    if (!more && sent_ms > c->mark_ms)
-        c->mark_ms = sent_ms;
+    if (!more && sent_us > c->mark_us)
+        c->mark_us = sent_us;
 }
 
 /* ---------- asking tenant-service ---------- */
@@ -283,9 +290,11 @@ static int ask(struct tenant_settings_cache *c, const char *const *ids, size_t n
 
     pthread_mutex_lock(&c->lock);
     int64_t now = monotonic_ms();
-    buf_printf(&url, "%s/api/v1/internal/settings-changes?wait_ms=%ld", c->base_url, wait_ms);
-    if (c->have_position)
-        buf_printf(&url, "&after=%lld", c->position);
+    long long after = c->have_position ? c->position : -1;
+    buf_printf(&url, "%s/api/v1/internal/settings-changes?wait_ms=%ld", c->base_url,
+               after >= 0 ? wait_ms : 0L);
+    if (after >= 0)
+        buf_printf(&url, "&after=%lld", after);
     for (size_t i = 0; i < n; i++)
         buf_printf(&url, "%s%s", i ? "," : "&tenant_id=", ids[i]);
     const char *t = service_token(c, now);
@@ -294,11 +303,11 @@ static int ask(struct tenant_settings_cache *c, const char *const *ids, size_t n
     if (!token)
         goto out;
 
-    int64_t sent_ms = wall_ms();
+    int64_t sent_us = wall_us();
     bool answered = httpc_json("GET", url.data, token, NULL, c->timeout_ms + wait_ms, &res) == 0;
     pthread_mutex_lock(&c->lock);
     if (answered && res.status == 200 && json_is_object(res.json)) {
-        apply(c, res.json, sent_ms, ids, n);
+        apply(c, res.json, sent_us, after, ids, n);
         if (c->down_logged)
             log_info("tenant-service answers again");
         c->down_logged = false;
@@ -388,14 +397,14 @@ void tenant_settings_free(struct tenant_settings_cache *c)
 }
 
 void tenant_settings_refresh(struct tenant_settings_cache *c, const char *const *tenant_ids,
-                             size_t n, int64_t need_ms)
+                             size_t n, int64_t need_us)
 {
     const char *missing[ASK_MAX];
     size_t nmissing = 0;
     bool behind;
 
     pthread_mutex_lock(&c->lock);
-    behind = !c->have_position || c->mark_ms < need_ms;
+    behind = !c->have_position || c->mark_us <= need_us;
     for (size_t i = 0; i < n; i++) {
         if (find(c, tenant_ids[i]))
             continue;
@@ -414,14 +423,14 @@ void tenant_settings_refresh(struct tenant_settings_cache *c, const char *const 
 }
 
 enum tenant_settings_status tenant_settings_get(struct tenant_settings_cache *c,
-                                                const char *tenant_id, int64_t need_ms,
+                                                const char *tenant_id, int64_t need_us,
                                                 struct tenant_settings *out)
 {
     enum tenant_settings_status st = TENANT_SETTINGS_UNAVAILABLE;
     pthread_mutex_lock(&c->lock);
     const struct entry *e = find(c, tenant_id);
     if (e) {
-        bool current = (c->have_position && c->mark_ms >= need_ms) || e->as_of_ms >= need_ms;
+        bool current = (c->have_position && c->mark_us > need_us) || e->as_of_us > need_us;
         if (!e->known)
             st = current ? TENANT_SETTINGS_UNKNOWN : TENANT_SETTINGS_UNAVAILABLE;
         else

@@ -6,7 +6,7 @@
  * was sent: every change committed before the mark is in the cache. A follower thread
  * long-polls the feed, so a change reaches the cache within milliseconds; before a batch
  * of messages is decided, tenant_settings_refresh() asks the feed once more when the
- * mark is older than the newest message, so a change answered 200 before a message was
+ * mark is not newer than the newest message, so a change answered 200 before a message was
  * accepted always governs it (DESIGN.md section 9). Tenants not yet cached are fetched
  * in that same request.
  *
@@ -59,16 +59,17 @@ bool tenant_settings_follow(struct tenant_settings_cache *c) __attribute__((warn
 /* Stops the follower (within about a second) and frees everything. */
 void tenant_settings_free(struct tenant_settings_cache *c);
 
-/* Makes the n tenants' settings current as of need_ms (wall-clock milliseconds, e.g. the
- * newest message's created_at): one feed request when the cache is older or a tenant is
- * missing, none otherwise. Failures leave the cache as it was (see _get). */
+/* Makes the n tenants' settings current as of need_us (wall-clock microseconds, e.g.
+ * the newest message's created_at): one feed request when the cache is older or a tenant
+ * is missing, none otherwise. Failures leave the cache as it was (see _get). Current as
+ * of a time means: a feed request sent strictly after it was answered. */
 void tenant_settings_refresh(struct tenant_settings_cache *c, const char *const *tenant_ids,
-                             size_t n, int64_t need_ms);
+                             size_t n, int64_t need_us);
 
-/* The cached settings of tenant_id, and whether they are current as of need_ms. Never
+/* The cached settings of tenant_id, and whether they are current as of need_us. Never
  * asks tenant-service: call tenant_settings_refresh() first. */
 enum tenant_settings_status tenant_settings_get(struct tenant_settings_cache *c,
-                                                const char *tenant_id, int64_t need_ms,
+                                                const char *tenant_id, int64_t need_us,
                                                 struct tenant_settings *out);
 
 /* Does tenant_id exist? OK (it does), UNKNOWN (tenant-service says it does not), or

@@ -161,6 +161,45 @@ static void apply_pending_statuses(struct send_job *jobs, size_t n)
     free(pending);
 }
 
+/* One line per message whose story ends here (sent, failed, skipped), once it is
+ * written, so that grep <message id> tells the whole of it. */
+static void log_outcomes(const struct send_job *job, size_t n)
+{
+    char to[32], from[32], code[24];
+    for (size_t i = 0; i < n && job; i++, job = job->next) {
+        const struct outbox_result *r = &job->result;
+        log_mask_phone(job->recipient, to, sizeof to);
+        switch (r->outcome) {
+        case OUTBOX_SENT:
+            log_info("message sent\tid=%s tenant=%s to=%s sender_id=%s from=%s wamid=%s", r->id,
+                     job->tenant_id, to, job->phone_number_id,
+                     job->sender_display[0] ? log_mask_phone(job->sender_display, from, sizeof from)
+                                            : "platform",
+                     r->wamid ? r->wamid : "");
+            break;
+        case OUTBOX_FAILED:
+            if (r->error_code == OUTBOX_NO_CODE)
+                snprintf(code, sizeof code, "none");
+            else
+                snprintf(code, sizeof code, "%ld", r->error_code);
+            log_warn("message failed\tid=%s tenant=%s to=%s sender_id=%s attempts=%d code=%s "
+                     "error=\"%s\"",
+                     r->id, job->tenant_id, to,
+                     job->phone_number_id[0] ? job->phone_number_id : "none",
+                     job->attempts + (r->attempt_used ? 1 : 0), code,
+                     r->error_message ? r->error_message : "");
+            break;
+        case OUTBOX_SKIPPED:
+            log_info("message skipped\tid=%s tenant=%s reason=%s", r->id, job->tenant_id,
+                     r->skip_reason);
+            break;
+        case OUTBOX_RETRY:
+        case OUTBOX_RELEASE:
+            break;
+        }
+    }
+}
+
 /* Forgets the first n results (written, or given up) and notes their retry times. */
 static void drop_results(struct worker *w, size_t n, int64_t now)
 {
@@ -207,6 +246,8 @@ static void write_results(struct worker *w, int64_t now)
                       "when its lease expires\tid=%s",
                       w->results.head->result.id);
         else
+            log_outcomes(w->results.head, n);
+        if (st == DB_OK)
             apply_pending_statuses(w->results.head, n);
         if (w->isolate_left)
             w->isolate_left--;
@@ -260,8 +301,6 @@ static void fail_job(struct send_job *job, const char *fmt, ...)
     va_end(ap);
     job->result.outcome = OUTBOX_FAILED;
     job->result.error_message = buf_steal(&b);
-    log_warn("message failed before sending\tid=%s error=\"%s\"", job->result.id,
-             job->result.error_message);
 }
 
 static bool string_array(const json_t *a)
@@ -354,16 +393,17 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     bool send = false;
 
     snprintf(job->result.id, sizeof job->result.id, "%s", row->id);
+    snprintf(job->tenant_id, sizeof job->tenant_id, "%s", row->tenant_id);
     job->result.error_code = OUTBOX_NO_CODE;
     job->attempts = row->attempts;
-    job->created_ms = row->created_ms;
+    job->created_us = row->created_us;
     job->probe = probe;
 
     if (!w->cfg->enabled) {
         skip = SKIP_GLOBAL;
         goto out;
     }
-    settings = tenant_settings_get(w->settings, row->tenant_id, row->created_ms, &ts);
+    settings = tenant_settings_get(w->settings, row->tenant_id, row->created_us, &ts);
     switch (settings) {
     case TENANT_SETTINGS_OK:
     case TENANT_SETTINGS_STALE:
@@ -412,6 +452,8 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     }
     job->body_len = strlen(job->body);
     snprintf(job->phone_number_id, sizeof job->phone_number_id, "%s", phone);
+    snprintf(job->sender_display, sizeof job->sender_display, "%s",
+             ts.phone_number_id[0] ? ts.display_phone_number : "");
     snprintf(job->recipient, sizeof job->recipient, "%s", row->recipient);
     job->result.phone_number_id = xstrdup(phone);
     job->result.language = xstrdup(language);
@@ -429,7 +471,6 @@ out:
         job->result.outcome = OUTBOX_SKIPPED;
         job->result.skip_reason = skip;
         metric_inc(w->skipped);
-        log_info("message skipped\tid=%s reason=%s", row->id, skip);
     } else if (!send && job->result.outcome == OUTBOX_FAILED) {
         metric_inc(w->failed);
     }
@@ -449,8 +490,8 @@ static void refresh_settings(struct worker *w, const struct outbox_claim *c)
     int64_t newest = 0;
     for (size_t i = 0; i < c->n; i++) {
         ids[i] = c->rows[i].tenant_id;
-        if (c->rows[i].created_ms > newest)
-            newest = c->rows[i].created_ms;
+        if (c->rows[i].created_us > newest)
+            newest = c->rows[i].created_us;
     }
     tenant_settings_refresh(w->settings, ids, c->n, newest);
     free(ids);

@@ -93,7 +93,8 @@ void handle_settings_changes(struct http_request *req)
     if (more)
         position =
             json_integer_value(json_object_get(json_array_get(changes, nchanges - 1), "seq"));
-    if (!reset && nchanges == 0 && n == 0 && wait_ms > 0 && !http_park_expired(req)) {
+    /* Without after there is nothing to wait for: the position is the answer. */
+    if (has_after && !reset && nchanges == 0 && n == 0 && wait_ms > 0 && !http_park_expired(req)) {
         json_decref(doc);
         http_park(req, SETTINGS_TOPIC, http_started_ms(req) + wait_ms);
         return;

@@ -70,7 +70,8 @@ void handle_tenant_sender(struct http_request *req)
         json_object_set_new(out, "verified_name", json_null());
         json_object_set_new(out, "quality_rating", json_null());
     } else {
-        json_object_set_new(out, "phone_number_id", sends ? str_or_null(number, "id") : json_null());
+        json_object_set_new(out, "phone_number_id",
+                            sends ? str_or_null(number, "id") : json_null());
         json_object_set_new(out, "display_phone_number",
                             sends ? str_or_null(number, "display_phone_number") : json_null());
         json_object_set_new(out, "verified_name",

@@ -8,6 +8,36 @@
 #include "alloc.h"
 #include "harness_tenant.h"
 
+bool hs_start_notification(struct h_stack *s, struct h_proc *p, unsigned port)
+{
+    char *db = xasprintf("NOTIFICATION_DATABASE_URL=%s", s->notif_db);
+    char *graph = xasprintf("GRAPH_API_BASE_URL=%s", s->sim.url);
+    char *tenant = xasprintf("TENANT_SERVICE_URL=http://127.0.0.1:%u", s->ts_port);
+    char *port_var = xasprintf("NOTIFICATION_PORT=%u", port);
+    const char *env[32] = {db,
+                           graph,
+                           tenant,
+                           port_var,
+                           "JWT_SECRET=" H_JWT_SECRET,
+                           "WHATSAPP_ACCESS_TOKEN=" HS_GRAPH_TOKEN,
+                           "WHATSAPP_BUSINESS_ACCOUNT_ID=" HS_WABA_ID,
+                           "WHATSAPP_PHONE_NUMBER_ID=" HS_PHONE(01),
+                           "WHATSAPP_APP_SECRET=" HS_APP_SECRET,
+                           "WHATSAPP_WEBHOOK_VERIFY_TOKEN=" HS_VERIFY_TOKEN,
+                           "PHONE_NUMBERS_CACHE_SECONDS=0",
+                           "GRAPH_TIMEOUT_MS=3000"};
+    size_t n = 12;
+    for (size_t i = 0; s->notif_extra && s->notif_extra[i] && n < 31; i++)
+        env[n++] = s->notif_extra[i];
+    env[n] = NULL;
+    bool ok = h_start(p, "notification-service", "NOTIFICATION_PORT", env, "/health");
+    free(db);
+    free(graph);
+    free(tenant);
+    free(port_var);
+    return ok;
+}
+
 bool hs_start(struct h_stack *s, const char *name, const char *const *notif_extra,
               const char *const *ts_extra)
 {
@@ -25,46 +55,22 @@ bool hs_start(struct h_stack *s, const char *name, const char *const *notif_extr
         return false;
 
     /* Each service needs the other's URL before either starts. */
-    unsigned ts_port = h_free_port();
+    s->ts_port = h_free_port();
     unsigned ns_port = h_free_port();
-    while (ns_port == ts_port)
+    while (ns_port == s->ts_port)
         ns_port = h_free_port();
-    char *db = xasprintf("NOTIFICATION_DATABASE_URL=%s", s->notif_db);
-    char *graph = xasprintf("GRAPH_API_BASE_URL=%s", s->sim.url);
-    char *tenant = xasprintf("TENANT_SERVICE_URL=http://127.0.0.1:%u", ts_port);
-    char *port = xasprintf("NOTIFICATION_PORT=%u", ns_port);
-    const char *env[32] = {db,
-                           graph,
-                           tenant,
-                           port,
-                           "JWT_SECRET=" H_JWT_SECRET,
-                           "WHATSAPP_ACCESS_TOKEN=" HS_GRAPH_TOKEN,
-                           "WHATSAPP_BUSINESS_ACCOUNT_ID=" HS_WABA_ID,
-                           "WHATSAPP_PHONE_NUMBER_ID=" HS_PHONE(01),
-                           "WHATSAPP_APP_SECRET=" HS_APP_SECRET,
-                           "WHATSAPP_WEBHOOK_VERIFY_TOKEN=" HS_VERIFY_TOKEN,
-                           "PHONE_NUMBERS_CACHE_SECONDS=0",
-                           "GRAPH_TIMEOUT_MS=3000"};
-    size_t n = 12;
-    for (size_t i = 0; notif_extra && notif_extra[i] && n < 31; i++)
-        env[n++] = notif_extra[i];
-    env[n] = NULL;
-    bool ok = h_start(&s->notif, "notification-service", "NOTIFICATION_PORT", env, "/health");
-    free(db);
-    free(graph);
-    free(tenant);
-    free(port);
-    if (!ok) {
+    s->notif_extra = notif_extra;
+    if (!hs_start_notification(s, &s->notif, ns_port)) {
         h_stop(&s->sim);
         return false;
     }
-    char *ts_env_port = xasprintf("TENANT_PORT=%u", ts_port);
+    char *ts_env_port = xasprintf("TENANT_PORT=%u", s->ts_port);
     const char *ts_env[12] = {ts_env_port};
-    n = 1;
+    size_t n = 1;
     for (size_t i = 0; ts_extra && ts_extra[i] && n < 11; i++)
         ts_env[n++] = ts_extra[i];
     ts_env[n] = NULL;
-    ok = ht_start_tenant(&s->ts, s->tenant_db, s->notif.url, "frontend-static", ts_env);
+    bool ok = ht_start_tenant(&s->ts, s->tenant_db, s->notif.url, "frontend-static", ts_env);
     free(ts_env_port);
     if (!ok) {
         h_stop(&s->notif);

@@ -20,6 +20,8 @@ struct h_stack {
     struct h_proc sim, notif, ts;
     char tenant_db[256];
     char notif_db[256];
+    unsigned ts_port;               /* tenant-service's, chosen before it starts */
+    const char *const *notif_extra; /* hs_start()'s, for every instance */
 };
 
 /* Starts the three daemons on databases it_NAME_tenant and it_NAME_notification.
@@ -27,6 +29,10 @@ struct h_stack {
  * NULL). Returns false when anything does not come up (what did is stopped). */
 bool hs_start(struct h_stack *s, const char *name, const char *const *notif_extra,
               const char *const *ts_extra);
+/* Starts one more notification-service (p) on the stack's database, graph-sim and
+ * tenant-service, with the same settings, on port (pick it with h_free_port()). The caller stops
+ * it. */
+bool hs_start_notification(struct h_stack *s, struct h_proc *p, unsigned port);
 /* Stops them (tenant-service first); returns 0 when every one exited 0. */
 int hs_stop(struct h_stack *s);
 
