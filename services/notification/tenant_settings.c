@@ -24,7 +24,7 @@
 
 #define TOKEN_TTL_S 3600
 #define TOKEN_RENEW_S 600    /* re-mint when less than this is left */
-#define DOWN_BACKOFF_MS 1000 /* after a failed request, ask again after this */
+#define DOWN_BACKOFF_MS 250 /* after a failed request, ask again after this */
 #define FOLLOW_WAIT_MS 1000  /* a long poll's wait; also how long stopping may take */
 #define ASK_MAX 100          /* tenants asked for in one request (the feed's limit) */
 #define MIN_BUCKETS 64
@@ -315,6 +315,8 @@ static int ask(struct tenant_settings_cache *c, const char *const *ids, size_t n
             *answer = json_incref(res.json);
         rc = 0;
     } else {
+        log_debug("settings feed request failed\tstatus=%ld error=\"%s\" url=%s", res.status,
+                  answered ? "" : res.error, url.data);
         if (!c->down_logged) {
             if (answered)
                 log_warn("tenant-service refused the settings feed; messages wait\tstatus=%ld",

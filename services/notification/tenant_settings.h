@@ -11,8 +11,8 @@
  * in that same request.
  *
  * When tenant-service cannot be reached, what the cache holds is served as STALE
- * (stale-if-error); after a failure tenant-service is left alone for a second, so an
- * outage costs one refused request a second, not one per message.
+ * (stale-if-error); after a failure tenant-service is left alone for 250 ms, so an
+ * outage costs a few refused requests a second, not one per message.
  *
  * Thread-safe: the follower writes, the outbox worker and intake's HTTP threads read.
  * Calls that ask tenant-service block for at most the configured timeout. */
