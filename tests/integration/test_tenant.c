@@ -361,6 +361,58 @@ static void tenant_create_rejects_bad_input(void **state)
     free(url);
 }
 
+/* Bidi controls and zero-width characters would let a name show as another in the admin
+ * list ("Pan\u200b\u202eadería" reads reversed after the override): refused like the
+ * control characters, in every encoding JSON allows (escapes and raw UTF-8). */
+static void tenant_names_refuse_invisible_and_bidi_characters(void **state)
+{
+    (void)state;
+    static const struct field_case cases[] = {
+        {"{\"name\": \"Pan\\u200b\\u202eader\\u00eda\"}", "name"},
+        {"{\"name\": \"Pan\xe2\x80\x8b\xe2\x80\xae"
+         "adería\"}",
+         "name"},
+        {"{\"name\": \"A\\u202aB\"}", "name"},
+        {"{\"name\": \"A\\u202bB\"}", "name"},
+        {"{\"name\": \"A\\u202cB\"}", "name"},
+        {"{\"name\": \"A\\u202dB\"}", "name"},
+        {"{\"name\": \"A\\u202eB\"}", "name"},
+        {"{\"name\": \"A\\u2066B\"}", "name"},
+        {"{\"name\": \"A\\u2067B\"}", "name"},
+        {"{\"name\": \"A\\u2068B\"}", "name"},
+        {"{\"name\": \"A\\u2069B\"}", "name"},
+        {"{\"name\": \"A\\u200bB\"}", "name"},
+        {"{\"name\": \"A\\u200cB\"}", "name"},
+        {"{\"name\": \"A\\u200dB\"}", "name"},
+        {"{\"name\": \"A\\u2060B\"}", "name"},
+        {"{\"name\": \"\\ufeffPanader\\u00eda\"}", "name"},
+        {"{\"name\": \"Panader\\u00eda\\u200b\"}", "name"},
+    };
+    expect_field_errors("POST", "/api/v1/tenants", ht_admin(), cases,
+                        sizeof cases / sizeof cases[0]);
+    struct h_resp r = call("POST", "/api/v1/tenants", ht_admin(),
+                           "{\"name\": \"Pan\\u200b\\u202eader\\u00eda\"}");
+    const char *message = json_string_value(json_object_get(r.json, "message"));
+    assert_non_null(message);
+    assert_non_null(strstr(message, "invisible"));
+    h_resp_free(&r);
+
+    /* Letters of every script, accents and the neighbours of the refused ranges pass:
+     * U+2010 (hyphen), U+2030 (per mille), U+2070 (superscript zero). */
+    static const char *const fine[] = {
+        "{\"name\": \"Panadería Arrieta\"}",
+        "{\"name\": \"Okindegi \\u2010 Gozotegia \\u2030 \\u2070\"}",
+        "{\"name\": \"\\u062e\\u0628\\u0627\\u0632 \\u05de\\u05d0\\u05e4\\u05d9\\u05d9\\u05d4\"}",
+        "{\"name\": \"\\u9eb5\\u5305\\u5e97 \\ud83e\\udd56\"}",
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        r = call("POST", "/api/v1/tenants", ht_admin(), fine[i]);
+        if (r.status != 201)
+            fail_msg("%s: %ld %s", fine[i], r.status, r.body);
+        h_resp_free(&r);
+    }
+}
+
 static void tenant_rights_by_role(void **state)
 {
     (void)state;
@@ -1185,6 +1237,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tenants_create_list_get),
         cmocka_unit_test(tenant_create_rejects_bad_input),
+        cmocka_unit_test(tenant_names_refuse_invisible_and_bidi_characters),
         cmocka_unit_test(tenant_rights_by_role),
         cmocka_unit_test(settings_read_rights),
         cmocka_unit_test(settings_write_rights),
