@@ -31,8 +31,8 @@ struct entry {
 };
 
 struct tenant_settings_cache {
-    char *base_url; /* without a trailing '/' */
-    const char *jwt_secret;
+    char *base_url;                 /* without a trailing '/' */
+    const struct auth_policy *auth; /* borrowed: signs the service token */
     int64_t ttl_ms;
     long timeout_ms;
     char *token;
@@ -51,15 +51,16 @@ static size_t bucket_of(const struct tenant_settings_cache *c, const char *id)
     return (size_t)(h & (c->nbuckets - 1));
 }
 
-struct tenant_settings_cache *tenant_settings_new(const char *base_url, const char *jwt_secret,
-                                                  long ttl_seconds, long timeout_ms)
+struct tenant_settings_cache *tenant_settings_new(const char *base_url,
+                                                  const struct auth_policy *auth, long ttl_seconds,
+                                                  long timeout_ms)
 {
     struct tenant_settings_cache *c = xcalloc(1, sizeof(*c));
     size_t n = strlen(base_url);
     while (n > 0 && base_url[n - 1] == '/')
         n--;
     c->base_url = xstrndup(base_url, n);
-    c->jwt_secret = jwt_secret;
+    c->auth = auth;
     c->ttl_ms = (int64_t)ttl_seconds * 1000;
     c->timeout_ms = timeout_ms;
     c->nbuckets = MIN_BUCKETS;
@@ -150,14 +151,15 @@ static const char *service_token(struct tenant_settings_cache *c, int64_t now)
     memset(&p, 0, sizeof p);
     p.role = AUTH_ROLE_SERVICE;
     snprintf(p.sub, sizeof p.sub, "notification-service");
-    char *token = auth_mint(c->jwt_secret, &p, TOKEN_TTL_S);
+    long ttl = auth_ttl_within(c->auth, TOKEN_TTL_S);
+    char *token = auth_mint(c->auth, &p, ttl);
     if (!token) {
         log_error("cannot mint the service token for tenant-service");
         return NULL;
     }
     free(c->token);
     c->token = token;
-    c->token_expires_ms = now + (int64_t)TOKEN_TTL_S * 1000;
+    c->token_expires_ms = now + (int64_t)ttl * 1000;
     return c->token;
 }
 

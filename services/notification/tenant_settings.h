@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 
+#include "auth.h"
+
 #define TENANT_PHONE_ID_MAX 33 /* Meta's ids are decimal numbers; 32 digits is plenty */
 #define TENANT_LANGUAGE_MAX 16
 
@@ -33,10 +35,12 @@ enum tenant_settings_status {
 
 struct tenant_settings_cache;
 
-/* base_url: tenant-service's; jwt_secret signs the service token; ttl_seconds 0 means
- * every call asks (still stale-if-error). Free with tenant_settings_free() (NULL ok). */
-struct tenant_settings_cache *tenant_settings_new(const char *base_url, const char *jwt_secret,
-                                                  long ttl_seconds, long timeout_ms);
+/* base_url: tenant-service's; auth (borrowed, must outlive the cache) mints the service
+ * token; ttl_seconds 0 means every call asks (still stale-if-error). Free with
+ * tenant_settings_free() (NULL ok). */
+struct tenant_settings_cache *tenant_settings_new(const char *base_url,
+                                                  const struct auth_policy *auth, long ttl_seconds,
+                                                  long timeout_ms);
 void tenant_settings_free(struct tenant_settings_cache *c);
 
 /* Fills out with tenant_id's settings (OK), from the cache when fresh, from tenant-service

@@ -625,7 +625,7 @@ struct worker *worker_start(const struct notification_config *cfg)
     long settings_timeout = cfg->upstream_timeout_ms < SETTINGS_TIMEOUT_MAX_MS
                                 ? cfg->upstream_timeout_ms
                                 : SETTINGS_TIMEOUT_MAX_MS;
-    w->settings = tenant_settings_new(cfg->tenant_url, cfg->jwt_secret, cfg->settings_ttl_seconds,
+    w->settings = tenant_settings_new(cfg->tenant_url, &cfg->auth, cfg->settings_ttl_seconds,
                                       settings_timeout);
     struct sender_config sc = {
         .graph_base_url = cfg->graph_base_url,

@@ -940,6 +940,26 @@ static void listing_filters_pages_and_scopes(void **state)
 
 /* ---------- operations ---------- */
 
+/* JWT_ISSUER, JWT_AUDIENCE and JWT_MAX_TTL_SECONDS set: a token meeting them is taken,
+ * wrong iss or aud, too long a lifetime and a future nbf are 401 invalid_token; so are
+ * this suite's ordinary tokens, which carry neither iss nor aud. */
+static void token_policy_is_enforced(void **state)
+{
+    (void)state;
+    struct h_proc p;
+    char db[320], graph[64], tenant[64];
+    snprintf(db, sizeof db, "NOTIFICATION_DATABASE_URL=%s", db_url);
+    snprintf(graph, sizeof graph, "GRAPH_API_BASE_URL=http://127.0.0.1:%u", h_free_port());
+    snprintf(tenant, sizeof tenant, "TENANT_SERVICE_URL=http://127.0.0.1:%u", h_free_port());
+    const char *env[] = {db, "JWT_SECRET=" H_JWT_SECRET, graph, tenant, H_POLICY_ENV, NULL};
+    assert_true(h_start(&p, "notification-service", "NOTIFICATION_PORT", env, "/ready"));
+    h_assert_token_policy(p.url, TPL_PATH);
+    struct h_resp r = call(&p, "GET", TPL_PATH, admin, NULL);
+    h_assert_error(&r, 401, "invalid_token");
+    h_resp_free(&r);
+    assert_int_equal(h_stop(&p), 0);
+}
+
 static void ready_and_metrics(void **state)
 {
     (void)state;
@@ -1077,6 +1097,7 @@ int main(void)
         cmocka_unit_test(template_messages),
         cmocka_unit_test(intake_roles),
         cmocka_unit_test(listing_filters_pages_and_scopes),
+        cmocka_unit_test(token_policy_is_enforced),
         cmocka_unit_test(ready_and_metrics),
         cmocka_unit_test(disabled_notifications_are_skipped),
         cmocka_unit_test(database_gone_is_503_not_a_hang),

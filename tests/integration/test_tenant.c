@@ -111,7 +111,8 @@ static int setup(void **state)
     memset(&p, 0, sizeof p);
     p.role = AUTH_ROLE_ADMIN;
     snprintf(p.sub, sizeof p.sub, "intruder");
-    t.wrong_secret = auth_mint("another-secret-entirely", &p, 3600);
+    t.wrong_secret =
+        auth_mint(&(struct auth_policy){.secret = "another-secret-entirely"}, &p, 3600);
     return 0;
 }
 
@@ -411,6 +412,46 @@ static void tenant_names_refuse_invisible_and_bidi_characters(void **state)
             fail_msg("%s: %ld %s", fine[i], r.status, r.body);
         h_resp_free(&r);
     }
+}
+
+/* JWT_ISSUER, JWT_AUDIENCE and JWT_MAX_TTL_SECONDS set: a token meeting them is taken,
+ * wrong iss or aud, too long a lifetime and a future nbf are 401 invalid_token; so are
+ * this suite's ordinary tokens, which carry neither iss nor aud. mint-token keeps to them. */
+static void token_policy_is_enforced(void **state)
+{
+    (void)state;
+    struct h_proc p;
+    const char *const env[] = {H_POLICY_ENV, NULL};
+    assert_true(ht_start_tenant(&p, t.db_url, ht_dead_url(), NULL, env));
+    h_assert_token_policy(p.url, "/api/v1/tenants");
+    struct h_resp r = ht_call(&p, "GET", "/api/v1/tenants", ht_admin(), NULL);
+    h_assert_error(&r, 401, "invalid_token");
+    h_resp_free(&r);
+
+    /* mint-token reads the same variables: its token is taken, and it will not mint one
+     * the services would refuse. */
+    const char *bin = getenv("BIN_DIR") ? getenv("BIN_DIR") : "build/asan";
+    char line[2048] = "";
+    char *cmd = xasprintf("env JWT_SECRET=%s %s %s %s %s/mint-token --role admin --ttl 600",
+                          H_JWT_SECRET, env[0], env[1], env[2], bin);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_equal(pclose(f), 0);
+    line[strcspn(line, "\n")] = '\0';
+    r = ht_call(&p, "GET", "/api/v1/tenants", line, NULL);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    free(cmd);
+    cmd = xasprintf("env JWT_SECRET=%s %s %s %s %s/mint-token --role admin --ttl %ld 2>&1",
+                    H_JWT_SECRET, env[0], env[1], env[2], bin, H_MAX_TTL + 1);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_not_equal(pclose(f), 0);
+    assert_non_null(strstr(line, "longer than JWT_MAX_TTL_SECONDS"));
+    free(cmd);
+    assert_int_equal(h_stop(&p), 0);
 }
 
 static void tenant_rights_by_role(void **state)
@@ -1238,6 +1279,7 @@ int main(void)
         cmocka_unit_test(tenants_create_list_get),
         cmocka_unit_test(tenant_create_rejects_bad_input),
         cmocka_unit_test(tenant_names_refuse_invisible_and_bidi_characters),
+        cmocka_unit_test(token_policy_is_enforced),
         cmocka_unit_test(tenant_rights_by_role),
         cmocka_unit_test(settings_read_rights),
         cmocka_unit_test(settings_write_rights),
