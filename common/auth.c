@@ -52,12 +52,45 @@ bool auth_tenant_role_parse(const char *s, enum tenant_role *out)
     return false;
 }
 
-enum auth_result auth_verify_header(const char *header, const char *secret, time_t now,
-                                    struct auth_principal *out)
+/* Reads the integer claim name: false when present but not a JSON integer (libjwt 1.10
+ * reads a missing or non-numeric claim as 0 without saying so); *present says whether
+ * it was there. */
+static bool int_claim(jwt_t *jwt, const char *name, bool *present, long *value)
+{
+    char *text = jwt_get_grants_json(jwt, name);
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    bool ok = !text || json_is_integer(v);
+    *present = text != NULL;
+    *value = json_is_integer(v) ? (long)json_integer_value(v) : 0;
+    json_decref(v);
+    free(text);
+    return ok;
+}
+
+/* Does the aud claim name audience (equal, or an array holding it)? */
+static bool audience_matches(jwt_t *jwt, const char *audience)
+{
+    char *text = jwt_get_grants_json(jwt, "aud");
+    json_t *aud = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    bool ok = json_is_string(aud) && strcmp(json_string_value(aud), audience) == 0;
+    size_t i;
+    json_t *item;
+    json_array_foreach (aud, i, item) {
+        if (json_is_string(item) && strcmp(json_string_value(item), audience) == 0)
+            ok = true;
+    }
+    json_decref(aud);
+    free(text);
+    return ok;
+}
+
+enum auth_result auth_verify_header(const char *header, const struct auth_policy *policy,
+                                    time_t now, struct auth_principal *out)
 {
     enum auth_result result = AUTH_INVALID;
     jwt_t *jwt = NULL;
-    char *exp_json = NULL;
+    bool has_iat, has_nbf, has_exp;
+    long iat, nbf;
 
     if (!header || strncasecmp(header, "Bearer ", 7) != 0)
         return AUTH_MISSING;
@@ -66,9 +99,10 @@ enum auth_result auth_verify_header(const char *header, const char *secret, time
         token++;
     if (!*token)
         return AUTH_MISSING;
-    if (strlen(token) > 4096)
+    if (!policy || !policy->secret || strlen(token) > 4096)
         goto out;
-    if (jwt_decode(&jwt, token, (const unsigned char *)secret, (int)strlen(secret)) != 0)
+    if (jwt_decode(&jwt, token, (const unsigned char *)policy->secret,
+                   (int)strlen(policy->secret)) != 0)
         goto out;
     /* libjwt accepts whatever algorithm the header names; only ours is trusted. It also
      * reads the name without regard to case ("Hs256"), where RFC 7515 says it is
@@ -87,17 +121,35 @@ enum auth_result auth_verify_header(const char *header, const char *secret, time
     if (!auth_role_parse(jwt_get_grant(jwt, "role"), &out->role))
         goto out;
 
-    /* libjwt 1.10 reads a missing or non-numeric exp as 0 without saying so: check the
-     * claim's JSON type ourselves. */
-    exp_json = jwt_get_grants_json(jwt, "exp");
-    json_t *exp = exp_json ? json_loads(exp_json, JSON_DECODE_ANY, NULL) : NULL;
-    bool exp_ok = json_is_integer(exp);
-    out->exp = exp_ok ? (long)json_integer_value(exp) : 0;
-    json_decref(exp);
-    if (!exp_ok)
+    if (!int_claim(jwt, "exp", &has_exp, &out->exp) || !has_exp)
+        goto out;
+    if (!int_claim(jwt, "nbf", &has_nbf, &nbf) || !int_claim(jwt, "iat", &has_iat, &iat))
         goto out;
     if (out->exp <= (long)now) {
         result = AUTH_EXPIRED;
+        goto out;
+    }
+    if (has_nbf && nbf > (long)now + AUTH_CLOCK_SKEW_SECONDS) {
+        result = AUTH_NOT_YET;
+        goto out;
+    }
+    /* The lifetime the minter chose (exp - iat), or what is left of it (exp - now) when
+     * it did not say when it minted. Compared as "from < exp - max_ttl": exp is above now
+     * here, so that cannot overflow where exp - iat could (iat is any 64-bit integer). */
+    long from = has_iat ? iat : (long)now;
+    if (policy->max_ttl > 0 && from < out->exp - policy->max_ttl) {
+        result = AUTH_TOO_LONG;
+        goto out;
+    }
+    if (policy->issuer && *policy->issuer) {
+        const char *iss = jwt_get_grant(jwt, "iss");
+        if (!iss || strcmp(iss, policy->issuer) != 0) {
+            result = AUTH_WRONG_ISSUER;
+            goto out;
+        }
+    }
+    if (policy->audience && *policy->audience && !audience_matches(jwt, policy->audience)) {
+        result = AUTH_WRONG_AUDIENCE;
         goto out;
     }
 
@@ -109,32 +161,66 @@ enum auth_result auth_verify_header(const char *header, const char *secret, time
     }
     result = AUTH_OK;
 out:
-    free(exp_json);
     jwt_free(jwt);
     return result;
 }
 
-char *auth_mint(const char *secret, const struct auth_principal *p, long ttl)
+const char *auth_result_message(enum auth_result r)
+{
+    switch (r) {
+    case AUTH_OK:
+        return "The bearer token is valid";
+    case AUTH_MISSING:
+        return "A bearer token is required";
+    case AUTH_EXPIRED:
+        return "The bearer token has expired";
+    case AUTH_NOT_YET:
+        return "The bearer token is not valid yet (nbf is in the future)";
+    case AUTH_TOO_LONG:
+        return "The bearer token's lifetime is too long (more than JWT_MAX_TTL_SECONDS)";
+    case AUTH_WRONG_ISSUER:
+        return "The bearer token was not issued by this platform's issuer (iss)";
+    case AUTH_WRONG_AUDIENCE:
+        return "The bearer token is not meant for this platform (aud)";
+    case AUTH_INVALID:
+        break;
+    }
+    return "The bearer token is not valid";
+}
+
+char *auth_mint(const struct auth_policy *policy, const struct auth_principal *p, long ttl)
 {
     jwt_t *jwt = NULL;
     char *token = NULL;
+    long now = (long)time(NULL);
 
+    if (!policy || !policy->secret || (policy->max_ttl > 0 && ttl > policy->max_ttl))
+        goto out;
     if (jwt_new(&jwt) != 0)
         goto out;
     if (jwt_add_grant(jwt, "sub", p->sub) || jwt_add_grant(jwt, "role", auth_role_name(p->role)) ||
-        jwt_add_grant_int(jwt, "iat", (long)time(NULL)) ||
-        jwt_add_grant_int(jwt, "exp", (long)time(NULL) + ttl))
+        jwt_add_grant_int(jwt, "iat", now) || jwt_add_grant_int(jwt, "exp", now + ttl))
+        goto out;
+    if (policy->issuer && *policy->issuer && jwt_add_grant(jwt, "iss", policy->issuer))
+        goto out;
+    if (policy->audience && *policy->audience && jwt_add_grant(jwt, "aud", policy->audience))
         goto out;
     if (p->role == AUTH_ROLE_USER &&
         (jwt_add_grant(jwt, "tenant_id", p->tenant_id) ||
          jwt_add_grant(jwt, "tenant_role", auth_tenant_role_name(p->tenant_role))))
         goto out;
-    if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)secret, (int)strlen(secret)))
+    if (jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)policy->secret,
+                    (int)strlen(policy->secret)))
         goto out;
     token = jwt_encode_str(jwt);
 out:
     jwt_free(jwt);
     return token;
+}
+
+long auth_ttl_within(const struct auth_policy *policy, long ttl)
+{
+    return policy->max_ttl > 0 && ttl > policy->max_ttl ? policy->max_ttl : ttl;
 }
 
 bool auth_can_read_tenant(const struct auth_principal *p, const char *tenant_id)

@@ -449,7 +449,7 @@ static void admit(struct http_request *req)
     req->nparams = params.count;
 
     if (req->route->roles) {
-        enum auth_result ar = auth_verify_header(http_header(req, "Authorization"), cfg->jwt_secret,
+        enum auth_result ar = auth_verify_header(http_header(req, "Authorization"), cfg->auth,
                                                  time(NULL), &req->principal);
         if (ar == AUTH_MISSING) {
             http_add_header(req, "WWW-Authenticate", "Bearer");
@@ -463,7 +463,7 @@ static void admit(struct http_request *req)
         }
         if (ar != AUTH_OK) {
             http_add_header(req, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
-            http_reply_error(req, 401, "invalid_token", "The bearer token is not valid");
+            http_reply_error(req, 401, "invalid_token", "%s", auth_result_message(ar));
             return;
         }
         req->authenticated = true;

@@ -38,9 +38,9 @@ struct http_server_config {
     const char *bind_address; /* "127.0.0.1", "0.0.0.0", "::" */
     unsigned port;            /* 0 = any free port, see http_server_port() */
     unsigned threads;
-    size_t body_limit;      /* bytes; larger bodies get 413 */
-    unsigned conn_timeout;  /* seconds of inactivity before a connection is closed */
-    const char *jwt_secret; /* verifies bearer tokens of routes with roles */
+    size_t body_limit;              /* bytes; larger bodies get 413 */
+    unsigned conn_timeout;          /* seconds of inactivity before a connection is closed */
+    const struct auth_policy *auth; /* verifies bearer tokens of routes with roles */
     const struct http_route *routes;
     size_t nroutes;
     void *app; /* handed to handlers as http_app(req) */

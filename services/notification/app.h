@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include "auth.h"
+
 struct notification_config {
     const char *bind_address;
     long port;
@@ -11,7 +13,7 @@ struct notification_config {
     long body_limit;
     long conn_timeout;
     const char *database_url;
-    const char *jwt_secret;
+    struct auth_policy auth; /* JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, JWT_MAX_TTL_SECONDS */
     const char *tenant_url;
     long upstream_timeout_ms;
     const char *log_level;

@@ -19,6 +19,10 @@
 #define PARAMS_MAX 100             /* template parameters per message */
 #define TEMPLATE_NAME_MAX 512      /* Meta's limit */
 #define AMOUNT_MAX 999999999999.99 /* below 1e12: every 2-decimal amount is exact in a double */
+#define AMOUNT_INT_DIGITS 12       /* AMOUNT_MAX's, for amounts given as decimal strings */
+#define AMOUNT_STRING_MAX 32       /* bytes of a decimal-string amount ("1250.00") */
+/* Said with every refused amount: order services send either form. */
+#define AMOUNT_FORMS " (a JSON number such as 1250.5, or a decimal string such as \"1250.50\")"
 #define LOWER "abcdefghijklmnopqrstuvwxyz"
 #define UPPER "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define DIGITS "0123456789"
@@ -175,44 +179,99 @@ static bool take_phone(struct intake *in, const char *key)
     return true;
 }
 
-/* The amount as exact text with two decimals ("1250.00"). A JSON number is a double by
- * the time jansson hands it over, so "at most two decimals" is decided on the shortest
- * text that denotes the same double: the double is printed with two decimals and must
- * read back as itself. Below AMOUNT_MAX that is exact: 1.005 (really 1.00499...) prints
- * as "1.00", which reads back as another double, and is refused. */
+/* A decimal string as Python's Decimal and money libraries write amounts: "-"? digits
+ * ["." digits], the integer part without leading zeros ("0.5" is fine); no exponent, no
+ * "+", no spaces, no bare "." at either end. Decided on the digits, exactly: at most two
+ * decimals that are not zero ("1250.500" is 1250.50, as the JSON number 1250.500 is),
+ * not negative ("-0.00" is zero, as -0.0 is), at most AMOUNT_INT_DIGITS integer digits.
+ * Writes the amount with two decimals into text and returns NULL, or returns why not. */
+static const char *amount_from_string(const char *s, size_t len, char *text, size_t textlen)
+{
+    const char *p = s, *end = s + len;
+    const char *syntax = "must be a non-negative decimal without exponent, sign or spaces";
+    bool negative = false, zero = true;
+
+    if (len > AMOUNT_STRING_MAX)
+        return "is too long";
+    if (p < end && *p == '-') {
+        negative = true;
+        p++;
+    }
+    const char *units = p;
+    for (; p < end && *p >= '0' && *p <= '9'; p++)
+        zero = zero && *p == '0';
+    size_t nunits = (size_t)(p - units);
+    if (nunits == 0 || (nunits > 1 && units[0] == '0'))
+        return syntax;
+    const char *frac = p;
+    size_t nfrac = 0;
+    if (p < end && *p == '.') {
+        frac = ++p;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+        nfrac = (size_t)(p - frac);
+        if (nfrac == 0)
+            return syntax;
+    }
+    if (p != end)
+        return syntax;
+    if (nunits > AMOUNT_INT_DIGITS)
+        return "is too large";
+    for (size_t i = 0; i < nfrac; i++) {
+        if (frac[i] != '0' && i >= 2)
+            return "must have at most 2 decimal places";
+        zero = zero && frac[i] == '0';
+    }
+    if (negative && !zero)
+        return "must not be negative";
+    snprintf(text, textlen, "%.*s.%c%c", (int)nunits, units, nfrac > 0 ? frac[0] : '0',
+             nfrac > 1 ? frac[1] : '0');
+    return NULL;
+}
+
+/* The amount as exact text with two decimals ("1250.00"), from a JSON number or a
+ * decimal string; both forms of one amount give the same text, so the stored payload and
+ * the idempotency hash do not depend on the form. A JSON number is a double by the time
+ * jansson hands it over, so "at most two decimals" is decided on the shortest text that
+ * denotes the same double: the double is printed with two decimals and must read back as
+ * itself. Below AMOUNT_MAX that is exact: 1.005 (really 1.00499...) prints as "1.00",
+ * which reads back as another double, and is refused. */
 static bool take_amount(struct intake *in, const char *key)
 {
     const json_t *v = json_object_get(in->body, key);
+    const char *problem = NULL;
     char text[48];
 
-    if (json_is_integer(v)) {
+    if (json_is_string(v)) {
+        problem =
+            amount_from_string(json_string_value(v), json_string_length(v), text, sizeof text);
+    } else if (json_is_integer(v)) {
         json_int_t units = json_integer_value(v);
-        if (units < 0) {
-            field_error(in, key, "must not be negative");
-            return false;
-        }
-        if ((double)units > AMOUNT_MAX) {
-            field_error(in, key, "is too large");
-            return false;
-        }
-        snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT ".00", units);
-    } else {
+        if (units < 0)
+            problem = "must not be negative";
+        else if ((double)units > AMOUNT_MAX)
+            problem = "is too large";
+        else
+            snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT ".00", units);
+    } else if (json_is_real(v)) {
         double d = json_real_value(v);
         if (!isfinite(d) || d > AMOUNT_MAX) {
-            field_error(in, key, "is too large");
-            return false;
+            problem = "is too large";
+        } else if (d < 0) {
+            problem = "must not be negative";
+        } else {
+            if (d == 0)
+                d = 0; /* -0.0 */
+            snprintf(text, sizeof text, "%.2f", d);
+            if (strtod(text, NULL) != d)
+                problem = "must have at most 2 decimal places";
         }
-        if (d < 0) {
-            field_error(in, key, "must not be negative");
-            return false;
-        }
-        if (d == 0)
-            d = 0; /* -0.0 */
-        snprintf(text, sizeof text, "%.2f", d);
-        if (strtod(text, NULL) != d) {
-            field_error(in, key, "must have at most 2 decimal places");
-            return false;
-        }
+    } else {
+        problem = "must be a number or a decimal string";
+    }
+    if (problem) {
+        field_error(in, key, "%s%s", problem, AMOUNT_FORMS);
+        return false;
     }
     json_object_set_new(in->payload, key, json_string(text));
     return true;
@@ -290,7 +349,7 @@ json_t *intake_validate_purchase_order(const char *body, size_t len, struct inta
     static const struct json_field fields[] = {
         {"event_id", JK_STRING, true, 0},       {"tenant_id", JK_STRING, true, 0},
         {"po_number", JK_STRING, true, 0},      {"supplier_name", JK_STRING, true, 0},
-        {"supplier_phone", JK_STRING, true, 0}, {"total_amount", JK_NUMBER, true, 0},
+        {"supplier_phone", JK_STRING, true, 0}, {"total_amount", JK_ANY, true, 0},
         {"currency", JK_STRING, true, 0},
     };
     struct intake in = {.payload = json_object(), .problem = problem};

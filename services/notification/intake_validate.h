@@ -20,8 +20,8 @@ struct intake_problem {
 /* Validates a POST /api/v1/notifications/purchase-orders body of len bytes (not
  * necessarily NUL-terminated). Returns the normalized payload (a new object the caller
  * owns: event_id and tenant_id canonical UUIDs, po_number and supplier_name trimmed,
- * supplier_phone E.164, total_amount exact text with two decimals, currency), or NULL
- * with *problem filled. */
+ * supplier_phone E.164, total_amount exact text with two decimals whether it came as a
+ * JSON number or a decimal string, currency), or NULL with *problem filled. */
 json_t *intake_validate_purchase_order(const char *body, size_t len, struct intake_problem *problem)
     __attribute__((warn_unused_result));
 

@@ -26,8 +26,15 @@ static struct notification_app app;
 static const struct cfg_var config_vars[] = {
     {"NOTIFICATION_DATABASE_URL", CFG_STRING, C(database_url), NULL, 0, 0,
      CFG_REQUIRED | CFG_SECRET, "PostgreSQL connection URL of the notification database"},
-    {"JWT_SECRET", CFG_STRING, C(jwt_secret), NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,
+    {"JWT_SECRET", CFG_STRING, C(auth.secret), NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,
      "HS256 secret that signs every bearer token"},
+    {"JWT_ISSUER", CFG_STRING, C(auth.issuer), "", 0, 0, 0,
+     "when set, every bearer token's iss must equal it (and service tokens carry it)"},
+    {"JWT_AUDIENCE", CFG_STRING, C(auth.audience), "", 0, 0, 0,
+     "when set, every bearer token's aud must equal or contain it (and service tokens carry "
+     "it)"},
+    {"JWT_MAX_TTL_SECONDS", CFG_INT, C(auth.max_ttl), "7776000", 60, 315360000, 0,
+     "longest bearer-token lifetime accepted (exp - iat, or exp - now without iat)"},
     {"BIND_ADDRESS", CFG_STRING, C(bind_address), "127.0.0.1", 0, 0, 0,
      "address to listen on (0.0.0.0 in containers)"},
     {"NOTIFICATION_PORT", CFG_INT, C(port), "8002", 0, 65535, 0, "HTTP port (0 = any free port)"},
@@ -125,7 +132,7 @@ int main(int argc, char **argv)
         .threads = (unsigned)app.cfg.http_threads,
         .body_limit = (size_t)app.cfg.body_limit,
         .conn_timeout = (unsigned)app.cfg.conn_timeout,
-        .jwt_secret = app.cfg.jwt_secret,
+        .auth = &app.cfg.auth,
         .routes = notification_routes,
         .nroutes = notification_routes_count,
         .app = &app,
@@ -136,7 +143,7 @@ int main(int argc, char **argv)
     /* Settings requests are on the send path: never wait longer than 2 s for one. */
     struct tenant_settings_config sc = {
         .base_url = app.cfg.tenant_url,
-        .jwt_secret = app.cfg.jwt_secret,
+        .auth = &app.cfg.auth,
         .timeout_ms = app.cfg.upstream_timeout_ms < 2000 ? app.cfg.upstream_timeout_ms : 2000,
     };
     app.settings = tenant_settings_new(&sc);

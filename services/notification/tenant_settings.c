@@ -23,10 +23,10 @@
 #include "uuidutil.h"
 
 #define TOKEN_TTL_S 3600
-#define TOKEN_RENEW_S 600    /* re-mint when less than this is left */
+#define TOKEN_RENEW_S 600   /* re-mint when less than this is left */
 #define DOWN_BACKOFF_MS 250 /* after a failed request, ask again after this */
-#define FOLLOW_WAIT_MS 1000  /* a long poll's wait; also how long stopping may take */
-#define ASK_MAX 100          /* tenants asked for in one request (the feed's limit) */
+#define FOLLOW_WAIT_MS 1000 /* a long poll's wait; also how long stopping may take */
+#define ASK_MAX 100         /* tenants asked for in one request (the feed's limit) */
 #define MIN_BUCKETS 64
 #define MAX_ENTRIES 200000 /* past this the cache starts over */
 #define EPOCH_MAX 64
@@ -42,7 +42,7 @@ struct entry {
 
 struct tenant_settings_cache {
     char *base_url; /* without a trailing '/' */
-    const char *jwt_secret;
+    const struct auth_policy *auth;
     long timeout_ms;
 
     pthread_mutex_t lock; /* everything below */
@@ -265,14 +265,15 @@ static const char *service_token(struct tenant_settings_cache *c, int64_t now)
     memset(&p, 0, sizeof p);
     p.role = AUTH_ROLE_SERVICE;
     snprintf(p.sub, sizeof p.sub, "notification-service");
-    char *token = auth_mint(c->jwt_secret, &p, TOKEN_TTL_S);
+    long ttl = auth_ttl_within(c->auth, TOKEN_TTL_S);
+    char *token = auth_mint(c->auth, &p, ttl);
     if (!token) {
         log_error("cannot mint the service token for tenant-service");
         return NULL;
     }
     free(c->token);
     c->token = token;
-    c->token_expires_ms = now + (int64_t)TOKEN_TTL_S * 1000;
+    c->token_expires_ms = now + (int64_t)ttl * 1000;
     return c->token;
 }
 
@@ -367,7 +368,7 @@ struct tenant_settings_cache *tenant_settings_new(const struct tenant_settings_c
     while (n > 0 && cfg->base_url[n - 1] == '/')
         n--;
     c->base_url = xstrndup(cfg->base_url, n);
-    c->jwt_secret = cfg->jwt_secret;
+    c->auth = cfg->auth;
     c->timeout_ms = cfg->timeout_ms;
     pthread_mutex_init(&c->lock, NULL);
     c->nbuckets = MIN_BUCKETS;

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
+
 #define TENANT_PHONE_ID_MAX 33 /* Meta's ids are decimal numbers; 32 digits is plenty */
 #define TENANT_LANGUAGE_MAX 16
 #define TENANT_DISPLAY_MAX 40
@@ -45,9 +47,9 @@ enum tenant_settings_status {
 };
 
 struct tenant_settings_config {
-    const char *base_url;   /* tenant-service's */
-    const char *jwt_secret; /* signs the service token; must outlive the cache */
-    long timeout_ms;        /* of one request that is not a long poll */
+    const char *base_url;           /* tenant-service's */
+    const struct auth_policy *auth; /* mints the service token; must outlive the cache */
+    long timeout_ms;                /* of one request that is not a long poll */
 };
 
 struct tenant_settings_cache;

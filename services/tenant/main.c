@@ -23,8 +23,15 @@ static struct tenant_app app;
 static const struct cfg_var config_vars[] = {
     {"TENANT_DATABASE_URL", CFG_STRING, C(database_url), NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,
      "PostgreSQL connection URL of the tenant database"},
-    {"JWT_SECRET", CFG_STRING, C(jwt_secret), NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,
+    {"JWT_SECRET", CFG_STRING, C(auth.secret), NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,
      "HS256 secret that signs every bearer token"},
+    {"JWT_ISSUER", CFG_STRING, C(auth.issuer), "", 0, 0, 0,
+     "when set, every bearer token's iss must equal it (and service tokens carry it)"},
+    {"JWT_AUDIENCE", CFG_STRING, C(auth.audience), "", 0, 0, 0,
+     "when set, every bearer token's aud must equal or contain it (and service tokens carry "
+     "it)"},
+    {"JWT_MAX_TTL_SECONDS", CFG_INT, C(auth.max_ttl), "7776000", 60, 315360000, 0,
+     "longest bearer-token lifetime accepted (exp - iat, or exp - now without iat)"},
     {"BIND_ADDRESS", CFG_STRING, C(bind_address), "127.0.0.1", 0, 0, 0,
      "address to listen on (0.0.0.0 in containers)"},
     {"TENANT_PORT", CFG_INT, C(port), "8001", 0, 65535, 0, "HTTP port (0 = any free port)"},
@@ -64,14 +71,14 @@ int main(int argc, char **argv)
     if (action == CFG_MIGRATE_ONLY)
         return 0;
 
-    notif_init(app.cfg.notification_url, app.cfg.jwt_secret, app.cfg.upstream_timeout_ms);
+    notif_init(app.cfg.notification_url, &app.cfg.auth, app.cfg.upstream_timeout_ms);
     struct http_server_config http = {
         .bind_address = app.cfg.bind_address,
         .port = (unsigned)app.cfg.port,
         .threads = (unsigned)app.cfg.http_threads,
         .body_limit = (size_t)app.cfg.body_limit,
         .conn_timeout = (unsigned)app.cfg.conn_timeout,
-        .jwt_secret = app.cfg.jwt_secret,
+        .auth = &app.cfg.auth,
         .routes = tenant_routes,
         .nroutes = tenant_routes_count,
         .app = &app,

@@ -16,21 +16,21 @@
 #define TOKEN_RENEW_SECONDS 300L /* mint a new token this long before the old one expires */
 #define PING_TIMEOUT_MS 1000L
 
-static char *notif_url; /* owned, without a trailing slash */
-static const char *notif_secret;
+static char *notif_url;                      /* owned, without a trailing slash */
+static const struct auth_policy *notif_auth; /* borrowed from the configuration */
 static long notif_timeout_ms;
 
 static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *token;          /* owned, under token_lock */
 static time_t token_expires; /* under token_lock */
 
-void notif_init(const char *base_url, const char *jwt_secret, long timeout_ms)
+void notif_init(const char *base_url, const struct auth_policy *auth, long timeout_ms)
 {
     size_t n = strlen(base_url);
     while (n > 0 && base_url[n - 1] == '/')
         n--;
     notif_url = xstrndup(base_url, n);
-    notif_secret = jwt_secret;
+    notif_auth = auth;
     notif_timeout_ms = timeout_ms;
 }
 
@@ -56,11 +56,12 @@ static char *service_token(void)
         memset(&p, 0, sizeof p);
         p.role = AUTH_ROLE_SERVICE;
         snprintf(p.sub, sizeof p.sub, "tenant-service");
-        char *fresh = auth_mint(notif_secret, &p, TOKEN_TTL_SECONDS);
+        long ttl = auth_ttl_within(notif_auth, TOKEN_TTL_SECONDS);
+        char *fresh = auth_mint(notif_auth, &p, ttl);
         if (fresh) {
             free(token);
             token = fresh;
-            token_expires = now + TOKEN_TTL_SECONDS;
+            token_expires = now + ttl;
         } else {
             log_error("cannot mint the service token for notification-service");
         }
@@ -87,9 +88,10 @@ static void describe_failure(const struct httpc_result *res, struct notif_result
     const char *msg = res->json ? json_string_value(json_object_get(res->json, "message")) : NULL;
     if (res->status == 401 || res->status == 403)
         snprintf(out->error, sizeof out->error,
-                 "notification-service refused tenant-service's token (HTTP %ld): both services "
-                 "need the same JWT_SECRET",
-                 res->status);
+                 "notification-service refused tenant-service's token (HTTP %ld: %s): both "
+                 "services need the same JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE and "
+                 "JWT_MAX_TTL_SECONDS",
+                 res->status, msg ? msg : "no reason given");
     else if (msg)
         snprintf(out->error, sizeof out->error, "notification-service answered HTTP %ld (%s): %s",
                  res->status, code ? code : "error", msg);

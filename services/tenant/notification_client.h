@@ -11,6 +11,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "auth.h"
+
 enum notif_status {
     NOTIF_OK = 0,
     NOTIF_UNREACHABLE = -1, /* no HTTP answer: refused, reset, timed out */
@@ -23,9 +25,9 @@ struct notif_result {
     char error[512];  /* otherwise: one sentence saying what went wrong */
 };
 
-/* Sets where notification-service is (base_url is copied) and how tokens are signed
- * (jwt_secret must stay valid). Call once, before any other call. */
-void notif_init(const char *base_url, const char *jwt_secret, long timeout_ms);
+/* Sets where notification-service is (base_url is copied) and how tokens are minted
+ * (auth is borrowed and must stay valid). Call once, before any other call. */
+void notif_init(const char *base_url, const struct auth_policy *auth, long timeout_ms);
 /* Frees the cached token and the copied URL. */
 void notif_cleanup(void);
 

@@ -203,6 +203,53 @@ bool settings_validate_patch(const json_t *patch, struct settings_problem *probl
     return true;
 }
 
+/* Decodes the UTF-8 sequence at *p (valid, as jansson guarantees) and moves past it. */
+static unsigned long next_code_point(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    unsigned long cp;
+    int more;
+    if (s[0] < 0x80) {
+        cp = s[0];
+        more = 0;
+    } else if ((s[0] & 0xE0) == 0xC0) {
+        cp = s[0] & 0x1Fu;
+        more = 1;
+    } else if ((s[0] & 0xF0) == 0xE0) {
+        cp = s[0] & 0x0Fu;
+        more = 2;
+    } else {
+        cp = s[0] & 0x07u;
+        more = 3;
+    }
+    int i = 1;
+    for (; i <= more && (s[i] & 0xC0) == 0x80; i++)
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    *p = s + i; /* a truncated sequence (not from jansson) still moves forward */
+    return cp;
+}
+
+/* Characters that change how the text around them shows without being seen: the bidi
+ * embeddings, overrides and isolates, and the zero-width ones. */
+static bool invisible_format(unsigned long cp)
+{
+    return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069) ||
+           (cp >= 0x200B && cp <= 0x200D) || cp == 0x2060 || cp == 0xFEFF;
+}
+
+const char *name_problem(const char *s, size_t max_chars)
+{
+    const char *problem = text_problem(s, max_chars);
+    if (problem)
+        return problem;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        if (invisible_format(next_code_point(&p)))
+            return "must not contain invisible or text-direction characters (U+200B-200D, "
+                   "U+202A-202E, U+2060, U+2066-2069, U+FEFF)";
+    }
+    return NULL;
+}
+
 const char *text_problem(const char *s, size_t max_chars)
 {
     size_t chars = 0;

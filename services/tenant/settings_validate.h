@@ -29,4 +29,9 @@ bool settings_validate_patch(const json_t *patch, struct settings_problem *probl
  * NULL when it is fine. s must be valid UTF-8 (jansson guarantees it). */
 const char *text_problem(const char *s, size_t max_chars);
 
+/* The same for a name shown in lists (a tenant's): text_problem(), and also no bidi
+ * controls (U+202A-202E, U+2066-2069) nor zero-width characters (U+200B-200D, U+2060,
+ * U+FEFF), with which one name can be made to look like another. */
+const char *name_problem(const char *s, size_t max_chars);
+
 #endif

@@ -39,7 +39,7 @@ void handle_tenant_create(struct http_request *req)
         goto out;
     }
     name = trimmed(json_str(body, "name"));
-    problem = name[0] ? text_problem(name, TENANT_NAME_MAX) : "must not be empty";
+    problem = name[0] ? name_problem(name, TENANT_NAME_MAX) : "must not be empty";
     if (problem) {
         http_reply_field_error(req, 422, "validation_error", "name", "name %s (1 to %d characters)",
                                problem, TENANT_NAME_MAX);

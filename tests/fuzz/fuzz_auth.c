@@ -7,7 +7,8 @@
  *   3     the same signed with another secret: never accepted;
  *   4     a principal made from the input, minted and verified: the same comes back.
  * Every accepted principal must be well-formed (role, sub, unexpired exp, a user's
- * canonical tenant id and tenant role). */
+ * canonical tenant id and tenant role), and an accepted token of mode 2 must meet the
+ * policy (iss, nbf, lifetime). */
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -26,6 +27,14 @@
 #define SECRET "fuzz-jwt-secret-0123456789abcdef"
 #define OTHER_SECRET "not-the-secret-0123456789abcdef"
 #define NOW 1700000000L
+
+#define ISSUER "https://auth.example"
+#define AUDIENCE "bakery-api"
+static const struct auth_policy policy = {.secret = SECRET,
+                                          .issuer = ISSUER,
+                                          .audience = AUDIENCE,
+                                          .max_ttl = AUTH_DEFAULT_MAX_TTL_SECONDS};
+static const struct auth_policy other_policy = {.secret = OTHER_SECRET};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -113,6 +122,17 @@ static void check_claims(const char *header, size_t hlen, const char *payload, s
     check(role && strcmp(role, auth_role_name(p->role)) == 0, "role differs from the claim");
     const json_t *exp = json_object_get(c, "exp");
     check(json_is_integer(exp) && json_integer_value(exp) == p->exp, "exp differs from the claim");
+    const char *iss = json_string_value(json_object_get(c, "iss"));
+    check(iss && strcmp(iss, ISSUER) == 0, "accepted another issuer");
+    const json_t *nbf = json_object_get(c, "nbf");
+    check(!nbf ||
+              (json_is_integer(nbf) && json_integer_value(nbf) <= NOW + AUTH_CLOCK_SKEW_SECONDS),
+          "accepted a future or malformed nbf");
+    const json_t *iat = json_object_get(c, "iat");
+    check(!iat || json_is_integer(iat), "accepted a malformed iat");
+    long long from = iat ? json_integer_value(iat) : NOW;
+    check(json_integer_value(exp) - from <= AUTH_DEFAULT_MAX_TTL_SECONDS,
+          "accepted a lifetime above the maximum");
     if (p->role == AUTH_ROLE_USER) {
         const char *tenant = json_string_value(json_object_get(c, "tenant_id"));
         check(tenant && strcasecmp(tenant, p->tenant_id) == 0, "tenant_id differs");
@@ -143,20 +163,20 @@ static void mint_and_verify(const uint8_t *data, size_t size)
         return;
 
     time_t now = time(NULL);
-    char *token = auth_mint(SECRET, &p, ttl);
+    char *token = auth_mint(&policy, &p, ttl);
     if (!token)
         return; /* claims jansson cannot encode (a sub that is not UTF-8) */
     size_t tlen = strlen(token);
     char *header = malloc(tlen + 8);
     snprintf(header, tlen + 8, "Bearer %s", token);
-    enum auth_result r = auth_verify_header(header, SECRET, now, &got);
+    enum auth_result r = auth_verify_header(header, &policy, now, &got);
     check(r == AUTH_OK, "a freshly minted token is refused");
     check_principal(&got, now);
     check(strcmp(got.sub, p.sub) == 0 && got.role == p.role, "sub or role changed on the way");
     if (p.role == AUTH_ROLE_USER)
         check(strcmp(got.tenant_id, p.tenant_id) == 0 && got.tenant_role == p.tenant_role,
               "tenant changed on the way");
-    check(auth_verify_header(header, OTHER_SECRET, now, &got) == AUTH_INVALID,
+    check(auth_verify_header(header, &other_policy, now, &got) == AUTH_INVALID,
           "a token verified under another secret");
     free(header);
     free(token);
@@ -181,7 +201,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(header, "Bearer ", pre);
         memcpy(header + pre, rest, len);
         header[pre + len] = '\0';
-        if (auth_verify_header(header, SECRET, NOW, &p) == AUTH_OK)
+        if (auth_verify_header(header, &policy, NOW, &p) == AUTH_OK)
             check_principal(&p, NOW);
         free(header);
         return 0;
@@ -193,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *payload = nl + 1;
     size_t plen = len - hlen - 1;
     char *header = signed_header(rest, hlen, payload, plen, mode == 2 ? SECRET : OTHER_SECRET);
-    enum auth_result r = auth_verify_header(header, SECRET, NOW, &p);
+    enum auth_result r = auth_verify_header(header, &policy, NOW, &p);
     if (mode == 3)
         check(r != AUTH_OK, "accepted a token signed with another secret");
     if (r == AUTH_OK) {

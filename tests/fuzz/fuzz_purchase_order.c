@@ -1,8 +1,9 @@
 /* fuzz_purchase_order.c - libFuzzer harness of the purchase-order body check
  * (services/notification/intake_validate.c), fed raw request bodies. An accepted body
  * must give a payload of exactly the seven fields in their stored form (canonical UUIDs,
- * trimmed single-line text, E.164 phone, "units.cc" amount, ISO 4217 code); a refusal
- * must be a 400 or 422 with a code, a message and, for a 422 validation_error, a field. */
+ * trimmed single-line text, E.164 phone, "units.cc" amount, the same whether the amount
+ * came as a decimal string or as a JSON number, ISO 4217 code); a refusal must be a 400
+ * or 422 with a code, a message and, for a 422 validation_error, a field. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,6 +69,28 @@ static void check_refusal(const struct intake_problem *p)
         check(p->field != NULL, "a validation error without its field");
 }
 
+/* An amount accepted as a decimal string is what the same digits give as a JSON number:
+ * the stored payload, and so the idempotency hash, does not depend on the form. */
+static void check_string_amount(const char *body, size_t size, const json_t *payload)
+{
+    json_t *obj = json_loadb(body, size, JSON_REJECT_DUPLICATES, NULL);
+    const char *s = json_string_value(json_object_get(obj, "total_amount"));
+    if (s) {
+        json_t *number = json_loads(s, JSON_DECODE_ANY, NULL);
+        check(json_is_number(number), "an accepted amount string is not a JSON number");
+        json_object_set_new(obj, "total_amount", number);
+        char *text = json_dumps(obj, JSON_COMPACT);
+        struct intake_problem problem;
+        memset(&problem, 0, sizeof problem);
+        json_t *again = intake_validate_purchase_order(text, strlen(text), &problem);
+        check(again && json_equal(again, payload), "an amount as a string and as a number differ");
+        json_decref(again);
+        intake_problem_free(&problem);
+        free(text);
+    }
+    json_decref(obj);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct intake_problem problem;
@@ -94,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(currency && strlen(currency) == 3 &&
                   strspn(currency, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == 3,
               "currency not three upper-case letters");
+        check_string_amount(body, size, payload);
         char *text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
         check(text != NULL, "payload cannot be serialized");
         free(text);

@@ -2,7 +2,8 @@
  * (services/tenant/settings_validate.c), fed as PUT .../settings/notifications bodies are:
  * parsed by jansson with duplicates refused, objects only. An accepted patch may hold
  * only keys a tenant may change, each with a value of its kind; a refusal must name a
- * key of the patch and say why. The free-text rule is run on every string too. */
+ * key of the patch and say why. The free-text rule is run on every string too, and the
+ * name rule, checked against a byte search for the invisible characters it refuses. */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -71,6 +72,22 @@ static void check_accepted(const json_t *patch)
     }
 }
 
+/* The oracle of the name rule, on bytes: the UTF-8 encodings of U+200B-200D, U+202A-202E,
+ * U+2060, U+2066-2069 and U+FEFF. */
+static bool has_invisible(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (p[0] == 0xE2 && p[1] == 0x80 &&
+            ((p[2] >= 0x8B && p[2] <= 0x8D) || (p[2] >= 0xAA && p[2] <= 0xAE)))
+            return true;
+        if (p[0] == 0xE2 && p[1] == 0x81 && (p[2] == 0xA0 || (p[2] >= 0xA6 && p[2] <= 0xA9)))
+            return true;
+        if (p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+            return true;
+    }
+    return false;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     json_t *patch = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, NULL);
@@ -94,8 +111,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *key;
     json_t *v;
     json_object_foreach (patch, key, v) {
-        if (json_is_string(v))
-            (void)text_problem(json_string_value(v), 100);
+        if (json_is_string(v)) {
+            const char *text = json_string_value(v);
+            const char *plain = text_problem(text, 100);
+            const char *name = name_problem(text, 100);
+            check(!plain || name, "a name passes what free text does not");
+            check(!name == (!plain && !has_invisible(text)),
+                  "the name rule and the byte search disagree on invisible characters");
+        }
     }
     json_decref(patch);
     return 0;

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jwt.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -449,7 +450,90 @@ char *h_token(const char *role, const char *tenant, const char *tenant_role, con
     if (tenant_role && !auth_tenant_role_parse(tenant_role, &p.tenant_role))
         return NULL;
     snprintf(p.sub, sizeof p.sub, "%s", sub ? sub : role);
-    return auth_mint(H_JWT_SECRET, &p, ttl);
+    const struct auth_policy policy = {.secret = H_JWT_SECRET, .max_ttl = 0};
+    return auth_mint(&policy, &p, ttl);
+}
+
+char *h_token_claims(const char *iss, const char *aud, long iat, long nbf, long exp)
+{
+    jwt_t *jwt = NULL;
+    char *token = NULL;
+    assert_int_equal(jwt_new(&jwt), 0);
+    assert_int_equal(jwt_add_grant(jwt, "sub", "policy-test"), 0);
+    assert_int_equal(jwt_add_grant(jwt, "role", "admin"), 0);
+    assert_int_equal(jwt_add_grant_int(jwt, "exp", exp), 0);
+    if (iat)
+        assert_int_equal(jwt_add_grant_int(jwt, "iat", iat), 0);
+    if (nbf)
+        assert_int_equal(jwt_add_grant_int(jwt, "nbf", nbf), 0);
+    if (iss)
+        assert_int_equal(jwt_add_grant(jwt, "iss", iss), 0);
+    if (aud)
+        assert_int_equal(jwt_add_grant(jwt, "aud", aud), 0);
+    assert_int_equal(jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)H_JWT_SECRET,
+                                 (int)strlen(H_JWT_SECRET)),
+                     0);
+    token = jwt_encode_str(jwt);
+    assert_non_null(token);
+    jwt_free(jwt);
+    return token;
+}
+
+/* GET base+path with token: asserts 401 invalid_token whose message holds why. */
+static void assert_refused(const char *base, const char *path, char *token, const char *why)
+{
+    char *url = h_url(base, "%s", path);
+    struct h_resp r = h_get(url, token);
+    h_assert_error(&r, 401, "invalid_token");
+    const char *message = json_string_value(json_object_get(r.json, "message"));
+    if (!message || !strstr(message, why))
+        fail_msg("401 for \"%s\" says \"%s\"", why, message ? message : "(none)");
+    h_resp_free(&r);
+    free(url);
+    free(token);
+}
+
+void h_assert_token_policy(const char *base, const char *path)
+{
+    long now = (long)time(NULL);
+    char *url = h_url(base, "%s", path);
+
+    /* The right claims, minted the way the services and mint-token mint. */
+    const struct auth_policy policy = {
+        .secret = H_JWT_SECRET, .issuer = H_ISSUER, .audience = H_AUDIENCE, .max_ttl = H_MAX_TTL};
+    struct auth_principal p;
+    memset(&p, 0, sizeof p);
+    p.role = AUTH_ROLE_ADMIN;
+    snprintf(p.sub, sizeof p.sub, "policy-test");
+    char *good = auth_mint(&policy, &p, H_MAX_TTL);
+    assert_non_null(good);
+    struct h_resp r = h_get(url, good);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    free(good);
+    /* By hand: nbf within the allowed clock skew, aud as the only audience. */
+    good = h_token_claims(H_ISSUER, H_AUDIENCE, now, now + 10, now + 600);
+    r = h_get(url, good);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    free(good);
+
+    assert_refused(base, path,
+                   h_token_claims("https://other.example", H_AUDIENCE, now, 0, now + 600), "iss");
+    assert_refused(base, path, h_token_claims(NULL, H_AUDIENCE, now, 0, now + 600), "iss");
+    assert_refused(base, path, h_token_claims(H_ISSUER, "another-api", now, 0, now + 600), "aud");
+    assert_refused(base, path, h_token_claims(H_ISSUER, NULL, now, 0, now + 600), "aud");
+    assert_refused(base, path, h_token_claims(H_ISSUER, H_AUDIENCE, now, 0, now + H_MAX_TTL + 1),
+                   "lifetime is too long");
+    /* Minted long ago for ten years: the lifetime counts, not what is left of it. */
+    assert_refused(base, path,
+                   h_token_claims(H_ISSUER, H_AUDIENCE, now - 9 * H_MAX_TTL, 0, now + H_MAX_TTL),
+                   "lifetime is too long");
+    assert_refused(base, path, h_token_claims(H_ISSUER, H_AUDIENCE, 0, 0, now + H_MAX_TTL + 60),
+                   "lifetime is too long");
+    assert_refused(base, path, h_token_claims(H_ISSUER, H_AUDIENCE, now, now + 300, now + 600),
+                   "not valid yet");
+    free(url);
 }
 
 void h_assert_error(const struct h_resp *r, long status, const char *code)

@@ -108,6 +108,22 @@ char *h_url(const char *base, const char *fmt, ...) __attribute__((format(printf
 char *h_token(const char *role, const char *tenant, const char *tenant_role, const char *sub,
               long ttl);
 
+/* Mints an admin token (sub "policy-test") with H_JWT_SECRET and exactly these claims,
+ * for the JWT_ISSUER / JWT_AUDIENCE / JWT_MAX_TTL_SECONDS / nbf tests: iss and aud when
+ * not NULL, iat and nbf when not 0, exp always. Caller frees. */
+char *h_token_claims(const char *iss, const char *aud, long iat, long nbf, long exp);
+
+/* The token policy the policy tests start a daemon with (H_POLICY_ENV: three "K=V"). */
+#define H_ISSUER "https://auth.test.example"
+#define H_AUDIENCE "bakery-backbone"
+#define H_MAX_TTL 86400L
+#define H_POLICY_ENV "JWT_ISSUER=" H_ISSUER, "JWT_AUDIENCE=" H_AUDIENCE, "JWT_MAX_TTL_SECONDS=86400"
+/* The daemon at base runs with H_POLICY_ENV: asserts that GET base+path with an admin
+ * token that meets it is 200, and that a wrong or missing iss, a wrong or missing aud, a
+ * lifetime above H_MAX_TTL (with and without iat) and an nbf 5 minutes ahead are each
+ * 401 invalid_token saying why. */
+void h_assert_token_policy(const char *base, const char *path);
+
 /* Asserts the DESIGN.md error shape: success false, error == code, a message. */
 void h_assert_error(const struct h_resp *r, long status, const char *code);
 

@@ -167,7 +167,8 @@ static char *foreign_token(void)
 {
     struct auth_principal p = {.role = AUTH_ROLE_ADMIN};
     snprintf(p.sub, sizeof p.sub, "platform-admin");
-    return auth_mint("another-secret-entirely-0123456789", &p, 3600);
+    return auth_mint(&(struct auth_policy){.secret = "another-secret-entirely-0123456789"}, &p,
+                     3600);
 }
 
 /* ---------- requests ---------- */

@@ -224,6 +224,124 @@ static void amounts_are_exact_text(void **state)
     }
 }
 
+/* Order services send money as Python's Decimal and most money libraries write it: a
+ * decimal string. It is read exactly (never through a double) and stored as the same
+ * "units.cc" text the JSON number gives. */
+static void amounts_as_decimal_strings(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *raw, *stored;
+    } cases[] = {
+        {"\"1250.00\"", "1250.00"},
+        {"\"1250\"", "1250.00"},
+        {"\"0.5\"", "0.50"},
+        {"\"1250.5\"", "1250.50"},
+        {"\"0\"", "0.00"},
+        {"\"0.07\"", "0.07"},
+        {"\"-0.00\"", "0.00"},
+        {"\"1250.500\"", "1250.50"},
+        {"\"999999999999.99\"", "999999999999.99"},
+        {"\"2.675\"", NULL},
+        {"\"1.005\"", NULL},
+        {"\"0.001\"", NULL},
+        {"\"-1\"", NULL},
+        {"\"-0.01\"", NULL},
+        {"\"1e2\"", NULL},
+        {"\"1E2\"", NULL},
+        {"\"1.5e1\"", NULL},
+        {"\"+5\"", NULL},
+        {"\" 5\"", NULL},
+        {"\"5 \"", NULL},
+        {"\"1 250.00\"", NULL},
+        {"\"1,250.00\"", NULL},
+        {"\"1250,00\"", NULL},
+        {"\"\"", NULL},
+        {"\".5\"", NULL},
+        {"\"5.\"", NULL},
+        {"\"-\"", NULL},
+        {"\"01250\"", NULL},
+        {"\"00.5\"", NULL},
+        {"\"1000000000000\"", NULL},
+        {"\"NaN\"", NULL},
+        {"\"Infinity\"", NULL},
+        {"\"0x10\"", NULL},
+        {"\"12.50 EUR\"", NULL},
+        {"\"12.5\\u0000\"", NULL},
+        {"\"1.0000000000000000000000000000000\"", NULL}, /* 33 characters */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char event[UUID_STR_LEN];
+        new_id(event);
+        struct h_resp r = post_po(event, "total_amount", cases[i].raw);
+        if (!cases[i].stored) {
+            if (r.status != 422 && r.status != 400)
+                fail_msg("amount %s: %ld %s", cases[i].raw, r.status, r.body);
+            if (r.status == 422) {
+                assert_field_error(&r, "total_amount");
+                /* The sentence says both forms are taken. */
+                const char *message = str(r.json, "message");
+                assert_non_null(strstr(message, "JSON number"));
+                assert_non_null(strstr(message, "decimal string"));
+            }
+            h_resp_free(&r);
+            continue;
+        }
+        if (r.status != 202)
+            fail_msg("amount %s: %ld %s", cases[i].raw, r.status, r.body);
+        json_t *row = db_row(db_url, str(r.json, "message_id"));
+        assert_string_equal(str(json_object_get(row, "payload"), "total_amount"), cases[i].stored);
+        json_decref(row);
+        h_resp_free(&r);
+    }
+    /* A refused number says so too. */
+    char event[UUID_STR_LEN];
+    new_id(event);
+    struct h_resp r = post_po(event, "total_amount", "-1");
+    assert_field_error(&r, "total_amount");
+    assert_non_null(strstr(str(r.json, "message"), "decimal string"));
+    h_resp_free(&r);
+}
+
+/* One event posted as 1250.5 and again as "1250.50" is the same request: the payload is
+ * normalized before it is hashed, so the second post is a replay, not a conflict. */
+static void an_amount_as_number_or_string_is_one_event(void **state)
+{
+    (void)state;
+    char event[UUID_STR_LEN];
+    new_id(event);
+    struct h_resp first = post_po(event, "total_amount", "1250.5");
+    assert_int_equal(first.status, 202);
+    struct h_resp again = post_po(event, "total_amount", "\"1250.50\"");
+    assert_int_equal(again.status, 200);
+    assert_true(json_is_true(json_object_get(again.json, "duplicate")));
+    assert_string_equal(str(again.json, "message_id"), str(first.json, "message_id"));
+    h_resp_free(&again);
+    again = post_po(event, "total_amount", "\"1250.5\"");
+    assert_int_equal(again.status, 200);
+    h_resp_free(&again);
+    /* Another amount in either form is another request. */
+    again = post_po(event, "total_amount", "\"1250.51\"");
+    h_assert_error(&again, 409, "idempotency_conflict");
+    h_resp_free(&again);
+
+    /* Two events, one of each form: the same stored amount and parameters. */
+    char other[UUID_STR_LEN];
+    new_id(other);
+    struct h_resp second = post_po(other, "total_amount", "\"1250.50\"");
+    assert_int_equal(second.status, 202);
+    json_t *a = db_row(db_url, str(first.json, "message_id"));
+    json_t *b = db_row(db_url, str(second.json, "message_id"));
+    assert_string_equal(str(json_object_get(a, "payload"), "total_amount"), "1250.50");
+    assert_string_equal(str(json_object_get(b, "payload"), "total_amount"), "1250.50");
+    assert_true(json_equal(json_object_get(a, "template_parameters"),
+                           json_object_get(b, "template_parameters")));
+    json_decref(a);
+    json_decref(b);
+    h_resp_free(&second);
+    h_resp_free(&first);
+}
+
 static void purchase_order_validation_names_the_field(void **state)
 {
     (void)state;
@@ -256,7 +374,8 @@ static void purchase_order_validation_names_the_field(void **state)
         {"supplier_phone", "\"+1234567890123456\"", "supplier_phone"},
         {"total_amount", NULL, "total_amount"},
         {"total_amount", "null", "total_amount"},
-        {"total_amount", "\"12\"", "total_amount"},
+        {"total_amount", "\"12e0\"", "total_amount"},
+        {"total_amount", "{\"amount\": 12}", "total_amount"},
         {"total_amount", "true", "total_amount"},
         {"total_amount", "-1", "total_amount"},
         {"total_amount", "-0.01", "total_amount"},
@@ -821,6 +940,26 @@ static void listing_filters_pages_and_scopes(void **state)
 
 /* ---------- operations ---------- */
 
+/* JWT_ISSUER, JWT_AUDIENCE and JWT_MAX_TTL_SECONDS set: a token meeting them is taken,
+ * wrong iss or aud, too long a lifetime and a future nbf are 401 invalid_token; so are
+ * this suite's ordinary tokens, which carry neither iss nor aud. */
+static void token_policy_is_enforced(void **state)
+{
+    (void)state;
+    struct h_proc p;
+    char db[320], graph[64], tenant[64];
+    snprintf(db, sizeof db, "NOTIFICATION_DATABASE_URL=%s", db_url);
+    snprintf(graph, sizeof graph, "GRAPH_API_BASE_URL=http://127.0.0.1:%u", h_free_port());
+    snprintf(tenant, sizeof tenant, "TENANT_SERVICE_URL=http://127.0.0.1:%u", h_free_port());
+    const char *env[] = {db, "JWT_SECRET=" H_JWT_SECRET, graph, tenant, H_POLICY_ENV, NULL};
+    assert_true(h_start(&p, "notification-service", "NOTIFICATION_PORT", env, "/ready"));
+    h_assert_token_policy(p.url, TPL_PATH);
+    struct h_resp r = call(&p, "GET", TPL_PATH, admin, NULL);
+    h_assert_error(&r, 401, "invalid_token");
+    h_resp_free(&r);
+    assert_int_equal(h_stop(&p), 0);
+}
+
 static void ready_and_metrics(void **state)
 {
     (void)state;
@@ -948,6 +1087,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(purchase_order_is_stored_normalized),
         cmocka_unit_test(amounts_are_exact_text),
+        cmocka_unit_test(amounts_as_decimal_strings),
+        cmocka_unit_test(an_amount_as_number_or_string_is_one_event),
         cmocka_unit_test(purchase_order_validation_names_the_field),
         cmocka_unit_test(bodies_that_are_not_requests),
         cmocka_unit_test(sql_looking_text_is_stored_verbatim),
@@ -956,6 +1097,7 @@ int main(void)
         cmocka_unit_test(template_messages),
         cmocka_unit_test(intake_roles),
         cmocka_unit_test(listing_filters_pages_and_scopes),
+        cmocka_unit_test(token_policy_is_enforced),
         cmocka_unit_test(ready_and_metrics),
         cmocka_unit_test(disabled_notifications_are_skipped),
         cmocka_unit_test(database_gone_is_503_not_a_hang),

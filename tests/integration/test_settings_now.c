@@ -69,9 +69,10 @@ static long post(const struct h_proc *p, const char *tenant, char to[16], char i
     snprintf(to, 16, "+3460020%04d", next_phone++);
     char *body = xasprintf("{\"event_id\":\"%s\",\"tenant_id\":\"%s\",\"po_number\":\"PO-7\","
                            "\"supplier_name\":\"Harinas Norte\",\"supplier_phone\":\"%s\","
-                           "\"total_amount\":1250.00,\"currency\":\"EUR\"}",
+                           "\"total_amount\":\"1250.00\",\"currency\":\"EUR\"}",
                            event, tenant, to);
-    struct h_resp r = h_call("POST", p->url, ht_service(), body, "/api/v1/notifications/purchase-orders");
+    struct h_resp r =
+        h_call("POST", p->url, ht_service(), body, "/api/v1/notifications/purchase-orders");
     long status = r.status;
     id[0] = '\0';
     if (status == 202 || status == 200)
@@ -85,8 +86,8 @@ static long post(const struct h_proc *p, const char *tenant, char to[16], char i
 
 static char *column(const char *id, const char *col)
 {
-    char *sql = xasprintf("SELECT coalesce(%s::text, '') FROM whatsapp_messages WHERE id = '%s'",
-                          col, id);
+    char *sql =
+        xasprintf("SELECT coalesce(%s::text, '') FROM whatsapp_messages WHERE id = '%s'", col, id);
     char *v = h_sql(st.notif_db, sql);
     free(sql);
     assert_non_null(v);
@@ -96,8 +97,8 @@ static char *column(const char *id, const char *col)
 static bool final(void *arg)
 {
     char *s = column(arg, "status");
-    bool done = strcmp(s, "sent") == 0 || strcmp(s, "delivered") == 0 ||
-                strcmp(s, "read") == 0 || strcmp(s, "failed") == 0 || strcmp(s, "skipped") == 0;
+    bool done = strcmp(s, "sent") == 0 || strcmp(s, "delivered") == 0 || strcmp(s, "read") == 0 ||
+                strcmp(s, "failed") == 0 || strcmp(s, "skipped") == 0;
     free(s);
     return done;
 }
@@ -273,14 +274,13 @@ static void one_log_line_per_final_outcome(void **state)
     assert_int_equal(h_log_count(&st.notif, needle), 1);
     snprintf(needle, sizeof needle, "msg=\"message sent\" id=%s tenant=%s to=+34600***", sent, t);
     assert_int_equal(h_log_count(&st.notif, needle), 1);
-    snprintf(needle, sizeof needle, "sender_id=" HS_PHONE(06) " from=+34 61***683 wamid=%s",
-             wamid);
+    snprintf(needle, sizeof needle, "sender_id=" HS_PHONE(06) " from=+34 61***683 wamid=%s", wamid);
     assert_int_equal(h_log_count(&st.notif, needle), 1);
     snprintf(needle, sizeof needle, " id=%s ", skipped);
     assert_int_equal(h_log_count(&st.notif, needle), 1);
     snprintf(needle, sizeof needle,
-             "msg=\"message skipped\" id=%s tenant=%s reason=whatsapp_disabled_for_tenant",
-             skipped, t);
+             "msg=\"message skipped\" id=%s tenant=%s reason=whatsapp_disabled_for_tenant", skipped,
+             t);
     assert_int_equal(h_log_count(&st.notif, needle), 1);
     free(wamid);
     unassign(t);

@@ -508,7 +508,8 @@ static void sweep_fields(const struct endpoint *e)
         /* wrong types */
         static const char *const wrong[][6] = {
             [K_STR] = {"123", "true", "[]", "{}", "[\"x\"]", NULL},
-            [K_NUM] = {"\"12\"", "true", "[]", "{}", "[1]", NULL},
+            /* Amounts may be decimal strings ("12"), but never with an exponent. */
+            [K_NUM] = {"\"1e2\"", "true", "[]", "{}", "[1]", NULL},
             [K_BOOL] = {"\"true\"", "1", "[]", "{}", "null", NULL},
             [K_STRS] = {"\"x\"", "[1]", "{}", "[null]", "[[\"x\"]]", NULL},
         };

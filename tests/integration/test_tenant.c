@@ -111,7 +111,8 @@ static int setup(void **state)
     memset(&p, 0, sizeof p);
     p.role = AUTH_ROLE_ADMIN;
     snprintf(p.sub, sizeof p.sub, "intruder");
-    t.wrong_secret = auth_mint("another-secret-entirely", &p, 3600);
+    t.wrong_secret =
+        auth_mint(&(struct auth_policy){.secret = "another-secret-entirely"}, &p, 3600);
     return 0;
 }
 
@@ -359,6 +360,98 @@ static void tenant_create_rejects_bad_input(void **state)
     h_resp_free(&r);
     free(mib);
     free(url);
+}
+
+/* Bidi controls and zero-width characters would let a name show as another in the admin
+ * list ("Pan\u200b\u202eadería" reads reversed after the override): refused like the
+ * control characters, in every encoding JSON allows (escapes and raw UTF-8). */
+static void tenant_names_refuse_invisible_and_bidi_characters(void **state)
+{
+    (void)state;
+    static const struct field_case cases[] = {
+        {"{\"name\": \"Pan\\u200b\\u202eader\\u00eda\"}", "name"},
+        {"{\"name\": \"Pan\xe2\x80\x8b\xe2\x80\xae"
+         "adería\"}",
+         "name"},
+        {"{\"name\": \"A\\u202aB\"}", "name"},
+        {"{\"name\": \"A\\u202bB\"}", "name"},
+        {"{\"name\": \"A\\u202cB\"}", "name"},
+        {"{\"name\": \"A\\u202dB\"}", "name"},
+        {"{\"name\": \"A\\u202eB\"}", "name"},
+        {"{\"name\": \"A\\u2066B\"}", "name"},
+        {"{\"name\": \"A\\u2067B\"}", "name"},
+        {"{\"name\": \"A\\u2068B\"}", "name"},
+        {"{\"name\": \"A\\u2069B\"}", "name"},
+        {"{\"name\": \"A\\u200bB\"}", "name"},
+        {"{\"name\": \"A\\u200cB\"}", "name"},
+        {"{\"name\": \"A\\u200dB\"}", "name"},
+        {"{\"name\": \"A\\u2060B\"}", "name"},
+        {"{\"name\": \"\\ufeffPanader\\u00eda\"}", "name"},
+        {"{\"name\": \"Panader\\u00eda\\u200b\"}", "name"},
+    };
+    expect_field_errors("POST", "/api/v1/tenants", ht_admin(), cases,
+                        sizeof cases / sizeof cases[0]);
+    struct h_resp r = call("POST", "/api/v1/tenants", ht_admin(),
+                           "{\"name\": \"Pan\\u200b\\u202eader\\u00eda\"}");
+    const char *message = json_string_value(json_object_get(r.json, "message"));
+    assert_non_null(message);
+    assert_non_null(strstr(message, "invisible"));
+    h_resp_free(&r);
+
+    /* Letters of every script, accents and the neighbours of the refused ranges pass:
+     * U+2010 (hyphen), U+2030 (per mille), U+2070 (superscript zero). */
+    static const char *const fine[] = {
+        "{\"name\": \"Panadería Arrieta\"}",
+        "{\"name\": \"Okindegi \\u2010 Gozotegia \\u2030 \\u2070\"}",
+        "{\"name\": \"\\u062e\\u0628\\u0627\\u0632 \\u05de\\u05d0\\u05e4\\u05d9\\u05d9\\u05d4\"}",
+        "{\"name\": \"\\u9eb5\\u5305\\u5e97 \\ud83e\\udd56\"}",
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        r = call("POST", "/api/v1/tenants", ht_admin(), fine[i]);
+        if (r.status != 201)
+            fail_msg("%s: %ld %s", fine[i], r.status, r.body);
+        h_resp_free(&r);
+    }
+}
+
+/* JWT_ISSUER, JWT_AUDIENCE and JWT_MAX_TTL_SECONDS set: a token meeting them is taken,
+ * wrong iss or aud, too long a lifetime and a future nbf are 401 invalid_token; so are
+ * this suite's ordinary tokens, which carry neither iss nor aud. mint-token keeps to them. */
+static void token_policy_is_enforced(void **state)
+{
+    (void)state;
+    struct h_proc p;
+    const char *const env[] = {H_POLICY_ENV, NULL};
+    assert_true(ht_start_tenant(&p, t.db_url, ht_dead_url(), NULL, env));
+    h_assert_token_policy(p.url, "/api/v1/tenants");
+    struct h_resp r = ht_call(&p, "GET", "/api/v1/tenants", ht_admin(), NULL);
+    h_assert_error(&r, 401, "invalid_token");
+    h_resp_free(&r);
+
+    /* mint-token reads the same variables: its token is taken, and it will not mint one
+     * the services would refuse. */
+    const char *bin = getenv("BIN_DIR") ? getenv("BIN_DIR") : "build/asan";
+    char line[2048] = "";
+    char *cmd = xasprintf("env JWT_SECRET=%s %s %s %s %s/mint-token --role admin --ttl 600",
+                          H_JWT_SECRET, env[0], env[1], env[2], bin);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_equal(pclose(f), 0);
+    line[strcspn(line, "\n")] = '\0';
+    r = ht_call(&p, "GET", "/api/v1/tenants", line, NULL);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    free(cmd);
+    cmd = xasprintf("env JWT_SECRET=%s %s %s %s %s/mint-token --role admin --ttl %ld 2>&1",
+                    H_JWT_SECRET, env[0], env[1], env[2], bin, H_MAX_TTL + 1);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_int_not_equal(pclose(f), 0);
+    assert_non_null(strstr(line, "longer than JWT_MAX_TTL_SECONDS"));
+    free(cmd);
+    assert_int_equal(h_stop(&p), 0);
 }
 
 static void tenant_rights_by_role(void **state)
@@ -1185,6 +1278,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tenants_create_list_get),
         cmocka_unit_test(tenant_create_rejects_bad_input),
+        cmocka_unit_test(tenant_names_refuse_invisible_and_bidi_characters),
+        cmocka_unit_test(token_policy_is_enforced),
         cmocka_unit_test(tenant_rights_by_role),
         cmocka_unit_test(settings_read_rights),
         cmocka_unit_test(settings_write_rights),

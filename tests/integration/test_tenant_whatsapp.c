@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "alloc.h"
+#include "auth.h"
 #include "harness.h"
 #include "harness_tenant.h"
 
@@ -884,6 +885,110 @@ static void notification_service_stopping_gives_503(void **state)
     assert_int_equal(h_stop(&ts), 0);
 }
 
+struct message_wait {
+    const char *url; /* GET .../messages/{id} */
+    const char *token;
+};
+
+static bool message_decided(void *arg)
+{
+    const struct message_wait *m = arg;
+    struct h_resp r = h_get(m->url, m->token);
+    const char *st = json_string_value(json_object_get(r.json, "status"));
+    bool done = r.status == 200 && st && strcmp(st, "queued") != 0 && strcmp(st, "sending") != 0;
+    h_resp_free(&r);
+    return done;
+}
+
+/* Both services with JWT_ISSUER, JWT_AUDIENCE and a JWT_MAX_TTL_SECONDS below the hour
+ * their service tokens usually last: the token each mints for the other carries iss and
+ * aud and keeps to the maximum. So the admin endpoints that go through
+ * notification-service answer, and an order is decided on the settings tenant-service
+ * gives notification-service (WhatsApp off: skipped), where a refused service token
+ * would leave it waiting for tenant-service. */
+static void service_tokens_meet_the_peer_policy(void **state)
+{
+    (void)state;
+    struct h_proc ns, ts;
+    unsigned ts_port = h_free_port();
+    char *db = xasprintf("NOTIFICATION_DATABASE_URL=%s", w.notif_db);
+    char *graph = xasprintf("GRAPH_API_BASE_URL=%s", w.sim.url);
+    char *tenant = xasprintf("TENANT_SERVICE_URL=http://127.0.0.1:%u", ts_port);
+    char *port = xasprintf("TENANT_PORT=%u", ts_port);
+    const char *ns_env[] = {db,
+                            graph,
+                            tenant,
+                            "JWT_SECRET=" H_JWT_SECRET,
+                            "JWT_ISSUER=" H_ISSUER,
+                            "JWT_AUDIENCE=" H_AUDIENCE,
+                            "JWT_MAX_TTL_SECONDS=1800",
+                            "SETTINGS_CACHE_TTL_SECONDS=0",
+                            "WHATSAPP_ACCESS_TOKEN=" GRAPH_TOKEN,
+                            "WHATSAPP_BUSINESS_ACCOUNT_ID=" WABA_ID,
+                            "WHATSAPP_PHONE_NUMBER_ID=" PHONE(01),
+                            NULL};
+    assert_true(h_start(&ns, "notification-service", "NOTIFICATION_PORT", ns_env, "/health"));
+    const char *ts_env[] = {port, "JWT_ISSUER=" H_ISSUER, "JWT_AUDIENCE=" H_AUDIENCE,
+                            "JWT_MAX_TTL_SECONDS=1800", NULL};
+    assert_true(ht_start_tenant(&ts, w.tenant_db, ns.url, NULL, ts_env));
+
+    const struct auth_policy policy = {
+        .secret = H_JWT_SECRET, .issuer = H_ISSUER, .audience = H_AUDIENCE, .max_ttl = 1800};
+    struct auth_principal p;
+    memset(&p, 0, sizeof p);
+    p.role = AUTH_ROLE_ADMIN;
+    snprintf(p.sub, sizeof p.sub, "policy-admin");
+    char *admin = auth_mint(&policy, &p, 600);
+    assert_non_null(admin);
+
+    /* tenant-service -> notification-service */
+    struct h_resp r = ht_call(&ts, "GET", "/api/v1/admin/whatsapp/phone-numbers", admin, NULL);
+    if (r.status != 200)
+        fail_msg("phone numbers through the policy pair: %ld %s", r.status, r.body);
+    h_resp_free(&r);
+
+    /* notification-service -> tenant-service */
+    r = ht_call(&ts, "POST", "/api/v1/tenants", admin, "{\"name\": \"Panadería Política\"}");
+    assert_int_equal(r.status, 201);
+    char id[HT_ID_LEN];
+    snprintf(id, sizeof id, "%s", ht_str(&r, "id"));
+    h_resp_free(&r);
+    char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", id);
+    r = ht_call(&ts, "PUT", path, admin, "{\"whatsapp_enabled\": false}");
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    free(path);
+    char *body =
+        xasprintf("{\"event_id\": \"0b6b7f3e-2c1d-4e8f-9a0b-1c2d3e4f5a6b\", \"tenant_id\": "
+                  "\"%s\", \"po_number\": \"PO-1\", \"supplier_name\": \"Harinas\", "
+                  "\"supplier_phone\": \"+34600100099\", \"total_amount\": \"10.50\", "
+                  "\"currency\": \"EUR\"}",
+                  id);
+    char *url = h_url(ns.url, "/api/v1/notifications/purchase-orders");
+    r = h_json("POST", url, admin, body);
+    if (r.status != 202)
+        fail_msg("purchase order: %ld %s", r.status, r.body);
+    char *msg_url = h_url(ns.url, "/api/v1/whatsapp/messages/%s",
+                          json_string_value(json_object_get(r.json, "message_id")));
+    h_resp_free(&r);
+    struct message_wait m = {msg_url, admin};
+    assert_true(h_wait_until(message_decided, &m, 10000));
+    r = h_get(msg_url, admin);
+    assert_string_equal(json_string_value(json_object_get(r.json, "status")), "skipped");
+    h_resp_free(&r);
+
+    free(msg_url);
+    free(url);
+    free(body);
+    free(admin);
+    free(db);
+    free(graph);
+    free(tenant);
+    free(port);
+    assert_int_equal(h_stop(&ts), 0);
+    assert_int_equal(h_stop(&ns), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -901,6 +1006,7 @@ int main(void)
         cmocka_unit_test(diagnostics_walk_the_checklist),
         cmocka_unit_test(graph_failing_gives_502),
         cmocka_unit_test(missing_master_credentials),
+        cmocka_unit_test(service_tokens_meet_the_peer_policy),
         cmocka_unit_test(notification_service_stopping_gives_503),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,5 +1,7 @@
 /* mint-token - prints a bearer token signed with JWT_SECRET, for development, tests and
- * operators (DESIGN.md section 4).
+ * operators (DESIGN.md section 4). It follows the services' policy from the same
+ * environment: iss from JWT_ISSUER and aud from JWT_AUDIENCE when set, and no --ttl above
+ * JWT_MAX_TTL_SECONDS (default 90 days), which the services would refuse.
  *
  * usage: mint-token --role admin|user|service [--tenant ID] [--tenant-role TR]
  *                   [--sub NAME] [--ttl SECONDS] */
@@ -12,9 +14,13 @@
 
 static int usage(FILE *out, int status)
 {
-    fprintf(out, "usage: mint-token --role admin|user|service [--tenant ID] "
-                 "[--tenant-role owner|admin|member|viewer] [--sub NAME] [--ttl SECONDS]\n"
-                 "Signs with HS256 and the secret in JWT_SECRET.\n");
+    fprintf(out,
+            "usage: mint-token --role admin|user|service [--tenant ID] "
+            "[--tenant-role owner|admin|member|viewer] [--sub NAME] [--ttl SECONDS]\n"
+            "Signs with HS256 and the secret in JWT_SECRET; sets iss and aud from\n"
+            "JWT_ISSUER and JWT_AUDIENCE when set; --ttl (default 3600, negative for an\n"
+            "already expired token) may not exceed JWT_MAX_TTL_SECONDS (default %ld).\n",
+            AUTH_DEFAULT_MAX_TTL_SECONDS);
     return status;
 }
 
@@ -53,9 +59,27 @@ int main(int argc, char **argv)
             return usage(stderr, 2);
         i++;
     }
-    const char *secret = getenv("JWT_SECRET");
-    if (!secret || !*secret) {
+    struct auth_policy policy = {
+        .secret = getenv("JWT_SECRET"),
+        .issuer = getenv("JWT_ISSUER"),
+        .audience = getenv("JWT_AUDIENCE"),
+        .max_ttl = AUTH_DEFAULT_MAX_TTL_SECONDS,
+    };
+    if (!policy.secret || !*policy.secret) {
         fprintf(stderr, "mint-token: JWT_SECRET is not set\n");
+        return 2;
+    }
+    const char *max = getenv("JWT_MAX_TTL_SECONDS");
+    if (max && *max && !cfg_parse_long(max, 60, 315360000L, &policy.max_ttl)) {
+        fprintf(stderr, "mint-token: JWT_MAX_TTL_SECONDS must be an integer between 60 and "
+                        "315360000\n");
+        return 2;
+    }
+    if (ttl > policy.max_ttl) {
+        fprintf(stderr,
+                "mint-token: --ttl %ld is longer than JWT_MAX_TTL_SECONDS (%ld s); the services "
+                "would refuse the token\n",
+                ttl, policy.max_ttl);
         return 2;
     }
     if (!auth_role_parse(role, &p.role)) {
@@ -73,7 +97,7 @@ int main(int argc, char **argv)
         }
     }
     snprintf(p.sub, sizeof p.sub, "%s", sub ? sub : auth_role_name(p.role));
-    char *token = auth_mint(secret, &p, ttl);
+    char *token = auth_mint(&policy, &p, ttl);
     if (!token) {
         fprintf(stderr, "mint-token: could not sign the token\n");
         return 1;
