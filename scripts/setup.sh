@@ -16,7 +16,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
 PKGS_BUILD=(build-essential pkg-config libmicrohttpd-dev libpq-dev libcurl4-openssl-dev
-    libjansson-dev uuid-dev libssl-dev libjwt-dev libcmocka-dev)
+    libjansson-dev uuid-dev libssl-dev libjwt-dev libcmocka-dev libyaml-dev)
 PKGS_PG=(postgresql postgresql-contrib)
 PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind)
 PKGS_NODE=(nodejs npm)
