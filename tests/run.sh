@@ -92,6 +92,12 @@ if [ -d tests/browser/node_modules/playwright-core ]; then
         [ -f "$t" ] && run_suite "browser/$(basename "$t")" node --test --test-reporter=tap "$t"
     done
 fi
+# The API description (docs/openapi.yaml, issue 16), after the integration suites whose
+# recorded responses it validates: route drift, the recorded responses, the client
+# generated from the documents the daemons served.
+for t in tests/openapi/*.test.mjs; do
+    [ -f "$t" ] && run_suite "openapi/$(basename "$t")" node --test --test-reporter=tap "$t"
+done
 # Last: reads the logs every suite above left behind.
 run_suite shell/test_log_hygiene.sh bash tests/shell/test_log_hygiene.sh
 
