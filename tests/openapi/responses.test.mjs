@@ -94,7 +94,7 @@ function check(rec) {
     if (!found) {
         // Unknown endpoints answer the generic 404 of common/http.c.
         const ok = rec.status === 404 && rec.body?.error === 'not_found' && validatorAt('/components/schemas/Error')(rec.body);
-        return [`${rec.service} ${rec.method} (no described path) ${rec.status}`, ok ? null : `${rec.method} ${rec.path} answered ${rec.status}, but no path of docs/openapi.yaml matches it`];
+        return [`${rec.service} ${rec.method} ${rec.path} (no described path) ${rec.status}`, ok ? null : `${rec.method} ${rec.path} answered ${rec.status}, but no path of docs/openapi.yaml matches it`];
     }
     const op = found.ops.find((o) => o.method === method);
     if (!op) {
