@@ -2,7 +2,8 @@
  * GET /api/v1/openapi.json without a token: an OpenAPI 3.1 document with only its own
  * paths and the shared components. The documents served are kept in
  * .run/test-logs/openapi/<service>.openapi.json, from which tests/openapi/client.test.mjs
- * generates and compiles a TypeScript client. */
+ * generates and compiles a TypeScript client. The pages are fetched too, so that the
+ * recorded responses cover them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,11 +100,41 @@ static void no_token_is_needed_and_a_bad_one_is_ignored(void **state)
     free(url);
 }
 
+/* The pages are described as text/html, their files by type; the responses test checks
+ * what these get against the description. */
+static void pages_and_assets_are_served_as_described(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path;
+        const char *type;
+    } files[] = {
+        {"/app/admin/whatsapp", "text/html"},
+        {"/app/settings/notifications", "text/html"},
+        {"/app/css/app.css", "text/css"},
+        {"/app/js/common.js", "text/javascript"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *url = h_url(stack.ts.url, "%s", files[i].path);
+        struct h_resp r = h_get(url, NULL);
+        assert_int_equal(r.status, 200);
+        assert_ptr_equal(strstr(r.content_type, files[i].type), r.content_type);
+        h_resp_free(&r);
+        free(url);
+    }
+    char *url = h_url(stack.ts.url, "/app/no-such-page");
+    struct h_resp r = h_get(url, NULL);
+    h_assert_error(&r, 404, "not_found");
+    h_resp_free(&r);
+    free(url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_service_serves_its_own_paths),
         cmocka_unit_test(no_token_is_needed_and_a_bad_one_is_ignored),
+        cmocka_unit_test(pages_and_assets_are_served_as_described),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -151,3 +151,11 @@ for (const [group, g] of [...groups.entries()].sort()) {
         assert.equal(g.problems.length, 0, `${g.problems.length} of ${g.count} responses do not match docs/openapi.yaml:\n    ${shown.join('\n    ')}`);
     });
 }
+
+// Informational: the described operations no recorded response exercised.
+test('operations the integration suites exercised', { skip: ours.length ? false : 'no recorded responses' }, (t) => {
+    const seen = new Set([...groups.keys()].map((g) => g.split(' ').slice(0, 3).join(' ')));
+    const binary = Object.fromEntries(Object.entries(SERVICE_OF_BINARY).map(([b, s]) => [s, b]));
+    const unseen = operations(spec).filter((o) => !seen.has(`${binary[o.service]} ${o.method} ${o.path}`));
+    for (const o of unseen) t.diagnostic(`not exercised: ${binary[o.service]} ${o.method} ${o.path}`);
+});
