@@ -1,15 +1,26 @@
-// drift.test.mjs - docs/openapi.yaml describes exactly the routes the route tables
-// (services/*/routes.c) register: every route is described, nothing else is, and each
-// operation admits the roles its route admits (x-roles, and a bearer-token requirement
-// exactly when the route wants a token). Output: TAP (node --test).
+// drift.test.mjs - docs/openapi.yaml is valid OpenAPI 3.1 and describes exactly the routes
+// the route tables (services/*/routes.c) register: every route is described, nothing else
+// is, and each operation admits the roles its route admits (x-roles, and a bearer-token
+// requirement exactly when the route wants a token). Output: TAP (node --test).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { lint, createConfig } from '@redocly/openapi-core';
 import { loadSpec, operations, routeTables, SPEC_PATH } from './spec.mjs';
 
 const spec = loadSpec();
 const ops = operations(spec);
 const routes = routeTables();
 const key = (service, method, route) => `${service} ${method} ${route}`;
+
+test('docs/openapi.yaml is a valid OpenAPI 3.1 document (redocly, recommended rules: no error)', async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lint({ ref: SPEC_PATH, config });
+    const errors = problems
+        .filter((p) => p.severity === 'error')
+        .map((p) => `${p.ruleId}: ${p.message} (${p.location?.[0]?.pointer ?? ''})`);
+    assert.equal(spec.openapi.startsWith('3.1.'), true, 'openapi must be 3.1.x');
+    assert.deepEqual(errors, []);
+});
 
 test('the route tables can be read', () => {
     const services = new Set(routes.map((r) => r.service));
