@@ -134,6 +134,26 @@ test('every response schema of docs/openapi.yaml compiles', () => {
     }
 });
 
+test('every example in docs/openapi.yaml matches its schema', () => {
+    const problems = [];
+    const check = (content, pointer) => {
+        for (const [mt, media] of Object.entries(content || {})) {
+            if (media.example === undefined || !media.schema) continue;
+            const where = `${pointer}/content/${escapePointer(mt)}`;
+            const validate = validatorAt(`${where}/schema`);
+            if (!validate(media.example)) problems.push(`${where}/example: ${ajv.errorsText(validate.errors)}`);
+        }
+    };
+    let examples = 0;
+    for (const o of operations(spec)) {
+        check(o.op.requestBody?.content, `${o.pointer}/requestBody`);
+        for (const [code, r] of Object.entries(o.op.responses || {})) if (!r.$ref) check(r.content, `${o.pointer}/responses/${code}`);
+        examples += JSON.stringify(o.op).split('"example"').length - 1;
+    }
+    assert.ok(examples >= 5, `only ${examples} examples found`);
+    assert.deepEqual(problems, []);
+});
+
 const groups = new Map();
 for (const rec of ours) {
     const [group, problem] = check(rec);
