@@ -29,7 +29,8 @@ static bool all_of(const char *s, const char *chars)
     return *s && strspn(s, chars) == strlen(s);
 }
 
-/* The JSON value of a plain scalar under YAML 1.2's core schema. */
+/* The JSON value of a plain scalar under YAML 1.2's core schema (.inf and .nan, which
+ * JSON cannot hold, stay strings). */
 static json_t *plain_scalar(const char *s)
 {
     if (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))
@@ -38,6 +39,13 @@ static json_t *plain_scalar(const char *s)
         return json_true();
     if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
         return json_false();
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'o') &&
+        all_of(s + 2, s[1] == 'x' ? "0123456789abcdefABCDEF" : "01234567")) {
+        errno = 0;
+        long long v = strtoll(s + 2, NULL, s[1] == 'x' ? 16 : 8);
+        if (errno == 0)
+            return json_integer((json_int_t)v);
+    }
     const char *digits = (*s == '-' || *s == '+') ? s + 1 : s;
     if (all_of(digits, "0123456789")) {
         errno = 0;
