@@ -32,6 +32,7 @@ function expected(service) {
     for (const item of Object.values(doc.paths))
         for (const m of METHODS) for (const t of item[m]?.tags || []) used.add(t);
     doc.tags = doc.tags.filter((t) => used.has(t.name));
+    doc.servers = doc.servers.filter((s) => s['x-service'] === undefined || s['x-service'] === service);
     return doc;
 }
 

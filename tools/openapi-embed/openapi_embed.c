@@ -1,6 +1,6 @@
 /* openapi_embed.c - build-time tool: reads docs/openapi.yaml (libyaml), keeps the paths
- * whose x-service names SERVICE and the tags they use, and writes the document as JSON
- * in a C file defining `const char openapi_json[]` and `openapi_json_len`, so a daemon
+ * (and servers) whose x-service names SERVICE and the tags they use, and writes the JSON
+ * into a C file defining `const char openapi_json[]` and `openapi_json_len`, so a daemon
  * serves its part of the description with no YAML or file at run time.
  *
  * usage: openapi-embed SERVICE IN.yaml OUT.c [OUT.json]
@@ -211,8 +211,8 @@ static bool names_service(const json_t *services, const char *service)
     return false;
 }
 
-/* Drops the paths of other services and the tags no kept operation uses. Returns false
- * (with a message) when a path lacks x-service. */
+/* Drops the paths and servers of other services and the tags no kept operation uses.
+ * Returns false (with a message) when a path lacks x-service. */
 static bool keep_service(json_t *doc, const char *service)
 {
     json_t *paths = json_object_get(doc, "paths");
@@ -242,6 +242,12 @@ static bool keep_service(json_t *doc, const char *service)
         }
     }
     json_object_set_new(doc, "paths", kept);
+    json_t *servers = json_object_get(doc, "servers");
+    for (size_t i = json_array_size(servers); i-- > 0;) {
+        const json_t *names = json_object_get(json_array_get(servers, i), "x-service");
+        if (json_is_string(names) && strcmp(json_string_value(names), service) != 0)
+            json_array_remove(servers, i);
+    }
     json_t *tags = json_object_get(doc, "tags");
     for (size_t i = json_array_size(tags); i-- > 0;) {
         const char *name = json_string_value(json_object_get(json_array_get(tags, i), "name"));
