@@ -9,14 +9,16 @@
 # every library the Makefile links (its PKGS line); the run stage has only the matching
 # runtime libraries. tests/shell/test_deploy.sh checks the two package lists against the
 # Makefile, so a library added there must be added here too. Migrations are compiled into
-# the binaries (tools/embed): no SQL file is copied.
+# the binaries (tools/embed), and so is each service's part of docs/openapi.yaml
+# (tools/openapi-embed, which needs libyaml-dev in the build stage only): no SQL or YAML
+# file is copied.
 
 FROM debian:bookworm-slim AS build
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential pkg-config \
         libmicrohttpd-dev libpq-dev libcurl4-openssl-dev libjansson-dev uuid-dev \
-        libssl-dev libjwt-dev \
+        libssl-dev libjwt-dev libyaml-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # .dockerignore keeps build/, .run/, node_modules, .git and .env out of the context.

@@ -64,9 +64,22 @@ $(GEN)/%_migrations.c: $(OUT)/embed migrations/%/*.sql
 	@mkdir -p $(dir $@)
 	$(OUT)/embed $* $@ $(sort $(wildcard migrations/$*/*.sql))
 
-$(OUT)/tenant-service: $(call objs,$(TENANT_SRC)) $(OBJ)/$(GEN)/tenant_migrations.o $(COMMON_OBJ)
+# Each service's part of docs/openapi.yaml, as JSON, by tools/openapi-embed (libyaml at
+# build time only): compiled in for GET /api/v1/openapi.json, and kept as
+# $(GEN)/<service>.openapi.json for the tests.
+$(OUT)/openapi-embed: tools/openapi-embed/openapi_embed.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -O1 -Wall -Wextra -Werror $< -o $@ \
+		$(shell pkg-config --cflags --libs yaml-0.1 jansson) -lm
+$(GEN)/%_openapi.c: $(OUT)/openapi-embed docs/openapi.yaml
+	@mkdir -p $(dir $@)
+	$(OUT)/openapi-embed $* docs/openapi.yaml $@ $(GEN)/$*.openapi.json
+
+$(OUT)/tenant-service: $(call objs,$(TENANT_SRC)) $(OBJ)/$(GEN)/tenant_migrations.o \
+		$(OBJ)/$(GEN)/tenant_openapi.o $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
-$(OUT)/notification-service: $(call objs,$(NOTIF_SRC)) $(OBJ)/$(GEN)/notification_migrations.o $(COMMON_OBJ)
+$(OUT)/notification-service: $(call objs,$(NOTIF_SRC)) $(OBJ)/$(GEN)/notification_migrations.o \
+		$(OBJ)/$(GEN)/notification_openapi.o $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 $(OUT)/graph-sim: $(call objs,$(SIM_SRC)) $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)

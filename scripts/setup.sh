@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages (and the browser-test npm modules) the project needs.
+# Installs the Debian 12 packages (and the node suites' npm modules) the project needs.
 # Idempotent and silent when everything is already there; called by make run/test/bench.
 #
 # Usage: scripts/setup.sh [GROUP...]
 #   build   compilers, pkg-config and the -dev libraries (plus cmocka for unit tests)
 #   test    build + postgresql + curl + jq + chromium + node/npm + docker-compose
 #           + clang/libclang-rt (fuzzing, sanitizers) + valgrind; npm modules of tests/browser
+#           and tests/openapi
 #   bench   build + postgresql + wrk
 #   lint    clang-format
 #   all     every group (the default when no group is given)
@@ -16,7 +17,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
 PKGS_BUILD=(build-essential pkg-config libmicrohttpd-dev libpq-dev libcurl4-openssl-dev
-    libjansson-dev uuid-dev libssl-dev libjwt-dev libcmocka-dev)
+    libjansson-dev uuid-dev libssl-dev libjwt-dev libcmocka-dev libyaml-dev)
 PKGS_PG=(postgresql postgresql-contrib)
 PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind)
 PKGS_NODE=(nodejs npm)
@@ -91,17 +92,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
         install -y --no-install-recommends "${missing[@]}" >&2
 fi
 
-# Browser tests drive Debian's chromium through npm playwright-core (never a downloaded
-# browser, hence PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD).
-if [ "$want_test" = 1 ] && [ -f "$ROOT/tests/browser/package.json" ] &&
-    [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
+# npm modules of the node suites: tests/browser drives Debian's chromium through
+# playwright-core (never a downloaded browser, hence PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD);
+# tests/openapi checks docs/openapi.yaml (ajv, yaml, openapi-typescript, typescript).
+# Each directory is installed when the module named after it is missing.
+npm_install() { # DIR SENTINEL-MODULE
+    local dir=$ROOT/$1
+    [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules/$2" ] || return 0
     if ! command -v npm >/dev/null 2>&1; then
-        echo "setup.sh: npm not found on PATH, cannot install tests/browser modules" >&2
+        echo "setup.sh: npm not found on PATH, cannot install $1 modules" >&2
         exit 1
     fi
-    echo "setup.sh: installing npm modules of tests/browser" >&2
+    echo "setup.sh: installing npm modules of $1" >&2
     (
-        cd "$ROOT/tests/browser"
+        cd "$dir"
         export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
         if [ -f package-lock.json ] || [ -f npm-shrinkwrap.json ]; then
             npm ci --no-audit --no-fund >&2
@@ -109,5 +113,10 @@ if [ "$want_test" = 1 ] && [ -f "$ROOT/tests/browser/package.json" ] &&
             npm install --no-audit --no-fund >&2
         fi
     )
+}
+if [ "$want_test" = 1 ]; then
+    npm_install tests/browser playwright-core
+    npm_install tests/openapi ajv
+    npm_install tests/openapi openapi-typescript
 fi
 exit 0

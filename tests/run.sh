@@ -17,6 +17,9 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_erro
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 logs=.run/test-logs
 mkdir -p "$logs"
+# The responses the integration harness recorded (tests/openapi/responses.test.mjs reads
+# this run's); older than a day they are of no use.
+find "$logs/responses" -name '*.jsonl' -mmin +1440 -delete 2>/dev/null
 # Daemon logs newer than this mark are this run's: tests/shell/test_log_hygiene.sh reads
 # those (a concurrent run has a mark of its own).
 export LOG_HYGIENE_SINCE=$logs/.run-start-$$
@@ -92,6 +95,12 @@ if [ -d tests/browser/node_modules/playwright-core ]; then
         [ -f "$t" ] && run_suite "browser/$(basename "$t")" node --test --test-reporter=tap "$t"
     done
 fi
+# The API description (docs/openapi.yaml, issue 16), after the integration suites whose
+# recorded responses it validates: route drift, the recorded responses, the client
+# generated from the documents the daemons served.
+for t in tests/openapi/*.test.mjs; do
+    [ -f "$t" ] && run_suite "openapi/$(basename "$t")" node --test --test-reporter=tap "$t"
+done
 # Last: reads the logs every suite above left behind.
 run_suite shell/test_log_hygiene.sh bash tests/shell/test_log_hygiene.sh
 

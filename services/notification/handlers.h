@@ -8,6 +8,8 @@
 /* ops.c: readiness, and metrics with the queue gauges refreshed */
 void handle_ready(struct http_request *req);
 void handle_metrics(struct http_request *req);
+/* ops.c: GET /api/v1/openapi.json, this service's part of docs/openapi.yaml */
+void handle_openapi(struct http_request *req);
 /* ops.c: the answer to a failed store call st (not DB_OK): 503 database_unavailable when
  * the database cannot be reached (the client retries), else 500 naming what failed. */
 void reply_db_failure(struct http_request *req, enum db_status st, const char *what);

@@ -1,6 +1,6 @@
 /* ops.c - operational endpoints: /ready (PostgreSQL, the Graph credentials and the
- * sending pause, tenant-service) and /metrics with the outbox gauges read at scrape time;
- * and the one answer every handler gives when the database fails. */
+ * sending pause, tenant-service), /metrics with the outbox gauges read at scrape time, the
+ * API description; and the one answer every handler gives when the database fails. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,6 +11,7 @@
 #include "httpclient.h"
 #include "log.h"
 #include "metrics.h"
+#include "openapi.h"
 #include "pause.h"
 #include "store.h"
 
@@ -109,4 +110,11 @@ void reply_db_failure(struct http_request *req, enum db_status st, const char *w
                          "The database is unavailable; retry later");
     else
         http_reply_error(req, 500, "internal_error", "%s failed", what);
+}
+
+/* The description was converted and compiled in at build time (tools/openapi-embed), so
+ * serving it needs neither YAML nor a file. */
+void handle_openapi(struct http_request *req)
+{
+    http_reply_bytes(req, 200, "application/json; charset=utf-8", openapi_json, openapi_json_len);
 }

@@ -12,6 +12,7 @@ struct http_route notification_routes[] = {
     {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
     {"GET", "/ready", handle_ready, 0, HTTP_ROUTE_QUIET},
     {"GET", "/metrics", handle_metrics, 0, HTTP_ROUTE_QUIET},
+    {"GET", "/api/v1/openapi.json", handle_openapi, 0},
     /* intake */
     {"POST", "/api/v1/notifications/purchase-orders", handle_purchase_order, SERVICE_OR_ADMIN},
     {"POST", "/api/v1/whatsapp/messages", handle_template_message, SERVICE_OR_ADMIN},

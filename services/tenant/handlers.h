@@ -14,6 +14,8 @@
 
 /* ops.c */
 void handle_ready(struct http_request *req);
+/* ops.c: GET /api/v1/openapi.json, this service's part of docs/openapi.yaml */
+void handle_openapi(struct http_request *req);
 
 /* tenants.c */
 void handle_tenant_create(struct http_request *req);

@@ -14,6 +14,7 @@ const struct http_route tenant_routes[] = {
     {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
     {"GET", "/ready", handle_ready, 0, HTTP_ROUTE_QUIET},
     {"GET", "/metrics", http_handle_metrics, 0, HTTP_ROUTE_QUIET},
+    {"GET", "/api/v1/openapi.json", handle_openapi, 0},
 
     {"POST", "/api/v1/tenants", handle_tenant_create, ADMIN},
     {"GET", "/api/v1/tenants", handle_tenant_list, ADMIN},

@@ -16,6 +16,7 @@ static const char *const patterns[] = {
     "/health",
     "/ready",
     "/metrics",
+    "/api/v1/openapi.json",
     "/api/v1/tenants",
     "/api/v1/tenants/{id}",
     "/api/v1/tenants/{id}/settings/notifications",

@@ -8,6 +8,7 @@
 #include <jwt.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -26,6 +27,97 @@
 #include "auth.h"
 
 static char pg_port[16];
+
+/* ---------- the response record (docs/openapi.yaml is checked against it) ---------- */
+
+/* Which daemon listens on which port: h_start() registers each, so that a recorded
+ * response names the service that gave it. The latest registration of a port wins. */
+#define RECORD_PORTS 64
+static struct {
+    unsigned port;
+    char name[48];
+} record_ports[RECORD_PORTS];
+static size_t record_nports;
+static pthread_mutex_t record_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t record_once = PTHREAD_ONCE_INIT;
+static int record_fd = -1;
+
+static void record_register(unsigned port, const char *name)
+{
+    pthread_mutex_lock(&record_lock);
+    size_t i = 0;
+    while (i < record_nports && record_ports[i].port != port)
+        i++;
+    if (i == record_nports && record_nports < RECORD_PORTS)
+        record_nports++;
+    if (i < RECORD_PORTS) {
+        record_ports[i].port = port;
+        snprintf(record_ports[i].name, sizeof record_ports[i].name, "%s", name);
+    }
+    pthread_mutex_unlock(&record_lock);
+}
+
+/* The name of the daemon h_start() put on port (copied into out), or "" when none. */
+static void record_service(unsigned port, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    pthread_mutex_lock(&record_lock);
+    for (size_t i = 0; i < record_nports; i++) {
+        if (record_ports[i].port == port)
+            snprintf(out, outlen, "%s", record_ports[i].name);
+    }
+    pthread_mutex_unlock(&record_lock);
+}
+
+/* One file per test process, appended to line by line with one write() each (O_APPEND),
+ * so threads of the process never interleave within a line. */
+static void record_open(void)
+{
+    char path[256];
+    mkdir(".run", 0755);
+    mkdir(".run/test-logs", 0755);
+    mkdir(".run/test-logs/responses", 0755);
+    snprintf(path, sizeof path, ".run/test-logs/responses/%s-%ld.jsonl",
+             program_invocation_short_name, (long)getpid());
+    record_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+/* Appends what h_http() got to the record read by tests/openapi/responses.test.mjs:
+ * the service (by port), method, path, query, status, content type and, for a JSON
+ * answer, its body. */
+static void record_response(const char *method, const char *url, const struct h_resp *r)
+{
+    CURLU *u = curl_url();
+    char *path = NULL, *query = NULL, *port = NULL;
+    char service[48] = "";
+
+    pthread_once(&record_once, record_open);
+    if (record_fd < 0 || !u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+        goto out;
+    curl_url_get(u, CURLUPART_PATH, &path, 0);
+    curl_url_get(u, CURLUPART_QUERY, &query, 0);
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port)
+        record_service((unsigned)strtoul(port, NULL, 10), service, sizeof service);
+    json_t *line =
+        json_pack("{s:s?, s:s, s:s, s:s?, s:I, s:s, s:I, s:O?}", "service",
+                  service[0] ? service : NULL, "method", method, "path", path ? path : "/", "query",
+                  query, "status", (json_int_t)r->status, "content_type", r->content_type, "bytes",
+                  (json_int_t)r->len, "body", strstr(r->content_type, "json") ? r->json : NULL);
+    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    if (text) {
+        size_t n = strlen(text);
+        text[n] = '\n'; /* replaces the NUL: written with its length */
+        if (write(record_fd, text, n + 1) < 0)
+            fprintf(stderr, "harness: cannot record a response: %s\n", strerror(errno));
+    }
+    free(text);
+    json_decref(line);
+out:
+    curl_free(path);
+    curl_free(query);
+    curl_free(port);
+    curl_url_cleanup(u);
+}
 
 static const char *bin_dir(void)
 {
@@ -260,6 +352,7 @@ bool h_start(struct h_proc *p, const char *binary, const char *port_var, const c
     mkdir(".run", 0755);
     mkdir(".run/test-logs", 0755);
     snprintf(p->log_path, sizeof p->log_path, ".run/test-logs/%s-%u.log", binary, p->port);
+    record_register(p->port, binary);
 
     char path[512];
     snprintf(path, sizeof path, "%s/%s", bin_dir(), binary);
@@ -403,6 +496,8 @@ struct h_resp h_http(const char *method, const char *url, const char *token,
     r.body = buf_steal(&b);
     if (r.len)
         r.json = json_loadb(r.body, r.len, 0, NULL);
+    if (r.status)
+        record_response(method, url, &r);
     curl_slist_free_all(hdrs);
     curl_easy_cleanup(c);
     free(auth);

@@ -88,6 +88,7 @@ static const struct endpoint endpoints[] = {
     {TS, "GET", "/health", "/health", NO_BODY, NULL, NULL, 0},
     {TS, "GET", "/ready", "/ready", NO_BODY, NULL, NULL, 0},
     {TS, "GET", "/metrics", "/metrics", NO_BODY, NULL, NULL, 0},
+    {TS, "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NO_BODY, NULL, NULL, 0},
     {TS, "POST", "/api/v1/tenants", "/api/v1/tenants", JSON_BODY, "{\"name\": \"Sweep bakery\"}",
      F(tenant_fields)},
     {TS, "GET", "/api/v1/tenants", "/api/v1/tenants", NO_BODY, NULL, NULL, 0},
@@ -123,6 +124,7 @@ static const struct endpoint endpoints[] = {
     {NS, "GET", "/health", "/health", NO_BODY, NULL, NULL, 0},
     {NS, "GET", "/ready", "/ready", NO_BODY, NULL, NULL, 0},
     {NS, "GET", "/metrics", "/metrics", NO_BODY, NULL, NULL, 0},
+    {NS, "GET", "/api/v1/openapi.json", "/api/v1/openapi.json", NO_BODY, NULL, NULL, 0},
     {NS, "POST", "/api/v1/notifications/purchase-orders", "/api/v1/notifications/purchase-orders",
      JSON_BODY,
      "{\"event_id\": \"5d6b8f1e-0f43-4c36-9d43-4b8f0e0c9a11\", \"tenant_id\": \"{tenant}\", "

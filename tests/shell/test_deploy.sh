@@ -388,7 +388,8 @@ else
     report "the mapping table matches this system's packages (pkg-config file owner, -dev -> runtime dependency)" "${problems[@]}"
 
     problems=()
-    for p in build-essential pkg-config; do
+    # libyaml-dev: tools/openapi-embed converts docs/openapi.yaml at build time only.
+    for p in build-essential pkg-config libyaml-dev; do
         in_list "$p" "${build_pkgs[@]}" || problems+=("build stage does not install $p")
     done
     dockerfile_instructions | awk -F'\t' -v s="$build_stage" '$1 == s && $2 == "RUN" && $3 ~ /make( -[^ ]+)* bins/' | grep -q . ||
