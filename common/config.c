@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
+
 bool cfg_parse_long(const char *s, long min, long max, long *out)
 {
     if (!s || !((*s >= '0' && *s <= '9') || *s == '-'))
@@ -36,6 +38,23 @@ bool cfg_parse_bool(const char *s, bool *out)
     return false;
 }
 
+/* A URL without its trailing slashes, so every user can append "/path". The copies
+ * live as long as the process (the configuration does). */
+static const char *trimmed_url(const char *url)
+{
+    static char *copies[64];
+    static size_t ncopies;
+    size_t n = strlen(url);
+    if (n == 0 || url[n - 1] != '/')
+        return url;
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    if (ncopies == sizeof copies / sizeof copies[0])
+        return url; /* never with the daemons' handful of URLs */
+    copies[ncopies] = xstrndup(url, n);
+    return copies[ncopies++];
+}
+
 int cfg_load(const struct cfg_var *vars, size_t n, cfg_lookup_fn lookup, char *err, size_t errlen)
 {
     for (size_t i = 0; i < n; i++) {
@@ -61,7 +80,7 @@ int cfg_load(const struct cfg_var *vars, size_t n, cfg_lookup_fn lookup, char *e
                 snprintf(err, errlen, "%s must be an http:// or https:// URL", v->name);
                 return -1;
             }
-            *(const char **)v->target = val ? val : "";
+            *(const char **)v->target = trimmed_url(val ? val : "");
             break;
         case CFG_INT:
             if (!cfg_parse_long(val ? val : "0", v->min, v->max, (long *)v->target)) {

@@ -14,7 +14,7 @@ enum cfg_type {
     CFG_STRING, /* target: const char ** (points into the environment or the default) */
     CFG_INT,    /* target: long *, checked against [min, max] */
     CFG_BOOL,   /* target: bool *, accepts true/false/1/0/yes/no/on/off */
-    CFG_URL,    /* target: const char **, must start with http:// or https:// */
+    CFG_URL,    /* target: const char **, http:// or https://, trailing slashes removed */
 };
 
 enum {

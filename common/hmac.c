@@ -7,10 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hex.h"
+
 int hmac_sha256_hex(const char *key, size_t keylen, const void *data, size_t len,
                     char out[HMAC_SHA256_HEX_LEN])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
 
@@ -19,11 +20,7 @@ int hmac_sha256_hex(const char *key, size_t keylen, const void *data, size_t len
         return -1;
     if (!HMAC(EVP_sha256(), key, (int)keylen, data, len, mac, &maclen) || maclen != 32)
         return -1;
-    for (unsigned int i = 0; i < maclen; i++) {
-        out[2 * i] = hex[mac[i] >> 4];
-        out[2 * i + 1] = hex[mac[i] & 0x0f];
-    }
-    out[64] = '\0';
+    hex_encode(mac, maclen, out);
     return 0;
 }
 

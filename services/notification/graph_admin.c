@@ -122,18 +122,16 @@ static int fetch_all(const struct notification_config *cfg, const struct graph_l
     int rc = -1;
     struct httpc_result res = {0};
     json_t *items = json_array();
-    size_t blen = strlen(cfg->graph_base_url);
+    size_t blen = strlen(cfg->graph_base_url); /* CFG_URL: no trailing '/' */
     char *waba = curl_easy_escape(NULL, cfg->business_account_id, 0);
     char *url = NULL;
 
-    while (blen && cfg->graph_base_url[blen - 1] == '/')
-        blen--;
     if (!waba) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    url = xasprintf("%.*s/%s/%s/%s?fields=%s&limit=%d", (int)blen, cfg->graph_base_url,
-                    cfg->api_version, waba, list->edge, list->fields, GRAPH_PAGE_LIMIT);
+    url = xasprintf("%s/%s/%s/%s?fields=%s&limit=%d", cfg->graph_base_url, cfg->api_version, waba,
+                    list->edge, list->fields, GRAPH_PAGE_LIMIT);
     for (int page = 0;; page++) {
         if (page == GRAPH_PAGES_MAX) {
             snprintf(err, errlen, "Graph API list has more than %d pages", GRAPH_PAGES_MAX);

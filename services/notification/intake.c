@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "handlers.h"
+#include "hex.h"
 #include "intake_validate.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -40,20 +41,14 @@ static void reply_problem(struct http_request *req, const struct intake_problem 
 /* SHA-256 of the kind and the canonical (sorted, compact, ASCII) payload, in hex. */
 static void request_hash(const char *kind, const json_t *payload, char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char *canon = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
     char *text = xasprintf("%s\n%s", kind, canon ? canon : "");
 
     out[0] = '\0';
-    if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32) {
-        for (unsigned int i = 0; i < mdlen; i++) {
-            out[2 * i] = hex[md[i] >> 4];
-            out[2 * i + 1] = hex[md[i] & 0x0f];
-        }
-        out[64] = '\0';
-    }
+    if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32)
+        hex_encode(md, mdlen, out);
     free(canon);
     free(text);
 }

@@ -22,10 +22,7 @@ static const char *probe_tenant_service(const struct notification_config *cfg, c
                                         size_t len)
 {
     struct httpc_result res;
-    size_t blen = strlen(cfg->tenant_url);
-    while (blen && cfg->tenant_url[blen - 1] == '/')
-        blen--;
-    char *url = xasprintf("%.*s/health", (int)blen, cfg->tenant_url);
+    char *url = xasprintf("%s/health", cfg->tenant_url);
     long timeout = cfg->upstream_timeout_ms < TENANT_PROBE_TIMEOUT_MS ? cfg->upstream_timeout_ms
                                                                       : TENANT_PROBE_TIMEOUT_MS;
 

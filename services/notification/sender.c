@@ -556,10 +556,7 @@ struct sender *sender_start(const struct sender_config *cfg)
     struct sender *s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
     pthread_mutex_init(&s->lock, NULL);
-    size_t n = strlen(cfg->graph_base_url);
-    while (n > 0 && cfg->graph_base_url[n - 1] == '/')
-        n--;
-    s->base_url = xasprintf("%.*s/%s", (int)n, cfg->graph_base_url, cfg->api_version);
+    s->base_url = xasprintf("%s/%s", cfg->graph_base_url, cfg->api_version);
     s->auth_header = xasprintf("Authorization: Bearer %s", cfg->access_token);
     s->headers = curl_slist_append(s->headers, s->auth_header);
     s->headers = curl_slist_append(s->headers, "Content-Type: application/json");

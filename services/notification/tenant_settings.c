@@ -20,10 +20,9 @@
 #include "httpclient.h"
 #include "log.h"
 #include "monotonic.h"
+#include "service_token.h"
 #include "uuidutil.h"
 
-#define TOKEN_TTL_S 3600
-#define TOKEN_RENEW_S 600   /* re-mint when less than this is left */
 #define DOWN_BACKOFF_MS 250 /* after a failed request, ask again after this */
 #define FOLLOW_WAIT_MS 1000 /* a long poll's wait; also how long stopping may take */
 #define ASK_MAX 100         /* tenants asked for in one request (the feed's limit) */
@@ -41,13 +40,11 @@ struct entry {
 };
 
 struct tenant_settings_cache {
-    char *base_url; /* without a trailing '/' */
-    const struct auth_policy *auth;
+    const char *base_url; /* without a trailing '/' (CFG_URL) */
     long timeout_ms;
+    struct service_token token;
 
-    pthread_mutex_t lock; /* everything below */
-    char *token;
-    int64_t token_expires_ms;
+    pthread_mutex_t lock;  /* everything below */
     int64_t down_until_ms; /* monotonic: after a failure, do not ask before this */
     bool down_logged;
     bool have_position;
@@ -255,28 +252,6 @@ static void apply(struct tenant_settings_cache *c, const json_t *doc, int64_t se
 
 /* ---------- asking tenant-service ---------- */
 
-/* The service token, minted again when close to expiry. NULL when minting fails. Under
- * lock. */
-static const char *service_token(struct tenant_settings_cache *c, int64_t now)
-{
-    if (c->token && now < c->token_expires_ms - (int64_t)TOKEN_RENEW_S * 1000)
-        return c->token;
-    struct auth_principal p;
-    memset(&p, 0, sizeof p);
-    p.role = AUTH_ROLE_SERVICE;
-    snprintf(p.sub, sizeof p.sub, "notification-service");
-    long ttl = auth_ttl_within(c->auth, TOKEN_TTL_S);
-    char *token = auth_mint(c->auth, &p, ttl);
-    if (!token) {
-        log_error("cannot mint the service token for tenant-service");
-        return NULL;
-    }
-    free(c->token);
-    c->token = token;
-    c->token_expires_ms = now + (int64_t)ttl * 1000;
-    return c->token;
-}
-
 /* One feed request: the changes after the current position (when there is one), the
  * tenants ids, waiting up to wait_ms for news. Applies the answer. Returns 0 when it
  * had an answer; -1 when tenant-service could not be had (logged once per outage).
@@ -290,7 +265,6 @@ static int ask(struct tenant_settings_cache *c, const char *const *ids, size_t n
     int rc = -1;
 
     pthread_mutex_lock(&c->lock);
-    int64_t now = monotonic_ms();
     long long after = c->have_position ? c->position : -1;
     buf_printf(&url, "%s/api/v1/internal/settings-changes?wait_ms=%ld", c->base_url,
                after >= 0 ? wait_ms : 0L);
@@ -298,9 +272,8 @@ static int ask(struct tenant_settings_cache *c, const char *const *ids, size_t n
         buf_printf(&url, "&after=%lld", after);
     for (size_t i = 0; i < n; i++)
         buf_printf(&url, "%s%s", i ? "," : "&tenant_id=", ids[i]);
-    const char *t = service_token(c, now);
-    token = t ? xstrdup(t) : NULL;
     pthread_mutex_unlock(&c->lock);
+    token = service_token_get(&c->token);
     if (!token)
         goto out;
 
@@ -364,11 +337,8 @@ static void *follow_run(void *arg)
 struct tenant_settings_cache *tenant_settings_new(const struct tenant_settings_config *cfg)
 {
     struct tenant_settings_cache *c = xcalloc(1, sizeof(*c));
-    size_t n = strlen(cfg->base_url);
-    while (n > 0 && cfg->base_url[n - 1] == '/')
-        n--;
-    c->base_url = xstrndup(cfg->base_url, n);
-    c->auth = cfg->auth;
+    c->base_url = cfg->base_url;
+    service_token_init(&c->token, cfg->auth, "notification-service");
     c->timeout_ms = cfg->timeout_ms;
     pthread_mutex_init(&c->lock, NULL);
     c->nbuckets = MIN_BUCKETS;
@@ -393,8 +363,7 @@ void tenant_settings_free(struct tenant_settings_cache *c)
         pthread_join(c->follower, NULL);
     clear(c);
     free(c->buckets);
-    free(c->token);
-    free(c->base_url);
+    service_token_free(&c->token);
     pthread_mutex_destroy(&c->lock);
     free(c);
 }

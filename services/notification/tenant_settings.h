@@ -47,7 +47,7 @@ enum tenant_settings_status {
 };
 
 struct tenant_settings_config {
-    const char *base_url;           /* tenant-service's */
+    const char *base_url;           /* tenant-service's, no trailing '/'; must outlive the cache */
     const struct auth_policy *auth; /* mints the service token; must outlive the cache */
     long timeout_ms;                /* of one request that is not a long poll */
 };

@@ -7,12 +7,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "db.h"
 #include "log.h"
 #include "monotonic.h"
+#include "wakefd.h"
 #include "store.h"
 
 static int event_fd = -1;
@@ -33,18 +33,10 @@ bool wakeup_init(void)
 {
     if (event_fd >= 0)
         return true;
-    event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    event_fd = wakefd_new();
     if (event_fd < 0)
         log_error("cannot create the outbox wake-up eventfd");
     return event_fd >= 0;
-}
-
-static void signal_event(void)
-{
-    uint64_t one = 1;
-    if (write(event_fd, &one, sizeof one) < 0) {
-        /* only when the counter is full: the reader is awake anyway */
-    }
 }
 
 void wakeup_queued(void)
@@ -54,7 +46,7 @@ void wakeup_queued(void)
         return;
     }
     atomic_store(&owed, true);
-    signal_event();
+    wakefd_signal(event_fd);
 }
 
 void wakeup_attach(bool on)
@@ -69,10 +61,8 @@ int wakeup_fd(void)
 
 void wakeup_drain(void)
 {
-    uint64_t n;
-    if (event_fd >= 0 && read(event_fd, &n, sizeof n) < 0) {
-        /* EAGAIN: nothing to read */
-    }
+    if (event_fd >= 0)
+        wakefd_drain(event_fd);
 }
 
 bool wakeup_take_owed(void)
@@ -138,7 +128,7 @@ void wakeup_notifier_stop(void)
     if (!notifier_started)
         return;
     atomic_store(&notifier_stopping, true);
-    signal_event();
+    wakefd_signal(event_fd);
     pthread_join(notifier, NULL);
     notifier_started = false;
 }

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +27,7 @@
 #include "sender.h"
 #include "shutdown.h"
 #include "tenant_settings.h"
+#include "wakefd.h"
 #include "wakeup.h"
 #include "webhook.h"
 
@@ -79,22 +79,6 @@ struct worker {
 
     struct metric *skipped, *failed, *released;
 };
-
-static void wake(int fd)
-{
-    uint64_t one = 1;
-    if (write(fd, &one, sizeof one) < 0) {
-        /* an eventfd only fails when its counter is full: it is awake anyway */
-    }
-}
-
-static void drain_fd(int fd)
-{
-    uint64_t n;
-    if (read(fd, &n, sizeof n) < 0) {
-        /* EAGAIN: nothing to read */
-    }
-}
 
 static double paused_value(void *arg)
 {
@@ -252,7 +236,7 @@ static void write_results(struct worker *w, int64_t now)
         if (w->isolate_left)
             w->isolate_left--;
         drop_results(w, n, now);
-        wake(w->claim_fd); /* room to claim again, maybe new due times */
+        wakefd_signal(w->claim_fd); /* room to claim again, maybe new due times */
     }
 }
 
@@ -277,7 +261,7 @@ static void *writer_run(void *arg)
             w->results.n ? (int)(w->write_retry_ms > now ? w->write_retry_ms - now : 0) : POLL_MS;
         struct pollfd pfd = {.fd = w->write_fd, .events = POLLIN};
         if (poll(&pfd, 1, timeout) > 0)
-            drain_fd(w->write_fd);
+            wakefd_drain(w->write_fd);
     }
     if (w->results.n)
         log_error("results not written at shutdown; those messages return to the queue when "
@@ -545,7 +529,7 @@ static void claim(struct worker *w, int64_t now)
     }
     sender_submit(w->sender, &submit);
     if (c.n > 0)
-        wake(w->write_fd);
+        wakefd_signal(w->write_fd);
 out:
     outbox_claim_free(&c);
 }
@@ -628,7 +612,7 @@ static void wait_for_work(struct worker *w, int64_t now)
     if (poll(fds, 4, timeout) <= 0)
         return;
     if (fds[0].revents & POLLIN)
-        drain_fd(w->claim_fd);
+        wakefd_drain(w->claim_fd);
     if (fds[2].revents & POLLIN) {
         wakeup_drain();
         w->claim_due = true;
@@ -655,7 +639,7 @@ static void *claimer_run(void *arg)
     log_info("outbox worker stopping: no new claims, in-flight sends finishing");
     sender_drain(w->sender);
     atomic_store(&w->claimer_done, true);
-    wake(w->write_fd);
+    wakefd_signal(w->write_fd);
     PQfinish(w->listen);
     w->listen = NULL;
     db_thread_close();
@@ -682,8 +666,8 @@ struct worker *worker_start(const struct notification_config *cfg,
 
     w = xcalloc(1, sizeof(*w));
     w->cfg = cfg;
-    w->claim_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    w->write_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->claim_fd = wakefd_new();
+    w->write_fd = wakefd_new();
     pthread_mutex_init(&w->lock, NULL);
     atomic_store(&w->next_due_ms, NEVER);
     if (*cfg->instance_id) {
@@ -722,7 +706,7 @@ struct worker *worker_start(const struct notification_config *cfg,
     if (pthread_create(&w->claimer, NULL, claimer_run, w) != 0) {
         atomic_store(&w->claimer_done, true);
         sender_drain(w->sender);
-        wake(w->write_fd);
+        wakefd_signal(w->write_fd);
         pthread_join(w->writer, NULL);
         goto fail_sender;
     }
@@ -747,7 +731,7 @@ void worker_stop(struct worker *w)
     if (!w)
         return;
     atomic_store(&w->stop, true);
-    wake(w->claim_fd);
+    wakefd_signal(w->claim_fd);
     pthread_join(w->claimer, NULL);
     pthread_join(w->writer, NULL);
     sender_stop(w->sender);

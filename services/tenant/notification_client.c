@@ -11,64 +11,24 @@
 #include "httpclient.h"
 #include "log.h"
 #include "metrics.h"
+#include "service_token.h"
 
-#define TOKEN_TTL_SECONDS 3600L
-#define TOKEN_RENEW_SECONDS 300L /* mint a new token this long before the old one expires */
 #define PING_TIMEOUT_MS 1000L
 
-static char *notif_url;                      /* owned, without a trailing slash */
-static const struct auth_policy *notif_auth; /* borrowed from the configuration */
+static const char *notif_url; /* borrowed, without a trailing slash (CFG_URL) */
 static long notif_timeout_ms;
-
-static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *token;          /* owned, under token_lock */
-static time_t token_expires; /* under token_lock */
+static struct service_token token;
 
 void notif_init(const char *base_url, const struct auth_policy *auth, long timeout_ms)
 {
-    size_t n = strlen(base_url);
-    while (n > 0 && base_url[n - 1] == '/')
-        n--;
-    notif_url = xstrndup(base_url, n);
-    notif_auth = auth;
+    notif_url = base_url;
+    service_token_init(&token, auth, "tenant-service");
     notif_timeout_ms = timeout_ms;
 }
 
 void notif_cleanup(void)
 {
-    pthread_mutex_lock(&token_lock);
-    free(token);
-    token = NULL;
-    pthread_mutex_unlock(&token_lock);
-    free(notif_url);
-    notif_url = NULL;
-}
-
-/* Returns a copy of the current service token (the caller frees it), minting a new one
- * when there is none or it is about to expire; NULL if minting fails. */
-static char *service_token(void)
-{
-    char *copy;
-    pthread_mutex_lock(&token_lock);
-    time_t now = time(NULL);
-    if (!token || now >= token_expires - TOKEN_RENEW_SECONDS) {
-        struct auth_principal p;
-        memset(&p, 0, sizeof p);
-        p.role = AUTH_ROLE_SERVICE;
-        snprintf(p.sub, sizeof p.sub, "tenant-service");
-        long ttl = auth_ttl_within(notif_auth, TOKEN_TTL_SECONDS);
-        char *fresh = auth_mint(notif_auth, &p, ttl);
-        if (fresh) {
-            free(token);
-            token = fresh;
-            token_expires = now + ttl;
-        } else {
-            log_error("cannot mint the service token for notification-service");
-        }
-    }
-    copy = xstrdup(token);
-    pthread_mutex_unlock(&token_lock);
-    return copy;
+    service_token_free(&token);
 }
 
 static void count(const char *path, const char *outcome)
@@ -108,7 +68,7 @@ static enum notif_status get_json(const char *path, const char *path_label, json
     enum notif_status st = NOTIF_FAILED;
     struct httpc_result res;
     char *url = xasprintf("%s%s", notif_url, path);
-    char *bearer = service_token();
+    char *bearer = service_token_get(&token);
 
     memset(out, 0, sizeof(*out));
     memset(&res, 0, sizeof res);

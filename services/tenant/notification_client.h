@@ -25,10 +25,11 @@ struct notif_result {
     char error[512];  /* otherwise: one sentence saying what went wrong */
 };
 
-/* Sets where notification-service is (base_url is copied) and how tokens are minted
+/* Sets where notification-service is (base_url, without a trailing slash, must stay
+ * valid) and how tokens are minted
  * (auth is borrowed and must stay valid). Call once, before any other call. */
 void notif_init(const char *base_url, const struct auth_policy *auth, long timeout_ms);
-/* Frees the cached token and the copied URL. */
+/* Frees the cached token. */
 void notif_cleanup(void);
 
 /* GET /api/v1/whatsapp/phone-numbers: on NOTIF_OK out->json is an array of

@@ -135,14 +135,28 @@ static void ready_names_the_database_when_it_is_gone(void **state)
     assert_true(h_fresh_database(s.db_name, s.db_url, sizeof s.db_url));
     struct h_proc p;
     assert_true(start(&p, &s));
-    char *gone = h_sql(services[0].db_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                           " WHERE datname = 'it_foundation_vanishing'");
-    free(gone);
     char url[320];
     snprintf(url, sizeof url, "%s", s.db_url);
-    char *rename = h_sql(services[0].db_url,
-                         "ALTER DATABASE it_foundation_vanishing RENAME TO it_foundation_gone");
-    free(rename);
+    /* pg_terminate_backend() only signals: a session may still be there, or the service
+     * (its threads each hold a connection, and its listener reconnects) may be back in
+     * before the rename. Both are retried until the rename goes through. */
+    bool renamed = false;
+    for (int i = 0; i < 100 && !renamed; i++) {
+        char *gone =
+            h_sql(services[0].db_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                      " WHERE datname = 'it_foundation_vanishing'");
+        free(gone);
+        char *rename = h_sql(services[0].db_url, "ALTER DATABASE it_foundation_vanishing RENAME "
+                                                 "TO it_foundation_gone");
+        free(rename);
+        char *left = h_sql(services[0].db_url, "SELECT count(*) FROM pg_database"
+                                               " WHERE datname = 'it_foundation_vanishing'");
+        renamed = left && strcmp(left, "0") == 0;
+        free(left);
+        if (!renamed)
+            usleep(50 * 1000);
+    }
+    assert_true(renamed);
 
     struct h_resp r = get(&p, "/ready");
     assert_int_equal(r.status, 503);
