@@ -3,6 +3,7 @@
 #include "control.h"
 
 #include <stdio.h>
+#include <time.h>
 
 #include "faults.h"
 #include "ids.h"
@@ -14,11 +15,13 @@
 #include "settings.h"
 #include "sim.h"
 #include "templates.h"
+#include "versions.h"
 #include "webhook.h"
 
 void control_reset_all(void)
 {
     webhook_reset();
+    sim_clock_reset();
     settings_reset();
     faults_clear();
     phones_reset();
@@ -95,5 +98,59 @@ void control_handle_settings_post(struct http_request *req)
         webhook_kick();
         http_reply_json(req, 200, settings_json());
     }
+    json_decref(body);
+}
+
+static json_t *clock_json(void)
+{
+    char when[40];
+    int64_t now = sim_wall_ms();
+    time_t t = (time_t)(now / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_pack("{s:s, s:I, s:o}", "now", when, "now_ms", (json_int_t)now, "versions",
+                     versions_json(now));
+}
+
+void control_handle_clock_get(struct http_request *req)
+{
+    http_reply_json(req, 200, clock_json());
+}
+
+void control_handle_clock_post(struct http_request *req)
+{
+    int64_t at;
+    json_t *body = http_body_object(req);
+    if (!body)
+        return;
+    const json_t *now = json_object_get(body, "now");
+    const json_t *adv = json_object_get(body, "advance_ms");
+    if (now && !json_is_null(now)) {
+        char buf[32];
+        if (json_is_integer(now))
+            snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(now));
+        else
+            snprintf(buf, sizeof buf, "%s", json_string_value(now) ? json_string_value(now) : "");
+        if (!sim_parse_time(buf, &at)) {
+            http_reply_field_error(req, 422, "invalid_value", "now",
+                                   "now must be YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or unix seconds");
+            goto out;
+        }
+        sim_clock_set_ms(at);
+    } else if (now) {
+        sim_clock_reset();
+    }
+    if (adv) {
+        if (!json_is_integer(adv) || json_integer_value(adv) < 0 ||
+            json_integer_value(adv) > 10LL * 365 * 86400 * 1000) {
+            http_reply_field_error(req, 422, "invalid_value", "advance_ms",
+                                   "advance_ms must be a non-negative integer");
+            goto out;
+        }
+        sim_clock_advance_ms((int64_t)json_integer_value(adv));
+    }
+    http_reply_json(req, 200, clock_json());
+out:
     json_decref(body);
 }

@@ -19,6 +19,8 @@ void control_handle_templates_post(struct http_request *req); /* POST /_sim/temp
 void control_handle_inbound(struct http_request *req);        /* POST /_sim/inbound */
 void control_handle_messages(struct http_request *req);       /* GET /_sim/messages */
 void control_handle_counts(struct http_request *req);         /* GET /_sim/messages/counts */
+void control_handle_clock_get(struct http_request *req);      /* GET /_sim/clock */
+void control_handle_clock_post(struct http_request *req);     /* POST /_sim/clock */
 void sim_handle_ready(struct http_request *req);              /* GET /ready */
 
 /* Puts every module back to its state at start (what POST /_sim/reset does). */

@@ -374,6 +374,15 @@ void graph_handle_send(struct http_request *req)
         goto out;
     }
 
+    struct fault_scope scoped;
+    int64_t wall = sim_wall_ms();
+    if (faults_account_error(wall, &scoped) ||
+        (r.template_name && faults_template_error(r.template_name, r.language, wall, &scoped)) ||
+        faults_phone_error(phone.id, wall, &scoped)) {
+        reply_error(req, &phone, COUNT_ERROR, scoped.code, 0, scoped.details);
+        goto out;
+    }
+
     long async_code = 0;
     const char *async_details = NULL;
     if (faults_send_error(phone.id, r.wa_id, &injected)) {

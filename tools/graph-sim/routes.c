@@ -27,6 +27,8 @@ const struct http_route sim_routes[] = {
     {"POST", "/_sim/templates", control_handle_templates_post, 0, 0},
     {"POST", "/_sim/inbound", control_handle_inbound, 0, 0},
     {"GET", "/_sim/messages", control_handle_messages, 0, 0},
+    {"GET", "/_sim/clock", control_handle_clock_get, 0, 0},
+    {"POST", "/_sim/clock", control_handle_clock_post, 0, 0},
     {"GET", "/_sim/messages/counts", control_handle_counts, 0, 0},
 
     {"GET", "/{version}/{node}/phone_numbers", graph_handle_phone_numbers, 0, 0},

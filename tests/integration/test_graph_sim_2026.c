@@ -1,0 +1,579 @@
+/* test_graph_sim_2026.c - graph-sim's Cloud API of 2026 over real HTTP: the version table
+ * and the facebook-api-version header, account-wide errors with their scope, account-level
+ * webhooks, pricing on statuses, health_status, BSUIDs, message time to live, template
+ * review and the portfolio's messaging limit. The simulator's date is fixed
+ * (GRAPH_SIM_NOW) so the version answers do not depend on the day the suite runs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <pthread.h>
+
+#include "alloc.h"
+#include "harness.h"
+#include "hmac.h"
+
+#define TOKEN "test-graph-token"
+#define SECRET "test-app-secret"
+#define WABA "555000111222333"
+#define PHONE1 "109876543210001"
+#define PHONE2 "109876543210002"
+#define PHONE10 "109876543210010"
+#define TODAY "2026-12-06"
+#define RX_MAX_POSTS 1024
+
+static struct h_proc sim;
+static CURL *client;
+
+/* ---------- the webhook receiver: keeps every signed POST body ---------- */
+
+static struct {
+    pthread_mutex_t lock;
+    struct MHD_Daemon *daemon;
+    unsigned port;
+    char *bodies[RX_MAX_POSTS];
+    bool signed_ok[RX_MAX_POSTS];
+    size_t n;
+} rx = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static enum MHD_Result rx_reply(struct MHD_Connection *conn, unsigned status)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)cls;
+    (void)url;
+    (void)version;
+    struct buf *b = *con_cls;
+    if (!b) {
+        b = xcalloc(1, sizeof(*b));
+        *con_cls = b;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        buf_append(b, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (strcmp(method, "POST") != 0)
+        return rx_reply(conn, 405);
+    const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature-256");
+    pthread_mutex_lock(&rx.lock);
+    if (rx.n < RX_MAX_POSTS) {
+        rx.bodies[rx.n] = xstrndup(b->data ? b->data : "", b->len);
+        rx.signed_ok[rx.n] = hmac_sha256_verify_header(sig, SECRET, rx.bodies[rx.n], b->len);
+        rx.n++;
+    }
+    pthread_mutex_unlock(&rx.lock);
+    return rx_reply(conn, 200);
+}
+
+static void rx_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct buf *b = *con_cls;
+    if (b) {
+        buf_free(b);
+        free(b);
+    }
+    *con_cls = NULL;
+}
+
+static void rx_clear(void)
+{
+    pthread_mutex_lock(&rx.lock);
+    for (size_t i = 0; i < rx.n; i++)
+        free(rx.bodies[i]);
+    rx.n = 0;
+    pthread_mutex_unlock(&rx.lock);
+}
+
+/* Every change received so far, in order: a new array of {"field", "value", "signed"}. */
+static json_t *rx_changes(void)
+{
+    json_t *all = json_array();
+    pthread_mutex_lock(&rx.lock);
+    for (size_t i = 0; i < rx.n; i++) {
+        json_t *doc = json_loads(rx.bodies[i], 0, NULL);
+        size_t e, c;
+        json_t *entry, *change;
+        json_array_foreach (json_object_get(doc, "entry"), e, entry) {
+            json_array_foreach (json_object_get(entry, "changes"), c, change) {
+                json_array_append_new(all, json_pack("{s:O, s:O, s:b, s:O}", "field",
+                                                     json_object_get(change, "field"), "value",
+                                                     json_object_get(change, "value"), "signed",
+                                                     rx.signed_ok[i], "entry_id",
+                                                     json_object_get(entry, "id")));
+            }
+        }
+        json_decref(doc);
+    }
+    pthread_mutex_unlock(&rx.lock);
+    return all;
+}
+
+/* The changes of one field (new array of their values). */
+static json_t *rx_field(const char *field)
+{
+    json_t *all = rx_changes(), *out = json_array();
+    size_t i;
+    json_t *c;
+    json_array_foreach (all, i, c) {
+        if (strcmp(json_string_value(json_object_get(c, "field")), field) == 0) {
+            assert_true(json_is_true(json_object_get(c, "signed")));
+            assert_string_equal(json_string_value(json_object_get(c, "entry_id")), WABA);
+            json_array_append(out, json_object_get(c, "value"));
+        }
+    }
+    json_decref(all);
+    return out;
+}
+
+/* Every status of every messages change (new array). */
+static json_t *rx_statuses(void)
+{
+    json_t *values = rx_field("messages"), *out = json_array();
+    size_t i, k;
+    json_t *v, *s;
+    json_array_foreach (values, i, v) {
+        json_array_foreach (json_object_get(v, "statuses"), k, s)
+            json_array_append(out, s);
+    }
+    json_decref(values);
+    return out;
+}
+
+struct wait_field {
+    const char *field;
+    size_t n;
+};
+
+static bool has_field(void *arg)
+{
+    struct wait_field *w = arg;
+    json_t *v = rx_field(w->field);
+    bool ok = json_array_size(v) >= w->n;
+    json_decref(v);
+    return ok;
+}
+
+/* Waits for n changes of field; returns their values (a new array). */
+__attribute__((unused)) static json_t *rx_wait_field(const char *field, size_t n, int timeout_ms)
+{
+    struct wait_field w = {field, n};
+    assert_true(h_wait_until(has_field, &w, timeout_ms));
+    return rx_field(field);
+}
+
+static bool has_statuses(void *arg)
+{
+    json_t *v = rx_statuses();
+    bool ok = json_array_size(v) >= *(size_t *)arg;
+    json_decref(v);
+    return ok;
+}
+
+__attribute__((unused)) static json_t *rx_wait_statuses(size_t n, int timeout_ms)
+{
+    assert_true(h_wait_until(has_statuses, &n, timeout_ms));
+    return rx_statuses();
+}
+
+/* ---------- talking to the simulator ---------- */
+
+static char served_version[32]; /* facebook-api-version of the last answer */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    buf_append(userdata, ptr, size * nmemb);
+    return size * nmemb;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    (void)userdata;
+    size_t n = size * nmemb;
+    static const char name[] = "facebook-api-version:";
+    if (n > sizeof name && strncasecmp(ptr, name, sizeof name - 1) == 0) {
+        const char *v = ptr + sizeof name - 1;
+        size_t len = n - (sizeof name - 1);
+        while (len && (*v == ' ')) {
+            v++;
+            len--;
+        }
+        while (len && (v[len - 1] == '\r' || v[len - 1] == '\n'))
+            len--;
+        snprintf(served_version, sizeof served_version, "%.*s", (int)len, v);
+    }
+    return n;
+}
+
+static long sim_call(const char *method, const char *path, const char *token, const char *body,
+                     json_t **out)
+{
+    struct buf resp = {0};
+    struct curl_slist *hdrs = NULL;
+    char url[512], auth[256];
+    long status = 0;
+    served_version[0] = '\0';
+    snprintf(url, sizeof url, "%s%s", sim.url, path);
+    if (token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    curl_easy_reset(client);
+    curl_easy_setopt(client, CURLOPT_URL, url);
+    curl_easy_setopt(client, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(client, CURLOPT_HTTPHEADER, hdrs);
+    if (body) {
+        curl_easy_setopt(client, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(client, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    curl_easy_setopt(client, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(client, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(client, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(client, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(client, CURLOPT_HEADERFUNCTION, on_header);
+    if (curl_easy_perform(client) == CURLE_OK)
+        curl_easy_getinfo(client, CURLINFO_RESPONSE_CODE, &status);
+    if (out)
+        *out = resp.len ? json_loadb(resp.data, resp.len, 0, NULL) : NULL;
+    curl_slist_free_all(hdrs);
+    buf_free(&resp);
+    return status;
+}
+
+/* A control call that must answer 200. */
+static void control(const char *method, const char *path, const char *body)
+{
+    json_t *out = NULL;
+    long status = sim_call(method, path, NULL, body, &out);
+    if (status != 200) {
+        char *s = out ? json_dumps(out, 0) : NULL;
+        fprintf(stderr, "control %s %s -> %ld %s\n", method, path, status, s ? s : "");
+        free(s);
+    }
+    assert_int_equal(status, 200);
+    json_decref(out);
+}
+
+/* A control call that must be refused with status. */
+static void control_refused(const char *method, const char *path, const char *body, long status)
+{
+    json_t *out = NULL;
+    assert_int_equal(sim_call(method, path, NULL, body, &out), status);
+    json_decref(out);
+}
+
+/* GET path with the token; returns the parsed answer after asserting 200. */
+static json_t *graph_get(const char *path)
+{
+    json_t *doc = NULL;
+    long st = sim_call("GET", path, TOKEN, NULL, &doc);
+    if (st != 200) {
+        char *s = doc ? json_dumps(doc, 0) : NULL;
+        fprintf(stderr, "GET %s -> %ld %s\n", path, st, s ? s : "");
+        free(s);
+    }
+    assert_int_equal(st, 200);
+    return doc;
+}
+
+/* Sends template name/language with n text parameters; returns the HTTP status. */
+static long send_tpl(const char *version, const char *phone, const char *to, const char *name,
+                     const char *lang, int n, json_t **out)
+{
+    struct buf b = {0};
+    char path[128];
+    snprintf(path, sizeof path, "/%s/%s/messages", version, phone);
+    buf_printf(&b,
+               "{\"messaging_product\":\"whatsapp\",\"to\":\"%s\",\"type\":\"template\","
+               "\"template\":{\"name\":\"%s\",\"language\":{\"code\":\"%s\"},\"components\":[{"
+               "\"type\":\"body\",\"parameters\":[",
+               to, name, lang);
+    for (int i = 0; i < n; i++)
+        buf_printf(&b, "%s{\"type\":\"text\",\"text\":\"p%d\"}", i ? "," : "", i + 1);
+    buf_append_str(&b, "]}]}}");
+    char *body = buf_steal(&b);
+    long st = sim_call("POST", path, TOKEN, body, out);
+    free(body);
+    return st;
+}
+
+static long send_po(const char *phone, const char *to, const char *lang, json_t **out)
+{
+    return send_tpl("v25.0", phone, to, "po_notification", lang, 3, out);
+}
+
+static long error_code(const json_t *doc)
+{
+    return (long)json_integer_value(json_object_get(json_object_get(doc, "error"), "code"));
+}
+
+/* Asserts Meta's error body with this HTTP status and code; frees doc. */
+static void assert_meta_error(long status, json_t *doc, long want_status, long want_code)
+{
+    if (status != want_status || error_code(doc) != want_code) {
+        char *s = doc ? json_dumps(doc, 0) : NULL;
+        fprintf(stderr, "got %ld %s, want %ld code %ld\n", status, s ? s : "", want_status,
+                want_code);
+        free(s);
+    }
+    assert_int_equal(status, want_status);
+    const json_t *err = json_object_get(doc, "error");
+    assert_int_equal(error_code(doc), want_code);
+    assert_non_null(json_string_value(json_object_get(err, "message")));
+    assert_non_null(json_string_value(json_object_get(err, "type")));
+    assert_non_null(json_string_value(json_object_get(err, "fbtrace_id")));
+    const json_t *data = json_object_get(err, "error_data");
+    assert_string_equal(json_string_value(json_object_get(data, "messaging_product")), "whatsapp");
+    assert_non_null(json_string_value(json_object_get(data, "details")));
+    json_decref(doc);
+}
+
+static void send_ok(const char *phone, const char *to, const char *lang)
+{
+    json_t *doc = NULL;
+    long st = send_po(phone, to, lang, &doc);
+    if (st != 200) {
+        char *s = doc ? json_dumps(doc, 0) : NULL;
+        fprintf(stderr, "send %s -> %s: %ld %s\n", phone, to, st, s ? s : "");
+        free(s);
+    }
+    assert_int_equal(st, 200);
+    json_decref(doc);
+}
+
+static const char *str_at(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    return s ? s : "";
+}
+
+/* ---------- fixtures ---------- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    char url[128];
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    client = curl_easy_init();
+    rx.port = h_free_port();
+    rx.daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)rx.port, NULL,
+        NULL, rx_handler, NULL, MHD_OPTION_NOTIFY_COMPLETED, rx_completed, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
+    if (!rx.daemon)
+        return -1;
+    snprintf(url, sizeof url, "GRAPH_SIM_WEBHOOK_URL=http://127.0.0.1:%u/webhook", rx.port);
+    const char *env[] = {url,
+                         "GRAPH_SIM_ACCESS_TOKEN=" TOKEN,
+                         "GRAPH_SIM_APP_SECRET=" SECRET,
+                         "GRAPH_SIM_WABA_ID=" WABA,
+                         "GRAPH_SIM_SEED=7",
+                         "GRAPH_SIM_NOW=" TODAY "T10:00:00Z",
+                         "GRAPH_SIM_STATUS_DELAY_MS=20",
+                         "GRAPH_SIM_WEBHOOK_RETRY_MIN_MS=20",
+                         "GRAPH_SIM_WEBHOOK_RETRY_MAX_MS=200",
+                         "GRAPH_SIM_DUPLICATE_DELAY_MS=20",
+                         NULL};
+    return h_start(&sim, "graph-sim", "GRAPH_SIM_PORT", env, "/ready") ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    int rc = h_stop(&sim);
+    curl_easy_cleanup(client);
+    if (rx.daemon)
+        MHD_stop_daemon(rx.daemon);
+    rx_clear();
+    curl_global_cleanup();
+    if (rc != 0)
+        fprintf(stderr, "graph-sim exited with %d; log: %s\n", rc, sim.log_path);
+    return rc == 0 ? 0 : -1;
+}
+
+static int reset(void **state)
+{
+    (void)state;
+    json_t *out = NULL;
+    long status = sim_call("POST", "/_sim/reset", NULL, NULL, &out);
+    json_decref(out);
+    rx_clear();
+    return status == 200 ? 0 : -1;
+}
+
+/* ---------- 1. versions ---------- */
+
+/* path answered 200 and served by want. */
+static void served_as(const char *path, const char *want)
+{
+    json_decref(graph_get(path));
+    assert_string_equal(served_version, want);
+}
+
+static void unknown_version(const char *path, const char *header)
+{
+    json_t *doc = NULL;
+    long st = sim_call("GET", path, TOKEN, NULL, &doc);
+    assert_meta_error(st, doc, 400, 2500);
+    assert_string_equal(served_version, header);
+}
+
+static void versions_follow_meta_table_and_header_names_the_server(void **state)
+{
+    (void)state;
+    /* 2026-12-06: v18.0-v20.0 expired, v21.0 is the oldest live one */
+    served_as("/v18.0/" PHONE1, "v21.0");
+    served_as("/v19.0/" PHONE1, "v21.0");
+    served_as("/v20.0/" WABA "/phone_numbers", "v21.0");
+    served_as("/v21.0/" PHONE1, "v21.0");
+    served_as("/v25.0/" WABA "/message_templates", "v25.0");
+    served_as("/v26.0/" PHONE1, "v26.0");
+    served_as("/v12.0/" PHONE1, "v21.0"); /* long expired */
+    unknown_version("/v99.0/" PHONE1, "v21.0");
+    unknown_version("/v27.0/" PHONE1, "v21.0");
+    unknown_version("/v18/" PHONE1, "v21.0");
+    unknown_version("/latest/" PHONE1, "v21.0");
+    unknown_version("/v21.1/" PHONE1, "v21.0");
+    /* sends too, and errors carry it */
+    json_t *doc = NULL;
+    assert_int_equal(send_tpl("v18.0", PHONE1, "+34600000001", "po_notification", "es", 3, &doc),
+                     200);
+    json_decref(doc);
+    assert_string_equal(served_version, "v21.0");
+    long st = send_tpl("v23.0", PHONE1, "+34600000002", "po_notification", "es", 2, &doc);
+    assert_meta_error(st, doc, 400, 132000);
+    assert_string_equal(served_version, "v23.0");
+
+    /* the clock moves: after 2027-01-21 v21.0 has expired too */
+    control("POST", "/_sim/clock", "{\"now\":\"2027-01-21\"}");
+    served_as("/v18.0/" PHONE1, "v22.0");
+    served_as("/v21.0/" PHONE1, "v22.0");
+    served_as("/v22.0/" PHONE1, "v22.0");
+    /* before v26.0 shipped it did not exist, and v18.0 was still live */
+    control("POST", "/_sim/clock", "{\"now\":\"2026-01-25T23:59:59Z\"}");
+    served_as("/v18.0/" PHONE1, "v18.0");
+    unknown_version("/v26.0/" PHONE1, "v18.0");
+    json_t *clock = NULL;
+    assert_int_equal(sim_call("GET", "/_sim/clock", NULL, NULL, &clock), 200);
+    assert_string_equal(str_at(clock, "now"), "2026-01-25T23:59:59Z");
+    assert_int_equal(json_array_size(json_object_get(clock, "versions")), 9);
+    json_decref(clock);
+    control_refused("POST", "/_sim/clock", "{\"now\":\"yesterday\"}", 422);
+    /* reset goes back to GRAPH_SIM_NOW */
+    assert_int_equal(reset(NULL), 0);
+    served_as("/v18.0/" PHONE1, "v21.0");
+}
+
+/* ---------- 2. account-wide errors ---------- */
+
+static void account_errors_stop_every_number_until_cleared(void **state)
+{
+    (void)state;
+    static const struct {
+        long code, status;
+    } cases[] = {{368, 403},    {131031, 403}, {131042, 402},
+                 {131048, 429}, {131064, 400}, {130497, 403}};
+    char body[160], to[32];
+    int k = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(body, sizeof body, "{\"account_error\":{\"code\":%ld}}", cases[i].code);
+        control("POST", "/_sim/faults", body);
+        const char *phones[] = {PHONE1, PHONE2, PHONE10};
+        for (int p = 0; p < 3; p++) {
+            json_t *doc = NULL;
+            snprintf(to, sizeof to, "+3460010%04d", k++);
+            long st = send_po(phones[p], to, p == 1 ? "en" : "es", &doc);
+            assert_meta_error(st, doc, cases[i].status, cases[i].code);
+        }
+    }
+    control("POST", "/_sim/faults", "{\"account_error\":null}");
+    send_ok(PHONE1, "+34600200001", "es");
+
+    /* with a duration: it ends on the simulator's clock */
+    control("POST", "/_sim/faults",
+            "{\"account_error\":{\"code\":131042,\"duration_ms\":600000,\"details\":\"Credit "
+            "line over the limit\"}}");
+    json_t *doc = NULL;
+    long st = send_po(PHONE10, "+34600200002", "es", &doc);
+    assert_string_equal(
+        str_at(json_object_get(json_object_get(doc, "error"), "error_data"), "details"),
+        "Credit line over the limit");
+    assert_meta_error(st, doc, 402, 131042);
+    control("POST", "/_sim/clock", "{\"advance_ms\":600001}");
+    send_ok(PHONE10, "+34600200003", "es");
+
+    /* DELETE clears it */
+    control("POST", "/_sim/faults", "{\"account_error\":{\"code\":368}}");
+    control("DELETE", "/_sim/faults", NULL);
+    send_ok(PHONE1, "+34600200004", "es");
+    control_refused("POST", "/_sim/faults", "{\"account_error\":{\"code\":131026}}", 422);
+}
+
+static void template_and_number_errors_have_their_own_scope(void **state)
+{
+    (void)state;
+    json_t *doc = NULL;
+    control("POST", "/_sim/faults",
+            "{\"template_errors\":[{\"name\":\"po_notification\",\"language\":\"es\","
+            "\"code\":132015},{\"name\":\"po_notification\",\"language\":\"eu\","
+            "\"code\":132016}]}");
+    long st = send_po(PHONE1, "+34600300001", "es", &doc);
+    assert_meta_error(st, doc, 400, 132015);
+    st = send_po(PHONE2, "+34600300002", "eu", &doc);
+    assert_meta_error(st, doc, 400, 132016);
+    send_ok(PHONE1, "+34600300003", "en"); /* another language of the same template */
+    control("POST", "/_sim/faults", "{\"template_errors\":[]}");
+    send_ok(PHONE1, "+34600300004", "es");
+
+    /* 131057 for one number, at most a minute */
+    control("POST", "/_sim/faults",
+            "{\"phone_errors\":[{\"phone_number_id\":\"" PHONE1 "\",\"code\":131057}]}");
+    st = send_po(PHONE1, "+34600300005", "es", &doc);
+    assert_meta_error(st, doc, 503, 131057);
+    send_ok(PHONE2, "+34600300006", "es");
+    control("POST", "/_sim/clock", "{\"advance_ms\":59000}");
+    st = send_po(PHONE1, "+34600300007", "es", &doc);
+    assert_meta_error(st, doc, 503, 131057);
+    control("POST", "/_sim/clock", "{\"advance_ms\":1001}");
+    send_ok(PHONE1, "+34600300008", "es");
+    control_refused("POST", "/_sim/faults",
+                    "{\"phone_errors\":[{\"phone_number_id\":\"" PHONE1
+                    "\",\"code\":131057,\"duration_ms\":60001}]}",
+                    422);
+    control_refused("POST", "/_sim/faults",
+                    "{\"template_errors\":[{\"name\":\"po_notification\",\"code\":131042}]}", 422);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(versions_follow_meta_table_and_header_names_the_server, reset),
+        cmocka_unit_test_setup(account_errors_stop_every_number_until_cleared, reset),
+        cmocka_unit_test_setup(template_and_number_errors_have_their_own_scope, reset),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
