@@ -177,7 +177,7 @@ static bool has_field(void *arg)
 }
 
 /* Waits for n changes of field; returns their values (a new array). */
-__attribute__((unused)) static json_t *rx_wait_field(const char *field, size_t n, int timeout_ms)
+static json_t *rx_wait_field(const char *field, size_t n, int timeout_ms)
 {
     struct wait_field w = {field, n};
     assert_true(h_wait_until(has_field, &w, timeout_ms));
@@ -568,12 +568,202 @@ static void template_and_number_errors_have_their_own_scope(void **state)
                     "{\"template_errors\":[{\"name\":\"po_notification\",\"code\":131042}]}", 422);
 }
 
+/* ---------- 3. account-level webhooks ---------- */
+
+static const json_t *value_with(const json_t *values, const char *key, const char *want)
+{
+    size_t i;
+    const json_t *v;
+    json_array_foreach (values, i, v) {
+        if (strcmp(str_at(v, key), want) == 0)
+            return v;
+    }
+    fail_msg("no value with %s=%s", key, want);
+    return NULL;
+}
+
+static void each_account_field_is_emitted_signed_in_meta_shape(void **state)
+{
+    (void)state;
+    control("POST", "/_sim/account-events",
+            "{\"events\":["
+            "{\"field\":\"message_template_status_update\",\"value\":{\"event\":\"REJECTED\","
+            "\"message_template_name\":\"po_notification\",\"message_template_language\":\"en\","
+            "\"reason\":\"INCORRECT_CATEGORY\"}},"
+            "{\"field\":\"message_template_quality_update\",\"value\":{"
+            "\"previous_quality_score\":\"GREEN\",\"new_quality_score\":\"RED\","
+            "\"message_template_name\":\"po_notification\",\"message_template_language\":\"es\"}},"
+            "{\"field\":\"template_category_update\",\"value\":{\"message_template_name\":"
+            "\"po_notification\",\"message_template_language\":\"eu\",\"correct_category\":"
+            "\"MARKETING\",\"new_category\":\"UTILITY\",\"category_update_timestamp\":1797000000}},"
+            "{\"field\":\"phone_number_quality_update\",\"value\":{\"phone_number_id\":\"" PHONE1
+            "\",\"event\":\"FLAGGED\"}},"
+            "{\"field\":\"account_update\",\"value\":{\"event\":\"ACCOUNT_RESTRICTION\","
+            "\"restriction_info\":[{\"restriction_type\":\"RESTRICTED_BIZ_INITIATED_MESSAGING\","
+            "\"expiration\":1797000000}]}},"
+            "{\"field\":\"business_capability_update\",\"value\":{}}]}");
+    const char *names[] = {"message_template_status_update",
+                           "message_template_quality_update",
+                           "template_category_update",
+                           "phone_number_quality_update",
+                           "account_update",
+                           "business_capability_update"};
+    for (size_t i = 0; i < 6; i++)
+        json_decref(rx_wait_field(names[i], 1, 5000));
+
+    json_t *v = rx_field("message_template_status_update");
+    const json_t *st = json_array_get(v, 0);
+    assert_true(json_is_integer(json_object_get(st, "message_template_id")));
+    assert_string_equal(str_at(st, "event"), "REJECTED");
+    assert_string_equal(str_at(st, "message_template_category"), "UTILITY");
+    assert_string_equal(str_at(st, "reason"), "INCORRECT_CATEGORY");
+    json_decref(v);
+    v = rx_field("template_category_update");
+    assert_true(json_is_integer(json_object_get(json_array_get(v, 0), "message_template_id")));
+    assert_string_equal(str_at(json_array_get(v, 0), "correct_category"), "MARKETING");
+    json_decref(v);
+    v = rx_field("phone_number_quality_update");
+    assert_string_equal(str_at(json_array_get(v, 0), "display_phone_number"), "34612345678");
+    assert_string_equal(str_at(json_array_get(v, 0), "event"), "FLAGGED");
+    assert_string_equal(str_at(json_array_get(v, 0), "current_limit"), "TIER_UNLIMITED");
+    json_decref(v);
+    v = rx_field("business_capability_update");
+    assert_string_equal(str_at(json_array_get(v, 0), "max_daily_conversations_per_business"),
+                        "TIER_UNLIMITED");
+    json_decref(v);
+
+    /* the entry carries Meta's "time" on the simulator's clock */
+    pthread_mutex_lock(&rx.lock);
+    json_t *doc = json_loads(rx.bodies[0], 0, NULL);
+    pthread_mutex_unlock(&rx.lock);
+    json_int_t t = json_integer_value(
+        json_object_get(json_array_get(json_object_get(doc, "entry"), 0), "time"));
+    assert_true(t >= 1796551200 && t < 1796551200 + 600); /* 2026-12-06T10:00:00Z */
+    json_decref(doc);
+
+    control_refused("POST", "/_sim/account-events", "{\"field\":\"messages\",\"value\":{}}", 422);
+    control_refused("POST", "/_sim/account-events",
+                    "{\"field\":\"account_update\",\"value\":\"x\"}", 422);
+    /* raw: exactly as given, to test how receivers take bad payloads */
+    rx_clear();
+    control("POST", "/_sim/account-events",
+            "{\"field\":\"account_update\",\"value\":\"garbage\",\"raw\":true}");
+    v = rx_wait_field("account_update", 1, 5000);
+    assert_string_equal(json_string_value(json_array_get(v, 0)), "garbage");
+    json_decref(v);
+
+    /* the same duplicate option as statuses */
+    rx_clear();
+    control("POST", "/_sim/faults", "{\"webhooks\":{\"duplicate_rate\":1}}");
+    control("POST", "/_sim/account-events",
+            "{\"field\":\"account_update\",\"value\":{\"event\":\"VERIFIED_ACCOUNT\"}}");
+    v = rx_wait_field("account_update", 2, 5000);
+    assert_true(json_equal(json_array_get(v, 0), json_array_get(v, 1)));
+    json_decref(v);
+}
+
+static void template_changes_show_in_the_graph_api_and_are_announced(void **state)
+{
+    (void)state;
+    json_t *doc = NULL;
+    control("POST", "/_sim/templates/update",
+            "{\"name\":\"po_notification\",\"language\":\"es\",\"status\":\"PAUSED\","
+            "\"reason\":\"LOW_QUALITY\"}");
+    json_t *v = rx_wait_field("message_template_status_update", 1, 5000);
+    assert_string_equal(str_at(json_array_get(v, 0), "event"), "PAUSED");
+    assert_string_equal(str_at(json_array_get(v, 0), "message_template_language"), "es");
+    json_decref(v);
+    doc = graph_get("/v25.0/" WABA "/message_templates?name=po_notification&language=es");
+    assert_string_equal(str_at(json_array_get(json_object_get(doc, "data"), 0), "status"),
+                        "PAUSED");
+    json_decref(doc);
+    long st = send_po(PHONE1, "+34600400001", "es", &doc);
+    assert_meta_error(st, doc, 400, 132015);
+    send_ok(PHONE1, "+34600400002", "en");
+    control("POST", "/_sim/templates/update",
+            "{\"name\":\"po_notification\",\"language\":\"es\",\"status\":\"APPROVED\"}");
+    send_ok(PHONE1, "+34600400003", "es");
+
+    control("POST", "/_sim/templates/update",
+            "{\"name\":\"po_notification\",\"language\":\"en\",\"quality\":\"YELLOW\","
+            "\"category\":\"MARKETING\"}");
+    v = rx_wait_field("message_template_quality_update", 1, 5000);
+    assert_string_equal(str_at(json_array_get(v, 0), "previous_quality_score"), "GREEN");
+    assert_string_equal(str_at(json_array_get(v, 0), "new_quality_score"), "YELLOW");
+    json_decref(v);
+    v = rx_wait_field("template_category_update", 1, 5000);
+    assert_string_equal(str_at(json_array_get(v, 0), "previous_category"), "UTILITY");
+    assert_string_equal(str_at(json_array_get(v, 0), "new_category"), "MARKETING");
+    json_decref(v);
+    doc = graph_get("/v25.0/" WABA "/message_templates?name=po_notification&language=en");
+    const json_t *t = json_array_get(json_object_get(doc, "data"), 0);
+    assert_string_equal(str_at(t, "category"), "MARKETING");
+    assert_string_equal(str_at(json_object_get(t, "quality_score"), "score"), "YELLOW");
+    json_decref(doc);
+    control_refused("POST", "/_sim/templates/update",
+                    "{\"name\":\"nope\",\"language\":\"es\",\"status\":\"PAUSED\"}", 404);
+    control_refused("POST", "/_sim/templates/update",
+                    "{\"name\":\"po_notification\",\"language\":\"es\",\"status\":\"SLEEPY\"}",
+                    422);
+}
+
+static void number_changes_show_in_the_graph_api_and_are_announced(void **state)
+{
+    (void)state;
+    json_t *doc = NULL;
+    control("POST", "/_sim/phone_numbers/update",
+            "{\"phone_number_id\":\"" PHONE1 "\",\"quality_rating\":\"RED\"}");
+    json_t *v = rx_wait_field("phone_number_quality_update", 1, 5000);
+    assert_string_equal(str_at(json_array_get(v, 0), "event"), "DOWNGRADE");
+    assert_string_equal(str_at(json_array_get(v, 0), "display_phone_number"), "34612345678");
+    json_decref(v);
+    doc = graph_get("/v25.0/" WABA "/phone_numbers?limit=100");
+    size_t i;
+    const json_t *p;
+    bool seen = false;
+    json_array_foreach (json_object_get(doc, "data"), i, p) {
+        if (strcmp(str_at(p, "id"), PHONE1) == 0) {
+            assert_string_equal(str_at(p, "quality_rating"), "RED");
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    json_decref(doc);
+
+    control("POST", "/_sim/phone_numbers/update",
+            "{\"phone_number_id\":\"" PHONE1 "\",\"status\":\"FLAGGED\"}");
+    v = rx_wait_field("phone_number_quality_update", 2, 5000);
+    assert_non_null(value_with(v, "event", "FLAGGED"));
+    json_decref(v);
+    doc = graph_get("/v25.0/" PHONE1 "?fields=status,quality_rating,name_status,throughput");
+    assert_string_equal(str_at(doc, "status"), "FLAGGED");
+    assert_string_equal(str_at(doc, "name_status"), "APPROVED");
+    assert_string_equal(str_at(json_object_get(doc, "throughput"), "level"), "STANDARD");
+    json_decref(doc);
+    control("POST", "/_sim/phone_numbers/update",
+            "{\"phone_number_id\":\"" PHONE1 "\",\"status\":\"CONNECTED\",\"quality_rating\":"
+            "\"GREEN\",\"throughput_level\":\"HIGH\"}");
+    v = rx_wait_field("phone_number_quality_update", 3, 5000);
+    assert_non_null(value_with(v, "event", "UNFLAGGED"));
+    json_decref(v);
+    doc = graph_get("/v25.0/" PHONE1 "?fields=throughput");
+    assert_string_equal(str_at(json_object_get(doc, "throughput"), "level"), "HIGH");
+    json_decref(doc);
+    control_refused("POST", "/_sim/phone_numbers/update",
+                    "{\"phone_number_id\":\"1\",\"status\":\"FLAGGED\"}", 404);
+    control_refused("POST", "/_sim/phone_numbers/update",
+                    "{\"phone_number_id\":\"" PHONE1 "\",\"quality_rating\":\"PURPLE\"}", 422);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(versions_follow_meta_table_and_header_names_the_server, reset),
         cmocka_unit_test_setup(account_errors_stop_every_number_until_cleared, reset),
         cmocka_unit_test_setup(template_and_number_errors_have_their_own_scope, reset),
+        cmocka_unit_test_setup(each_account_field_is_emitted_signed_in_meta_shape, reset),
+        cmocka_unit_test_setup(template_changes_show_in_the_graph_api_and_are_announced, reset),
+        cmocka_unit_test_setup(number_changes_show_in_the_graph_api_and_are_announced, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -106,7 +106,7 @@ void control_handle_templates_post(struct http_request *req)
     json_array_foreach (list, i, item) {
         struct tpl_info info;
         int rc = json_is_object(item)
-                     ? templates_create(item, true, "APPROVED", &info, err, sizeof err)
+                     ? templates_create(item, true, "APPROVED", NULL, &info, err, sizeof err)
                      : -1;
         if (!json_is_object(item))
             snprintf(err, sizeof err, "templates[%zu] must be an object", i);

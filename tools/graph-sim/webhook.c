@@ -39,6 +39,8 @@ struct wh_event {
     char *biz_opaque;    /* owned, may be NULL */
     char *text;          /* owned, inbound only */
     char *name;          /* owned, inbound only */
+    char *field;         /* owned: an account-level change of this field, else NULL */
+    char *value;         /* owned: its value, serialized JSON */
 };
 
 static pthread_mutex_t wh_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,7 +55,7 @@ static uint64_t generation; /* bumped by reset: in-flight events of before are d
 static int64_t hold_until_ms;
 static long backoff_ms;
 static struct {
-    uint64_t posts_ok, posts_failed, statuses, inbound, duplicates, dropped, in_flight;
+    uint64_t posts_ok, posts_failed, statuses, inbound, account, duplicates, dropped, in_flight;
     long last_http_status;
     char last_error[160];
 } st;
@@ -68,6 +70,8 @@ static void event_free(struct wh_event *e)
     free(e->biz_opaque);
     free(e->text);
     free(e->name);
+    free(e->field);
+    free(e->value);
     free(e);
 }
 
@@ -215,6 +219,32 @@ int webhook_inbound(const struct wh_inbound *in)
     return 0;
 }
 
+int webhook_account(const char *field, json_t *value, long delay_ms)
+{
+    struct sim_settings set;
+    struct fault_webhooks f;
+    settings_get(&set);
+    if (!set.webhook_url[0]) {
+        json_decref(value);
+        return -1;
+    }
+    faults_webhooks(&f);
+    struct wh_event *e = xcalloc(1, sizeof(*e));
+    e->due_ms = monotonic_ms() + f.delay_ms + delay_ms;
+    /* reordering: this change is held back one status step, so a later one overtakes it */
+    if (f.reorder_rate > 0 && prng_unit() < f.reorder_rate)
+        e->due_ms += set.status_delay_ms > 0 ? set.status_delay_ms : 1;
+    e->timestamp = (sim_wall_ms() + delay_ms) / 1000;
+    e->field = xstrdup(field);
+    e->value = json_dump_compact(value);
+    json_decref(value);
+    pthread_mutex_lock(&wh_lock);
+    enqueue_locked(e);
+    pthread_cond_signal(&wh_cond);
+    pthread_mutex_unlock(&wh_lock);
+    return 0;
+}
+
 /* ---------- payloads ---------- */
 
 static json_t *status_json(const struct wh_event *e)
@@ -283,14 +313,34 @@ static void add_to_changes(json_t *changes, const struct wh_event *e)
     json_array_append_new(messages, m);
 }
 
-/* The whole POST body for n events; the caller frees it. */
+/* The whole POST body for n events; the caller frees it. Messages changes share one
+ * entry; account-level changes come in an entry of their own with Meta's "time". */
 static char *build_body(struct wh_event **batch, size_t n)
 {
     json_t *changes = json_array();
-    for (size_t i = 0; i < n; i++)
-        add_to_changes(changes, batch[i]);
-    json_t *root = json_pack("{s:s, s:[{s:s, s:o}]}", "object", "whatsapp_business_account",
-                             "entry", "id", sim_cfg.waba_id, "changes", changes);
+    json_t *account = json_array();
+    int64_t time = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!batch[i]->field) {
+            add_to_changes(changes, batch[i]);
+            continue;
+        }
+        json_t *value = json_loads(batch[i]->value, JSON_DECODE_ANY, NULL);
+        json_array_append_new(account, json_pack("{s:o, s:s}", "value", value ? value : json_null(),
+                                                 "field", batch[i]->field));
+        if (batch[i]->timestamp > time)
+            time = batch[i]->timestamp;
+    }
+    json_t *entries = json_array();
+    if (json_array_size(changes))
+        json_array_append_new(entries,
+                              json_pack("{s:s, s:O}", "id", sim_cfg.waba_id, "changes", changes));
+    if (json_array_size(account))
+        json_array_append_new(entries, json_pack("{s:s, s:I, s:O}", "id", sim_cfg.waba_id, "time",
+                                                 (json_int_t)time, "changes", account));
+    json_decref(changes);
+    json_decref(account);
+    json_t *root = json_pack("{s:s, s:o}", "object", "whatsapp_business_account", "entry", entries);
     char *body = json_dump_compact(root);
     json_decref(root);
     return body;
@@ -414,6 +464,8 @@ static void deliver_locked(CURL *curl, struct wh_event **batch, size_t n,
         struct wh_event *e = batch[i];
         if (e->inbound)
             st.inbound++;
+        else if (e->field)
+            st.account++;
         else
             st.statuses++;
         if (e->duplicate)
@@ -543,14 +595,15 @@ json_t *webhook_stats_json(void)
 {
     pthread_mutex_lock(&wh_lock);
     int64_t now = monotonic_ms();
-    json_t *o = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "pending", (json_int_t)heap_n,
-        "in_flight", (json_int_t)st.in_flight, "posts_ok", (json_int_t)st.posts_ok, "posts_failed",
-        (json_int_t)st.posts_failed, "statuses_delivered", (json_int_t)st.statuses,
-        "inbound_delivered", (json_int_t)st.inbound, "duplicates_delivered",
-        (json_int_t)st.duplicates, "dropped", (json_int_t)st.dropped, "last_http_status",
-        (json_int_t)st.last_http_status, "retry_in_ms",
-        (json_int_t)(hold_until_ms > now ? hold_until_ms - now : 0), "last_error", st.last_error);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "pending",
+                          (json_int_t)heap_n, "in_flight", (json_int_t)st.in_flight, "posts_ok",
+                          (json_int_t)st.posts_ok, "posts_failed", (json_int_t)st.posts_failed,
+                          "statuses_delivered", (json_int_t)st.statuses, "inbound_delivered",
+                          (json_int_t)st.inbound, "duplicates_delivered", (json_int_t)st.duplicates,
+                          "dropped", (json_int_t)st.dropped, "last_http_status",
+                          (json_int_t)st.last_http_status, "retry_in_ms",
+                          (json_int_t)(hold_until_ms > now ? hold_until_ms - now : 0), "last_error",
+                          st.last_error, "account_events_delivered", (json_int_t)st.account);
     pthread_mutex_unlock(&wh_lock);
     return o;
 }

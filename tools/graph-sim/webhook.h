@@ -40,6 +40,11 @@ void webhook_schedule(const struct wh_send *s);
 /* Queues an inbound message for delivery now. Returns 0, or -1 when no webhook URL is
  * set. */
 int webhook_inbound(const struct wh_inbound *in) __attribute__((warn_unused_result));
+/* Queues an account-level change (entry[].changes[] with this field and value, value
+ * stolen) for delivery after delay_ms plus the webhook faults' delay; duplicates and
+ * reordering apply as to statuses. Returns 0, or -1 when no webhook URL is set. */
+int webhook_account(const char *field, json_t *value, long delay_ms)
+    __attribute__((warn_unused_result));
 /* Wakes the sender after faults or settings changed (ends a backoff wait). */
 void webhook_kick(void);
 /* Drops every pending webhook and zeroes the counters. */
