@@ -184,20 +184,6 @@ static json_t *rx_wait_field(const char *field, size_t n, int timeout_ms)
     return rx_field(field);
 }
 
-static bool has_statuses(void *arg)
-{
-    json_t *v = rx_statuses();
-    bool ok = json_array_size(v) >= *(size_t *)arg;
-    json_decref(v);
-    return ok;
-}
-
-__attribute__((unused)) static json_t *rx_wait_statuses(size_t n, int timeout_ms)
-{
-    assert_true(h_wait_until(has_statuses, &n, timeout_ms));
-    return rx_statuses();
-}
-
 /* ---------- talking to the simulator ---------- */
 
 static char served_version[32]; /* facebook-api-version of the last answer */
@@ -755,6 +741,543 @@ static void number_changes_show_in_the_graph_api_and_are_announced(void **state)
                     "{\"phone_number_id\":\"" PHONE1 "\",\"quality_rating\":\"PURPLE\"}", 422);
 }
 
+/* ---------- 4. pricing ---------- */
+
+/* Sends and returns the wamid (caller frees). */
+static char *send_for_wamid(const char *phone, const char *to, const char *name, const char *lang,
+                            int n)
+{
+    json_t *doc = NULL;
+    long st = send_tpl("v25.0", phone, to, name, lang, n, &doc);
+    if (st != 200) {
+        char *d = doc ? json_dumps(doc, 0) : NULL;
+        fprintf(stderr, "send %s %s -> %ld %s\n", name, to, st, d ? d : "");
+        free(d);
+    }
+    assert_int_equal(st, 200);
+    char *id = xstrdup(str_at(json_array_get(json_object_get(doc, "messages"), 0), "id"));
+    json_decref(doc);
+    return id;
+}
+
+/* The statuses of wamid received so far (new array). */
+static json_t *statuses_of(const char *wamid)
+{
+    json_t *all = rx_statuses(), *out = json_array();
+    size_t i;
+    json_t *s;
+    json_array_foreach (all, i, s) {
+        if (strcmp(str_at(s, "id"), wamid) == 0)
+            json_array_append(out, s);
+    }
+    json_decref(all);
+    return out;
+}
+
+struct wait_wamid {
+    const char *wamid;
+    size_t n;
+};
+
+static bool has_wamid(void *arg)
+{
+    struct wait_wamid *w = arg;
+    json_t *v = statuses_of(w->wamid);
+    bool ok = json_array_size(v) >= w->n;
+    json_decref(v);
+    return ok;
+}
+
+static json_t *wait_statuses_of(const char *wamid, size_t n, int timeout_ms)
+{
+    struct wait_wamid w = {wamid, n};
+    assert_true(h_wait_until(has_wamid, &w, timeout_ms));
+    return statuses_of(wamid);
+}
+
+static void assert_pricing(const json_t *status, bool billable, const char *category,
+                           const char *type)
+{
+    const json_t *p = json_object_get(status, "pricing");
+    assert_non_null(p);
+    assert_true(json_is_true(json_object_get(p, "billable")) == billable);
+    assert_string_equal(str_at(p, "pricing_model"), "PMP");
+    assert_string_equal(str_at(p, "category"), category);
+    assert_string_equal(str_at(p, "type"), type);
+}
+
+static void inbound(const char *phone, const char *from)
+{
+    char body[256];
+    snprintf(body, sizeof body,
+             "{\"phone_number_id\":\"%s\",\"from\":\"%s\",\"text\":\"hola\",\"name\":\"Ana\"}",
+             phone, from);
+    control("POST", "/_sim/inbound", body);
+}
+
+static void statuses_carry_pricing_free_inside_the_service_window(void **state)
+{
+    (void)state;
+    size_t i;
+    json_t *s;
+    control("POST", "/_sim/templates",
+            "{\"templates\":[{\"name\":\"weekend_offer\",\"language\":\"es\",\"category\":"
+            "\"MARKETING\",\"components\":[{\"type\":\"BODY\",\"text\":\"Oferta\"}]}]}");
+    char *regular = send_for_wamid(PHONE1, "+34600500001", "po_notification", "es", 3);
+    json_t *st = wait_statuses_of(regular, 3, 5000);
+    json_array_foreach (st, i, s)
+        assert_pricing(s, true, "utility", "regular");
+    json_decref(st);
+
+    /* inside the window: utility is free, marketing is not, service text is free */
+    inbound(PHONE2, "+34600500002");
+    char *free_utility = send_for_wamid(PHONE2, "+34600500002", "po_notification", "es", 3);
+    st = wait_statuses_of(free_utility, 3, 5000);
+    json_array_foreach (st, i, s)
+        assert_pricing(s, false, "utility", "free_customer_service");
+    json_decref(st);
+    inbound(PHONE10, "+34600500003");
+    char *marketing = send_for_wamid(PHONE10, "+34600500003", "weekend_offer", "es", 0);
+    st = wait_statuses_of(marketing, 1, 5000);
+    assert_pricing(json_array_get(st, 0), true, "marketing", "regular");
+    json_decref(st);
+    json_t *doc = NULL;
+    assert_int_equal(sim_call("POST", "/v25.0/" PHONE1 "/messages", TOKEN,
+                              "{\"messaging_product\":\"whatsapp\",\"to\":\"+34600500004\","
+                              "\"type\":\"text\",\"text\":{\"body\":\"hola\"}}",
+                              &doc),
+                     200);
+    json_decref(doc);
+    inbound(PHONE2, "+34600500005");
+    assert_int_equal(sim_call("POST", "/v25.0/" PHONE2 "/messages", TOKEN,
+                              "{\"messaging_product\":\"whatsapp\",\"to\":\"+34600500005\","
+                              "\"type\":\"text\",\"text\":{\"body\":\"gracias\"}}",
+                              &doc),
+                     200);
+    char *service = xstrdup(str_at(json_array_get(json_object_get(doc, "messages"), 0), "id"));
+    json_decref(doc);
+    st = wait_statuses_of(service, 1, 5000);
+    assert_pricing(json_array_get(st, 0), false, "service", "free_customer_service");
+    json_decref(st);
+
+    /* the old conversation-based shape, and none at all */
+    control("POST", "/_sim/settings", "{\"pricing\":\"cbp\"}");
+    char *cbp = send_for_wamid(PHONE1, "+34600500006", "po_notification", "en", 3);
+    st = wait_statuses_of(cbp, 1, 5000);
+    s = json_array_get(st, 0);
+    assert_string_equal(str_at(json_object_get(s, "pricing"), "pricing_model"), "CBP");
+    const json_t *conv = json_object_get(s, "conversation");
+    assert_int_equal(strlen(str_at(conv, "id")), 32);
+    assert_string_equal(str_at(json_object_get(conv, "origin"), "type"), "utility");
+    assert_true(strlen(str_at(conv, "expiration_timestamp")) >= 10);
+    json_decref(st);
+    control("POST", "/_sim/settings", "{\"pricing\":\"none\"}");
+    char *none = send_for_wamid(PHONE1, "+34600500007", "po_notification", "en", 3);
+    st = wait_statuses_of(none, 1, 5000);
+    assert_null(json_object_get(json_array_get(st, 0), "pricing"));
+    assert_null(json_object_get(json_array_get(st, 0), "conversation"));
+    json_decref(st);
+    control_refused("POST", "/_sim/settings", "{\"pricing\":\"free\"}", 422);
+    free(regular);
+    free(free_utility);
+    free(marketing);
+    free(service);
+    free(cbp);
+    free(none);
+}
+
+/* ---------- 5. health_status ---------- */
+
+static const json_t *entity(const json_t *health, const char *type)
+{
+    size_t i;
+    const json_t *e;
+    json_array_foreach (json_object_get(health, "entities"), i, e) {
+        if (strcmp(str_at(e, "entity_type"), type) == 0)
+            return e;
+    }
+    fail_msg("no %s entity", type);
+    return NULL;
+}
+
+static json_t *health_of(const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v25.0/%s?fields=health_status", id);
+    json_t *doc = graph_get(path);
+    assert_string_equal(str_at(doc, "id"), id);
+    return doc;
+}
+
+static void health_status_of_number_account_and_template(void **state)
+{
+    (void)state;
+    json_t *doc = health_of(PHONE1);
+    const json_t *h = json_object_get(doc, "health_status");
+    assert_string_equal(str_at(h, "can_send_message"), "AVAILABLE");
+    assert_string_equal(str_at(entity(h, "PHONE_NUMBER"), "id"), PHONE1);
+    assert_string_equal(str_at(entity(h, "WABA"), "id"), WABA);
+    assert_string_equal(str_at(entity(h, "BUSINESS"), "can_send_message"), "AVAILABLE");
+    assert_string_equal(str_at(entity(h, "APP"), "can_send_message"), "AVAILABLE");
+    assert_null(json_object_get(entity(h, "WABA"), "errors"));
+    json_decref(doc);
+
+    control("POST", "/_sim/faults", "{\"account_error\":{\"code\":131042}}");
+    doc = health_of(PHONE2);
+    h = json_object_get(doc, "health_status");
+    assert_string_equal(str_at(h, "can_send_message"), "BLOCKED");
+    const json_t *err = json_array_get(json_object_get(entity(h, "WABA"), "errors"), 0);
+    assert_int_equal(json_integer_value(json_object_get(err, "error_code")), 131042);
+    assert_true(strlen(str_at(err, "error_description")) > 0);
+    assert_true(strlen(str_at(err, "possible_solution")) > 0);
+    json_decref(doc);
+    doc = health_of(WABA);
+    assert_string_equal(str_at(json_object_get(doc, "health_status"), "can_send_message"),
+                        "BLOCKED");
+    json_decref(doc);
+    control("POST", "/_sim/faults", "{\"account_error\":{\"code\":131048}}");
+    doc = health_of(WABA);
+    assert_string_equal(str_at(json_object_get(doc, "health_status"), "can_send_message"),
+                        "LIMITED");
+    json_decref(doc);
+    control("DELETE", "/_sim/faults", NULL);
+
+    /* one number: 131057 or FLAGGED limits it */
+    control("POST", "/_sim/faults",
+            "{\"phone_errors\":[{\"phone_number_id\":\"" PHONE1 "\",\"code\":131057}]}");
+    doc = health_of(PHONE1);
+    h = json_object_get(doc, "health_status");
+    assert_string_equal(str_at(h, "can_send_message"), "LIMITED");
+    assert_string_equal(str_at(entity(h, "PHONE_NUMBER"), "can_send_message"), "LIMITED");
+    assert_string_equal(str_at(entity(h, "WABA"), "can_send_message"), "AVAILABLE");
+    json_decref(doc);
+    doc = health_of(PHONE2);
+    assert_string_equal(str_at(json_object_get(doc, "health_status"), "can_send_message"),
+                        "AVAILABLE");
+    json_decref(doc);
+
+    /* a template */
+    doc = graph_get("/v25.0/" WABA "/message_templates?name=po_notification&language=eu");
+    char *tid = xstrdup(str_at(json_array_get(json_object_get(doc, "data"), 0), "id"));
+    json_decref(doc);
+    doc = health_of(tid);
+    h = json_object_get(doc, "health_status");
+    assert_string_equal(str_at(h, "can_send_message"), "AVAILABLE");
+    assert_string_equal(str_at(entity(h, "MESSAGE_TEMPLATE"), "id"), tid);
+    json_decref(doc);
+    control("POST", "/_sim/templates/update",
+            "{\"name\":\"po_notification\",\"language\":\"eu\",\"status\":\"PAUSED\"}");
+    doc = health_of(tid);
+    h = json_object_get(doc, "health_status");
+    assert_string_equal(str_at(h, "can_send_message"), "BLOCKED");
+    err = json_array_get(json_object_get(entity(h, "MESSAGE_TEMPLATE"), "errors"), 0);
+    assert_int_equal(json_integer_value(json_object_get(err, "error_code")), 132015);
+    json_decref(doc);
+    char path[128];
+    snprintf(path, sizeof path, "/v25.0/%s", tid);
+    doc = graph_get(path);
+    assert_string_equal(str_at(doc, "status"), "PAUSED");
+    assert_string_equal(str_at(doc, "name"), "po_notification");
+    json_decref(doc);
+    free(tid);
+
+    /* the number's other fields and the portfolio's messaging limit */
+    doc = graph_get("/v25.0/" PHONE1 "?fields=status,name_status,quality_rating,throughput,"
+                    "whatsapp_business_manager_messaging_limit");
+    assert_string_equal(str_at(doc, "status"), "CONNECTED");
+    assert_string_equal(str_at(doc, "name_status"), "APPROVED");
+    assert_string_equal(str_at(doc, "quality_rating"), "GREEN");
+    assert_string_equal(str_at(json_object_get(doc, "throughput"), "level"), "STANDARD");
+    assert_string_equal(str_at(doc, "whatsapp_business_manager_messaging_limit"), "TIER_UNLIMITED");
+    json_decref(doc);
+    control("POST", "/_sim/settings", "{\"messaging_limit\":2000}");
+    doc = graph_get("/v25.0/" WABA "?fields=id,whatsapp_business_manager_messaging_limit");
+    assert_string_equal(str_at(doc, "whatsapp_business_manager_messaging_limit"), "TIER_2K");
+    json_decref(doc);
+    doc = NULL;
+    long st = sim_call("GET", "/v25.0/" WABA "?fields=messaging_limit", TOKEN, NULL, &doc);
+    assert_meta_error(st, doc, 400, 100);
+}
+
+/* ---------- 6. BSUID ---------- */
+
+/* The inbound messages received so far: new array of {"message", "contact"}. */
+static json_t *rx_inbound(void)
+{
+    json_t *values = rx_field("messages"), *out = json_array();
+    size_t i, k;
+    json_t *v, *m;
+    json_array_foreach (values, i, v) {
+        json_array_foreach (json_object_get(v, "messages"), k, m) {
+            json_array_append_new(out,
+                                  json_pack("{s:O, s:O}", "message", m, "contact",
+                                            json_array_get(json_object_get(v, "contacts"), k)));
+        }
+    }
+    json_decref(values);
+    return out;
+}
+
+static bool has_inbound(void *arg)
+{
+    json_t *v = rx_inbound();
+    bool ok = json_array_size(v) >= *(size_t *)arg;
+    json_decref(v);
+    return ok;
+}
+
+static void bsuids_on_statuses_and_inbound_messages(void **state)
+{
+    (void)state;
+    control("POST", "/_sim/users",
+            "{\"users\":[{\"phone\":\"+34600600001\",\"user_id\":\"ES.1502576394655843\"},"
+            "{\"phone\":\"+34600600002\",\"user_id\":\"ES.777\",\"username\":\"@horno\","
+            "\"hide_phone\":true}]}");
+    char *w1 = send_for_wamid(PHONE1, "+34600600001", "po_notification", "es", 3);
+    json_t *st = wait_statuses_of(w1, 1, 5000);
+    assert_string_equal(str_at(json_array_get(st, 0), "recipient_user_id"), "ES.1502576394655843");
+    assert_string_equal(str_at(json_array_get(st, 0), "recipient_id"), "34600600001");
+    json_decref(st);
+    char *w2 = send_for_wamid(PHONE1, "+34600600002", "po_notification", "es", 3);
+    st = wait_statuses_of(w2, 1, 5000);
+    assert_string_equal(str_at(json_array_get(st, 0), "recipient_user_id"), "ES.777");
+    assert_null(json_object_get(json_array_get(st, 0), "recipient_id"));
+    json_decref(st);
+    free(w1);
+    free(w2);
+
+    /* inbound from a number with a BSUID: both */
+    inbound(PHONE1, "+34600600001");
+    size_t n = 1;
+    assert_true(h_wait_until(has_inbound, &n, 5000));
+    json_t *in = rx_inbound();
+    const json_t *m = json_object_get(json_array_get(in, 0), "message");
+    const json_t *c = json_object_get(json_array_get(in, 0), "contact");
+    assert_string_equal(str_at(m, "from"), "34600600001");
+    assert_string_equal(str_at(m, "from_user_id"), "ES.1502576394655843");
+    assert_string_equal(str_at(c, "wa_id"), "34600600001");
+    assert_string_equal(str_at(c, "user_id"), "ES.1502576394655843");
+    json_decref(in);
+
+    /* STOP from a user known only by BSUID: no from, no wa_id */
+    control("POST", "/_sim/inbound",
+            "{\"phone_number_id\":\"" PHONE1 "\",\"user_id\":\"ES.9988776655\",\"username\":"
+            "\"@obrador\",\"text\":\"STOP\"}");
+    n = 2;
+    assert_true(h_wait_until(has_inbound, &n, 5000));
+    in = rx_inbound();
+    m = json_object_get(json_array_get(in, 1), "message");
+    c = json_object_get(json_array_get(in, 1), "contact");
+    assert_null(json_object_get(m, "from"));
+    assert_null(json_object_get(c, "wa_id"));
+    assert_string_equal(str_at(m, "from_user_id"), "ES.9988776655");
+    assert_string_equal(str_at(c, "user_id"), "ES.9988776655");
+    assert_string_equal(str_at(json_object_get(c, "profile"), "username"), "@obrador");
+    assert_string_equal(str_at(json_object_get(m, "text"), "body"), "STOP");
+    json_decref(in);
+    control_refused("POST", "/_sim/users", "{\"users\":[{\"user_id\":\"nope\"}]}", 422);
+    control_refused("POST", "/_sim/inbound",
+                    "{\"phone_number_id\":\"" PHONE1 "\",\"text\":\"STOP\"}", 422);
+}
+
+/* ---------- 7. time to live ---------- */
+
+static void unreachable_recipients_fail_when_the_ttl_passes(void **state)
+{
+    (void)state;
+    control("POST", "/_sim/templates",
+            "{\"templates\":[{\"name\":\"po_short\",\"language\":\"es\",\"category\":\"UTILITY\","
+            "\"message_send_ttl_seconds\":1,\"components\":[{\"type\":\"BODY\",\"text\":"
+            "\"Pedido {{1}}\"}]}]}");
+    control("POST", "/_sim/faults", "{\"unreachable\":[\"+34600700001\",\"+34600700002\"]}");
+    char *w = send_for_wamid(PHONE1, "+34600700001", "po_short", "es", 1);
+    char *w30 = send_for_wamid(PHONE2, "+34600700002", "po_notification", "es", 3);
+    json_t *st = wait_statuses_of(w, 2, 5000);
+    assert_string_equal(str_at(json_array_get(st, 0), "status"), "sent");
+    const json_t *failed = json_array_get(st, 1);
+    assert_string_equal(str_at(failed, "status"), "failed");
+    const json_t *e = json_array_get(json_object_get(failed, "errors"), 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "code")), 131026);
+    assert_non_null(json_object_get(e, "title"));
+    assert_null(json_object_get(failed, "pricing"));
+    json_decref(st);
+    /* Meta's default (30 days) keeps the other one waiting: sent, nothing else */
+    st = statuses_of(w30);
+    assert_int_equal(json_array_size(st), 1);
+    assert_string_equal(str_at(json_array_get(st, 0), "status"), "sent");
+    json_decref(st);
+    free(w);
+    free(w30);
+
+    /* the code is a setting, as sources differ */
+    control("POST", "/_sim/settings", "{\"ttl_error_code\":131049}");
+    w = send_for_wamid(PHONE10, "+34600700001", "po_short", "es", 1);
+    st = wait_statuses_of(w, 2, 5000);
+    e = json_array_get(json_object_get(json_array_get(st, 1), "errors"), 0);
+    assert_int_equal(json_integer_value(json_object_get(e, "code")), 131049);
+    json_decref(st);
+    free(w);
+
+    /* Meta's ranges when a template is created through the Graph API */
+    json_t *doc = NULL;
+    long code = sim_call("POST", "/v25.0/" WABA "/message_templates", TOKEN,
+                         "{\"name\":\"po_ttl\",\"language\":\"es\",\"category\":\"UTILITY\","
+                         "\"message_send_ttl_seconds\":10,\"components\":[{\"type\":\"BODY\","
+                         "\"text\":\"Pedido\"}]}",
+                         &doc);
+    assert_meta_error(code, doc, 400, 100);
+    assert_int_equal(sim_call("POST", "/v25.0/" WABA "/message_templates", TOKEN,
+                              "{\"name\":\"po_ttl\",\"language\":\"es\",\"category\":\"UTILITY\","
+                              "\"message_send_ttl_seconds\":43200,\"components\":[{\"type\":"
+                              "\"BODY\",\"text\":\"Pedido\"}]}",
+                              &doc),
+                     200);
+    json_decref(doc);
+    doc = graph_get("/v25.0/" WABA
+                    "/message_templates?name=po_ttl&fields=name,message_send_ttl_seconds");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(json_object_get(doc, "data"), 0),
+                                           "message_send_ttl_seconds")),
+        43200);
+    json_decref(doc);
+    code = sim_call("POST", "/v25.0/" PHONE1 "/messages", TOKEN,
+                    "{\"messaging_product\":\"whatsapp\",\"to\":\"+34600700003\",\"type\":"
+                    "\"template\",\"ttl_seconds\":5,\"template\":{\"name\":\"po_ttl\","
+                    "\"language\":{\"code\":\"es\"}}}",
+                    &doc);
+    assert_meta_error(code, doc, 400, 100);
+}
+
+/* ---------- 8. template management ---------- */
+
+static long create_po(const char *lang, bool with_example, json_t **out)
+{
+    char body[600];
+    snprintf(body, sizeof body,
+             "{\"name\":\"po_notification\",\"language\":\"%s\",\"category\":\"UTILITY\","
+             "\"message_send_ttl_seconds\":43200,\"components\":[{\"type\":\"BODY\",\"text\":"
+             "\"Hola {{1}}, comanda {{2}} per {{3}}.\"%s}]}",
+             lang,
+             with_example ? ",\"example\":{\"body_text\":[[\"Proveedor\",\"PO-1\",\"1,00 €\"]]}"
+                          : "");
+    return sim_call("POST", "/v25.0/" WABA "/message_templates", TOKEN, body, out);
+}
+
+static const char *template_status(const char *lang)
+{
+    static char status[32];
+    char path[160];
+    snprintf(path, sizeof path,
+             "/v25.0/" WABA "/message_templates?name=po_notification&language=%s&fields=status,"
+             "rejected_reason",
+             lang);
+    json_t *doc = graph_get(path);
+    const json_t *t = json_array_get(json_object_get(doc, "data"), 0);
+    snprintf(status, sizeof status, "%s/%s", str_at(t, "status"), str_at(t, "rejected_reason"));
+    json_decref(doc);
+    return status;
+}
+
+static void new_templates_are_reviewed_and_announced(void **state)
+{
+    (void)state;
+    json_t *doc = NULL;
+    control("POST", "/_sim/settings",
+            "{\"template_review_ms\":300,\"reject_languages\":[\"ca\"],\"reject_reason\":"
+            "\"INVALID_FORMAT\"}");
+    assert_int_equal(create_po("ca", true, &doc), 200);
+    assert_string_equal(str_at(doc, "status"), "PENDING");
+    assert_string_equal(str_at(doc, "category"), "UTILITY");
+    json_decref(doc);
+    assert_int_equal(create_po("gl", true, &doc), 200);
+    json_decref(doc);
+    assert_string_equal(template_status("gl"), "PENDING/NONE");
+    long st = send_po(PHONE1, "+34600800001", "gl", &doc);
+    assert_meta_error(st, doc, 404, 132001);
+
+    json_t *v = rx_wait_field("message_template_status_update", 2, 5000);
+    const json_t *gl = value_with(v, "message_template_language", "gl");
+    const json_t *ca = value_with(v, "message_template_language", "ca");
+    assert_string_equal(str_at(gl, "event"), "APPROVED");
+    assert_string_equal(str_at(ca, "event"), "REJECTED");
+    assert_string_equal(str_at(ca, "reason"), "INVALID_FORMAT");
+    assert_true(json_is_integer(json_object_get(ca, "message_template_id")));
+    json_decref(v);
+    assert_string_equal(template_status("gl"), "APPROVED/NONE");
+    assert_string_equal(template_status("ca"), "REJECTED/INVALID_FORMAT");
+    send_ok(PHONE1, "+34600800002", "gl");
+
+    /* Meta's validation */
+    st = create_po("gl", true, &doc); /* the same name and language again */
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(doc, "error"), "error_subcode")),
+        2388024);
+    assert_meta_error(st, doc, 400, 100);
+    st = create_po("pt_BR", false, &doc);
+    assert_true(
+        strstr(str_at(json_object_get(json_object_get(doc, "error"), "error_data"), "details"),
+               "example") != NULL);
+    assert_meta_error(st, doc, 400, 100);
+    st = sim_call("POST", "/v25.0/" WABA "/message_templates", TOKEN,
+                  "{\"name\":\"PO Notification\",\"language\":\"es\",\"category\":\"UTILITY\","
+                  "\"components\":[{\"type\":\"BODY\",\"text\":\"x\"}]}",
+                  &doc);
+    assert_meta_error(st, doc, 400, 100);
+    st = sim_call("POST", "/v25.0/" WABA "/message_templates", TOKEN,
+                  "{\"name\":\"po_x\",\"language\":\"es\",\"category\":\"TRANSACTIONAL\","
+                  "\"components\":[{\"type\":\"BODY\",\"text\":\"x\"}]}",
+                  &doc);
+    assert_meta_error(st, doc, 400, 100);
+    /* without a review delay (the default) creation decides at once, as before */
+    control("POST", "/_sim/settings", "{\"template_review_ms\":0}");
+    assert_int_equal(create_po("it", true, &doc), 200);
+    assert_string_equal(str_at(doc, "status"), "APPROVED");
+    json_decref(doc);
+}
+
+/* ---------- 9. the portfolio's messaging limit ---------- */
+
+static void the_portfolio_limit_counts_new_users_across_numbers(void **state)
+{
+    (void)state;
+    static const char *const phones[] = {PHONE1,
+                                         PHONE2,
+                                         "109876543210003",
+                                         "109876543210004",
+                                         "109876543210005",
+                                         "109876543210006",
+                                         "109876543210007",
+                                         "109876543210008",
+                                         "109876543210009",
+                                         PHONE10};
+    char to[32];
+    json_t *doc = NULL;
+    control("POST", "/_sim/settings",
+            "{\"messaging_limit\":250,\"mps\":0,\"pair_window_ms\":0,\"statuses\":[]}");
+    for (int i = 0; i < 250; i++) {
+        snprintf(to, sizeof to, "+3461000%04d", i);
+        send_ok(phones[i % 10], to, "es");
+    }
+    /* the 251st user, on any number, is refused as Meta does */
+    long st = send_po(PHONE10, "+34610009999", "es", &doc);
+    assert_true(
+        strstr(str_at(json_object_get(json_object_get(doc, "error"), "error_data"), "details"),
+               "messaging limit") != NULL);
+    assert_meta_error(st, doc, 429, 131048);
+    /* users already reached, and users inside a service window, still get messages */
+    send_ok(PHONE2, "+34610000000", "es");
+    inbound(PHONE1, "+34610008888");
+    send_ok(PHONE1, "+34610008888", "es");
+    json_t *h = health_of(PHONE1);
+    assert_string_equal(
+        str_at(entity(json_object_get(h, "health_status"), "BUSINESS"), "can_send_message"),
+        "LIMITED");
+    json_decref(h);
+    /* 24 hours later the window has moved on */
+    control("POST", "/_sim/clock", "{\"advance_ms\":86400001}");
+    send_ok(PHONE10, "+34610009999", "es");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,6 +1287,12 @@ int main(void)
         cmocka_unit_test_setup(each_account_field_is_emitted_signed_in_meta_shape, reset),
         cmocka_unit_test_setup(template_changes_show_in_the_graph_api_and_are_announced, reset),
         cmocka_unit_test_setup(number_changes_show_in_the_graph_api_and_are_announced, reset),
+        cmocka_unit_test_setup(statuses_carry_pricing_free_inside_the_service_window, reset),
+        cmocka_unit_test_setup(health_status_of_number_account_and_template, reset),
+        cmocka_unit_test_setup(bsuids_on_statuses_and_inbound_messages, reset),
+        cmocka_unit_test_setup(unreachable_recipients_fail_when_the_ttl_passes, reset),
+        cmocka_unit_test_setup(new_templates_are_reviewed_and_announced, reset),
+        cmocka_unit_test_setup(the_portfolio_limit_counts_new_users_across_numbers, reset),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -8,6 +8,7 @@
 #include "faults.h"
 #include "ids.h"
 #include "limiter.h"
+#include "msglimit.h"
 #include "msgstore.h"
 #include "phones.h"
 #include "prng.h"
@@ -15,6 +16,7 @@
 #include "settings.h"
 #include "sim.h"
 #include "templates.h"
+#include "users.h"
 #include "versions.h"
 #include "webhook.h"
 
@@ -29,6 +31,8 @@ void control_reset_all(void)
     limiter_reset();
     msgstore_reset();
     sessions_reset();
+    users_reset();
+    msglimit_reset();
     prng_seed((uint64_t)sim_cfg.seed);
     ids_new_generation();
 }

@@ -24,6 +24,8 @@ void control_handle_clock_post(struct http_request *req);      /* POST /_sim/clo
 void control_handle_account_events(struct http_request *req);  /* POST /_sim/account-events */
 void control_handle_template_update(struct http_request *req); /* POST /_sim/templates/update */
 void control_handle_phone_update(struct http_request *req);    /* POST /_sim/phone_numbers/update */
+void control_handle_users_get(struct http_request *req);       /* GET /_sim/users */
+void control_handle_users_post(struct http_request *req);      /* POST /_sim/users */
 void sim_handle_ready(struct http_request *req);               /* GET /ready */
 
 /* Puts every module back to its state at start (what POST /_sim/reset does). */

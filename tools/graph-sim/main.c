@@ -13,6 +13,7 @@
 #include "limiter.h"
 #include "log.h"
 #include "metrics.h"
+#include "msglimit.h"
 #include "msgstore.h"
 #include "phones.h"
 #include "prng.h"
@@ -130,6 +131,7 @@ static void sim_free(void)
     phones_free();
     limiter_free();
     msgstore_free();
+    msglimit_free();
 }
 
 int main(int argc, char **argv)

@@ -391,6 +391,8 @@ static const struct {
     {"name_status", PF_NAME_STATUS},
     {"messaging_limit_tier", PF_TIER},
     {"status", PF_STATUS},
+    {"health_status", PF_HEALTH},
+    {"whatsapp_business_manager_messaging_limit", PF_WBM_LIMIT},
     {"account_mode", PF_ACCOUNT_MODE},
     {"is_official_business_account", PF_OFFICIAL},
     {"last_onboarded_time", PF_LAST_ONBOARDED},

@@ -43,6 +43,8 @@ enum {
     PF_ACCOUNT_MODE = 1 << 10,
     PF_OFFICIAL = 1 << 11,
     PF_LAST_ONBOARDED = 1 << 12,
+    PF_HEALTH = 1 << 13,    /* health_status (added by the Graph handler) */
+    PF_WBM_LIMIT = 1 << 14, /* whatsapp_business_manager_messaging_limit (same) */
 };
 #define PF_LIST_DEFAULT (PF_ID | PF_VERIFIED_NAME | PF_DISPLAY | PF_QUALITY)
 #define PF_NODE_DEFAULT (PF_LIST_DEFAULT | PF_CODE_VERIFICATION | PF_PLATFORM | PF_THROUGHPUT)

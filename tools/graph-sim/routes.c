@@ -28,6 +28,8 @@ const struct http_route sim_routes[] = {
     {"POST", "/_sim/phone_numbers/update", control_handle_phone_update, 0, 0},
     {"POST", "/_sim/templates/update", control_handle_template_update, 0, 0},
     {"POST", "/_sim/account-events", control_handle_account_events, 0, 0},
+    {"GET", "/_sim/users", control_handle_users_get, 0, 0},
+    {"POST", "/_sim/users", control_handle_users_post, 0, 0},
     {"POST", "/_sim/inbound", control_handle_inbound, 0, 0},
     {"GET", "/_sim/messages", control_handle_messages, 0, 0},
     {"GET", "/_sim/clock", control_handle_clock_get, 0, 0},
