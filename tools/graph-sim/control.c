@@ -44,10 +44,14 @@ void sim_handle_ready(struct http_request *req)
 
 void control_handle_stats(struct http_request *req)
 {
+    struct sim_settings set;
+    settings_get(&set);
     http_reply_json(req, 200,
-                    json_pack("{s:o, s:o, s:o, s:I}", "messages", msgstore_stats_json(), "webhooks",
-                              webhook_stats_json(), "settings", settings_json(), "seed",
-                              (json_int_t)prng_current_seed()));
+                    json_pack("{s:o, s:o, s:o, s:I, s:{s:I, s:I}}", "messages",
+                              msgstore_stats_json(), "webhooks", webhook_stats_json(), "settings",
+                              settings_json(), "seed", (json_int_t)prng_current_seed(),
+                              "messaging_limit", "limit", (json_int_t)set.messaging_limit, "used",
+                              (json_int_t)msglimit_used(sim_wall_ms())));
 }
 
 void control_handle_reset(struct http_request *req)

@@ -3,6 +3,7 @@
  * announced. */
 #include "versions.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,10 @@ static const struct version table[] = {
 };
 #define NVERSIONS (sizeof table / sizeof table[0])
 
+/* The dates in ms, parsed once (every Graph request resolves its version). */
+static int64_t released_ms[NVERSIONS], expires_ms[NVERSIONS];
+static pthread_once_t parsed = PTHREAD_ONCE_INIT;
+
 static int64_t day_ms(const char *date)
 {
     int64_t ms = 0;
@@ -31,14 +36,23 @@ static int64_t day_ms(const char *date)
     return ms;
 }
 
+static void parse_dates(void)
+{
+    for (size_t i = 0; i < NVERSIONS; i++) {
+        released_ms[i] = day_ms(table[i].released);
+        expires_ms[i] = day_ms(table[i].expires);
+    }
+}
+
 static bool released(const struct version *v, int64_t now)
 {
-    return day_ms(v->released) <= now;
+    pthread_once(&parsed, parse_dates);
+    return released_ms[v - table] <= now;
 }
 
 static bool live(const struct version *v, int64_t now)
 {
-    return released(v, now) && (!v->expires || now < day_ms(v->expires));
+    return released(v, now) && now < expires_ms[v - table];
 }
 
 /* The oldest live version at now (the newest released one if, oddly, none is live). */
