@@ -646,6 +646,29 @@ static void each_account_field_is_emitted_signed_in_meta_shape(void **state)
     v = rx_wait_field("account_update", 2, 5000);
     assert_true(json_equal(json_array_get(v, 0), json_array_get(v, 1)));
     json_decref(v);
+
+    /* and the same reordering: a held-back change is overtaken by later ones */
+    rx_clear();
+    control("POST", "/_sim/faults", "{\"webhooks\":{\"duplicate_rate\":0,\"reorder\":0.5}}");
+    struct buf b = {0};
+    buf_append_str(&b, "{\"events\":[");
+    for (int i = 0; i < 12; i++)
+        buf_printf(&b, "%s{\"field\":\"account_update\",\"value\":{\"event\":\"E%02d\"}}",
+                   i ? "," : "", i);
+    buf_append_str(&b, "]}");
+    char *many = buf_steal(&b);
+    control("POST", "/_sim/account-events", many);
+    free(many);
+    v = rx_wait_field("account_update", 12, 5000);
+    bool in_order = true, seen[12] = {false};
+    for (size_t i = 0; i < 12; i++) {
+        int k = (int)strtol(str_at(json_array_get(v, i), "event") + 1, NULL, 10);
+        assert_true(k >= 0 && k < 12 && !seen[k]);
+        seen[k] = true;
+        in_order &= k == (int)i;
+    }
+    assert_false(in_order);
+    json_decref(v);
 }
 
 static void template_changes_show_in_the_graph_api_and_are_announced(void **state)
