@@ -444,6 +444,11 @@ static void versions_follow_meta_table_and_header_names_the_server(void **state)
     unknown_version("/v18/" PHONE1, "v21.0");
     unknown_version("/latest/" PHONE1, "v21.0");
     unknown_version("/v21.1/" PHONE1, "v21.0");
+    json_t *unknown = NULL;
+    sim_call("GET", "/v99.0/" PHONE1 "/phone_numbers", TOKEN, NULL, &unknown);
+    assert_string_equal(str_at(json_object_get(unknown, "error"), "message"),
+                        "Unknown path components: /" PHONE1 "/phone_numbers");
+    json_decref(unknown);
     /* sends too, and errors carry it */
     json_t *doc = NULL;
     assert_int_equal(send_tpl("v18.0", PHONE1, "+34600000001", "po_notification", "es", 3, &doc),

@@ -132,8 +132,11 @@ void graph_handle_unknown(struct http_request *req)
     }
     size_t n = strcspn(path + 1, "/");
     snprintf(first, sizeof first, "%.*s", (int)(n < 15 ? n : 15), path + 1);
-    versions_resolve(first, sim_wall_ms(), served);
+    /* Meta takes a segment that is no version as a node and reports the rest of the path
+     * (users report "Unknown path components: /<rest>" for a mistyped version). */
+    bool versioned = versions_resolve(first, sim_wall_ms(), served);
     http_add_header(req, "facebook-api-version", served);
-    snprintf(message, sizeof message, "Unknown path components: %.128s", path);
+    snprintf(message, sizeof message, "Unknown path components: %.128s",
+             versioned || !path[1 + n] ? path : path + 1 + n);
     gerr_reply_ex(req, 400, 2500, 0, NULL, message, "Unknown path");
 }
