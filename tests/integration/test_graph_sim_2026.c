@@ -1257,10 +1257,16 @@ static void new_templates_are_reviewed_and_announced(void **state)
                   &doc);
     assert_meta_error(st, doc, 400, 100);
     /* without a review delay (the default) creation decides at once, as before */
-    control("POST", "/_sim/settings", "{\"template_review_ms\":0}");
+    control("POST", "/_sim/settings",
+            "{\"template_review_ms\":0,\"reject_languages\":[\"fr\"],\"reject_reason\":"
+            "\"TAG_CONTENT_MISMATCH\"}");
     assert_int_equal(create_po("it", true, &doc), 200);
     assert_string_equal(str_at(doc, "status"), "APPROVED");
     json_decref(doc);
+    assert_int_equal(create_po("fr", true, &doc), 200);
+    assert_string_equal(str_at(doc, "status"), "REJECTED");
+    json_decref(doc);
+    assert_string_equal(template_status("fr"), "REJECTED/TAG_CONTENT_MISMATCH");
 }
 
 /* ---------- 9. the portfolio's messaging limit ---------- */

@@ -370,6 +370,8 @@ int templates_create(const json_t *body, bool allow_status, const char *default_
         t.review_due_ms = monotonic_ms() + review->delay_ms;
         snprintf(t.review_reason, sizeof t.review_reason, "%s",
                  review->reason ? review->reason : "NONE");
+    } else if (review && review->reason && strcmp(t.info.status, "REJECTED") == 0) {
+        snprintf(t.rejected_reason, sizeof t.rejected_reason, "%s", review->reason);
     }
     if (!t.rejected_reason[0])
         snprintf(t.rejected_reason, sizeof t.rejected_reason, "%s",
