@@ -1286,7 +1286,8 @@ static void templates_list_create_and_statuses(void **state)
 
     st = sim_call("POST", "/v18.0/" WABA "/message_templates", TOKEN,
                   "{\"name\":\"delivery_reminder\",\"language\":\"en\",\"category\":\"UTILITY\","
-                  "\"components\":[{\"type\":\"BODY\",\"text\":\"Deliver {{1}} on {{2}}\"}]}",
+                  "\"components\":[{\"type\":\"BODY\",\"text\":\"Deliver {{1}} on {{2}}\","
+                  "\"example\":{\"body_text\":[[\"flour\",\"Monday\"]]}}]}",
                   &doc);
     assert_int_equal(st, 200);
     assert_string_equal(json_string_value(json_object_get(doc, "status")), "APPROVED");

@@ -16,6 +16,7 @@
 #include "settings.h"
 #include "sim.h"
 #include "templates.h"
+#include "users.h"
 #include "webhook.h"
 
 /* Reads the optional boolean "replace" of body; false on a wrong type (answered). */
@@ -106,7 +107,7 @@ void control_handle_templates_post(struct http_request *req)
     json_array_foreach (list, i, item) {
         struct tpl_info info;
         int rc = json_is_object(item)
-                     ? templates_create(item, true, "APPROVED", &info, err, sizeof err)
+                     ? templates_create(item, true, "APPROVED", NULL, &info, err, sizeof err)
                      : -1;
         if (!json_is_object(item))
             snprintf(err, sizeof err, "templates[%zu] must be an object", i);
@@ -129,12 +130,15 @@ void control_handle_inbound(struct http_request *req)
 {
     static const struct json_field fields[] = {
         {"phone_number_id", JK_STRING, true, SIM_ID_MAX - 1},
-        {"from", JK_STRING, true, 40},
+        {"from", JK_STRING, false, 40},
+        {"user_id", JK_STRING, false, 159},
+        {"username", JK_STRING, false, 63},
         {"text", JK_STRING, true, 4096},
         {"name", JK_STRING, false, 256},
     };
     const char *field, *problem;
     struct sim_phone phone;
+    struct sim_user user;
     char e164[E164_MAX];
     char wamid[IDS_WAMID_MAX];
     long mps, pair;
@@ -152,17 +156,32 @@ void control_handle_inbound(struct http_request *req)
                                "No phone number with this id in the WABA");
         goto out;
     }
-    if (!e164_normalize(json_str(body, "from"), e164)) {
+    const char *from = json_str(body, "from"), *user_id = json_str(body, "user_id");
+    if ((!from && !user_id) || (from && !e164_normalize(from, e164))) {
         http_reply_field_error(req, 422, "invalid_value", "from",
-                               "from must be an E.164 number such as +34600111222");
+                               "from must be an E.164 number such as +34600111222 (or give "
+                               "user_id for a user known only by BSUID)");
         goto out;
     }
+    /* Who the user is: by phone (with the BSUID when one is set), or by BSUID alone, in
+     * which case the message carries neither from nor wa_id. */
+    bool known = from ? users_by_wa_id(e164 + 1, &user) : users_by_user_id(user_id, &user);
+    if (!known) {
+        memset(&user, 0, sizeof user);
+        snprintf(user.wa_id, sizeof user.wa_id, "%s", from ? e164 + 1 : "");
+        snprintf(user.user_id, sizeof user.user_id, "%s", user_id ? user_id : "");
+        user.hide_phone = !from;
+    }
+    if (json_str(body, "username"))
+        snprintf(user.username, sizeof user.username, "%s", json_str(body, "username"));
     int64_t wall = sim_wall_ms();
-    ids_wamid(e164 + 1, wamid);
+    ids_wamid(user.wa_id[0] ? user.wa_id : "0", wamid);
     struct wh_inbound in = {
         .phone_id = phone.id,
         .display_digits = phone.digits,
-        .from = e164 + 1,
+        .from = user.hide_phone || !user.wa_id[0] ? NULL : user.wa_id,
+        .user_id = user.user_id[0] ? user.user_id : NULL,
+        .username = user.username[0] ? user.username : NULL,
         .name = json_str(body, "name") ? json_str(body, "name") : "",
         .text = json_str(body, "text"),
         .wamid = wamid,
@@ -173,10 +192,34 @@ void control_handle_inbound(struct http_request *req)
                          "No webhook URL is set (GRAPH_SIM_WEBHOOK_URL or /_sim/settings)");
         goto out;
     }
-    sessions_note(phone.id, e164 + 1, wall);
+    if (user.wa_id[0])
+        sessions_note(phone.id, user.wa_id, wall);
     settings_limits(&mps, &pair);
     limiter_note_inbound(phone.slot, phone.mps >= 0 ? phone.mps : mps, monotonic_ms());
     http_reply_json(req, 200, json_pack("{s:b, s:s}", "success", 1, "id", wamid));
+out:
+    json_decref(body);
+}
+
+void control_handle_users_get(struct http_request *req)
+{
+    http_reply_json(req, 200, json_pack("{s:o}", "users", users_json()));
+}
+
+void control_handle_users_post(struct http_request *req)
+{
+    char err[256];
+    bool replace;
+    json_t *body = http_body_object(req);
+    if (!body)
+        return;
+    if (!get_replace(req, body, &replace))
+        goto out;
+    if (users_set(json_object_get(body, "users"), replace, err, sizeof err) != 0) {
+        http_reply_field_error(req, 422, "invalid_value", "users", "%s", err);
+        goto out;
+    }
+    http_reply_json(req, 200, json_pack("{s:o}", "users", users_json()));
 out:
     json_decref(body);
 }

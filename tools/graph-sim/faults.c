@@ -29,6 +29,19 @@ struct rate_count {
     long count; /* -1 = no limit */
 };
 
+#define MAX_SCOPED 32
+
+struct template_scope {
+    char name[128];
+    char language[16];
+    struct fault_scope f;
+};
+
+struct phone_scope {
+    char phone_id[SIM_ID_MAX];
+    struct fault_scope f;
+};
+
 struct fault_state {
     long latency_ms;
     long latency_jitter_ms;
@@ -43,6 +56,14 @@ struct fault_state {
     char not_on_wa[MAX_NOT_ON_WA][SIM_WA_ID_MAX];
     size_t n_not_on_wa;
     struct fault_webhooks webhooks;
+    bool account_on;
+    struct fault_scope account;
+    struct template_scope templates[MAX_SCOPED];
+    size_t ntemplates;
+    struct phone_scope phones[MAX_SCOPED];
+    size_t nphones;
+    char unreachable[MAX_NOT_ON_WA][SIM_WA_ID_MAX];
+    size_t nunreachable;
 };
 
 static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -174,6 +195,63 @@ bool faults_not_on_whatsapp(const char *wa_id)
     pthread_mutex_lock(&faults_lock);
     for (size_t i = 0; i < state.n_not_on_wa && !found; i++)
         found = strcmp(state.not_on_wa[i], wa_id) == 0;
+    pthread_mutex_unlock(&faults_lock);
+    return found;
+}
+
+static bool in_force(const struct fault_scope *f, int64_t now_ms)
+{
+    return f->code && (f->until_ms == 0 || now_ms < f->until_ms);
+}
+
+bool faults_account_error(int64_t now_ms, struct fault_scope *out)
+{
+    pthread_mutex_lock(&faults_lock);
+    bool hit = state.account_on && in_force(&state.account, now_ms);
+    if (hit)
+        *out = state.account;
+    pthread_mutex_unlock(&faults_lock);
+    return hit;
+}
+
+bool faults_template_error(const char *name, const char *language, int64_t now_ms,
+                           struct fault_scope *out)
+{
+    bool hit = false;
+    pthread_mutex_lock(&faults_lock);
+    for (size_t i = 0; i < state.ntemplates && !hit; i++) {
+        const struct template_scope *t = &state.templates[i];
+        if (strcmp(t->name, name) == 0 && (!t->language[0] || strcmp(t->language, language) == 0) &&
+            in_force(&t->f, now_ms)) {
+            *out = t->f;
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&faults_lock);
+    return hit;
+}
+
+bool faults_phone_error(const char *phone_id, int64_t now_ms, struct fault_scope *out)
+{
+    bool hit = false;
+    pthread_mutex_lock(&faults_lock);
+    for (size_t i = 0; i < state.nphones && !hit; i++) {
+        if (strcmp(state.phones[i].phone_id, phone_id) == 0 &&
+            in_force(&state.phones[i].f, now_ms)) {
+            *out = state.phones[i].f;
+            hit = true;
+        }
+    }
+    pthread_mutex_unlock(&faults_lock);
+    return hit;
+}
+
+bool faults_unreachable(const char *wa_id)
+{
+    bool found = false;
+    pthread_mutex_lock(&faults_lock);
+    for (size_t i = 0; i < state.nunreachable && !found; i++)
+        found = strcmp(state.unreachable[i], wa_id) == 0;
     pthread_mutex_unlock(&faults_lock);
     return found;
 }
@@ -311,11 +389,122 @@ static int parse_webhooks(const json_t *v, struct fault_webhooks *w, char *err, 
     return 0;
 }
 
+/* {code, duration_ms?, details?} with code one of allowed; until is set from now. */
+static int parse_scope(const json_t *v, const char *name, const long *allowed, size_t nallowed,
+                       long max_ms, long default_ms, struct fault_scope *out, char *err,
+                       size_t errlen)
+{
+    long duration = default_ms;
+    memset(out, 0, sizeof(*out));
+    if (!json_is_object(v)) {
+        snprintf(err, errlen, "%s must be an object with a code", name);
+        return -1;
+    }
+    const json_t *code = json_object_get(v, "code");
+    if (!code || get_int(code, "code", 0, 99999999, &out->code, err, errlen))
+        return -1;
+    size_t k = 0;
+    while (k < nallowed && allowed[k] != out->code)
+        k++;
+    if (k == nallowed) {
+        char list[128] = "";
+        for (size_t i = 0; i < nallowed; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%ld", i ? ", " : "",
+                     allowed[i]);
+        snprintf(err, errlen, "%s.code must be one of %s", name, list);
+        return -1;
+    }
+    const json_t *d = json_object_get(v, "duration_ms");
+    if (d && !json_is_null(d) && get_int(d, "duration_ms", 1, max_ms, &duration, err, errlen))
+        return -1;
+    out->until_ms = duration > 0 ? sim_wall_ms() + duration : 0;
+    const char *details = json_string_value(json_object_get(v, "details"));
+    if (details)
+        snprintf(out->details, sizeof out->details, "%s", details);
+    return 0;
+}
+
+static int parse_scoped(const json_t *obj, struct fault_state *s, char *err, size_t errlen)
+{
+    static const long account_codes[] = {368, 131031, 131042, 131048, 131064, 130497};
+    static const long template_codes[] = {132015, 132016};
+    static const long phone_codes[] = {131057};
+    const json_t *v, *item;
+    size_t i;
+    if ((v = json_object_get(obj, "account_error"))) {
+        s->account_on = !json_is_null(v);
+        if (s->account_on && parse_scope(v, "account_error", account_codes, 6, 2000000000L, 0,
+                                         &s->account, err, errlen))
+            return -1;
+    }
+    if ((v = json_object_get(obj, "template_errors"))) {
+        if (!json_is_array(v) || json_array_size(v) > MAX_SCOPED) {
+            snprintf(err, errlen, "template_errors must be an array of at most %d items",
+                     MAX_SCOPED);
+            return -1;
+        }
+        s->ntemplates = 0;
+        json_array_foreach (v, i, item) {
+            struct template_scope *t = &s->templates[s->ntemplates];
+            const char *name = json_string_value(json_object_get(item, "name"));
+            const char *lang = json_string_value(json_object_get(item, "language"));
+            if (!name || strlen(name) >= sizeof t->name || (lang && strlen(lang) >= 16)) {
+                snprintf(err, errlen, "template_errors[%zu] needs a name (and a language)", i);
+                return -1;
+            }
+            if (parse_scope(item, "template_errors[]", template_codes, 2, 2000000000L, 0, &t->f,
+                            err, errlen))
+                return -1;
+            snprintf(t->name, sizeof t->name, "%s", name);
+            snprintf(t->language, sizeof t->language, "%s", lang ? lang : "");
+            s->ntemplates++;
+        }
+    }
+    if ((v = json_object_get(obj, "phone_errors"))) {
+        if (!json_is_array(v) || json_array_size(v) > MAX_SCOPED) {
+            snprintf(err, errlen, "phone_errors must be an array of at most %d items", MAX_SCOPED);
+            return -1;
+        }
+        s->nphones = 0;
+        json_array_foreach (v, i, item) {
+            struct phone_scope *p = &s->phones[s->nphones];
+            const char *id = json_string_value(json_object_get(item, "phone_number_id"));
+            if (!id || strlen(id) >= sizeof p->phone_id) {
+                snprintf(err, errlen, "phone_errors[%zu] needs a phone_number_id", i);
+                return -1;
+            }
+            /* Meta: a throughput upgrade or maintenance lasts up to a minute */
+            if (parse_scope(item, "phone_errors[]", phone_codes, 1, 60000, 60000, &p->f, err,
+                            errlen))
+                return -1;
+            snprintf(p->phone_id, sizeof p->phone_id, "%s", id);
+            s->nphones++;
+        }
+    }
+    if ((v = json_object_get(obj, "unreachable"))) {
+        if (!json_is_array(v) || json_array_size(v) > MAX_NOT_ON_WA) {
+            snprintf(err, errlen, "unreachable must be an array of phone numbers");
+            return -1;
+        }
+        s->nunreachable = 0;
+        json_array_foreach (v, i, item) {
+            const char *num = json_string_value(item);
+            if (!num || !to_wa_id(num, s->unreachable[s->nunreachable])) {
+                snprintf(err, errlen, "unreachable[%zu] is not a phone number", i);
+                return -1;
+            }
+            s->nunreachable++;
+        }
+    }
+    return 0;
+}
+
 static int parse_into(const json_t *obj, struct fault_state *s, char *err, size_t errlen)
 {
     static const char *const known[] = {
         "latency_ms",    "latency_jitter_ms", "latency_rate", "drop_connections", "http_error",
-        "token_expired", "token_error_code",  "errors",       "not_on_whatsapp",  "webhooks"};
+        "token_expired", "token_error_code",  "errors",       "not_on_whatsapp",  "webhooks",
+        "account_error", "template_errors",   "phone_errors", "unreachable"};
     const char *key;
     const json_t *v;
     json_object_foreach ((json_t *)obj, key, v) {
@@ -398,7 +587,7 @@ static int parse_into(const json_t *obj, struct fault_state *s, char *err, size_
     }
     if ((v = json_object_get(obj, "webhooks")) && parse_webhooks(v, &s->webhooks, err, errlen))
         return -1;
-    return 0;
+    return parse_scoped(obj, s, err, errlen);
 }
 
 int faults_update(const json_t *obj, char *err, size_t errlen)
@@ -428,6 +617,40 @@ static json_t *rate_count_json(const struct rate_count *rc)
     if (rc->count >= 0)
         json_object_set_new(o, "count", json_integer(rc->count));
     return o;
+}
+
+static json_t *scope_json(const struct fault_scope *f)
+{
+    json_t *o = json_pack("{s:I}", "code", (json_int_t)f->code);
+    if (f->until_ms) {
+        int64_t left = f->until_ms - sim_wall_ms();
+        json_object_set_new(o, "remaining_ms", json_integer(left > 0 ? left : 0));
+    }
+    if (f->details[0])
+        json_object_set_new(o, "details", json_string(f->details));
+    return o;
+}
+
+static json_t *scoped_json_locked(void)
+{
+    json_t *tpl = json_array(), *ph = json_array(), *unr = json_array();
+    for (size_t i = 0; i < state.ntemplates; i++) {
+        json_t *o = scope_json(&state.templates[i].f);
+        json_object_set_new(o, "name", json_string(state.templates[i].name));
+        if (state.templates[i].language[0])
+            json_object_set_new(o, "language", json_string(state.templates[i].language));
+        json_array_append_new(tpl, o);
+    }
+    for (size_t i = 0; i < state.nphones; i++) {
+        json_t *o = scope_json(&state.phones[i].f);
+        json_object_set_new(o, "phone_number_id", json_string(state.phones[i].phone_id));
+        json_array_append_new(ph, o);
+    }
+    for (size_t i = 0; i < state.nunreachable; i++)
+        json_array_append_new(unr, json_sprintf("+%s", state.unreachable[i]));
+    return json_pack("{s:o, s:o, s:o, s:o}", "account_error",
+                     state.account_on ? scope_json(&state.account) : json_null(), "template_errors",
+                     tpl, "phone_errors", ph, "unreachable", unr);
 }
 
 json_t *faults_json(void)
@@ -466,6 +689,7 @@ json_t *faults_json(void)
                             not_on_wa, "webhooks", "duplicate_rate", state.webhooks.duplicate_rate,
                             "reorder_rate", state.webhooks.reorder_rate, "delay_ms",
                             (json_int_t)state.webhooks.delay_ms, "down", state.webhooks.down);
+    json_object_update_missing_new(out, scoped_json_locked());
     pthread_mutex_unlock(&faults_lock);
     return out;
 }

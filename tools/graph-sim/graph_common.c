@@ -10,18 +10,7 @@
 #include "graph_error.h"
 #include "settings.h"
 #include "sim.h"
-
-/* "v18.0", "v21.0": v, one or two digits, a dot, one digit. */
-static bool version_ok(const char *v)
-{
-    if (!v || v[0] != 'v')
-        return false;
-    size_t major = strspn(v + 1, "0123456789");
-    if (major < 1 || major > 2 || v[1 + major] != '.')
-        return false;
-    const char *minor = v + 2 + major;
-    return strspn(minor, "0123456789") == 1 && minor[1] == '\0';
-}
+#include "versions.h"
 
 /* The token of "Authorization: Bearer X" or of ?access_token=X; NULL when neither. */
 static const char *request_token(struct http_request *req)
@@ -62,11 +51,13 @@ bool graph_begin(struct http_request *req)
 {
     struct fault_http f;
     long expired_code = 190;
+    char served[VERSIONS_NAME_MAX];
 
-    if (!version_ok(http_param(req, "version"))) {
-        graph_handle_unknown(req);
+    if (!versions_resolve(http_param(req, "version"), sim_wall_ms(), served)) {
+        graph_handle_unknown(req); /* Meta's unknown path, or our 404 under /_sim/ */
         return true;
     }
+    http_add_header(req, "facebook-api-version", served);
     faults_for_request(&f);
     if (f.latency_ms > 0)
         sim_sleep_ms(f.latency_ms);
@@ -129,14 +120,23 @@ void graph_unknown_field(struct http_request *req, const char *field, const char
     gerr_reply_ex(req, 400, 100, 0, NULL, message, "Tried accessing a nonexisting field");
 }
 
+/* Meta's answer for a path it cannot route, also for a version it does not know (the
+ * header then names the oldest live version: what Meta serves calls without one). */
 void graph_handle_unknown(struct http_request *req)
 {
     const char *path = http_path(req);
-    char message[256];
+    char first[16], served[VERSIONS_NAME_MAX], message[256];
     if (strncmp(path, "/_sim/", 6) == 0 || strcmp(path, "/_sim") == 0) {
         http_reply_error(req, 404, "not_found", "No such control endpoint");
         return;
     }
-    snprintf(message, sizeof message, "Unknown path components: %.128s", path);
+    size_t n = strcspn(path + 1, "/");
+    snprintf(first, sizeof first, "%.*s", (int)(n < 15 ? n : 15), path + 1);
+    /* Meta takes a segment that is no version as a node and reports the rest of the path
+     * (users report "Unknown path components: /<rest>" for a mistyped version). */
+    bool versioned = versions_resolve(first, sim_wall_ms(), served);
+    http_add_header(req, "facebook-api-version", served);
+    snprintf(message, sizeof message, "Unknown path components: %.128s",
+             versioned || !path[1 + n] ? path : path + 1 + n);
     gerr_reply_ex(req, 400, 2500, 0, NULL, message, "Unknown path");
 }

@@ -23,6 +23,10 @@ static const struct gerr_info catalogue[] = {
     {368, "Temporarily blocked for policies violations",
      "The WhatsApp Business Account is restricted for policy violations.", 403},
     {80007, "Rate limit issues", "The WhatsApp Business Account has reached its rate limit.", 429},
+    {130497, "Business account is restricted from messaging users in this country",
+     "The WhatsApp Business Account is restricted from messaging to users in certain "
+     "countries.",
+     403},
     {130429, "Rate limit hit", "Cloud API message throughput has been reached.", 429},
     {131000, "Something went wrong", "Message failed to send because of an unknown error.", 500},
     {131005, "Access denied", "Permission is either not granted or has been removed.", 403},
@@ -55,6 +59,10 @@ static const struct gerr_info catalogue[] = {
      "in a short period of time.",
      429},
     {131057, "Account in maintenance mode", "Business Account is in maintenance mode.", 503},
+    {131064, "Account messaging limit reached due to template classification violations",
+     "Message failed to send because this account has reached its messaging limit due to "
+     "template classification violations.",
+     400},
     {132000, "Number of parameters does not match the expected number of params",
      "The number of variable parameter values does not match the number of variables "
      "defined in the template.",

@@ -7,17 +7,20 @@
 #include <strings.h>
 
 #include "e164.h"
+#include "events.h"
 #include "faults.h"
 #include "graph.h"
 #include "graph_error.h"
 #include "ids.h"
 #include "limiter.h"
+#include "msglimit.h"
 #include "msgstore.h"
 #include "phones.h"
 #include "sessions.h"
 #include "settings.h"
 #include "sim.h"
 #include "templates.h"
+#include "users.h"
 #include "webhook.h"
 
 #define BIZ_OPAQUE_MAX 512
@@ -32,6 +35,7 @@ struct send_req {
     const char *template_name;
     const char *language;
     const char *biz_opaque;
+    long ttl_seconds; /* the request's ttl_seconds (Direct Send); 0 = the template's */
     struct tpl_info tpl;
 };
 
@@ -234,6 +238,11 @@ static bool check_send(const json_t *body, const struct sim_phone *phone, struct
                     "characters",
                     BIZ_OPAQUE_MAX);
     r->biz_opaque = json_string_value(biz);
+    const json_t *ttl = json_object_get(body, "ttl_seconds");
+    if (ttl &&
+        (!json_is_integer(ttl) || json_integer_value(ttl) < 30 || json_integer_value(ttl) > 43200))
+        return fail(e, 100, "Param ttl_seconds must be an integer between 30 and 43200");
+    r->ttl_seconds = ttl ? (long)json_integer_value(ttl) : 0;
     const json_t *type = json_object_get(body, "type");
     if (type && !json_is_string(type))
         return fail(e, 100, "Param type must be a string");
@@ -282,10 +291,30 @@ static void lower_copy(char *dst, size_t cap, const char *src)
     dst[i] = '\0';
 }
 
+/* The time to live of a message: the request's, the template's, or Meta's default for
+ * the category (authentication 10 minutes, else 30 days). */
+static long ttl_ms(const struct send_req *r)
+{
+    if (r->ttl_seconds)
+        return r->ttl_seconds * 1000;
+    if (r->template_name && r->tpl.ttl_seconds)
+        return r->tpl.ttl_seconds * 1000;
+    if (r->template_name && strcmp(r->tpl.category, "AUTHENTICATION") == 0)
+        return 600L * 1000;
+    return 30L * 86400 * 1000;
+}
+
 /* Stores the accepted send, schedules its webhooks and answers 200. */
 static void accept(struct http_request *req, const struct sim_phone *phone,
                    const struct send_req *r, long async_code, const char *async_details)
 {
+    struct sim_user user;
+    bool has_user = users_by_wa_id(r->wa_id, &user);
+    /* Pricing per message (PMP): a utility template inside an open customer-service
+     * window is free, as are service (non-template) messages, which only go out inside
+     * one; everything else is billed as regular. */
+    bool window = sessions_open(phone->id, r->wa_id, sim_wall_ms());
+    bool free_cs = !r->template_name || (window && strcmp(r->tpl.category, "UTILITY") == 0);
     struct msg_record rec;
     char category[24];
     size_t len;
@@ -313,6 +342,11 @@ static void accept(struct http_request *req, const struct sim_phone *phone,
         .wa_id = r->wa_id,
         .biz_opaque = r->biz_opaque,
         .category = category,
+        .pricing_type = free_cs ? "free_customer_service" : "regular",
+        .billable = !free_cs,
+        .user_id = has_user ? user.user_id : NULL,
+        .hide_recipient = has_user && user.hide_phone,
+        .ttl_ms = !async_code && faults_unreachable(r->wa_id) ? ttl_ms(r) : 0,
         .fail_code = async_code,
         .fail_details = async_details && *async_details ? async_details : NULL,
     };
@@ -350,6 +384,7 @@ void graph_handle_send(struct http_request *req)
     struct send_req r;
     struct send_err e = {0, ""};
     struct fault_error injected;
+    struct sim_settings set;
     json_t *body = NULL;
     size_t len;
     long mps, pair_window;
@@ -374,6 +409,15 @@ void graph_handle_send(struct http_request *req)
         goto out;
     }
 
+    struct fault_scope scoped;
+    int64_t wall = sim_wall_ms();
+    if (faults_account_error(wall, &scoped) ||
+        (r.template_name && faults_template_error(r.template_name, r.language, wall, &scoped)) ||
+        faults_phone_error(phone.id, wall, &scoped)) {
+        reply_error(req, &phone, COUNT_ERROR, scoped.code, 0, scoped.details);
+        goto out;
+    }
+
     long async_code = 0;
     const char *async_details = NULL;
     if (faults_send_error(phone.id, r.wa_id, &injected)) {
@@ -386,14 +430,36 @@ void graph_handle_send(struct http_request *req)
         async_details = injected.details;
     }
 
+    /* The portfolio's messaging limit counts users reached outside a service window, on
+     * every number of the WABA. Meta documents no code of its own for it; 131048 is its
+     * "restrictions on how many messages can be sent" code. */
+    settings_get(&set);
+    enum msglimit_take taken = ML_KNOWN;
+    if (set.messaging_limit > 0 && !sessions_open(phone.id, r.wa_id, wall)) {
+        taken = msglimit_take(wa_id_number(r.wa_id), wall, set.messaging_limit);
+        if (taken == ML_FULL) {
+            char details[256];
+            snprintf(details, sizeof details,
+                     "The business portfolio has reached its messaging limit of %ld unique "
+                     "users in 24 hours (%s).",
+                     set.messaging_limit, events_tier_name(set.messaging_limit));
+            reply_error(req, &phone, COUNT_ERROR, 131048, 0, details);
+            goto out;
+        }
+    }
+
     settings_limits(&mps, &pair_window);
     if (phone.mps >= 0)
         mps = phone.mps;
     switch (limiter_try(phone.slot, mps, pair_window, wa_id_number(r.wa_id), monotonic_ms())) {
     case LIM_THROUGHPUT:
+        if (taken == ML_NEW)
+            msglimit_release(wa_id_number(r.wa_id));
         reply_error(req, &phone, COUNT_THROTTLED, 130429, 0, "");
         goto out;
     case LIM_PAIR:
+        if (taken == ML_NEW)
+            msglimit_release(wa_id_number(r.wa_id));
         reply_error(req, &phone, COUNT_PAIR, 131056, 0, "");
         goto out;
     case LIM_OK:

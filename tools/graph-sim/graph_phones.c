@@ -4,12 +4,60 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "graph.h"
 #include "graph_error.h"
+#include "health.h"
 #include "paging.h"
 #include "phones.h"
 #include "settings.h"
 #include "sim.h"
+#include "templates.h"
+
+/* The portfolio's messaging limit as Meta names it. */
+static const char *limit_tier(void)
+{
+    struct sim_settings set;
+    settings_get(&set);
+    return events_tier_name(set.messaging_limit);
+}
+
+/* True when the comma-separated fields list names field. */
+static bool asks(const char *fields, const char *field)
+{
+    size_t len = strlen(field);
+    for (const char *s = fields; s && *s;) {
+        size_t n = strcspn(s, ",");
+        if (n == len && strncmp(s, field, len) == 0)
+            return true;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return false;
+}
+
+/* Checks fields against known; answers the unknown one and returns false. */
+static bool fields_known(struct http_request *req, const char *fields, const char *const *known,
+                         size_t nknown, const char *node_type)
+{
+    for (const char *s = fields; s && *s;) {
+        size_t n = strcspn(s, ",");
+        size_t i = 0;
+        while (i < nknown && !(strlen(known[i]) == n && strncmp(known[i], s, n) == 0))
+            i++;
+        if (n && i == nknown) {
+            char bad[72];
+            snprintf(bad, sizeof bad, "%.*s", (int)(n > 64 ? 64 : n), s);
+            graph_unknown_field(req, bad, node_type);
+            return false;
+        }
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return true;
+}
 
 static void reply_waba(struct http_request *req)
 {
@@ -18,35 +66,83 @@ static void reply_waba(struct http_request *req)
                                         "currency",
                                         "timezone_id",
                                         "message_template_namespace",
-                                        "account_review_status"};
+                                        "account_review_status",
+                                        "health_status",
+                                        "whatsapp_business_manager_messaging_limit"};
     const char *fields = http_query(req, "fields");
-    /* Checks the names only: the WABA node always answers with all its fields. */
-    for (const char *s = fields; s && *s;) {
-        size_t n = strcspn(s, ",");
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] &&
-               !(strlen(known[i]) == n && strncmp(known[i], s, n) == 0))
-            i++;
-        if (n && i == sizeof known / sizeof known[0]) {
-            char bad[72];
-            snprintf(bad, sizeof bad, "%.*s", (int)(n > 64 ? 64 : n), s);
-            graph_unknown_field(req, bad, "WhatsAppBusinessAccount");
-            return;
-        }
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    gerr_reply_json(req, 200,
-                    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", sim_cfg.waba_id, "name",
-                              "Bakery Platform (graph-sim)", "currency", "EUR", "timezone_id", "1",
-                              "message_template_namespace", "b1d5f2c4_98a3_4c0e_9d36_5f3a6c1e7b20",
-                              "account_review_status", "APPROVED"));
+    if (!fields_known(req, fields, known, sizeof known / sizeof known[0],
+                      "WhatsAppBusinessAccount"))
+        return;
+    /* The plain fields always come back; the two 2026 ones only when asked for. */
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "id", sim_cfg.waba_id, "name",
+                          "Bakery Platform (graph-sim)", "currency", "EUR", "timezone_id", "1",
+                          "message_template_namespace", "b1d5f2c4_98a3_4c0e_9d36_5f3a6c1e7b20",
+                          "account_review_status", "APPROVED");
+    if (asks(fields, "whatsapp_business_manager_messaging_limit"))
+        json_object_set_new(o, "whatsapp_business_manager_messaging_limit",
+                            json_string(limit_tier()));
+    if (asks(fields, "health_status"))
+        json_object_set_new(o, "health_status", health_waba());
+    gerr_reply_json(req, 200, o);
+}
+
+/* GET /{template_id}: the template node. */
+static void reply_template(struct http_request *req, const char *id)
+{
+    static const char *const known[] = {"id",
+                                        "name",
+                                        "language",
+                                        "status",
+                                        "category",
+                                        "quality_score",
+                                        "components",
+                                        "rejected_reason",
+                                        "health_status",
+                                        "message_send_ttl_seconds",
+                                        "parameter_format"};
+    struct tpl_info info;
+    char name[513], language[16];
+    const char *fields = http_query(req, "fields");
+    if (!templates_by_id(id, &info, name, sizeof name, language, sizeof language))
+        return;
+    if (!fields_known(req, fields, known, sizeof known / sizeof known[0],
+                      "WhatsAppMessageTemplate"))
+        return;
+    json_t *o = json_pack("{s:s}", "id", info.id);
+    if (!fields || asks(fields, "name"))
+        json_object_set_new(o, "name", json_string(name));
+    if (!fields || asks(fields, "language"))
+        json_object_set_new(o, "language", json_string(language));
+    if (!fields || asks(fields, "status"))
+        json_object_set_new(o, "status", json_string(info.status));
+    if (!fields || asks(fields, "category"))
+        json_object_set_new(o, "category", json_string(info.category));
+    if (!fields || asks(fields, "quality_score"))
+        json_object_set_new(o, "quality_score", json_pack("{s:s}", "score", info.quality));
+    if (asks(fields, "message_send_ttl_seconds") && info.ttl_seconds)
+        json_object_set_new(o, "message_send_ttl_seconds", json_integer(info.ttl_seconds));
+    if (asks(fields, "health_status"))
+        json_object_set_new(o, "health_status", health_template(name, language, &info));
+    gerr_reply_json(req, 200, o);
+}
+
+/* Adds the fields phones_to_json() leaves to the Graph handler. */
+static json_t *phone_json(const struct sim_phone *p, unsigned mask, long mps)
+{
+    json_t *o = phones_to_json(p, mask, mps);
+    if (mask & PF_WBM_LIMIT)
+        json_object_set_new(o, "whatsapp_business_manager_messaging_limit",
+                            json_string(limit_tier()));
+    if (mask & PF_HEALTH)
+        json_object_set_new(o, "health_status", health_phone(p));
+    return o;
 }
 
 void graph_handle_node(struct http_request *req)
 {
     struct sim_phone phone;
+    struct tpl_info probe;
+    char pname[8], plang[8];
     long mps, pair;
     char bad[72];
     unsigned mask = PF_NODE_DEFAULT;
@@ -59,7 +155,10 @@ void graph_handle_node(struct http_request *req)
         return;
     }
     if (!phones_get(id, &phone)) {
-        graph_unknown_object(req, id);
+        if (templates_by_id(id, &probe, pname, sizeof pname, plang, sizeof plang))
+            reply_template(req, id);
+        else
+            graph_unknown_object(req, id);
         return;
     }
     const char *fields = http_query(req, "fields");
@@ -68,7 +167,7 @@ void graph_handle_node(struct http_request *req)
         return;
     }
     settings_limits(&mps, &pair);
-    gerr_reply_json(req, 200, phones_to_json(&phone, mask, mps));
+    gerr_reply_json(req, 200, phone_json(&phone, mask, mps));
 }
 
 void graph_handle_phone_numbers(struct http_request *req)
@@ -101,7 +200,7 @@ void graph_handle_phone_numbers(struct http_request *req)
     pthread_mutex_lock(&list_lock); /* the copy is large: one static buffer, one user */
     size_t n = phones_list(list);
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, phones_to_json(&list[i], mask, mps));
+        json_array_append_new(items, phone_json(&list[i], mask, mps));
     pthread_mutex_unlock(&list_lock);
     json_t *page = paging_page(req, items, keep);
     if (page)

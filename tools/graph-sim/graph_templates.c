@@ -2,10 +2,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "graph.h"
 #include "graph_error.h"
 #include "paging.h"
 #include "phones.h"
+#include "settings.h"
 #include "sim.h"
 #include "templates.h"
 
@@ -58,8 +60,18 @@ void graph_handle_templates_post(struct http_request *req)
         gerr_reply(req, 100, "The request body must be a JSON object");
         goto out;
     }
-    int rc = templates_create(body, false, sim_cfg.template_auto_approve ? "APPROVED" : "PENDING",
-                              &info, err, sizeof err);
+    /* With a review delay the template is PENDING until then, and then APPROVED, or
+     * REJECTED when its language is in the rejected list; the decision is announced by
+     * message_template_status_update. Without one it is decided now (the default). */
+    struct sim_settings set;
+    settings_get(&set);
+    const char *lang = json_string_value(json_object_get(body, "language"));
+    bool rejected = lang && settings_in_list(set.reject_languages, lang);
+    struct tpl_review review = {set.template_review_ms, rejected ? set.reject_reason : NULL};
+    const char *outcome = rejected                                                      ? "REJECTED"
+                          : set.template_review_ms > 0 || sim_cfg.template_auto_approve ? "APPROVED"
+                                                                                        : "PENDING";
+    int rc = templates_create(body, false, outcome, &review, &info, err, sizeof err);
     if (rc == -2) {
         gerr_reply_ex(req, 400, 100, 2388024, NULL, "(#100) Invalid parameter", err);
         goto out;
@@ -67,6 +79,12 @@ void graph_handle_templates_post(struct http_request *req)
     if (rc != 0) {
         gerr_reply(req, 100, "%s", err);
         goto out;
+    }
+    if (set.template_review_ms > 0) {
+        struct tpl_info decided = info;
+        snprintf(decided.status, sizeof decided.status, "%s", outcome);
+        events_template_status(json_string_value(json_object_get(body, "name")), lang, &decided,
+                               rejected ? set.reject_reason : NULL, set.template_review_ms);
     }
     gerr_reply_json(req, 200,
                     json_pack("{s:s, s:s, s:s}", "id", info.id, "status", info.status, "category",

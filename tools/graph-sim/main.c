@@ -13,6 +13,7 @@
 #include "limiter.h"
 #include "log.h"
 #include "metrics.h"
+#include "msglimit.h"
 #include "msgstore.h"
 #include "phones.h"
 #include "prng.h"
@@ -79,6 +80,18 @@ static const struct cfg_var config_vars[] = {
      "pending webhook items kept while the target is down (beyond: dropped, counted)"},
     {"GRAPH_SIM_DUPLICATE_DELAY_MS", CFG_INT, C(duplicate_delay_ms), "200", 0, 3600000, 0,
      "how long after the original a duplicated webhook item is sent"},
+    {"GRAPH_SIM_NOW", CFG_STRING, C(now), "", 0, 0, 0,
+     "the simulated date (YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or unix seconds); empty = real"},
+    {"GRAPH_SIM_TEMPLATE_REVIEW_MS", CFG_INT, C(template_review_ms), "0", 0, 86400000, 0,
+     "templates created through the Graph API stay PENDING this long, then are decided "
+     "(0 = decided at creation by GRAPH_SIM_TEMPLATE_AUTO_APPROVE)"},
+    {"GRAPH_SIM_TEMPLATE_REJECT_LANGUAGES", CFG_STRING, C(reject_languages), "", 0, 0, 0,
+     "comma-separated languages the template review rejects"},
+    {"GRAPH_SIM_MESSAGING_LIMIT", CFG_INT, C(messaging_limit), "0", 0, 100000, 0,
+     "unique recipients per rolling 24 h for the portfolio: 250, 2000, 10000, 100000 or 0 "
+     "(unlimited)"},
+    {"GRAPH_SIM_PRICING", CFG_STRING, C(pricing), "pmp", 0, 0, 0,
+     "pricing on statuses: pmp, cbp (with conversation) or none"},
     {"LOG_LEVEL", CFG_STRING, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 };
 #undef C
@@ -98,8 +111,8 @@ static int sim_init(void)
     }
     gerr_set_all_400(strcmp(sim_cfg.error_status, "400") == 0);
     prng_seed((uint64_t)sim_cfg.seed);
-    if (settings_init(err, sizeof err) != 0 || faults_init(err, sizeof err) != 0 ||
-        phones_init(err, sizeof err) != 0) {
+    if (sim_clock_init(err, sizeof err) != 0 || settings_init(err, sizeof err) != 0 ||
+        faults_init(err, sizeof err) != 0 || phones_init(err, sizeof err) != 0) {
         log_error("configuration error\treason=\"%s\"", err);
         return -1;
     }
@@ -118,6 +131,7 @@ static void sim_free(void)
     phones_free();
     limiter_free();
     msgstore_free();
+    msglimit_free();
 }
 
 int main(int argc, char **argv)

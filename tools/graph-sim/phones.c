@@ -55,6 +55,7 @@ static void phone_defaults(struct sim_phone *p)
     snprintf(p->code_verification_status, sizeof p->code_verification_status, "VERIFIED");
     snprintf(p->name_status, sizeof p->name_status, "APPROVED");
     snprintf(p->messaging_limit_tier, sizeof p->messaging_limit_tier, "TIER_1K");
+    snprintf(p->status, sizeof p->status, "CONNECTED");
     p->mps = -1;
 }
 
@@ -126,6 +127,7 @@ static int phone_from_json(const json_t *obj, struct sim_phone *p, char *err, si
         {"last_onboarded_time", JK_INTEGER, false, 0},
         {"platform_type", JK_STRING, false, 0},
         {"throughput", JK_ANY, false, 0},
+        {"status", JK_STRING, false, 23},
     };
     const char *field, *problem;
 
@@ -145,7 +147,8 @@ static int phone_from_json(const json_t *obj, struct sim_phone *p, char *err, si
                   sizeof p->code_verification_status, err, errlen) ||
         str_field(obj, "name_status", false, p->name_status, sizeof p->name_status, err, errlen) ||
         str_field(obj, "messaging_limit_tier", false, p->messaging_limit_tier,
-                  sizeof p->messaging_limit_tier, err, errlen))
+                  sizeof p->messaging_limit_tier, err, errlen) ||
+        str_field(obj, "status", false, p->status, sizeof p->status, err, errlen))
         return -1;
     if (strspn(p->id, "0123456789") != strlen(p->id)) {
         snprintf(err, errlen, "phone number: id must be digits");
@@ -289,6 +292,58 @@ bool phones_get(const char *id, struct sim_phone *out)
     return found;
 }
 
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+int phones_update(const char *id, const struct phone_change *c, struct sim_phone *before,
+                  struct sim_phone *after, char *err, size_t errlen)
+{
+    static const char *const qualities[] = {"GREEN", "YELLOW", "RED", "UNKNOWN", "NA"};
+    static const char *const statuses[] = {"CONNECTED",    "FLAGGED",      "RESTRICTED",
+                                           "PENDING",      "DISCONNECTED", "BANNED",
+                                           "RATE_LIMITED", "UNVERIFIED",   "DELETED"};
+    static const char *const names[] = {"APPROVED", "PENDING_REVIEW", "DECLINED",
+                                        "EXPIRED",  "NONE",           "AVAILABLE_WITHOUT_REVIEW"};
+    static const char *const levels[] = {"STANDARD", "HIGH", "NOT_APPLICABLE"};
+    int rc = -1;
+    if ((c->quality_rating && !in_list(c->quality_rating, qualities, 5)) ||
+        (c->status && !in_list(c->status, statuses, 9)) ||
+        (c->name_status && !in_list(c->name_status, names, 6)) ||
+        (c->throughput_level && !in_list(c->throughput_level, levels, 3))) {
+        snprintf(err, errlen,
+                 "quality_rating must be GREEN, YELLOW, RED, UNKNOWN or NA; status CONNECTED, "
+                 "FLAGGED, RESTRICTED...; name_status APPROVED, PENDING_REVIEW, DECLINED...; "
+                 "throughput_level STANDARD or HIGH");
+        return -2;
+    }
+    pthread_rwlock_wrlock(&phones_lock);
+    for (size_t i = 0; current && i < current->n; i++) {
+        struct sim_phone *p = &current->items[i];
+        if (strcmp(p->id, id) != 0)
+            continue;
+        *before = *p;
+        if (c->quality_rating)
+            snprintf(p->quality_rating, sizeof p->quality_rating, "%s", c->quality_rating);
+        if (c->status)
+            snprintf(p->status, sizeof p->status, "%s", c->status);
+        if (c->name_status)
+            snprintf(p->name_status, sizeof p->name_status, "%s", c->name_status);
+        if (c->throughput_level)
+            snprintf(p->throughput_level, sizeof p->throughput_level, "%s", c->throughput_level);
+        *after = *p;
+        rc = 0;
+        break;
+    }
+    pthread_rwlock_unlock(&phones_lock);
+    return rc;
+}
+
 static int newest_first(const void *a, const void *b)
 {
     const struct sim_phone *x = a, *y = b;
@@ -336,6 +391,8 @@ static const struct {
     {"name_status", PF_NAME_STATUS},
     {"messaging_limit_tier", PF_TIER},
     {"status", PF_STATUS},
+    {"health_status", PF_HEALTH},
+    {"whatsapp_business_manager_messaging_limit", PF_WBM_LIMIT},
     {"account_mode", PF_ACCOUNT_MODE},
     {"is_official_business_account", PF_OFFICIAL},
     {"last_onboarded_time", PF_LAST_ONBOARDED},
@@ -393,15 +450,17 @@ json_t *phones_to_json(const struct sim_phone *p, unsigned mask, long default_mp
     if (mask & PF_PLATFORM)
         json_object_set_new(o, "platform_type", json_string("CLOUD_API"));
     if (mask & PF_THROUGHPUT)
-        json_object_set_new(
-            o, "throughput",
-            json_pack("{s:s}", "level", mps == 0 || mps > 80 ? "HIGH" : "STANDARD"));
+        json_object_set_new(o, "throughput",
+                            json_pack("{s:s}", "level",
+                                      p->throughput_level[0] ? p->throughput_level
+                                      : mps == 0 || mps > 80 ? "HIGH"
+                                                             : "STANDARD"));
     if (mask & PF_NAME_STATUS)
         json_object_set_new(o, "name_status", json_string(p->name_status));
     if (mask & PF_TIER)
         json_object_set_new(o, "messaging_limit_tier", json_string(p->messaging_limit_tier));
     if (mask & PF_STATUS)
-        json_object_set_new(o, "status", json_string("CONNECTED"));
+        json_object_set_new(o, "status", json_string(p->status));
     if (mask & PF_ACCOUNT_MODE)
         json_object_set_new(o, "account_mode", json_string("LIVE"));
     if (mask & PF_OFFICIAL)

@@ -22,8 +22,10 @@ struct sim_phone {
     char code_verification_status[24];
     char name_status[24];
     char messaging_limit_tier[24];
-    long mps;          /* own throughput; -1 = the default of the settings, 0 = unlimited */
-    int64_t onboarded; /* unix seconds; the listing shows the newest first */
+    char status[24];           /* CONNECTED, FLAGGED, RESTRICTED, ... */
+    char throughput_level[16]; /* empty = from mps (STANDARD at <= 80, else HIGH) */
+    long mps;                  /* own throughput; -1 = the default of the settings, 0 = unlimited */
+    int64_t onboarded;         /* unix seconds; the listing shows the newest first */
 };
 
 /* Field bits of GET /{phone} and /{waba}/phone_numbers. */
@@ -41,6 +43,8 @@ enum {
     PF_ACCOUNT_MODE = 1 << 10,
     PF_OFFICIAL = 1 << 11,
     PF_LAST_ONBOARDED = 1 << 12,
+    PF_HEALTH = 1 << 13,    /* health_status (added by the Graph handler) */
+    PF_WBM_LIMIT = 1 << 14, /* whatsapp_business_manager_messaging_limit (same) */
 };
 #define PF_LIST_DEFAULT (PF_ID | PF_VERIFIED_NAME | PF_DISPLAY | PF_QUALITY)
 #define PF_NODE_DEFAULT (PF_LIST_DEFAULT | PF_CODE_VERIFICATION | PF_PLATFORM | PF_THROUGHPUT)
@@ -61,6 +65,19 @@ bool phones_parse_fields(const char *fields, unsigned *mask, char *bad, size_t b
 /* p as Meta's JSON object with the fields of mask; a new reference. default_mps is the
  * current default throughput (for throughput.level). */
 json_t *phones_to_json(const struct sim_phone *p, unsigned mask, long default_mps);
+/* A change made through /_sim/phone_numbers/update (NULL = unchanged). */
+struct phone_change {
+    const char *quality_rating;
+    const char *status;
+    const char *name_status;
+    const char *throughput_level;
+};
+
+/* Applies c to number id; before and after get its state around the change. Returns 0,
+ * -1 when there is no such number, -2 with a reason in err for an invalid value. */
+int phones_update(const char *id, const struct phone_change *c, struct sim_phone *before,
+                  struct sim_phone *after, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Adds the numbers of array arr (objects like GET /{phone} returns, plus optional "mps"),
  * or replaces the whole set when replace. Returns 0, or -1 with a reason in err and no
  * change. */

@@ -52,6 +52,39 @@ static int copy_str(char *dst, size_t cap, const char *src, const char *name, ch
     return 0;
 }
 
+static bool valid_pricing(const char *p)
+{
+    return strcmp(p, "pmp") == 0 || strcmp(p, "cbp") == 0 || strcmp(p, "none") == 0;
+}
+
+/* Meta's portfolio tiers (0 = unlimited). */
+static bool valid_limit(long n)
+{
+    return n == 0 || n == 250 || n == 2000 || n == 10000 || n == 100000;
+}
+
+bool settings_in_list(const char *list, const char *language)
+{
+    size_t len = strlen(language);
+    for (const char *s = list; s && *s;) {
+        size_t n = strcspn(s, ",");
+        const char *w = s;
+        size_t m = n;
+        while (m && *w == ' ') {
+            w++;
+            m--;
+        }
+        while (m && w[m - 1] == ' ')
+            m--;
+        if (m == len && len && strncmp(w, language, len) == 0)
+            return true;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return false;
+}
+
 int settings_init(char *err, size_t errlen)
 {
     struct sim_settings s;
@@ -65,7 +98,20 @@ int settings_init(char *err, size_t errlen)
         snprintf(err, errlen, "GRAPH_SIM_STATUSES must list sent, delivered and/or read");
         return -1;
     }
-    if (copy_str(s.webhook_url, sizeof s.webhook_url, sim_cfg.webhook_url, "GRAPH_SIM_WEBHOOK_URL",
+    s.template_review_ms = sim_cfg.template_review_ms;
+    s.messaging_limit = sim_cfg.messaging_limit;
+    s.ttl_error_code = 131026;
+    snprintf(s.reject_reason, sizeof s.reject_reason, "INVALID_FORMAT");
+    if (!valid_pricing(sim_cfg.pricing) || !valid_limit(sim_cfg.messaging_limit)) {
+        snprintf(err, errlen,
+                 "GRAPH_SIM_PRICING must be pmp, cbp or none and "
+                 "GRAPH_SIM_MESSAGING_LIMIT 0, 250, 2000, 10000 or 100000");
+        return -1;
+    }
+    snprintf(s.pricing, sizeof s.pricing, "%s", sim_cfg.pricing);
+    if (copy_str(s.reject_languages, sizeof s.reject_languages, sim_cfg.reject_languages,
+                 "GRAPH_SIM_TEMPLATE_REJECT_LANGUAGES", err, errlen) ||
+        copy_str(s.webhook_url, sizeof s.webhook_url, sim_cfg.webhook_url, "GRAPH_SIM_WEBHOOK_URL",
                  err, errlen) ||
         copy_str(s.app_secret, sizeof s.app_secret, sim_cfg.app_secret, "GRAPH_SIM_APP_SECRET", err,
                  errlen) ||
@@ -147,9 +193,21 @@ static int get_str(const json_t *obj, const char *key, char *dst, size_t cap, bo
 
 int settings_update(const json_t *obj, char *err, size_t errlen)
 {
-    static const char *const known[] = {
-        "mps",      "pair_window_ms", "status_delay_ms", "duplicate_delay_ms", "batch_max",
-        "statuses", "webhook_url",    "app_secret",      "access_token"};
+    static const char *const known[] = {"mps",
+                                        "pair_window_ms",
+                                        "status_delay_ms",
+                                        "duplicate_delay_ms",
+                                        "batch_max",
+                                        "statuses",
+                                        "webhook_url",
+                                        "app_secret",
+                                        "access_token",
+                                        "template_review_ms",
+                                        "reject_languages",
+                                        "reject_reason",
+                                        "messaging_limit",
+                                        "pricing",
+                                        "ttl_error_code"};
     const char *key;
     const json_t *v;
     struct sim_settings s;
@@ -171,8 +229,40 @@ int settings_update(const json_t *obj, char *err, size_t errlen)
         get_long(obj, "batch_max", 1, 1000, &s.batch_max, err, errlen) ||
         get_str(obj, "webhook_url", s.webhook_url, sizeof s.webhook_url, true, err, errlen) ||
         get_str(obj, "app_secret", s.app_secret, sizeof s.app_secret, false, err, errlen) ||
-        get_str(obj, "access_token", s.access_token, sizeof s.access_token, false, err, errlen))
+        get_str(obj, "access_token", s.access_token, sizeof s.access_token, false, err, errlen) ||
+        get_long(obj, "template_review_ms", 0, 86400000, &s.template_review_ms, err, errlen) ||
+        get_long(obj, "messaging_limit", 0, 100000, &s.messaging_limit, err, errlen) ||
+        get_long(obj, "ttl_error_code", 1, 99999999, &s.ttl_error_code, err, errlen) ||
+        get_str(obj, "reject_reason", s.reject_reason, sizeof s.reject_reason, false, err,
+                errlen) ||
+        get_str(obj, "pricing", s.pricing, sizeof s.pricing, false, err, errlen))
         return -1;
+    if (!valid_pricing(s.pricing) || !valid_limit(s.messaging_limit)) {
+        snprintf(err, errlen,
+                 "pricing must be pmp, cbp or none; messaging_limit 0 (unlimited), "
+                 "250, 2000, 10000 or 100000");
+        return -1;
+    }
+    v = json_object_get(obj, "reject_languages");
+    if (v) {
+        size_t i;
+        const json_t *item;
+        if (!json_is_array(v)) {
+            snprintf(err, errlen, "reject_languages must be an array of language codes");
+            return -1;
+        }
+        s.reject_languages[0] = '\0';
+        json_array_foreach (v, i, item) {
+            const char *lang = json_string_value(item);
+            size_t used = strlen(s.reject_languages);
+            if (!lang || strlen(lang) > 15 || used + strlen(lang) + 2 > sizeof s.reject_languages) {
+                snprintf(err, errlen, "reject_languages must be an array of language codes");
+                return -1;
+            }
+            snprintf(s.reject_languages + used, sizeof s.reject_languages - used, "%s%s",
+                     used ? "," : "", lang);
+        }
+    }
     v = json_object_get(obj, "statuses");
     if (v) {
         unsigned bits = 0;
@@ -213,11 +303,18 @@ json_t *settings_json(void)
         json_array_append_new(statuses, json_string("delivered"));
     if (s.statuses & ST_READ)
         json_array_append_new(statuses, json_string("read"));
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:b, s:I}", "mps", (json_int_t)s.mps,
-                     "pair_window_ms", (json_int_t)s.pair_window_ms, "status_delay_ms",
-                     (json_int_t)s.status_delay_ms, "duplicate_delay_ms",
-                     (json_int_t)s.duplicate_delay_ms, "batch_max", (json_int_t)s.batch_max,
-                     "statuses", statuses, "webhook_url", s.webhook_url, "app_secret_set",
-                     s.app_secret[0] != '\0', "access_token_length",
-                     (json_int_t)strlen(s.access_token));
+    json_t *out = json_pack("{s:I, s:I, s:s, s:s, s:I, s:s}", "template_review_ms",
+                            (json_int_t)s.template_review_ms, "messaging_limit",
+                            (json_int_t)s.messaging_limit, "reject_languages", s.reject_languages,
+                            "reject_reason", s.reject_reason, "ttl_error_code",
+                            (json_int_t)s.ttl_error_code, "pricing", s.pricing);
+    json_t *base = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:s, s:b, s:I}", "mps",
+                             (json_int_t)s.mps, "pair_window_ms", (json_int_t)s.pair_window_ms,
+                             "status_delay_ms", (json_int_t)s.status_delay_ms, "duplicate_delay_ms",
+                             (json_int_t)s.duplicate_delay_ms, "batch_max", (json_int_t)s.batch_max,
+                             "statuses", statuses, "webhook_url", s.webhook_url, "app_secret_set",
+                             s.app_secret[0] != '\0', "access_token_length",
+                             (json_int_t)strlen(s.access_token));
+    json_object_update_new(base, out);
+    return base;
 }

@@ -20,7 +20,16 @@ struct sim_settings {
     char webhook_url[512];
     char app_secret[256];
     char access_token[512];
+    long template_review_ms;    /* Graph-created templates stay PENDING this long; 0 = none */
+    char reject_languages[256]; /* comma-separated languages the review rejects */
+    char reject_reason[64];     /* rejected_reason of those */
+    long messaging_limit;       /* unique recipients per rolling 24 h; 0 = unlimited */
+    char pricing[8];            /* "pmp", "cbp" or "none" */
+    long ttl_error_code;        /* code of the failed status when a message's TTL passes */
 };
+
+/* True when language is in the comma-separated list. */
+bool settings_in_list(const char *list, const char *language);
 
 /* Loads the settings from sim_cfg. Returns 0, or -1 with a reason in err. */
 int settings_init(char *err, size_t errlen) __attribute__((warn_unused_result));

@@ -4,6 +4,7 @@
 #define SIM_SIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "monotonic.h"
@@ -45,13 +46,30 @@ struct sim_config {
     long webhook_retry_max_ms;
     long webhook_queue_max;
     long duplicate_delay_ms;
+    /* 2026 additions */
+    const char *now;              /* GRAPH_SIM_NOW: the simulated date, empty = real */
+    long template_review_ms;      /* 0 = templates are decided at creation */
+    const char *reject_languages; /* comma-separated languages the review rejects */
+    long messaging_limit;         /* unique recipients per 24 h; 0 = unlimited */
+    const char *pricing;          /* pmp, cbp or none */
 };
 
 /* The configuration, filled by main before any thread starts, read-only afterwards. */
 extern struct sim_config sim_cfg;
 
-/* Milliseconds of the wall clock (timestamps); intervals use monotonic.h. */
+/* Milliseconds of the simulator's wall clock: the real clock moved by GRAPH_SIM_NOW or
+ * POST /_sim/clock (timestamps, "today", 24-hour windows); intervals use monotonic.h. */
 int64_t sim_wall_ms(void);
+/* Parses "2026-12-06", "2026-12-06T10:00:00Z" or unix seconds into *out_ms. */
+bool sim_parse_time(const char *s, int64_t *out_ms);
+/* Applies GRAPH_SIM_NOW. Returns 0, or -1 with a reason in err. */
+int sim_clock_init(char *err, size_t errlen) __attribute__((warn_unused_result));
+/* Sets the wall clock to wall_ms now (it keeps running from there). */
+void sim_clock_set_ms(int64_t wall_ms);
+/* Moves the wall clock forward by ms. */
+void sim_clock_advance_ms(int64_t ms);
+/* Back to the configured clock (GRAPH_SIM_NOW, or the real one). */
+void sim_clock_reset(void);
 /* Sleeps ms milliseconds (restarting after signals). */
 void sim_sleep_ms(long ms);
 

@@ -11,6 +11,8 @@
 
 #include "alloc.h"
 #include "ids.h"
+#include "monotonic.h"
+#include "sim.h"
 
 #define TPL_MAX 1000
 
@@ -19,8 +21,12 @@ struct sim_template {
     char name[513];
     char language[16];
     char parameter_format[12];
-    char rejected_reason[24];
-    json_t *components; /* owned, never changed after creation */
+    char rejected_reason[64];
+    char previous_category[24];
+    int64_t review_due_ms;  /* monotonic; 0 = not under review */
+    char review_status[16]; /* what the review decides */
+    char review_reason[64]; /* and its rejected_reason */
+    json_t *components;     /* owned, never changed after creation */
 };
 
 static pthread_rwlock_t tpl_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -90,6 +96,8 @@ static void seed_defaults_locked(void)
         snprintf(t.info.id, sizeof t.info.id, "90010020030040%zu", i + 1);
         snprintf(t.info.status, sizeof t.info.status, "APPROVED");
         snprintf(t.info.category, sizeof t.info.category, "UTILITY");
+        snprintf(t.info.quality, sizeof t.info.quality, "GREEN");
+        snprintf(t.rejected_reason, sizeof t.rejected_reason, "NONE");
         snprintf(t.name, sizeof t.name, "po_notification");
         snprintf(t.language, sizeof t.language, "%s", po_texts[i].language);
         snprintf(t.parameter_format, sizeof t.parameter_format, "POSITIONAL");
@@ -122,9 +130,33 @@ void templates_free(void)
     pthread_rwlock_unlock(&tpl_lock);
 }
 
+void templates_settle(int64_t now_ms)
+{
+    bool due = false;
+    pthread_rwlock_rdlock(&tpl_lock);
+    for (size_t i = 0; i < ntpls && !due; i++)
+        due = tpls[i].review_due_ms && tpls[i].review_due_ms <= now_ms;
+    pthread_rwlock_unlock(&tpl_lock);
+    if (!due)
+        return;
+    pthread_rwlock_wrlock(&tpl_lock);
+    for (size_t i = 0; i < ntpls; i++) {
+        struct sim_template *t = &tpls[i];
+        if (!t->review_due_ms || t->review_due_ms > now_ms)
+            continue;
+        t->review_due_ms = 0;
+        if (strcmp(t->info.status, "PENDING") == 0) {
+            snprintf(t->info.status, sizeof t->info.status, "%s", t->review_status);
+            snprintf(t->rejected_reason, sizeof t->rejected_reason, "%s", t->review_reason);
+        }
+    }
+    pthread_rwlock_unlock(&tpl_lock);
+}
+
 enum tpl_lookup templates_find(const char *name, const char *language, struct tpl_info *out)
 {
     enum tpl_lookup r = TPL_NO_NAME;
+    templates_settle(monotonic_ms());
     pthread_rwlock_rdlock(&tpl_lock);
     for (size_t i = 0; i < ntpls; i++) {
         if (strcmp(tpls[i].name, name) != 0)
@@ -222,8 +254,63 @@ static int read_components(const json_t *comps, struct sim_template *t, char *er
     return 0;
 }
 
+/* True when the BODY's placeholders have their example values (Meta requires
+ * example.body_text: [[one value per placeholder]] when the body has any). */
+static bool examples_given(const json_t *comps, const struct sim_template *t)
+{
+    size_t i;
+    const json_t *c;
+    if (t->info.body_params == 0)
+        return true;
+    json_array_foreach (comps, i, c) {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        if (!type || strcasecmp(type, "BODY") != 0)
+            continue;
+        const json_t *ex = json_object_get(json_object_get(c, "example"), "body_text");
+        const json_t *row = json_array_get(ex, 0);
+        if (json_is_array(row) && json_array_size(row) == (size_t)t->info.body_params)
+            return true;
+        /* named parameters: example.body_text_named_params, one per name */
+        ex = json_object_get(json_object_get(c, "example"), "body_text_named_params");
+        return json_is_array(ex) && json_array_size(ex) == (size_t)t->info.body_params;
+    }
+    return false;
+}
+
+/* message_send_ttl_seconds: Meta's ranges per category (utility 30 s-12 h, authentication
+ * 30 s-15 min, marketing 12 h-30 days, or -1 for 30 days); seeds may use any positive
+ * value so that tests need not wait 30 s. */
+static int read_ttl(const json_t *body, const char *category, bool seed, long *out, char *err,
+                    size_t errlen)
+{
+    const json_t *v = json_object_get(body, "message_send_ttl_seconds");
+    long min = 30, max = 43200;
+    *out = 0;
+    if (!v)
+        return 0;
+    if (strcmp(category, "AUTHENTICATION") == 0)
+        max = 900;
+    else if (strcmp(category, "MARKETING") == 0) {
+        min = 43200;
+        max = 2592000;
+    }
+    if (seed)
+        min = 1;
+    if (!json_is_integer(v) || (json_integer_value(v) != -1 &&
+                                (json_integer_value(v) < min || json_integer_value(v) > max))) {
+        snprintf(err, errlen,
+                 "Param message_send_ttl_seconds must be -1 or between %ld and %ld for %s "
+                 "templates",
+                 min, max, category);
+        return -1;
+    }
+    *out = json_integer_value(v) == -1 ? 2592000 : (long)json_integer_value(v);
+    return 0;
+}
+
 int templates_create(const json_t *body, bool allow_status, const char *default_status,
-                     struct tpl_info *out, char *err, size_t errlen)
+                     const struct tpl_review *review, struct tpl_info *out, char *err,
+                     size_t errlen)
 {
     static const char *const categories[] = {"UTILITY", "MARKETING", "AUTHENTICATION"};
     struct sim_template t;
@@ -247,7 +334,7 @@ int templates_create(const json_t *body, bool allow_status, const char *default_
     while (category && k < 3 && strcmp(category, categories[k]) != 0)
         k++;
     if (!category || k == 3) {
-        snprintf(err, errlen, "category must be UTILITY, MARKETING or AUTHENTICATION");
+        snprintf(err, errlen, "Param category must be one of {UTILITY, MARKETING, AUTHENTICATION}");
         return -1;
     }
     if (format && strcmp(format, "POSITIONAL") != 0 && strcmp(format, "NAMED") != 0) {
@@ -262,15 +349,33 @@ int templates_create(const json_t *body, bool allow_status, const char *default_
     }
     if (read_components(json_object_get(body, "components"), &t, err, errlen) != 0)
         return -1;
+    if (!allow_status && !examples_given(json_object_get(body, "components"), &t)) {
+        snprintf(err, errlen,
+                 "BODY component does not contain the expected field(s) (example): %d "
+                 "body_text values are needed",
+                 t.info.body_params);
+        return -1;
+    }
+    if (read_ttl(body, category, allow_status, &t.info.ttl_seconds, err, errlen) != 0)
+        return -1;
     snprintf(t.name, sizeof t.name, "%s", name);
     snprintf(t.language, sizeof t.language, "%s", language);
     snprintf(t.parameter_format, sizeof t.parameter_format, "%s", format ? format : "POSITIONAL");
     snprintf(t.info.category, sizeof t.info.category, "%s", category);
     snprintf(t.info.status, sizeof t.info.status, "%s", status ? status : default_status);
-    if (strcmp(t.info.status, "REJECTED") == 0)
-        snprintf(t.rejected_reason, sizeof t.rejected_reason, "INVALID_FORMAT");
-    else
-        snprintf(t.rejected_reason, sizeof t.rejected_reason, "NONE");
+    snprintf(t.info.quality, sizeof t.info.quality, "%s", allow_status ? "GREEN" : "UNKNOWN");
+    if (review && review->delay_ms > 0) { /* PENDING now, decided later */
+        snprintf(t.review_status, sizeof t.review_status, "%s", t.info.status);
+        snprintf(t.info.status, sizeof t.info.status, "PENDING");
+        t.review_due_ms = monotonic_ms() + review->delay_ms;
+        snprintf(t.review_reason, sizeof t.review_reason, "%s",
+                 review->reason ? review->reason : "NONE");
+    } else if (review && review->reason && strcmp(t.info.status, "REJECTED") == 0) {
+        snprintf(t.rejected_reason, sizeof t.rejected_reason, "%s", review->reason);
+    }
+    if (!t.rejected_reason[0])
+        snprintf(t.rejected_reason, sizeof t.rejected_reason, "%s",
+                 strcmp(t.info.status, "REJECTED") == 0 ? "INVALID_FORMAT" : "NONE");
 
     pthread_rwlock_wrlock(&tpl_lock);
     for (size_t i = 0; i < ntpls; i++) {
@@ -294,6 +399,78 @@ unlock:
     return rc;
 }
 
+static bool one_of(const char *s, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s, list[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+int templates_update(const char *name, const char *language, const struct tpl_change *c,
+                     struct tpl_info *before, struct tpl_info *after, char *err, size_t errlen)
+{
+    static const char *const qualities[] = {"GREEN", "YELLOW", "RED", "UNKNOWN"};
+    static const char *const categories[] = {"UTILITY", "MARKETING", "AUTHENTICATION"};
+    int rc = -1;
+    if (c->status && !valid_status(c->status)) {
+        snprintf(err, errlen, "status is not a template status");
+        return -2;
+    }
+    if (c->quality && !one_of(c->quality, qualities, 4)) {
+        snprintf(err, errlen, "quality must be GREEN, YELLOW, RED or UNKNOWN");
+        return -2;
+    }
+    if (c->category && !one_of(c->category, categories, 3)) {
+        snprintf(err, errlen, "category must be UTILITY, MARKETING or AUTHENTICATION");
+        return -2;
+    }
+    templates_settle(monotonic_ms());
+    pthread_rwlock_wrlock(&tpl_lock);
+    for (size_t i = 0; i < ntpls; i++) {
+        struct sim_template *t = &tpls[i];
+        if (strcmp(t->name, name) != 0 || strcmp(t->language, language) != 0)
+            continue;
+        *before = t->info;
+        if (c->status) {
+            snprintf(t->info.status, sizeof t->info.status, "%s", c->status);
+            t->review_due_ms = 0;
+            snprintf(t->rejected_reason, sizeof t->rejected_reason, "%.63s",
+                     c->reason ? c->reason : "NONE");
+        }
+        if (c->quality)
+            snprintf(t->info.quality, sizeof t->info.quality, "%s", c->quality);
+        if (c->category && strcmp(c->category, t->info.category) != 0) {
+            snprintf(t->previous_category, sizeof t->previous_category, "%s", t->info.category);
+            snprintf(t->info.category, sizeof t->info.category, "%s", c->category);
+        }
+        *after = t->info;
+        rc = 0;
+        break;
+    }
+    pthread_rwlock_unlock(&tpl_lock);
+    return rc;
+}
+
+bool templates_by_id(const char *id, struct tpl_info *out, char *name, size_t namelen,
+                     char *language, size_t langlen)
+{
+    bool found = false;
+    templates_settle(monotonic_ms());
+    pthread_rwlock_rdlock(&tpl_lock);
+    for (size_t i = 0; i < ntpls && !found; i++) {
+        if (strcmp(tpls[i].info.id, id) == 0) {
+            *out = tpls[i].info;
+            snprintf(name, namelen, "%s", tpls[i].name);
+            snprintf(language, langlen, "%s", tpls[i].language);
+            found = true;
+        }
+    }
+    pthread_rwlock_unlock(&tpl_lock);
+    return found;
+}
+
 static const struct {
     const char *name;
     unsigned bit;
@@ -307,6 +484,9 @@ static const struct {
     {"parameter_format", TF_PARAMETER_FORMAT},
     {"rejected_reason", TF_REJECTED_REASON},
     {"sub_category", TF_SUB_CATEGORY},
+    {"quality_score", TF_QUALITY},
+    {"message_send_ttl_seconds", TF_TTL},
+    {"previous_category", TF_PREVIOUS_CATEGORY},
 };
 
 bool templates_parse_fields(const char *fields, unsigned *mask, char *bad, size_t badlen)
@@ -360,6 +540,12 @@ static json_t *template_json(const struct sim_template *t, unsigned mask)
         json_object_set_new(o, "rejected_reason", json_string(t->rejected_reason));
     if (mask & TF_SUB_CATEGORY)
         json_object_set_new(o, "sub_category", json_string("CUSTOM"));
+    if (mask & TF_QUALITY)
+        json_object_set_new(o, "quality_score", json_pack("{s:s}", "score", t->info.quality));
+    if ((mask & TF_TTL) && t->info.ttl_seconds)
+        json_object_set_new(o, "message_send_ttl_seconds", json_integer(t->info.ttl_seconds));
+    if ((mask & TF_PREVIOUS_CATEGORY) && t->previous_category[0])
+        json_object_set_new(o, "previous_category", json_string(t->previous_category));
     json_object_set_new(o, "id", json_string(t->info.id));
     return o;
 }
@@ -368,6 +554,7 @@ json_t *templates_list(const char *name, const char *language, const char *statu
                        const char *category, unsigned mask)
 {
     json_t *arr = json_array();
+    templates_settle(monotonic_ms());
     pthread_rwlock_rdlock(&tpl_lock);
     for (size_t i = ntpls; i-- > 0;) {
         const struct sim_template *t = &tpls[i];

@@ -33,12 +33,20 @@ struct wh_event {
     char display[SIM_WA_ID_MAX];
     char recipient[SIM_WA_ID_MAX]; /* recipient_id, or the sender of an inbound message */
     char category[24];
+    char pricing_type[24];
+    char pricing_mode[8]; /* pmp, cbp, none: as set when the send was accepted */
+    bool billable;
+    bool hide_recipient;
+    char user_id[160]; /* recipient_user_id / user_id (BSUID), empty = none */
+    char username[64];
     int64_t timestamp;
     long error_code;
     char *error_details; /* owned, may be NULL */
     char *biz_opaque;    /* owned, may be NULL */
     char *text;          /* owned, inbound only */
     char *name;          /* owned, inbound only */
+    char *field;         /* owned: an account-level change of this field, else NULL */
+    char *value;         /* owned: its value, serialized JSON */
 };
 
 static pthread_mutex_t wh_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,7 +61,7 @@ static uint64_t generation; /* bumped by reset: in-flight events of before are d
 static int64_t hold_until_ms;
 static long backoff_ms;
 static struct {
-    uint64_t posts_ok, posts_failed, statuses, inbound, duplicates, dropped, in_flight;
+    uint64_t posts_ok, posts_failed, statuses, inbound, account, duplicates, dropped, in_flight;
     long last_http_status;
     char last_error[160];
 } st;
@@ -68,6 +76,8 @@ static void event_free(struct wh_event *e)
     free(e->biz_opaque);
     free(e->text);
     free(e->name);
+    free(e->field);
+    free(e->value);
     free(e);
 }
 
@@ -141,6 +151,11 @@ static struct wh_event *status_event(const struct wh_send *s, const char *status
     snprintf(e->display, sizeof e->display, "%s", s->display_digits);
     snprintf(e->recipient, sizeof e->recipient, "%s", s->wa_id);
     snprintf(e->category, sizeof e->category, "%s", s->category ? s->category : "utility");
+    snprintf(e->pricing_type, sizeof e->pricing_type, "%s",
+             s->pricing_type ? s->pricing_type : "regular");
+    e->billable = s->billable;
+    e->hide_recipient = s->hide_recipient;
+    snprintf(e->user_id, sizeof e->user_id, "%s", s->user_id ? s->user_id : "");
     e->biz_opaque = xstrdup(s->biz_opaque);
     return e;
 }
@@ -166,6 +181,16 @@ void webhook_schedule(const struct wh_send *s)
         ev[n]->error_code = s->fail_code;
         ev[n]->error_details = xstrdup(s->fail_details);
         n++;
+    } else if (s->ttl_ms > 0) { /* phone off: sent, never delivered, failed at the TTL */
+        int64_t t_fail = now + s->ttl_ms + f.delay_ms;
+        if (set.statuses & ST_SENT)
+            ev[n++] = status_event(s, "sent", base, wall + (base - now) / 1000);
+        ev[n] = status_event(s, "failed", t_fail > base ? t_fail : base + 1,
+                             wall + (t_fail - now) / 1000);
+        ev[n]->error_code = set.ttl_error_code;
+        ev[n]->error_details =
+            xstrdup("Message expired: it could not be delivered within its time-to-live.");
+        n++;
     } else {
         bool reorder = f.reorder_rate > 0 &&
                        (set.statuses & (ST_SENT | ST_DELIVERED)) == (ST_SENT | ST_DELIVERED) &&
@@ -185,6 +210,8 @@ void webhook_schedule(const struct wh_send *s)
         if (set.statuses & ST_READ)
             ev[n++] = status_event(s, "read", t_read, wall + (t_read - now) / 1000);
     }
+    for (size_t i = 0; i < n; i++)
+        snprintf(ev[i]->pricing_mode, sizeof ev[i]->pricing_mode, "%s", set.pricing);
     pthread_mutex_lock(&wh_lock);
     for (size_t i = 0; i < n; i++)
         enqueue_locked(ev[i]);
@@ -205,7 +232,9 @@ int webhook_inbound(const struct wh_inbound *in)
     snprintf(e->id, sizeof e->id, "%s", in->wamid);
     snprintf(e->phone_id, sizeof e->phone_id, "%s", in->phone_id);
     snprintf(e->display, sizeof e->display, "%s", in->display_digits);
-    snprintf(e->recipient, sizeof e->recipient, "%s", in->from);
+    snprintf(e->recipient, sizeof e->recipient, "%s", in->from ? in->from : "");
+    snprintf(e->user_id, sizeof e->user_id, "%s", in->user_id ? in->user_id : "");
+    snprintf(e->username, sizeof e->username, "%s", in->username ? in->username : "");
     e->text = xstrdup(in->text);
     e->name = xstrdup(in->name);
     pthread_mutex_lock(&wh_lock);
@@ -215,22 +244,75 @@ int webhook_inbound(const struct wh_inbound *in)
     return 0;
 }
 
+int webhook_account(const char *field, json_t *value, long delay_ms)
+{
+    struct sim_settings set;
+    struct fault_webhooks f;
+    settings_get(&set);
+    if (!set.webhook_url[0]) {
+        json_decref(value);
+        return -1;
+    }
+    faults_webhooks(&f);
+    struct wh_event *e = xcalloc(1, sizeof(*e));
+    e->due_ms = monotonic_ms() + f.delay_ms + delay_ms;
+    /* reordering: this change is held back one status step, so a later one overtakes it */
+    if (f.reorder_rate > 0 && prng_unit() < f.reorder_rate)
+        e->due_ms += set.status_delay_ms > 0 ? set.status_delay_ms : 1;
+    e->timestamp = (sim_wall_ms() + delay_ms) / 1000;
+    e->field = xstrdup(field);
+    e->value = json_dump_compact(value);
+    json_decref(value);
+    pthread_mutex_lock(&wh_lock);
+    enqueue_locked(e);
+    pthread_cond_signal(&wh_cond);
+    pthread_mutex_unlock(&wh_lock);
+    return 0;
+}
+
 /* ---------- payloads ---------- */
+
+/* A hex conversation id derived from the number, the recipient and the category: the
+ * same conversation for a day, like Meta's, and no draw from the PRNG. */
+static json_t *conversation_json(const struct wh_event *e)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const char *parts[] = {e->phone_id, e->recipient, e->category};
+    for (size_t i = 0; i < 3; i++) {
+        for (const char *c = parts[i]; *c; c++)
+            h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    }
+    h ^= (uint64_t)(e->timestamp / 86400);
+    return json_pack("{s:o, s:{s:s}, s:o}", "id",
+                     json_sprintf("%016llx%016llx", (unsigned long long)prng_mix(h),
+                                  (unsigned long long)prng_mix(h + 1)),
+                     "origin", "type", e->category, "expiration_timestamp",
+                     json_sprintf("%lld", (long long)((e->timestamp / 86400 + 1) * 86400)));
+}
 
 static json_t *status_json(const struct wh_event *e)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", e->id, "status", e->status, "timestamp", "",
-                          "recipient_id", e->recipient);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "id", e->id, "status", e->status, "timestamp", "");
     json_object_set_new(o, "timestamp", json_sprintf("%lld", (long long)e->timestamp));
+    if (!e->hide_recipient)
+        json_object_set_new(o, "recipient_id", json_string(e->recipient));
+    if (e->user_id[0])
+        json_object_set_new(o, "recipient_user_id", json_string(e->user_id));
     if (e->biz_opaque)
         json_object_set_new(o, "biz_opaque_callback_data", json_string(e->biz_opaque));
     if (e->error_code) {
         json_object_set_new(o, "errors",
                             json_pack("[o]", gerr_async_error(e->error_code, e->error_details)));
-    } else {
+    } else if (strcmp(e->pricing_mode, "cbp") == 0) { /* before July 2025 */
+        json_object_set_new(o, "conversation", conversation_json(e));
         json_object_set_new(o, "pricing",
-                            json_pack("{s:b, s:s, s:s, s:s}", "billable", 1, "pricing_model", "PMP",
-                                      "category", e->category, "type", "regular"));
+                            json_pack("{s:b, s:s, s:s}", "billable", e->billable, "pricing_model",
+                                      "CBP", "category", e->category));
+    } else if (strcmp(e->pricing_mode, "none") != 0) {
+        json_object_set_new(o, "pricing",
+                            json_pack("{s:b, s:s, s:s, s:s}", "billable", e->billable,
+                                      "pricing_model", "PMP", "category", e->category, "type",
+                                      e->pricing_type));
     }
     return o;
 }
@@ -275,22 +357,53 @@ static void add_to_changes(json_t *changes, const struct wh_event *e)
         messages = json_array();
         json_object_set_new(value, "messages", messages);
     }
-    json_array_append_new(contacts, json_pack("{s:{s:s}, s:s}", "profile", "name",
-                                              e->name ? e->name : "", "wa_id", e->recipient));
-    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "from", e->recipient, "id", e->id,
-                          "timestamp", "", "type", "text", "text", "body", e->text ? e->text : "");
+    json_t *contact = json_pack("{s:{s:s}}", "profile", "name", e->name ? e->name : "");
+    json_t *m = json_pack("{s:s, s:s, s:s, s:{s:s}}", "id", e->id, "timestamp", "", "type", "text",
+                          "text", "body", e->text ? e->text : "");
+    if (e->username[0])
+        json_object_set_new(json_object_get(contact, "profile"), "username",
+                            json_string(e->username));
+    if (e->recipient[0]) { /* a user known only by user_id has neither */
+        json_object_set_new(contact, "wa_id", json_string(e->recipient));
+        json_object_set_new(m, "from", json_string(e->recipient));
+    }
+    if (e->user_id[0]) {
+        json_object_set_new(contact, "user_id", json_string(e->user_id));
+        json_object_set_new(m, "from_user_id", json_string(e->user_id));
+    }
+    json_array_append_new(contacts, contact);
     json_object_set_new(m, "timestamp", json_sprintf("%lld", (long long)e->timestamp));
     json_array_append_new(messages, m);
 }
 
-/* The whole POST body for n events; the caller frees it. */
+/* The whole POST body for n events; the caller frees it. Messages changes share one
+ * entry; account-level changes come in an entry of their own with Meta's "time". */
 static char *build_body(struct wh_event **batch, size_t n)
 {
     json_t *changes = json_array();
-    for (size_t i = 0; i < n; i++)
-        add_to_changes(changes, batch[i]);
-    json_t *root = json_pack("{s:s, s:[{s:s, s:o}]}", "object", "whatsapp_business_account",
-                             "entry", "id", sim_cfg.waba_id, "changes", changes);
+    json_t *account = json_array();
+    int64_t time = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!batch[i]->field) {
+            add_to_changes(changes, batch[i]);
+            continue;
+        }
+        json_t *value = json_loads(batch[i]->value, JSON_DECODE_ANY, NULL);
+        json_array_append_new(account, json_pack("{s:o, s:s}", "value", value ? value : json_null(),
+                                                 "field", batch[i]->field));
+        if (batch[i]->timestamp > time)
+            time = batch[i]->timestamp;
+    }
+    json_t *entries = json_array();
+    if (json_array_size(changes))
+        json_array_append_new(entries,
+                              json_pack("{s:s, s:O}", "id", sim_cfg.waba_id, "changes", changes));
+    if (json_array_size(account))
+        json_array_append_new(entries, json_pack("{s:s, s:I, s:O}", "id", sim_cfg.waba_id, "time",
+                                                 (json_int_t)time, "changes", account));
+    json_decref(changes);
+    json_decref(account);
+    json_t *root = json_pack("{s:s, s:o}", "object", "whatsapp_business_account", "entry", entries);
     char *body = json_dump_compact(root);
     json_decref(root);
     return body;
@@ -414,6 +527,8 @@ static void deliver_locked(CURL *curl, struct wh_event **batch, size_t n,
         struct wh_event *e = batch[i];
         if (e->inbound)
             st.inbound++;
+        else if (e->field)
+            st.account++;
         else
             st.statuses++;
         if (e->duplicate)
@@ -543,14 +658,15 @@ json_t *webhook_stats_json(void)
 {
     pthread_mutex_lock(&wh_lock);
     int64_t now = monotonic_ms();
-    json_t *o = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}", "pending", (json_int_t)heap_n,
-        "in_flight", (json_int_t)st.in_flight, "posts_ok", (json_int_t)st.posts_ok, "posts_failed",
-        (json_int_t)st.posts_failed, "statuses_delivered", (json_int_t)st.statuses,
-        "inbound_delivered", (json_int_t)st.inbound, "duplicates_delivered",
-        (json_int_t)st.duplicates, "dropped", (json_int_t)st.dropped, "last_http_status",
-        (json_int_t)st.last_http_status, "retry_in_ms",
-        (json_int_t)(hold_until_ms > now ? hold_until_ms - now : 0), "last_error", st.last_error);
+    json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "pending",
+                          (json_int_t)heap_n, "in_flight", (json_int_t)st.in_flight, "posts_ok",
+                          (json_int_t)st.posts_ok, "posts_failed", (json_int_t)st.posts_failed,
+                          "statuses_delivered", (json_int_t)st.statuses, "inbound_delivered",
+                          (json_int_t)st.inbound, "duplicates_delivered", (json_int_t)st.duplicates,
+                          "dropped", (json_int_t)st.dropped, "last_http_status",
+                          (json_int_t)st.last_http_status, "retry_in_ms",
+                          (json_int_t)(hold_until_ms > now ? hold_until_ms - now : 0), "last_error",
+                          st.last_error, "account_events_delivered", (json_int_t)st.account);
     pthread_mutex_unlock(&wh_lock);
     return o;
 }

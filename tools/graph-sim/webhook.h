@@ -6,6 +6,7 @@
 #define SIM_WEBHOOK_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* What an accepted send leaves for the webhooks (all strings borrowed). */
@@ -16,16 +17,24 @@ struct wh_send {
     const char *wa_id;          /* recipient_id */
     const char *biz_opaque;     /* NULL when the request had none */
     const char *category;       /* pricing.category, lower case */
-    long fail_code;             /* 0 = sent/delivered/read; else one failed status */
-    const char *fail_details;   /* NULL = the catalogue's */
+    const char *pricing_type;   /* regular, free_customer_service, ... (NULL = regular) */
+    bool billable;
+    const char *user_id;      /* recipient_user_id (BSUID), NULL = none */
+    bool hide_recipient;      /* a username user: no recipient_id */
+    long ttl_ms;              /* > 0: the recipient is unreachable; a failed status (the
+                               * settings' ttl_error_code) after this long, nothing else */
+    long fail_code;           /* 0 = sent/delivered/read; else one failed status */
+    const char *fail_details; /* NULL = the catalogue's */
 };
 
 /* An inbound text message from a user to one of the numbers (strings borrowed). */
 struct wh_inbound {
     const char *phone_id;
     const char *display_digits;
-    const char *from; /* wa_id */
-    const char *name; /* profile name */
+    const char *from;     /* wa_id; NULL for a user known only by user_id */
+    const char *user_id;  /* BSUID, NULL = none */
+    const char *username; /* NULL = none */
+    const char *name;     /* profile name */
     const char *text;
     const char *wamid;
     int64_t timestamp; /* unix seconds */
@@ -40,6 +49,11 @@ void webhook_schedule(const struct wh_send *s);
 /* Queues an inbound message for delivery now. Returns 0, or -1 when no webhook URL is
  * set. */
 int webhook_inbound(const struct wh_inbound *in) __attribute__((warn_unused_result));
+/* Queues an account-level change (entry[].changes[] with this field and value, value
+ * stolen) for delivery after delay_ms plus the webhook faults' delay; duplicates and
+ * reordering apply as to statuses. Returns 0, or -1 when no webhook URL is set. */
+int webhook_account(const char *field, json_t *value, long delay_ms)
+    __attribute__((warn_unused_result));
 /* Wakes the sender after faults or settings changed (ends a backoff wait). */
 void webhook_kick(void);
 /* Drops every pending webhook and zeroes the counters. */
