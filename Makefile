@@ -26,7 +26,7 @@ LDFLAGS = $(OPT)
 
 COMMON_SRC := $(wildcard common/*.c)
 TENANT_SRC := $(wildcard services/tenant/*.c)
-NOTIF_SRC := $(wildcard services/notification/*.c)
+NOTIF_SRC := $(wildcard services/notification/*.c services/notification/*/*.c)
 SIM_SRC := $(wildcard tools/graph-sim/*.c)
 MINT_SRC := tools/mint-token/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -45,6 +45,10 @@ ITEST_BINS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%,$(ITES
 all: bins
 bins: $(BINS)
 tests: $(UNIT_BINS) $(ITEST_BINS)
+
+# A service's own headers are named from its directory: "outbox/worker.h".
+$(OBJ)/services/notification/%.o $(OBJ)/tests/unit/%.o: CFLAGS += -Iservices/notification
+$(OBJ)/services/tenant/%.o $(OBJ)/tests/unit/%.o: CFLAGS += -Iservices/tenant
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -90,7 +94,18 @@ $(OUT)/loadgen: $(OBJ)/bench/loadgen.o $(COMMON_OBJ)
 $(OUT)/rss-floor: $(OBJ)/bench/rss_floor.o $(COMMON_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(OUT)/tests/unit/%: $(OBJ)/tests/unit/%.o $(COMMON_OBJ)
+# Each service's objects but its main, as a library the unit tests link against.
+$(OUT)/lib/libnotification.a: $(call objs,$(filter-out %/main.c,$(NOTIF_SRC)))
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+$(OUT)/lib/libtenant.a: $(call objs,$(filter-out %/main.c,$(TENANT_SRC)))
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/tests/unit/%: $(OBJ)/tests/unit/%.o $(OUT)/lib/libnotification.a $(OUT)/lib/libtenant.a \
+		$(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 $(OUT)/tests/integration/%: $(OBJ)/tests/integration/%.o $(HARNESS_OBJ) $(COMMON_OBJ)

@@ -442,3 +442,17 @@ int db_listen_drain(PGconn *c)
     }
     return n;
 }
+
+enum db_status db_exec_retrying(const struct db_stmt *stmt, const char *const *params,
+                                PGresult **out)
+{
+    enum db_status st = DB_ERROR;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        st = db_exec(stmt, params, out);
+        const char *state = db_error_sqlstate();
+        if (st != DB_ERROR || (strcmp(state, "40P01") != 0 && strcmp(state, "40001") != 0))
+            break;
+        log_warn("retrying after a lock conflict\tstmt=%s sqlstate=%s", stmt->name, state);
+    }
+    return st;
+}

@@ -41,6 +41,12 @@ void db_init(const char *conninfo);
 enum db_status db_exec(const struct db_stmt *stmt, const char *const *params, PGresult **out)
     __attribute__((warn_unused_result));
 
+/* db_exec(), run again (at most three times) when PostgreSQL broke a deadlock or a
+ * serialization conflict by failing this statement: batch statements that lock many
+ * rows can meet others locking them in another order. */
+enum db_status db_exec_retrying(const struct db_stmt *stmt, const char *const *params,
+                                PGresult **out) __attribute__((warn_unused_result));
+
 /* Transactions on this thread's connection. db_begin() fails with DB_UNAVAILABLE when the
  * server cannot be reached; db_rollback() is harmless outside a transaction. */
 enum db_status db_begin(void) __attribute__((warn_unused_result));

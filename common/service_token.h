@@ -18,8 +18,7 @@ struct service_token {
 };
 
 /* Sets up st for sub under auth (both borrowed). */
-void service_token_init(struct service_token *st, const struct auth_policy *auth,
-                        const char *sub);
+void service_token_init(struct service_token *st, const struct auth_policy *auth, const char *sub);
 /* A copy of a valid token (the caller frees it), or NULL (logged) when minting fails. */
 char *service_token_get(struct service_token *st) __attribute__((warn_unused_result));
 /* Frees the token. */

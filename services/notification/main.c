@@ -11,11 +11,11 @@
 #include "httpclient.h"
 #include "log.h"
 #include "retention.h"
-#include "routes.h"
+#include "api/routes.h"
 #include "shutdown.h"
-#include "tenant_settings.h"
-#include "wakeup.h"
-#include "worker.h"
+#include "tenants/settings.h"
+#include "outbox/wakeup.h"
+#include "outbox/worker.h"
 
 extern const struct db_migration notification_migrations[];
 extern const size_t notification_migrations_count;

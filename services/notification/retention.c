@@ -15,7 +15,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "shutdown.h"
-#include "store.h"
+#include "api/store.h"
 
 #define PENDING_MAX_AGE_SECONDS 86400
 

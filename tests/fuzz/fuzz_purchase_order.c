@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "e164.h"
-#include "intake_validate.h"
+#include "api/intake_validate.h"
 #include "uuidutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

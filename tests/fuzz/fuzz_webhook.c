@@ -16,7 +16,7 @@
 #include "hmac.h"
 #include "log.h"
 #include "uuidutil.h"
-#include "webhook_parse.h"
+#include "api/webhook_parse.h"
 
 #define APP_SECRET "fuzz-app-secret"
 
@@ -52,7 +52,7 @@ static void check_batch(const struct webhook_batch *b)
 {
     static const char *const known[] = {"sent", "delivered", "read", "failed"};
     for (size_t i = 0; i < b->n; i++) {
-        const struct store_status_event *e = &b->ev[i];
+        const struct webhook_status *e = &b->ev[i];
         check(e->wamid && e->wamid[0] && strlen(e->wamid) <= WEBHOOK_WAMID_MAX, "bad wamid kept");
         bool ok = false;
         for (size_t k = 0; k < 4; k++)

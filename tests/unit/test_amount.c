@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../services/notification/amount.c"
+#include "outbox/amount.h"
 
 struct amount_case {
     const char *amount;

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../services/notification/graph_errors.c"
+#include "graph/errors.h"
 
 struct answer_case {
     long status;

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../services/notification/ratelimit.c"
+#include "outbox/ratelimit.h"
 
 #define MS 1000
 #define S 1000000

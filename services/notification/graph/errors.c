@@ -1,5 +1,5 @@
 /* graph_errors.c - the table of Meta's error codes and the reading of a send's answer. */
-#include "graph_errors.h"
+#include "graph/errors.h"
 
 #include <jansson.h>
 #include <stdio.h>

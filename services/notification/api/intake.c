@@ -8,16 +8,16 @@
 #include <string.h>
 
 #include "app.h"
-#include "handlers.h"
+#include "api/handlers.h"
 #include "hex.h"
-#include "intake_validate.h"
+#include "api/intake_validate.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "metrics.h"
-#include "store.h"
-#include "tenant_settings.h"
+#include "api/store.h"
+#include "tenants/settings.h"
 #include "uuidutil.h"
-#include "wakeup.h"
+#include "outbox/wakeup.h"
 
 #define SKIP_DISABLED "whatsapp_notifications_disabled"
 

@@ -3,7 +3,6 @@
  * every entry (parsed by webhook_parse.c) applied in one batch statement and inbound
  * STOP/BAJA/START/ALTA turned into opt-outs and opt-ins. A bad item is skipped, counted
  * and logged; the rest apply. */
-#include "webhook.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -12,13 +11,13 @@
 #include <string.h>
 
 #include "app.h"
-#include "handlers.h"
+#include "api/handlers.h"
 #include "hmac.h"
 #include "log.h"
 #include "metrics.h"
-#include "store.h"
+#include "api/store.h"
 #include "uuidutil.h"
-#include "webhook_parse.h"
+#include "api/webhook_parse.h"
 
 static void count(const char *name, const char *help, const char *result, long n)
 {
@@ -173,24 +172,4 @@ void handle_webhook_verify(struct http_request *req)
     }
     log_info("webhook verified");
     http_reply_bytes(req, 200, "text/plain; charset=utf-8", challenge, strlen(challenge));
-}
-
-int webhook_apply_pending(const char *message_id, const char *wamid)
-{
-    long applied = 0;
-    const char *id = message_id && uuid_is_valid(message_id, NULL) ? message_id : NULL;
-
-    if (!wamid || !*wamid)
-        return 0;
-    enum db_status st = store_pending_apply(id, wamid, &applied);
-    if (st != DB_OK) {
-        log_warn("pending statuses not applied\tmessage_id=%s error=\"%s\"", id ? id : "-",
-                 db_error_message());
-        return -1;
-    }
-    if (applied) {
-        count("whatsapp_webhook_statuses_total", statuses_help, "pending_applied", applied);
-        log_info("pending statuses applied\tmessage_id=%s count=%ld", id ? id : "-", applied);
-    }
-    return (int)applied;
 }

@@ -2,7 +2,7 @@
  * claimer takes due rows and turns each into a Graph request for the sender or a final
  * answer (skipped, failed, released); the writer writes every result back, a batch per
  * statement. Claims are the latency path and never wait behind result writes. */
-#include "worker.h"
+#include "outbox/worker.h"
 
 #include <jansson.h>
 #include <poll.h>
@@ -16,20 +16,19 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "amount.h"
+#include "outbox/amount.h"
 #include "db.h"
 #include "httpclient.h"
 #include "log.h"
 #include "metrics.h"
 #include "monotonic.h"
-#include "outbox.h"
-#include "pause.h"
-#include "sender.h"
+#include "outbox/outbox.h"
+#include "outbox/pause.h"
+#include "outbox/sender.h"
 #include "shutdown.h"
-#include "tenant_settings.h"
+#include "tenants/settings.h"
 #include "wakefd.h"
-#include "wakeup.h"
-#include "webhook.h"
+#include "outbox/wakeup.h"
 
 #define POLL_MS 1000           /* look for due rows at least this often */
 #define DB_RETRY_MS 1000       /* after the database failed */
@@ -77,7 +76,7 @@ struct worker {
     size_t isolate_left;          /* results to write one by one after a batch failed */
     int64_t write_retry_ms;
 
-    struct metric *skipped, *failed, *released;
+    struct metric *skipped, *failed, *released, *pending_applied;
 };
 
 static double paused_value(void *arg)
@@ -119,8 +118,9 @@ static void collect(struct worker *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-/* Applies statuses that a webhook stored before these wamids were known. */
-static void apply_pending_statuses(struct send_job *jobs, size_t n)
+/* Applies statuses that a webhook stored before these wamids were known: part of
+ * writing the sends' results. */
+static void apply_pending_statuses(struct worker *w, struct send_job *jobs, size_t n)
 {
     const char **wamids = xcalloc(n, sizeof(*wamids));
     const char **ids = xcalloc(n, sizeof(*ids));
@@ -137,8 +137,18 @@ static void apply_pending_statuses(struct send_job *jobs, size_t n)
     if (m && outbox_pending(wamids, m, pending) != DB_OK)
         log_warn("cannot look for early statuses; they stay pending\tmessages=%zu", m);
     for (i = 0; i < m; i++) {
-        if (pending[i])
-            (void)webhook_apply_pending(ids[i], wamids[i]);
+        long applied = 0;
+        if (!pending[i])
+            continue;
+        if (outbox_pending_apply(ids[i], wamids[i], &applied) != DB_OK) {
+            log_warn("pending statuses not applied; they stay pending\tid=%s error=\"%s\"", ids[i],
+                     db_error_message());
+            continue;
+        }
+        if (applied) {
+            metric_add(w->pending_applied, (double)applied);
+            log_info("pending statuses applied\tid=%s count=%ld", ids[i], applied);
+        }
     }
     free(wamids);
     free(ids);
@@ -232,7 +242,7 @@ static void write_results(struct worker *w, int64_t now)
         else
             log_outcomes(w->results.head, n);
         if (st == DB_OK)
-            apply_pending_statuses(w->results.head, n);
+            apply_pending_statuses(w, w->results.head, n);
         if (w->isolate_left)
             w->isolate_left--;
         drop_results(w, n, now);
@@ -681,6 +691,9 @@ struct worker *worker_start(const struct notification_config *cfg,
     w->skipped = metrics_counter("whatsapp_sends_total", help, "result=\"skipped\"");
     w->failed = metrics_counter("whatsapp_sends_total", help, "result=\"failed\"");
     w->released = metrics_counter("whatsapp_sends_total", help, "result=\"released\"");
+    w->pending_applied =
+        metrics_counter("whatsapp_webhook_statuses_total", "Webhook status reports by outcome.",
+                        "result=\"pending_applied\"");
     if (w->claim_fd < 0 || w->write_fd < 0)
         goto fail;
     w->settings = settings;

@@ -1,5 +1,5 @@
 /* pause.c - a mutex-guarded flag and its reason. */
-#include "pause.h"
+#include "outbox/pause.h"
 
 #include <pthread.h>
 #include <stdio.h>

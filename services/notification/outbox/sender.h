@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #include "e164.h"
-#include "outbox.h"
-#include "tenant_settings.h"
+#include "outbox/outbox.h"
+#include "tenants/settings.h"
 
 struct send_job {
     struct send_job *next;       /* link of the list that holds the job */

@@ -1,9 +1,9 @@
 /* routes.c - every endpoint notification-service serves, with the roles allowed. */
-#include "routes.h"
+#include "api/routes.h"
 
 #include <string.h>
 
-#include "handlers.h"
+#include "api/handlers.h"
 
 #define SERVICE_OR_ADMIN (AUTH_ROLE_SERVICE | AUTH_ROLE_ADMIN)
 #define WEBHOOK "/api/v1/whatsapp/webhook"

@@ -1,7 +1,7 @@
 /* store.c - every statement of the API side, parameterized and prepared once per
  * connection. Status batches travel as PostgreSQL array literals, one statement per
  * webhook request, so a webhook costs one round trip however many statuses it carries. */
-#include "store.h"
+#include "api/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +10,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "pgarray.h"
-
-/* Deadlocks between two concurrent status batches are possible in theory (a batch
- * locks its rows in id order, but other writers may not): retry such a statement. */
-#define STORE_RETRIES 3
+#include "outbox/status_sql.h"
 
 /* Closes to_char(ts ...: ISO 8601 in UTC with microseconds, exact enough to serve as a
  * keyset cursor. */
@@ -54,17 +51,6 @@ static const struct db_stmt st_message_insert = {
     12,
 };
 
-/* Wakes the outbox workers, in a transaction of its own after the insert's: PostgreSQL
- * serializes the commits of notifying transactions on one lock held through their WAL
- * flush, so a NOTIFY inside the durable insert would undo group commit. This transaction
- * writes nothing worth flushing, hence synchronous_commit off; a lost wake-up costs at
- * most the workers' poll interval. */
-static const struct db_stmt st_outbox_wake = {
-    "api_outbox_wake",
-    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('whatsapp_outbox', '')",
-    0,
-};
-
 static const struct db_stmt st_message_existing = {
     "api_message_existing",
     "SELECT id, status, request_hash = $3 FROM whatsapp_messages"
@@ -95,77 +81,6 @@ static const struct db_stmt st_message_get = {
 
 /* ---------- statuses ---------- */
 
-/* Applies the events of the CTE "ev" (wamid, status, ts, error_code, error_message,
- * callback_id, ord) and leaves the CTEs "matched" (each event with its message_id or
- * NULL) and "upd" (one row, n = its events, per message that changed).
- *
- * The messages are locked in id order first (FOR UPDATE returns their latest version,
- * and nobody can change them until the commit), so the next status is computed once,
- * from the row as it is: the furthest of sent/delivered/read, then failed, which does
- * not override read (see whatsapp_status_merge()). Timestamps are only ever filled,
- * never overwritten; delivered_at and read_at are never earlier than the step before
- * them (Meta reports whole seconds, sent_at is our millisecond), the reported times are
- * kept as they came; failed and skipped messages do not change at all. A message that
- * becomes sent, delivered or read loses the error a transient failure left on it (a
- * request that timed out here but that Graph accepted: its statuses arrive while the row
- * waits for its retry), and leaves the queue (next_attempt_at). "merged" is MATERIALIZED so that
- * the second whatsapp_status_merge() gets a plain column: PostgreSQL then inlines both calls
- * instead of running a SQL function per row. */
-#define APPLY_EVENTS                                                                               \
-    " matched AS ("                                                                                \
-    "  SELECT ev.*, coalesce("                                                                     \
-    "   (SELECT m.id FROM whatsapp_messages m WHERE m.wamid = ev.wamid),"                          \
-    "   (SELECT m.id FROM whatsapp_messages m WHERE m.id = ev.callback_id"                         \
-    "     AND m.wamid IS NULL)) AS message_id FROM ev),"                                           \
-    " agg AS ("                                                                                    \
-    "  SELECT message_id, count(*) AS n, min(wamid) AS wamid,"                                     \
-    "   (array_agg(status ORDER BY whatsapp_status_rank(status) DESC)"                             \
-    "    FILTER (WHERE status <> 'failed'))[1] AS best,"                                           \
-    "   CASE WHEN bool_or(status = 'failed') THEN 'failed' END AS failed,"                         \
-    "   to_timestamp(min(ts) FILTER (WHERE status = 'sent')) AS sent_ts,"                          \
-    "   to_timestamp(min(ts) FILTER (WHERE status = 'delivered')) AS delivered_ts,"                \
-    "   to_timestamp(min(ts) FILTER (WHERE status = 'read')) AS read_ts,"                          \
-    "   to_timestamp(min(ts) FILTER (WHERE status = 'failed')) AS failed_ts,"                      \
-    "   (array_agg(error_code ORDER BY ts, ord)"                                                   \
-    "    FILTER (WHERE status = 'failed'))[1] AS error_code,"                                      \
-    "   (array_agg(error_message ORDER BY ts, ord)"                                                \
-    "    FILTER (WHERE status = 'failed'))[1] AS error_message"                                    \
-    "  FROM matched WHERE message_id IS NOT NULL GROUP BY message_id),"                            \
-    " locked AS ("                                                                                 \
-    "  SELECT m.id, m.status, m.wamid, m.sent_at, m.delivered_at, m.read_at"                       \
-    "  FROM whatsapp_messages m WHERE m.id = ANY (ARRAY(SELECT message_id FROM agg))"              \
-    "  ORDER BY m.id FOR UPDATE),"                                                                 \
-    " merged AS MATERIALIZED ("                                                                    \
-    "  SELECT a.*, l.status AS was, whatsapp_status_merge(l.status, a.best) AS mid,"               \
-    "   (l.wamid IS NULL OR (l.sent_at IS NULL AND a.sent_ts IS NOT NULL)"                         \
-    "    OR (l.delivered_at IS NULL AND a.delivered_ts IS NOT NULL)"                               \
-    "    OR (l.read_at IS NULL AND a.read_ts IS NOT NULL)) AS fills"                               \
-    "  FROM locked l JOIN agg a ON a.message_id = l.id"                                            \
-    "  WHERE l.status NOT IN ('failed', 'skipped')),"                                              \
-    " calc AS (SELECT c.*, whatsapp_status_merge(c.mid, c.failed) AS next FROM merged c),"         \
-    " upd AS ("                                                                                    \
-    "  UPDATE whatsapp_messages m SET status = c.next,"                                            \
-    "   wamid = coalesce(m.wamid, c.wamid),"                                                       \
-    "   sent_at = coalesce(m.sent_at, c.sent_ts),"                                                 \
-    "   delivered_at = coalesce(m.delivered_at, CASE WHEN c.delivered_ts IS NOT NULL"              \
-    "    THEN greatest(c.delivered_ts, m.sent_at, c.sent_ts) END),"                                \
-    "   read_at = coalesce(m.read_at, CASE WHEN c.read_ts IS NOT NULL"                             \
-    "    THEN greatest(c.read_ts, m.delivered_at, c.delivered_ts, m.sent_at, c.sent_ts) END),"     \
-    "   delivered_reported_at = coalesce(m.delivered_reported_at, c.delivered_ts),"                \
-    "   read_reported_at = coalesce(m.read_reported_at, c.read_ts),"                               \
-    "   failed_at = CASE WHEN c.next = 'failed'"                                                   \
-    "    THEN coalesce(m.failed_at, c.failed_ts) ELSE m.failed_at END,"                            \
-    "   error_code = CASE WHEN c.next = 'failed'"                                                  \
-    "    THEN coalesce(c.error_code, m.error_code) END,"                                           \
-    "   error_message = CASE WHEN c.next = 'failed'"                                               \
-    "    THEN coalesce(c.error_message, m.error_message) END,"                                     \
-    "   next_attempt_at = CASE WHEN c.next IN ('queued', 'sending')"                               \
-    "    THEN m.next_attempt_at END,"                                                              \
-    "   updated_at = now()"                                                                        \
-    "  FROM calc c WHERE m.id = c.message_id AND (c.next <> c.was OR c.fills)"                     \
-    "   AND m.id = ANY (ARRAY(SELECT message_id FROM calc))"                                       \
-    "  RETURNING c.n)"
-
 /* A webhook's batch: $1..$6 are parallel arrays; unmatched events become pending. */
 static const struct db_stmt st_statuses_apply = {
     "api_statuses_apply",
@@ -183,18 +98,6 @@ static const struct db_stmt st_statuses_apply = {
     " SELECT (SELECT count(*) FROM matched WHERE message_id IS NOT NULL),"
     "  (SELECT coalesce(sum(n), 0) FROM upd), (SELECT count(*) FROM pend)",
     6,
-    .replan = true,
-};
-
-/* The wamid $1 has just been stored on message $2: its pending statuses apply now. */
-static const struct db_stmt st_pending_apply = {
-    "api_pending_apply",
-    "WITH ev AS ("
-    " DELETE FROM whatsapp_pending_statuses p WHERE p.wamid = $1"
-    " RETURNING p.wamid, p.status, extract(epoch FROM p.status_ts)::bigint AS ts,"
-    "  p.error_code, p.error_message, $2::uuid AS callback_id, 0::bigint AS ord)," APPLY_EVENTS
-    " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
-    2,
     .replan = true,
 };
 
@@ -286,20 +189,6 @@ static const struct db_stmt st_queue_stats = {
 
 /* ---------- helpers ---------- */
 
-static enum db_status exec_retrying(const struct db_stmt *stmt, const char *const *params,
-                                    PGresult **out)
-{
-    enum db_status st = DB_ERROR;
-    for (int attempt = 0; attempt < STORE_RETRIES; attempt++) {
-        st = db_exec(stmt, params, out);
-        const char *state = db_error_sqlstate();
-        if (st != DB_ERROR || (strcmp(state, "40P01") != 0 && strcmp(state, "40001") != 0))
-            break;
-        log_warn("retrying after a lock conflict\tstmt=%s sqlstate=%s", stmt->name, state);
-    }
-    return st;
-}
-
 static long get_long(const PGresult *res, int row, int col)
 {
     return strtol(PQgetvalue(res, row, col), NULL, 10);
@@ -340,7 +229,7 @@ enum db_status store_message_create(const struct store_new_message *m,
     memset(out, 0, sizeof(*out));
     /* The existing row may be deleted by retention between the two statements: then the
      * insert wins on the next round. */
-    for (int round = 0; round < STORE_RETRIES; round++) {
+    for (int round = 0; round < 3; round++) {
         st = db_exec(&st_message_insert, insert, &res);
         if (st != DB_OK)
             goto out;
@@ -370,11 +259,6 @@ enum db_status store_message_create(const struct store_new_message *m,
 out:
     PQclear(res);
     return st;
-}
-
-enum db_status store_outbox_notify(void)
-{
-    return db_exec(&st_outbox_wake, NULL, NULL);
 }
 
 /* ---------- reading ---------- */
@@ -417,7 +301,7 @@ enum db_status store_message_get(const char *id, const char *tenant_id, json_t *
 
 /* ---------- statuses ---------- */
 
-enum db_status store_statuses_apply(const struct store_status_event *ev, size_t n,
+enum db_status store_statuses_apply(const struct webhook_status *ev, size_t n,
                                     struct store_status_counts *out)
 {
     enum db_status st = DB_OK;
@@ -441,7 +325,7 @@ enum db_status store_statuses_apply(const struct store_status_event *ev, size_t 
         pgarray_close(&cols[c]);
     const char *params[] = {cols[0].data, cols[1].data, cols[2].data,
                             cols[3].data, cols[4].data, cols[5].data};
-    st = exec_retrying(&st_statuses_apply, params, &res);
+    st = db_exec_retrying(&st_statuses_apply, params, &res);
     if (st != DB_OK)
         goto out;
     out->matched = get_long(res, 0, 0);
@@ -452,7 +336,7 @@ enum db_status store_statuses_apply(const struct store_status_event *ev, size_t 
     PQclear(res);
     res = NULL;
     const char *wamids[] = {cols[0].data};
-    st = exec_retrying(&st_pending_resolve, wamids, &res);
+    st = db_exec_retrying(&st_pending_resolve, wamids, &res);
     if (st != DB_OK)
         goto out;
     long resolved = get_long(res, 0, 0);
@@ -463,19 +347,6 @@ out:
     PQclear(res);
     for (size_t c = 0; c < 6; c++)
         buf_free(&cols[c]);
-    return st;
-}
-
-enum db_status store_pending_apply(const char *message_id, const char *wamid, long *applied)
-{
-    PGresult *res = NULL;
-    const char *params[] = {wamid, message_id};
-
-    *applied = 0;
-    enum db_status st = exec_retrying(&st_pending_apply, params, &res);
-    if (st == DB_OK)
-        *applied = get_long(res, 0, 0);
-    PQclear(res);
     return st;
 }
 
@@ -490,7 +361,7 @@ enum db_status store_opt_change(bool opt_out, const char *phone_number_id, const
     const char *params[] = {phone_number_id, phone, when, source_id ? source_id : ""};
 
     *tenants = 0;
-    enum db_status st = exec_retrying(opt_out ? &st_opt_out : &st_opt_in, params, &res);
+    enum db_status st = db_exec_retrying(opt_out ? &st_opt_out : &st_opt_in, params, &res);
     if (st == DB_OK)
         *tenants = get_long(res, 0, 0);
     PQclear(res);

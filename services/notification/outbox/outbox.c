@@ -1,6 +1,6 @@
 /* outbox.c - every statement of the sending side. Batches travel as PostgreSQL array
  * literals unnested on the server, so a batch of results costs one round trip. */
-#include "outbox.h"
+#include "outbox/outbox.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "pgarray.h"
+#include "outbox/status_sql.h"
 
 /* The claim: due rows oldest first, skipping rows another worker holds locked. (The
  * rows are matched by "id = ANY (ARRAY(...))", here and in the batch statements below,
@@ -281,7 +282,50 @@ out:
     return st;
 }
 
-/* ---------- LISTEN ---------- */
+/* ---------- statuses that beat their send's answer ---------- */
+
+/* The wamid $1 has just been stored on message $2: its pending statuses apply now. */
+static const struct db_stmt st_pending_apply = {
+    "outbox_pending_apply",
+    "WITH ev AS ("
+    " DELETE FROM whatsapp_pending_statuses p WHERE p.wamid = $1"
+    " RETURNING p.wamid, p.status, extract(epoch FROM p.status_ts)::bigint AS ts,"
+    "  p.error_code, p.error_message, $2::uuid AS callback_id, 0::bigint AS ord)," APPLY_EVENTS
+    " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
+    2,
+    .replan = true,
+};
+
+enum db_status outbox_pending_apply(const char *message_id, const char *wamid, long *applied)
+{
+    PGresult *res = NULL;
+    const char *params[] = {wamid, message_id};
+
+    *applied = 0;
+    enum db_status st = db_exec_retrying(&st_pending_apply, params, &res);
+    if (st == DB_OK)
+        *applied = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return st;
+}
+
+/* ---------- LISTEN and NOTIFY ---------- */
+
+/* Wakes the outbox workers, in a transaction of its own after intake's insert: PostgreSQL
+ * serializes the commits of notifying transactions on one lock held through their WAL
+ * flush, so a NOTIFY inside the durable insert would undo group commit. This transaction
+ * writes nothing worth flushing, hence synchronous_commit off; a lost wake-up costs at
+ * most the workers' poll interval. */
+static const struct db_stmt st_outbox_wake = {
+    "outbox_wake",
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('whatsapp_outbox', '')",
+    0,
+};
+
+enum db_status outbox_notify(void)
+{
+    return db_exec(&st_outbox_wake, NULL, NULL);
+}
 
 PGconn *outbox_listen(void)
 {

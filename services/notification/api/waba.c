@@ -3,7 +3,7 @@
  * read page by page, cached for PHONE_NUMBERS_CACHE_SECONDS (Meta allows few management
  * calls per hour) and served stale when Graph fails. The access token is sent only to
  * the configured Graph base URL and never appears in a log line or an answer. */
-#include "graph_admin.h"
+#include "api/waba.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -12,11 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "handlers.h"
+#include "api/handlers.h"
 #include "httpclient.h"
 #include "log.h"
 #include "monotonic.h"
-#include "pause.h"
+#include "outbox/pause.h"
 
 #define GRAPH_PAGE_LIMIT 100
 #define GRAPH_PAGES_MAX 50 /* 5,000 items: far beyond 120 numbers or any template list */

@@ -10,7 +10,7 @@
 #define NOTIFICATION_WORKER_H
 
 #include "app.h"
-#include "tenant_settings.h"
+#include "tenants/settings.h"
 
 struct worker;
 

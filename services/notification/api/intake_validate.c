@@ -1,6 +1,6 @@
 /* intake_validate.c - parsing, validating and normalizing the two intake bodies (purchase
  * orders and generic template messages) into the payload that is stored and hashed. */
-#include "intake_validate.h"
+#include "api/intake_validate.h"
 
 #include <math.h>
 #include <stdarg.h>

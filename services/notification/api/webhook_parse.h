@@ -10,9 +10,19 @@
 #include <stddef.h>
 
 #include "e164.h"
-#include "store.h"
 
 #define WEBHOOK_WAMID_MAX 256 /* Meta's wamids are about 60 characters */
+
+/* One status report of a webhook; strings borrowed. */
+struct webhook_status {
+    const char *wamid;
+    const char *status; /* "sent" | "delivered" | "read" | "failed" */
+    long long ts;       /* unix seconds */
+    bool has_error_code;
+    long error_code;
+    const char *error_message; /* NULL when none */
+    const char *callback_id;   /* a canonical UUID (biz_opaque_callback_data), or NULL */
+};
 
 enum inbound_action { INBOUND_OTHER, INBOUND_OPT_OUT, INBOUND_OPT_IN };
 
@@ -29,7 +39,7 @@ struct inbound {
  * it owns the composed error messages. */
 struct webhook_batch {
     json_t *body;
-    struct store_status_event *ev; /* known statuses (sent, delivered, read, failed) */
+    struct webhook_status *ev; /* known statuses (sent, delivered, read, failed) */
     size_t n, cap;
     struct inbound *in;
     size_t nin, incap;

@@ -5,7 +5,7 @@
  *   - every change committed before the mark has a number up to the position.
  * A change only ever replaces an entry with a newer one (its number is higher), so
  * answers may arrive in any order. */
-#include "tenant_settings.h"
+#include "tenants/settings.h"
 
 #include <jansson.h>
 #include <pthread.h>

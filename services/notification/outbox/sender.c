@@ -1,7 +1,7 @@
 /* sender.c - the curl multi loop: jobs routed into a lane per sender number, admitted
  * when the number's limits allow, sent from a pool of reused easy handles over the
  * multi handle's connection cache, and classified when answered. */
-#include "sender.h"
+#include "outbox/sender.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "graph_errors.h"
+#include "graph/errors.h"
 #include "log.h"
 #include "metrics.h"
 #include "monotonic.h"
-#include "pause.h"
-#include "ratelimit.h"
+#include "outbox/pause.h"
+#include "outbox/ratelimit.h"
 
 #define HOLD_US 1000000LL           /* a job waits in its lane when it can go within this */
 #define THROTTLE_BLOCK_US 1000000LL /* a 130429 stops its number for one window */

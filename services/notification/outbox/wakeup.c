@@ -1,6 +1,6 @@
 /* wakeup.c - an eventfd for the local worker, a flag for the NOTIFY it owes, and the
  * notifier thread that pays it in an instance without a worker. */
-#include "wakeup.h"
+#include "outbox/wakeup.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -13,7 +13,7 @@
 #include "log.h"
 #include "monotonic.h"
 #include "wakefd.h"
-#include "store.h"
+#include "outbox/outbox.h"
 
 static int event_fd = -1;
 static atomic_bool attached;
@@ -25,7 +25,7 @@ static atomic_bool notifier_stopping;
 
 static void notify_now(void)
 {
-    if (store_outbox_notify() != DB_OK)
+    if (outbox_notify() != DB_OK)
         log_warn("could not wake the outbox workers; they will poll");
 }
 

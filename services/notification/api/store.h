@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "uuidutil.h"
+#include "api/webhook_parse.h"
 
 /* ---------- intake ---------- */
 
@@ -43,9 +44,6 @@ enum db_status store_message_create(const struct store_new_message *m,
                                     struct store_message_ref *out)
     __attribute__((warn_unused_result));
 
-/* NOTIFY whatsapp_outbox: wakes the outbox workers of every instance. */
-enum db_status store_outbox_notify(void) __attribute__((warn_unused_result));
-
 /* ---------- reading ---------- */
 
 struct store_message_filter {
@@ -69,17 +67,6 @@ enum db_status store_message_get(const char *id, const char *tenant_id, json_t *
 
 /* ---------- webhook statuses ---------- */
 
-/* One status report of a webhook; strings borrowed. */
-struct store_status_event {
-    const char *wamid;
-    const char *status; /* "sent" | "delivered" | "read" | "failed" */
-    long long ts;       /* unix seconds */
-    bool has_error_code;
-    long error_code;
-    const char *error_message; /* NULL when none */
-    const char *callback_id;   /* a canonical UUID (biz_opaque_callback_data), or NULL */
-};
-
 struct store_status_counts {
     long matched; /* events that found their message */
     long applied; /* events of messages that changed */
@@ -89,13 +76,8 @@ struct store_status_counts {
 /* Applies n events with the one-way status order, matching by wamid and, for a message
  * whose wamid is not stored yet, by callback id; events that match nothing are kept in
  * whatsapp_pending_statuses. One statement for the whole batch. */
-enum db_status store_statuses_apply(const struct store_status_event *ev, size_t n,
+enum db_status store_statuses_apply(const struct webhook_status *ev, size_t n,
                                     struct store_status_counts *out)
-    __attribute__((warn_unused_result));
-
-/* Applies and deletes the pending statuses of wamid, which message_id has just been given.
- * *applied receives the number of statuses taken from the pending table. */
-enum db_status store_pending_apply(const char *message_id, const char *wamid, long *applied)
     __attribute__((warn_unused_result));
 
 /* ---------- opt-outs ---------- */

@@ -88,6 +88,16 @@ enum db_status outbox_apply(const char *owner, struct outbox_result *const *resu
 enum db_status outbox_pending(const char *const *wamids, size_t n, bool *pending)
     __attribute__((warn_unused_result));
 
+/* Applies and deletes the statuses that waited in whatsapp_pending_statuses for wamid,
+ * which message_id (NULL when not a UUID) has just been given. *applied receives how
+ * many there were. Part of writing a send's result. */
+enum db_status outbox_pending_apply(const char *message_id, const char *wamid, long *applied)
+    __attribute__((warn_unused_result));
+
+/* NOTIFY whatsapp_outbox in a transaction of its own: wakes the workers of every
+ * instance. */
+enum db_status outbox_notify(void) __attribute__((warn_unused_result));
+
 /* Opens a connection listening on the whatsapp_outbox channel; NULL when the server
  * cannot be reached. The caller PQfinish()es it. */
 PGconn *outbox_listen(void);

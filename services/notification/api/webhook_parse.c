@@ -1,6 +1,6 @@
 /* webhook_parse.c - reading a webhook body: every entry[].changes[].value's statuses[]
  * and messages[], each item validated on its own; bad ones are counted and skipped. */
-#include "webhook_parse.h"
+#include "api/webhook_parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +94,7 @@ static void add_status(struct webhook_batch *b, const json_t *item, size_t entry
                        size_t index)
 {
     static const char *const known[] = {"sent", "delivered", "read", "failed"};
-    struct store_status_event e = {0};
+    struct webhook_status e = {0};
     const char *why = NULL;
 
     e.wamid = clean_str(json_object_get(item, "id"), WEBHOOK_WAMID_MAX);

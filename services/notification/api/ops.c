@@ -6,14 +6,14 @@
 
 #include "app.h"
 #include "db.h"
-#include "graph_admin.h"
-#include "handlers.h"
+#include "api/waba.h"
+#include "api/handlers.h"
 #include "httpclient.h"
 #include "log.h"
 #include "metrics.h"
 #include "openapi.h"
-#include "pause.h"
-#include "store.h"
+#include "outbox/pause.h"
+#include "api/store.h"
 
 #define TENANT_PROBE_TIMEOUT_MS 1000L
 

@@ -1,7 +1,7 @@
 /* ratelimit.c - a sliding-window ring with a GCRA burst cap per sender number, and a
  * hash of (sender, recipient) pairs chained in time order so the expired ones leave from
  * the head of the list. */
-#include "ratelimit.h"
+#include "outbox/ratelimit.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "config.h"
-#include "handlers.h"
-#include "store.h"
+#include "api/handlers.h"
+#include "api/store.h"
 #include "uuidutil.h"
 
 #define LIST_DEFAULT_LIMIT 50
