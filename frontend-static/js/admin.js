@@ -423,7 +423,7 @@ function render() {
   renderPhones();
   renderTenants();
   const time = state.updatedAt
-    ? state.updatedAt.toLocaleTimeString(getLang() === 'es' ? 'es-ES' : 'en-GB') : '';
+    ? state.updatedAt.toLocaleTimeString({ es: 'es-ES', en: 'en-GB', eu: 'eu-ES' }[getLang()] || 'es-ES') : '';
   $('updated').textContent = time ? t('admin.updated', { time }) : '';
   $('refresh-tools').hidden = false;
 }

@@ -1,6 +1,6 @@
-// i18n.js - every user-visible string of the two pages, in Spanish (the default) and
-// English, and the functions that pick and apply the language. The choice is kept in
-// localStorage; static markup names its strings with data-i18n / data-i18n-attr.
+// i18n.js - every user-visible string of the two pages, in Spanish (the default),
+// English and Basque, and the functions that pick and apply the language. The choice is
+// kept in localStorage; static markup names its strings with data-i18n / data-i18n-attr.
 
 const STRINGS = {
   es: {
@@ -268,9 +268,142 @@ const STRINGS = {
     'role.viewer': 'viewer',
     'role.unknown': 'no role',
   },
+
+  eu: {
+    'brand': 'Bakery Platform',
+    'skip': 'Joan edukira',
+    'lang.label': 'Orriaren hizkuntza',
+    'signout': 'Aldatu tokena',
+    'loading': 'Kargatzen…',
+
+    'signin.title': 'Sarbidea',
+    'signin.intro': 'Itsatsi zure administratzaileak emandako sarbide-tokena (JWT) orri hau irekitzeko.',
+    'signin.label': 'Sarbide-tokena',
+    'signin.hint': 'Fitxa honetan soilik gordetzen da, eta fitxa ixtean ezabatzen da.',
+    'signin.submit': 'Sartu',
+    'signin.empty': 'Itsatsi token bat jarraitzeko.',
+    'signin.malformed': 'Honek ez du token baliozko baten itxurarik: puntuz bereizitako hiru zati izan behar ditu.',
+
+    'auth.unauthorized': 'Saioa hasi behar duzu orri hau ikusteko.',
+    'auth.invalid_token': 'Tokena ez da baliozkoa. Itsatsi beste token bat.',
+    'auth.token_expired': 'Tokena iraungi da. Itsatsi token berri bat.',
+    'auth.forbidden': 'Zure tokenak ez du orri honetarako baimenik (403 errorea).',
+    'auth.forbidden_admin': 'Orri hau plataformako administratzaileentzat soilik da.',
+    'auth.server_said': 'Zerbitzariaren erantzuna: {message}',
+
+    'err.network': 'Ezin izan da zerbitzariarekin konektatu. Egiaztatu konexioa eta saiatu berriro.',
+    'err.generic': '{status} errorea: {message}',
+
+    'admin.title': 'WhatsApp kudeaketa',
+    'admin.doc_title': 'WhatsApp kudeaketa · Bakery Platform',
+    'admin.subtitle': 'Esleitu WhatsApp telefono-zenbakiak okindegiei.',
+    'admin.refresh': 'Eguneratu',
+    'admin.updated': 'Eguneratze-ordua: {time}',
+    'admin.updating': 'Eguneratzen…',
+
+    'phones.title': 'Telefono-zenbakiak',
+    'phones.summary': '{total} kontuan · {free} libre',
+    'phones.empty': 'WhatsApp Business kontuak ez du telefono-zenbakirik.',
+    'phones.unavailable': 'Ezin izan da telefono-zenbakien zerrenda kargatu.',
+    'phones.col.number': 'Zenbakia',
+    'phones.col.name': 'Egiaztatutako izena',
+    'phones.col.quality': 'Kalitatea',
+    'phones.col.holder': 'Nori esleitua',
+    'phones.free': 'Libre',
+    'phones.platform': 'Plataformaren zenbakia',
+    'phones.quality': 'Kalitatea: {rating}',
+    'quality.unknown': 'ezezaguna',
+
+    'tenants.title': 'Okindegiak',
+    'tenants.filter': 'Iragazi okindegiak',
+    'tenants.filter_placeholder': 'Izena edo zenbakia…',
+    'tenants.showing': '{shown} / {total} erakusten',
+    'tenants.none': 'Oraindik ez dago okindegirik.',
+    'tenants.no_match': 'Ez dago «{query}» bilaketarekin bat datorren okindegirik.',
+    'tenants.unavailable': 'Ezin izan da okindegien zerrenda kargatu.',
+    'tenants.phone': 'Telefonoa: {number}',
+    'tenants.no_phone': 'Ez du zenbakirik esleituta',
+    'tenants.platform_phone': 'Ez du zenbaki propiorik: bere eskariak plataformaren {number} zenbakitik bidaltzen dira',
+    'tenants.no_sender': 'Ez du zenbaki propiorik, ezta plataformak ere: bere eskariak ez dira WhatsApp bidez bidaltzen',
+    'tenants.settings_link': 'Ikusi ezarpenak',
+    'tenants.settings_link_label': 'Ikusi {name} okindegiaren jakinarazpen-ezarpenak',
+    'status.active': 'Aktibo',
+    'status.off': 'Desaktibatuta',
+    'status.platform': 'Plataformaren zenbakia',
+    'status.no_sender': 'Bidalketarik ez',
+    'status.no_phone': 'Zenbakirik ez',
+
+    'assign.select_label': '{name} okindegiaren telefono-zenbakia',
+    'assign.placeholder': 'Aukeratu zenbaki bat…',
+    'assign.no_free': 'Ez da zenbaki librerik geratzen',
+    'assign.phones_unavailable': 'Zenbakien zerrenda ez dago erabilgarri',
+    'assign.button': 'Esleitu',
+    'assign.button_label': 'Esleitu aukeratutako zenbakia {name} okindegiari',
+    'assign.busy': 'Esleitzen…',
+    'assign.choose_first': 'Aukeratu lehenik zenbaki bat zerrendatik.',
+    'assign.done': '{number} zenbakia «{name}» okindegiari esleitu zaio.',
+    'assign.failed': 'Ezin izan da zenbakia esleitu: {message}',
+    'assign.gone': 'Aukeratu zenuen {number} zenbakia jada ez dago libre.',
+    'assign.reserved': '{number} plataformaren zenbakia da: zenbaki propiorik gabeko okindegien eskariak bidaltzen ditu, eta ezin zaio inori esleitu.',
+
+    'unassign.button': 'Kendu zenbakia',
+    'unassign.button_label': 'Kendu {name} okindegiaren zenbakia',
+    'unassign.busy': 'Kentzen…',
+    'unassign.confirm_title': 'WhatsApp zenbakia kendu?',
+    'unassign.confirm_platform': '{number} zenbakia jada ez zaio «{name}» okindegiari esleituta egongo. WhatsApp aktibatuta duen bitartean, bere eskariak plataformaren {platform} zenbakitik bidaliko dira, «{verified}» egiaztatutako izenarekin.',
+    'unassign.confirm_platform_unnamed': '{number} zenbakia jada ez zaio «{name}» okindegiari esleituta egongo. WhatsApp aktibatuta duen bitartean, bere eskariak plataformaren {platform} zenbakitik bidaliko dira.',
+    'unassign.confirm_none': '{number} zenbakia jada ez zaio «{name}» okindegiari esleituta egongo. Plataformak ez du zenbaki propiorik; beraz, bere eskariak ez dira WhatsApp bidez bidaliko beste zenbaki bat esleitu arte.',
+    'unassign.confirm_unknown': '{number} zenbakia jada ez zaio «{name}» okindegiari esleituta egongo. Ezin izan da zenbakien zerrenda kargatu: bere eskariak plataformaren zenbakitik bidaliko dira plataformak baldin badu, eta bestela ez dira bidaliko.',
+    'unassign.cancel': 'Utzi',
+    'unassign.confirm': 'Kendu zenbakia',
+    'unassign.done': '«{name}» okindegiari zenbakia kendu zaio.',
+    'unassign.failed': 'Ezin izan da zenbakia kendu: {message}',
+
+    'settings.title': 'Jakinarazpen-ezarpenak',
+    'settings.doc_title': 'Jakinarazpen-ezarpenak · Bakery Platform',
+    'settings.subtitle': 'Zure okindegiak hornitzaileei nola abisatzen dien.',
+    'settings.subtitle_tenant': 'Okindegia: {name}',
+    'settings.card_title': 'WhatsApp konfigurazioa',
+    'settings.configured': 'WhatsApp konfiguratuta',
+    'settings.assigned_text': 'Zure eskariak zure okindegiaren zenbakitik bidaltzen dira WhatsApp bidez.',
+    'settings.phone_label': 'Telefonoa:',
+    'settings.assigned_phone_label': 'Esleitutako zenbakia:',
+    'settings.off_title': 'Desaktibatuta',
+    'settings.off_text': 'WhatsApp desaktibatuta dago: zure eskariak ez zaizkie hornitzaileei WhatsApp bidez bidaltzen.',
+    'settings.platform_title': 'Plataformaren zenbakitik bidaltzen da',
+    'settings.platform_text': 'Zure okindegiak oraindik ez du zenbaki propiorik: zure eskariak plataformaren {number} zenbakitik bidaltzen dira, laguntza-zerbitzuak zure okindegiari zenbaki bat esleitu arte.',
+    'settings.platform_name': 'Zure hornitzaileek «{verified}» izenarekin jasotzen dituzte.',
+    'settings.none_title': 'Eskariak ezin dira WhatsApp bidez bidali',
+    'settings.none_text': 'Zure okindegiak ez du WhatsApp zenbakirik, eta plataformak ez du haren ordez bidaltzeko zenbakirik: zure eskariak ez dira WhatsApp bidez bidaltzen. Jarri harremanetan laguntza-zerbitzuarekin zenbaki bat esleitu diezazuten.',
+    'settings.platform_disabled_title': 'WhatsApp bidezko bidalketa desaktibatuta dago plataforman',
+    'settings.platform_disabled_text': 'Plataformak WhatsApp mezuen bidalketa desaktibatuta du: ez da eskaririk bidaltzen WhatsApp bidez, hemen aktibatuta egon arren.',
+    'settings.sender_failed_title': 'Ezin izan da egiaztatu zure eskariak zein zenbakitik bidaltzen diren',
+    'settings.toggle': 'Bidali jakinarazpenak WhatsApp bidez',
+    'settings.toggle_hint': 'Zure hornitzaileek WhatsApp mezu bat jasotzen dute erosketa-eskari bat sortzen duzunean.',
+    'settings.language': 'Mezuen hizkuntza',
+    'settings.language_hint': 'Zure hornitzaileek mezuak jasotzen dituzten hizkuntza.',
+    'settings.included_title': 'WhatsApp jakinarazpenak barne',
+    'settings.included': 'WhatsApp mezuak zure harpidetzan sartuta daude.',
+    'settings.save': 'Gorde aldaketak',
+    'settings.saving': 'Gordetzen…',
+    'settings.saved': 'Aldaketak gorde dira.',
+    'settings.save_failed': 'Ezin izan dira aldaketak gorde: {message}',
+    'settings.load_failed': 'Ezin izan dira ezarpenak kargatu: {message}',
+    'settings.readonly_title': 'Irakurtzeko soilik',
+    'settings.readonly': 'Okindegi honetan duzun rolak ({role}) ezarpen hauek ikusteko aukera ematen du, baina ez aldatzekoa. Eskatu okindegiaren jabeari edo administratzaile bati aldaketa egiteko.',
+    'settings.pick_tenant': 'Plataformako administratzaile gisa, ireki orri hau WhatsApp kudeaketatik (okindegi bakoitzaren «Ikusi ezarpenak» esteka) edo gehitu ?tenant=<id> helbideari.',
+    'settings.pick_tenant_link': 'Joan WhatsApp kudeaketara',
+    'settings.no_tenant': 'Token hau ez da inongo okindegirena.',
+    'settings.bad_tenant': 'Helbideko okindegi-identifikatzailea ez da baliozkoa.',
+    'role.owner': 'jabea',
+    'role.admin': 'administratzailea',
+    'role.member': 'kidea',
+    'role.viewer': 'irakurlea',
+    'role.unknown': 'rolik gabe',
+  },
 };
 
-export const LANGUAGES = Object.freeze(['es', 'en']);
+export const LANGUAGES = Object.freeze(['es', 'en', 'eu']);
 const STORAGE_KEY = 'bakery.lang';
 let current = readStoredLang();
 
@@ -284,7 +417,7 @@ function readStoredLang() {
   return 'es';
 }
 
-/** The current page language, 'es' or 'en'. */
+/** The current page language, 'es', 'en' or 'eu'. */
 export function getLang() {
   return current;
 }

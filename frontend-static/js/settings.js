@@ -228,11 +228,13 @@ async function load() {
     return;
   }
   let settings;
-  const sender = loadSender();
+  // Both at once; the auth error of the sender call, if any, is a value (never an
+  // unhandled rejection while the settings call is still running).
+  const senderAuthError = loadSender().then(() => null, (e) => e);
   try {
     settings = unwrap(await api('GET', settingsUrl()));
   } catch (e) {
-    await sender.catch(() => {});
+    await senderAuthError;
     if (e instanceof ApiError && e.isAuth) {
       showSignIn(e);
       return;
@@ -243,10 +245,9 @@ async function load() {
     return;
   }
   state.settings = settings && typeof settings === 'object' ? settings : {};
-  try {
-    await sender;
-  } catch (e) {
-    showSignIn(e);
+  const authError = await senderAuthError;
+  if (authError) {
+    showSignIn(authError);
     return;
   }
   fillForm(state.settings);

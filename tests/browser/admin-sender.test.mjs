@@ -55,6 +55,12 @@ test('the platform number is labelled as such and never offered in an assign dro
   assert.equal(await text(page.locator('#phones-summary')), `${total} en la cuenta · ${free.length} libres`);
   await page.getByRole('button', { name: 'EN', exact: true }).click();
   assert.equal(await text(phoneRow(page, DEFAULT_PHONE_ID).locator('.phone-holder')), 'Platform number');
+  await page.getByRole('button', { name: 'EU', exact: true }).click();
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'eu');
+  assert.equal(await text(phoneRow(page, DEFAULT_PHONE_ID).locator('.phone-holder')), 'Plataformaren zenbakia');
+  assert.equal(await text(row(page, id['Panadería Goiko']).locator('.tenant-phone')),
+    `Ez du zenbaki propiorik: bere eskariak plataformaren ${platform.display_phone_number} zenbakitik bidaltzen dira`);
+  assert.equal(await text(row(page, id['Obrador Goikoetxea']).locator('.tenant-status')), 'Desaktibatuta');
   await page.getByRole('button', { name: 'ES', exact: true }).click();
   assertCleanPage(page);
   await page.close();

@@ -60,6 +60,9 @@ test('off: "Desactivado", never a green "configurado", and the order is skipped'
     assert.match(await box(page).getAttribute('class'), /\bwa-off\b/, who);
     assert.equal(await box(page).locator('.badge-ok').count(), 0, `${who}: nothing green`);
     assert.doesNotMatch(await text(box(page)), /configurado/i, who);
+    await page.getByRole('button', { name: 'EU', exact: true }).click();
+    assert.equal(await text(page.locator('#wa-state-title')), 'Desaktibatuta', `${who} in Basque`);
+    await page.getByRole('button', { name: 'ES', exact: true }).click();
     assertSkipped(await orderOutcome(stack, tenant), 'whatsapp_disabled_for_tenant', who);
   }
   assertCleanPage(page);
@@ -105,6 +108,12 @@ test('on without a number of its own: a warning that orders go from the platform
     'Your bakery has no number of its own yet: your orders are sent from the platform number ' +
     `${platform.display_phone_number} until support assigns one to your bakery. ` +
     `Your suppliers get them under the name “${platform.verified_name}”.`);
+  await viewer.getByRole('button', { name: 'EU', exact: true }).click();
+  assert.equal(await text(viewer.locator('#wa-state-title')), 'Plataformaren zenbakitik bidaltzen da');
+  assert.equal(await text(viewer.locator('#wa-state-text')),
+    'Zure okindegiak oraindik ez du zenbaki propiorik: zure eskariak plataformaren ' +
+    `${platform.display_phone_number} zenbakitik bidaltzen dira, laguntza-zerbitzuak zure okindegiari zenbaki bat ` +
+    `esleitu arte. Zure hornitzaileek «${platform.verified_name}» izenarekin jasotzen dituzte.`);
   await viewer.getByRole('button', { name: 'ES', exact: true }).click();
   await viewer.close();
   assertCleanPage(page);
