@@ -20,6 +20,7 @@ const state = {
   tenants: null,
   tenantsError: null,
   updatedAt: null,
+  platformOn: null, // ENABLE_WHATSAPP_NOTIFICATIONS as the sender endpoint reports it; null: unknown
   seq: 0, // sequence number of the newest refresh; older answers are dropped
   started: false,
   timer: 0,
@@ -74,6 +75,29 @@ async function refresh() {
     state.started = true;
     pageReady();
   }
+  checkPlatform(seq);
+}
+
+/**
+ * Whether the platform sends on WhatsApp at all (notification-service's
+ * ENABLE_WHATSAPP_NOTIFICATIONS), from the sender endpoint of the first bakery: with the
+ * switch off no bakery's order is sent, whatever its row would otherwise say. Unknown
+ * (null) until answered; a failure keeps what was known.
+ */
+async function checkPlatform(seq) {
+  const first = (state.tenants || [])[0];
+  if (!first) return;
+  let x;
+  try {
+    x = await api('GET', `/api/v1/tenants/${encodeURIComponent(first.tenant_id)}/whatsapp/sender`);
+  } catch (_) {
+    return; // an auth problem shows on the next refresh; anything else changes nothing
+  }
+  if (seq !== state.seq || !x || typeof x.platform_sending_enabled !== 'boolean') return;
+  if (x.platform_sending_enabled !== state.platformOn) {
+    state.platformOn = x.platform_sending_enabled;
+    render();
+  }
 }
 
 function startTimer() {
@@ -110,6 +134,7 @@ function platformPhone() {
  */
 function tenantStatus(x) {
   if (!x.whatsapp_enabled) return { key: 'status.off', cls: 'badge-neutral' };
+  if (state.platformOn === false) return { key: 'status.platform_disabled', cls: 'badge-warn' };
   if (x.phone_number_id) return { key: 'status.active', cls: 'badge-ok' };
   if (!state.phones) return { key: 'status.no_phone', cls: 'badge-warn' };
   if (platformPhone()) return { key: 'status.platform', cls: 'badge-warn' };
@@ -121,7 +146,7 @@ function tenantPhoneLine(x) {
   if (x.phone_number_id) {
     return { text: t('tenants.phone', { number: x.display_phone_number || x.phone_number_id }), cls: '' };
   }
-  if (x.whatsapp_enabled && state.phones) {
+  if (x.whatsapp_enabled && state.phones && state.platformOn !== false) {
     const platform = platformPhone();
     if (platform) {
       return { text: t('tenants.platform_phone', { number: platform.display_phone_number || platform.id }), cls: 'warn' };
@@ -420,6 +445,7 @@ function applyFilter() {
 }
 
 function render() {
+  $('platform-off').hidden = state.platformOn !== false;
   renderPhones();
   renderTenants();
   const time = state.updatedAt
@@ -509,6 +535,7 @@ async function assign(id) {
 /** What the unassign dialog says will happen to the bakery's orders afterwards. */
 function unassignText(x) {
   const vars = { number: x.display_phone_number || x.phone_number_id, name: x.tenant_name };
+  if (state.platformOn === false) return t('unassign.confirm_platform_disabled', vars);
   if (!state.phones) return t('unassign.confirm_unknown', vars);
   const platform = platformPhone();
   if (!platform) return t('unassign.confirm_none', vars);

@@ -34,6 +34,8 @@ const STRINGS = {
     'admin.refresh': 'Actualizar',
     'admin.updated': 'Actualizado a las {time}',
     'admin.updating': 'Actualizando…',
+    'admin.platform_off_title': 'El envío por WhatsApp está desactivado en la plataforma',
+    'admin.platform_off': 'notification-service tiene ENABLE_WHATSAPP_NOTIFICATIONS=false: no se envía ningún pedido por WhatsApp, tenga la panadería número o no.',
 
     'phones.title': 'Números de teléfono',
     'phones.summary': '{total} en la cuenta · {free} libres',
@@ -66,6 +68,7 @@ const STRINGS = {
     'status.platform': 'Número de la plataforma',
     'status.no_sender': 'Sin envío',
     'status.no_phone': 'Sin número',
+    'status.platform_disabled': 'Plataforma sin envío',
 
     'assign.select_label': 'Número de teléfono para {name}',
     'assign.placeholder': 'Elige un número…',
@@ -89,6 +92,7 @@ const STRINGS = {
     'unassign.confirm_none': 'El número {number} dejará de estar asignado a «{name}». La plataforma no tiene número propio, así que sus pedidos no se enviarán por WhatsApp hasta que se le asigne otro número.',
     'unassign.confirm_unknown': 'El número {number} dejará de estar asignado a «{name}». No se pudo cargar la lista de números: sus pedidos se enviarán desde el número de la plataforma si la plataforma tiene uno, y si no, no se enviarán.',
     'unassign.cancel': 'Cancelar',
+    'unassign.confirm_platform_disabled': 'El número {number} dejará de estar asignado a «{name}». El envío por WhatsApp está desactivado en la plataforma: ahora no se envía ningún pedido, con número o sin él.',
     'unassign.confirm': 'Quitar número',
     'unassign.done': 'Número quitado de «{name}».',
     'unassign.failed': 'No se pudo quitar el número: {message}',
@@ -167,6 +171,8 @@ const STRINGS = {
     'admin.refresh': 'Refresh',
     'admin.updated': 'Updated at {time}',
     'admin.updating': 'Updating…',
+    'admin.platform_off_title': 'WhatsApp sending is off for the whole platform',
+    'admin.platform_off': 'notification-service has ENABLE_WHATSAPP_NOTIFICATIONS=false: no order is sent on WhatsApp, whether the bakery has a number or not.',
 
     'phones.title': 'Phone numbers',
     'phones.summary': '{total} in the account · {free} free',
@@ -199,6 +205,7 @@ const STRINGS = {
     'status.platform': 'Platform number',
     'status.no_sender': 'Not sending',
     'status.no_phone': 'No number',
+    'status.platform_disabled': 'Platform not sending',
 
     'assign.select_label': 'Phone number for {name}',
     'assign.placeholder': 'Choose a number…',
@@ -222,6 +229,7 @@ const STRINGS = {
     'unassign.confirm_none': 'The number {number} will no longer be assigned to “{name}”. The platform has no number of its own, so its orders will not be sent on WhatsApp until it gets another number.',
     'unassign.confirm_unknown': 'The number {number} will no longer be assigned to “{name}”. The phone numbers could not be loaded: its orders will be sent from the platform number if the platform has one, and otherwise not sent.',
     'unassign.cancel': 'Cancel',
+    'unassign.confirm_platform_disabled': 'The number {number} will no longer be assigned to “{name}”. WhatsApp sending is off for the whole platform: no order is sent now, with a number or without.',
     'unassign.confirm': 'Unassign',
     'unassign.done': 'Number unassigned from “{name}”.',
     'unassign.failed': 'Could not unassign the number: {message}',
@@ -300,6 +308,8 @@ const STRINGS = {
     'admin.refresh': 'Eguneratu',
     'admin.updated': 'Eguneratze-ordua: {time}',
     'admin.updating': 'Eguneratzen…',
+    'admin.platform_off_title': 'WhatsApp bidezko bidalketa desaktibatuta dago plataforman',
+    'admin.platform_off': 'notification-service zerbitzuak ENABLE_WHATSAPP_NOTIFICATIONS=false du: ez da eskaririk bidaltzen WhatsApp bidez, okindegiak zenbakia izan ala ez.',
 
     'phones.title': 'Telefono-zenbakiak',
     'phones.summary': '{total} kontuan · {free} libre',
@@ -332,6 +342,7 @@ const STRINGS = {
     'status.platform': 'Plataformaren zenbakia',
     'status.no_sender': 'Bidalketarik ez',
     'status.no_phone': 'Zenbakirik ez',
+    'status.platform_disabled': 'Plataformak ez du bidaltzen',
 
     'assign.select_label': '{name} okindegiaren telefono-zenbakia',
     'assign.placeholder': 'Aukeratu zenbaki bat…',
@@ -355,6 +366,7 @@ const STRINGS = {
     'unassign.confirm_none': '{number} zenbakia jada ez zaio «{name}» okindegiari esleituta egongo. Plataformak ez du zenbaki propiorik; beraz, bere eskariak ez dira WhatsApp bidez bidaliko beste zenbaki bat esleitu arte.',
     'unassign.confirm_unknown': '{number} zenbakia jada ez zaio «{name}» okindegiari esleituta egongo. Ezin izan da zenbakien zerrenda kargatu: bere eskariak plataformaren zenbakitik bidaliko dira plataformak baldin badu, eta bestela ez dira bidaliko.',
     'unassign.cancel': 'Utzi',
+    'unassign.confirm_platform_disabled': '{number} zenbakia jada ez zaio «{name}» okindegiari esleituta egongo. WhatsApp bidezko bidalketa desaktibatuta dago plataforman: orain ez da eskaririk bidaltzen, zenbakiarekin edo gabe.',
     'unassign.confirm': 'Kendu zenbakia',
     'unassign.done': '«{name}» okindegiari zenbakia kendu zaio.',
     'unassign.failed': 'Ezin izan da zenbakia kendu: {message}',

@@ -192,6 +192,33 @@ test('without a platform number the page and the dialog say the orders are not s
   await page.close();
 });
 
+test('the platform\'s switch off: a notice, no row claims to send, and nothing is sent', T(90), async () => {
+  await stack.restartNotification({ ENABLE_WHATSAPP_NOTIFICATIONS: 'false' }, 'disabled');
+  await stack.putSettings(id['Pastelería La Espiga'], { whatsapp_enabled: true }); // with its own number
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  const notice = page.locator('#platform-off');
+  await notice.waitFor({ state: 'visible' });
+  assert.equal(await text(notice), 'El envío por WhatsApp está desactivado en la plataforma ' +
+    'notification-service tiene ENABLE_WHATSAPP_NOTIFICATIONS=false: no se envía ningún pedido por WhatsApp, tenga la panadería número o no.');
+  for (const name of ['Panadería Goiko', 'Pastelería La Espiga']) {
+    const r = row(page, id[name]);
+    assert.equal(await text(r.locator('.tenant-status')), 'Plataforma sin envío', name);
+    assert.match(await r.locator('.tenant-status').getAttribute('class'), /badge-warn/, name);
+    assertSkipped(await orderOutcome(stack, id[name]), 'whatsapp_notifications_disabled', `${name}, platform off`);
+  }
+  assert.equal(await text(row(page, id['Panadería Goiko']).locator('.tenant-phone')), 'Sin número asignado');
+  assert.equal(await text(row(page, id['Obrador Goikoetxea']).locator('.tenant-status')), 'Desactivado');
+  await row(page, id['Pastelería La Espiga']).locator('.unassign-btn').click();
+  await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
+  assert.equal(await text(page.locator('#confirm-text')),
+    `El número ${own[1].display_phone_number} dejará de estar asignado a «Pastelería La Espiga». ` +
+    'El envío por WhatsApp está desactivado en la plataforma: ahora no se envía ningún pedido, con número o sin él.');
+  await page.keyboard.press('Escape');
+  assertCleanPage(page);
+  await page.close();
+});
+
 test('the daemons exit cleanly', T(60), async () => {
   await assertCleanExit(stack);
 });
