@@ -77,8 +77,7 @@ function senderView() {
         state: 'platform_disabled', icon: 'warn', title: t('settings.platform_disabled_title'),
         texts: [t('settings.platform_disabled_text')],
       };
-    case 'off':
-    default: {
+    case 'off': {
       // Off: nothing is sent. The number the bakery holds, if any, is still worth showing.
       const view = { state: 'off', icon: 'off', title: t('settings.off_title'), texts: [t('settings.off_text')] };
       if (hasPhone(s)) {
@@ -88,6 +87,9 @@ function senderView() {
       }
       return view;
     }
+    default:
+      // A state this page does not know: say it cannot tell rather than guess.
+      return { state: 'unknown', icon: 'warn', title: t('settings.sender_failed_title'), texts: [] };
   }
 }
 

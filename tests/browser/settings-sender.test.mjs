@@ -161,6 +161,23 @@ test('the platform\'s switch off: the card says so, and nothing is sent even fro
   await page.close();
 });
 
+test('notification-service down: the card says it cannot tell, rather than guess', T(60), async () => {
+  await stack.daemons.notification.stop();
+  const r = await stack.api('GET', `/api/v1/tenants/${id.goiko}/whatsapp/sender`, undefined, tok.goiko);
+  assert.equal(r.status, 503, 'WhatsApp on and no number of its own: nobody can say where its orders go');
+  const page = await stack.newPage();
+  await openSettings(stack, page, tok.goiko);
+  await eventually(async () => assert.equal(await stateOf(page), 'unknown'));
+  assert.equal(await text(page.locator('#wa-state-title')), 'No se pudo comprobar desde qué número se envían tus pedidos');
+  assert.equal(await text(page.locator('#wa-state-text')), r.body.message, 'the server\'s sentence');
+  assert.match(await box(page).getAttribute('class'), /\bwa-warn\b/);
+  assert.equal(await box(page).locator('.badge-ok').count(), 0, 'nothing green');
+  // The settings themselves still load and save.
+  assert.equal(await page.getByRole('switch').isChecked(), true);
+  assertCleanPage(page);
+  await page.close();
+});
+
 test('the daemons exit cleanly', T(60), async () => {
   await assertCleanExit(stack);
 });
