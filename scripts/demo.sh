@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # demo.sh - the pilot's ten demo bakeries, made through tenant-service's REST API only
 # (curl + jq): creates the ones that do not exist yet (matched by name), gives the first
-# six a phone number of the WABA (the free ones, in display order, so Panadería San Juan
-# gets +34 612 345 678 in the sandbox) and turns WhatsApp on for the first four. Running
-# it again changes nothing. Called by `scripts/stack.sh up` once the stack is ready.
+# six a phone number of the WABA (the free ones, in display order) and turns WhatsApp on
+# for the first four. The platform's default number (WHATSAPP_PHONE_NUMBER_ID, the list
+# item with "is_default": true; +34 612 345 678 in the sandbox) is never handed out: it
+# sends for every bakery without a number of its own, and tenant-service refuses to
+# assign it (409 phone_number_reserved). So Panadería San Juan gets +34 612 345 679 in
+# the sandbox. Running it again changes nothing. Called by `scripts/stack.sh up` once the
+# stack is ready.
 #
 # Environment: TENANT_URL and ADMIN_TOKEN (from .run/stack.env). NOTIFICATION_URL is not
 # needed: tenant-service asks notification-service for the WABA's numbers itself.
@@ -70,8 +74,8 @@ done
 
 status=$(api GET /api/v1/admin/whatsapp/tenants)
 if phones=$(api GET /api/v1/admin/whatsapp/phone-numbers); then
-    # The WABA's free numbers, lowest display number first.
-    mapfile -t free < <(jq -r 'map(select(.assigned_tenant_id == null))
+    # The WABA's free numbers, lowest display number first; never the platform's default.
+    mapfile -t free < <(jq -r 'map(select(.assigned_tenant_id == null and .is_default != true))
                                | sort_by(.display_phone_number) | .[].id' <<<"$phones")
     next=0
     for ((i = 0; i < WITH_PHONE; i++)); do

@@ -1,5 +1,6 @@
 // admin.js - the WhatsApp Admin Management page (/app/admin/whatsapp): the master
-// account's phone numbers and who holds each, the bakeries with their status, assign
+// account's phone numbers and who holds each (the platform's default number labelled as
+// such and never offered), the bakeries with where their orders go out from, assign
 // and unassign. The lists are refreshed after each action and every 15 seconds; rows are
 // updated in place so an open dropdown, its selection and the focus survive a refresh.
 
@@ -19,6 +20,7 @@ const state = {
   tenants: null,
   tenantsError: null,
   updatedAt: null,
+  platformOn: null, // ENABLE_WHATSAPP_NOTIFICATIONS as the sender endpoint reports it; null: unknown
   seq: 0, // sequence number of the newest refresh; older answers are dropped
   started: false,
   timer: 0,
@@ -73,6 +75,29 @@ async function refresh() {
     state.started = true;
     pageReady();
   }
+  checkPlatform(seq);
+}
+
+/**
+ * Whether the platform sends on WhatsApp at all (notification-service's
+ * ENABLE_WHATSAPP_NOTIFICATIONS), from the sender endpoint of the first bakery: with the
+ * switch off no bakery's order is sent, whatever its row would otherwise say. Unknown
+ * (null) until answered; a failure keeps what was known.
+ */
+async function checkPlatform(seq) {
+  const first = (state.tenants || [])[0];
+  if (!first) return;
+  let x;
+  try {
+    x = await api('GET', `/api/v1/tenants/${encodeURIComponent(first.tenant_id)}/whatsapp/sender`);
+  } catch (_) {
+    return; // an auth problem shows on the next refresh; anything else changes nothing
+  }
+  if (seq !== state.seq || !x || typeof x.platform_sending_enabled !== 'boolean') return;
+  if (x.platform_sending_enabled !== state.platformOn) {
+    state.platformOn = x.platform_sending_enabled;
+    render();
+  }
 }
 
 function startTimer() {
@@ -87,17 +112,48 @@ function stopTimer() {
   state.timer = 0;
 }
 
-/** The numbers nobody holds, by the phone list and by the tenants list. */
+/**
+ * The numbers nobody holds, by the phone list and by the tenants list. The platform's
+ * default number (is_default) is never one of them: it sends for every bakery without a
+ * number of its own, and the server refuses to assign it (409 phone_number_reserved).
+ */
 function freePhones() {
   if (!state.phones) return [];
   const held = new Set((state.tenants || []).map((x) => x.phone_number_id).filter(Boolean));
-  return state.phones.filter((p) => !p.assigned_tenant_id && !held.has(p.id));
+  return state.phones.filter((p) => !p.is_default && !p.assigned_tenant_id && !held.has(p.id));
 }
 
+/** The platform's default number, null when the account has none or the list failed. */
+function platformPhone() {
+  return (state.phones || []).find((p) => p.is_default === true) || null;
+}
+
+/**
+ * Where the bakery's orders go out from, as notification-service decides it: nowhere
+ * while WhatsApp is off; its own number; else the platform's number; else nowhere.
+ */
 function tenantStatus(x) {
-  if (!x.phone_number_id) return { key: 'status.not_configured', cls: 'badge-neutral' };
-  if (x.whatsapp_enabled) return { key: 'status.active', cls: 'badge-ok' };
-  return { key: 'status.assigned_off', cls: 'badge-warn' };
+  if (!x.whatsapp_enabled) return { key: 'status.off', cls: 'badge-neutral' };
+  if (state.platformOn === false) return { key: 'status.platform_disabled', cls: 'badge-warn' };
+  if (x.phone_number_id) return { key: 'status.active', cls: 'badge-ok' };
+  if (!state.phones) return { key: 'status.no_phone', cls: 'badge-warn' };
+  if (platformPhone()) return { key: 'status.platform', cls: 'badge-warn' };
+  return { key: 'status.no_sender', cls: 'badge-warn' };
+}
+
+/** The line under the bakery's name: its number, or where its orders go without one. */
+function tenantPhoneLine(x) {
+  if (x.phone_number_id) {
+    return { text: t('tenants.phone', { number: x.display_phone_number || x.phone_number_id }), cls: '' };
+  }
+  if (x.whatsapp_enabled && state.phones && state.platformOn !== false) {
+    const platform = platformPhone();
+    if (platform) {
+      return { text: t('tenants.platform_phone', { number: platform.display_phone_number || platform.id }), cls: 'warn' };
+    }
+    return { text: t('tenants.no_sender'), cls: 'warn' };
+  }
+  return { text: t('tenants.no_phone'), cls: 'muted' };
 }
 
 function tenantName(id) {
@@ -157,7 +213,9 @@ function renderPhones() {
     q.append(qualityBadge(p.quality_rating));
     tr.append(q);
     const holder = el('td', 'phone-holder');
-    if (free.has(p.id)) {
+    if (p.is_default) {
+      holder.append(el('span', 'holder-platform', t('phones.platform')));
+    } else if (free.has(p.id)) {
       holder.append(el('span', 'holder-free', t('phones.free')));
     } else {
       const holderName = p.assigned_tenant_name || tenantName(p.assigned_tenant_id) ||
@@ -284,10 +342,10 @@ function updateRow(rec, x) {
   rec.nameText.textContent = x.tenant_name;
   rec.badge.className = `badge tenant-status ${status.cls}`;
   rec.badge.textContent = t(status.key);
-  rec.phone.textContent = x.phone_number_id
-    ? t('tenants.phone', { number: x.display_phone_number || x.phone_number_id })
-    : t('tenants.no_phone');
-  rec.phone.classList.toggle('muted', !x.phone_number_id);
+  const line = tenantPhoneLine(x);
+  rec.phone.textContent = line.text;
+  rec.phone.classList.toggle('muted', line.cls === 'muted');
+  rec.phone.classList.toggle('warn', line.cls === 'warn');
   rec.link.href = settingsHref(x.tenant_id);
   rec.link.textContent = t('tenants.settings_link');
   rec.link.setAttribute('aria-label', t('tenants.settings_link_label', { name: x.tenant_name }));
@@ -387,10 +445,11 @@ function applyFilter() {
 }
 
 function render() {
+  $('platform-off').hidden = state.platformOn !== false;
   renderPhones();
   renderTenants();
   const time = state.updatedAt
-    ? state.updatedAt.toLocaleTimeString(getLang() === 'es' ? 'es-ES' : 'en-GB') : '';
+    ? state.updatedAt.toLocaleTimeString({ es: 'es-ES', en: 'en-GB', eu: 'eu-ES' }[getLang()] || 'es-ES') : '';
   $('updated').textContent = time ? t('admin.updated', { time }) : '';
   $('refresh-tools').hidden = false;
 }
@@ -463,10 +522,27 @@ async function assign(id) {
       showSignIn(e);
       return;
     }
-    setMessage(id, 'error', t('assign.failed', { message: e.message }));
+    if (e instanceof ApiError && e.code === 'phone_number_reserved') {
+      setMessage(id, 'error', t('assign.reserved', { number: body.display_phone_number || phoneId }));
+    } else {
+      setMessage(id, 'error', t('assign.failed', { message: e.message }));
+    }
   }
   busy.delete(id);
   await refresh();
+}
+
+/** What the unassign dialog says will happen to the bakery's orders afterwards. */
+function unassignText(x) {
+  const vars = { number: x.display_phone_number || x.phone_number_id, name: x.tenant_name };
+  if (state.platformOn === false) return t('unassign.confirm_platform_disabled', vars);
+  if (!state.phones) return t('unassign.confirm_unknown', vars);
+  const platform = platformPhone();
+  if (!platform) return t('unassign.confirm_none', vars);
+  vars.platform = platform.display_phone_number || platform.id;
+  if (!platform.verified_name) return t('unassign.confirm_platform_unnamed', vars);
+  vars.verified = platform.verified_name;
+  return t('unassign.confirm_platform', vars);
 }
 
 function confirmUnassign(id, trigger) {
@@ -474,9 +550,7 @@ function confirmUnassign(id, trigger) {
   const x = (state.tenants || []).find((y) => y.tenant_id === id);
   if (!x) return;
   const dialog = $('confirm-dialog');
-  $('confirm-text').textContent = t('unassign.confirm_text', {
-    number: x.display_phone_number || x.phone_number_id, name: x.tenant_name,
-  });
+  $('confirm-text').textContent = unassignText(x);
   dialog.returnValue = '';
   dialog.dataset.tenantId = id;
   dialog.showModal();

@@ -1,6 +1,9 @@
 // settings.js - the bakery's Notification Settings card (/app/settings/notifications):
 // WhatsApp on/off and the message language. The number is assigned by the platform
-// admin and only shown here. The tenant comes from the token; a platform admin may name
+// admin and only shown here. The state box says where the bakery's orders go out from,
+// as tenant-service's GET .../whatsapp/sender answers it (off, its own number, the
+// platform's number, nowhere, or the platform's switch off); it is asked again after
+// every save. The tenant comes from the token; a platform admin may name
 // one with ?tenant=<id>. Owners and tenant admins may save; members and viewers read.
 
 import { api, ApiError, startPage, pageReady, showSignIn, decodeToken, getToken, t, onLangChange, el } from './common.js';
@@ -17,6 +20,8 @@ const state = {
   role: '', // the tenant role shown in the read-only note
   canEdit: false,
   settings: null,
+  sender: null, // the answer of GET .../whatsapp/sender, or null
+  senderError: null, // the ApiError of its last call, or null
   saving: false,
   status: null, // {kind, key, message} of the last save
   problem: null, // {key, vars, link} shown instead of the form
@@ -32,8 +37,84 @@ function unwrap(res) {
   return res;
 }
 
+function senderUrl() {
+  return `/api/v1/tenants/${encodeURIComponent(state.tenantId)}/whatsapp/sender`;
+}
+
 function hasPhone(s) {
   return Boolean(s && typeof s.whatsapp_phone_number_id === 'string' && s.whatsapp_phone_number_id);
+}
+
+/**
+ * What the state box shows: {state, icon, title, texts, phoneLabel, phone, phoneCls}.
+ * Green only when the orders go out from the bakery's own number.
+ */
+function senderView() {
+  const x = state.sender;
+  if (!x) {
+    return {
+      state: 'unknown', icon: 'warn', title: t('settings.sender_failed_title'),
+      texts: [state.senderError ? state.senderError.message : ''],
+    };
+  }
+  const number = x.display_phone_number || x.phone_number_id || '';
+  const s = state.settings;
+  switch (x.state) {
+    case 'assigned':
+      return {
+        state: 'assigned', icon: 'ok', title: t('settings.configured'), texts: [t('settings.assigned_text')],
+        phoneLabel: t('settings.phone_label'), phone: number, phoneCls: 'badge-ok',
+      };
+    case 'platform': {
+      const texts = [t('settings.platform_text', { number })];
+      if (x.verified_name) texts.push(t('settings.platform_name', { verified: x.verified_name }));
+      return { state: 'platform', icon: 'warn', title: t('settings.platform_title'), texts };
+    }
+    case 'none':
+      return { state: 'none', icon: 'warn', title: t('settings.none_title'), texts: [t('settings.none_text')] };
+    case 'platform_disabled':
+      return {
+        state: 'platform_disabled', icon: 'warn', title: t('settings.platform_disabled_title'),
+        texts: [t('settings.platform_disabled_text')],
+      };
+    case 'off': {
+      // Off: nothing is sent. The number the bakery holds, if any, is still worth showing.
+      const view = { state: 'off', icon: 'off', title: t('settings.off_title'), texts: [t('settings.off_text')] };
+      if (hasPhone(s)) {
+        view.phoneLabel = t('settings.assigned_phone_label');
+        view.phone = s.whatsapp_display_phone_number || s.whatsapp_phone_number_id;
+        view.phoneCls = 'badge-neutral';
+      }
+      return view;
+    }
+    default:
+      // A state this page does not know: say it cannot tell rather than guess.
+      return { state: 'unknown', icon: 'warn', title: t('settings.sender_failed_title'), texts: [] };
+  }
+}
+
+function renderSender() {
+  const box = $('wa-state');
+  const v = senderView();
+  const cls = v.icon === 'ok' ? 'wa-ok' : v.icon === 'off' ? 'wa-off' : 'wa-warn';
+  box.className = `wa-state ${cls}`;
+  box.dataset.state = v.state;
+  box.dataset.icon = v.icon;
+  const title = $('wa-state-title');
+  if (title.textContent !== v.title) title.textContent = v.title;
+  const textBox = $('wa-state-text');
+  const texts = v.texts.filter(Boolean);
+  // Replaced only when it changes, so the live region speaks only of real changes.
+  if (textBox.textContent !== texts.join(' ')) textBox.textContent = texts.join(' ');
+  textBox.hidden = texts.length === 0;
+  const line = $('wa-phone-line');
+  line.hidden = !v.phone;
+  const label = $('wa-phone-label');
+  if (label.textContent !== (v.phone ? v.phoneLabel : '')) label.textContent = v.phone ? v.phoneLabel : '';
+  const badge = $('wa-phone');
+  if (badge.textContent !== (v.phone || '')) badge.textContent = v.phone || '';
+  badge.className = `badge badge-phone ${v.phoneCls || 'badge-neutral'}`;
+  box.hidden = false;
 }
 
 // ---- render -------------------------------------------------------------------------
@@ -70,12 +151,8 @@ function render() {
   form.hidden = !s;
   if (!s) return;
 
-  const configured = hasPhone(s);
-  $('wa-configured').hidden = !configured;
-  $('wa-not-configured').hidden = configured;
-  $('wa-phone').textContent = configured
-    ? s.whatsapp_display_phone_number || s.whatsapp_phone_number_id : '';
-  $('wa-enabled-hint').textContent = configured ? t('settings.toggle_hint') : t('settings.toggle_hint_off');
+  renderSender();
+  $('wa-enabled-hint').textContent = t('settings.toggle_hint');
 
   const readOnly = !state.canEdit;
   $('readonly-note').hidden = !readOnly;
@@ -119,6 +196,8 @@ function renderStatus() {
 
 async function load() {
   state.settings = null;
+  state.sender = null;
+  state.senderError = null;
   state.problem = null;
   state.status = null;
   state.tenantName = '';
@@ -151,9 +230,13 @@ async function load() {
     return;
   }
   let settings;
+  // Both at once; the auth error of the sender call, if any, is a value (never an
+  // unhandled rejection while the settings call is still running).
+  const senderAuthError = loadSender().then(() => null, (e) => e);
   try {
     settings = unwrap(await api('GET', settingsUrl()));
   } catch (e) {
+    await senderAuthError;
     if (e instanceof ApiError && e.isAuth) {
       showSignIn(e);
       return;
@@ -164,10 +247,34 @@ async function load() {
     return;
   }
   state.settings = settings && typeof settings === 'object' ? settings : {};
+  const authError = await senderAuthError;
+  if (authError) {
+    showSignIn(authError);
+    return;
+  }
   fillForm(state.settings);
   render();
   pageReady();
   loadTenantName();
+}
+
+/**
+ * Asks where the bakery's orders go out from into state.sender (state.senderError when
+ * that fails). Rejects only with an auth ApiError (401/403), for the caller to sign in.
+ */
+async function loadSender() {
+  const id = state.tenantId;
+  try {
+    const x = await api('GET', senderUrl());
+    if (id !== state.tenantId) return;
+    state.sender = x && typeof x === 'object' && typeof x.state === 'string' ? x : null;
+    state.senderError = state.sender ? null : new ApiError(0, 'bad_response', t('err.generic', { status: 200, message: 'bad_response' }));
+  } catch (e) {
+    if (e instanceof ApiError && e.isAuth) throw e;
+    if (id !== state.tenantId) return;
+    state.sender = null;
+    state.senderError = e;
+  }
 }
 
 /** The bakery's name for the subtitle; the page works without it. */
@@ -200,6 +307,14 @@ async function save(ev) {
     state.settings = res && typeof res === 'object' ? res : { ...state.settings, ...body };
     fillForm(state.settings);
     state.status = { kind: 'ok', key: 'settings.saved' };
+    // The switch may have changed where the orders go out from: ask again.
+    try {
+      await loadSender();
+    } catch (e) {
+      state.saving = false;
+      showSignIn(e);
+      return;
+    }
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
       state.saving = false;

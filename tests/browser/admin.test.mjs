@@ -13,13 +13,15 @@ import {
 const NAMES = ['Panadería San Juan', 'Panadería Goiko', 'Horno Santa Ana', 'Obrador Goikoetxea', 'Pastelería La Espiga'];
 let stack;
 const id = {}; // name -> tenant id
-let phones; // the WABA's numbers, as tenant-service lists them
+let allPhones; // the WABA's numbers, as tenant-service lists them
+let phones; // the same without the platform's default number (never assigned)
 
 before(async () => {
   stack = await startStack('admin');
   for (const n of NAMES) id[n] = await stack.createTenant(n);
-  phones = await stack.phones();
-  assert.ok(phones.length >= 8, `graph-sim lists at least 8 numbers (got ${phones.length})`);
+  allPhones = await stack.phones();
+  phones = allPhones.filter((p) => !p.is_default);
+  assert.ok(phones.length >= 8, `graph-sim lists at least 8 numbers besides the default (got ${phones.length})`);
   // San Juan: assigned and on (Active); Horno Santa Ana: assigned, WhatsApp off.
   await stack.assign(id['Panadería San Juan'], phones[0]);
   await stack.putSettings(id['Panadería San Juan'], { whatsapp_enabled: true });
@@ -30,9 +32,9 @@ after(async () => {
   if (stack) await stack.stop();
 }, T(60));
 
-/** Ids of the numbers nobody holds, by the API. */
+/** Ids of the numbers nobody holds, by the API (the platform's default number is not free). */
 async function freeIds() {
-  return (await stack.phones()).filter((p) => !p.assigned_tenant_id).map((p) => p.id).sort();
+  return (await stack.phones()).filter((p) => !p.assigned_tenant_id && !p.is_default).map((p) => p.id).sort();
 }
 
 async function apiTenant(name) {
@@ -43,8 +45,8 @@ test('lists the numbers with verified name, quality badge and holder', T(60), as
   const page = await stack.newPage();
   await openAdmin(stack, page);
   assert.equal(await text(page.locator('h1')), 'Gestión de WhatsApp');
-  assert.equal(await text(page.locator('#phones-count')), `(${phones.length})`);
-  assert.equal(await page.locator('#phones-body tr').count(), phones.length);
+  assert.equal(await text(page.locator('#phones-count')), `(${allPhones.length})`);
+  assert.equal(await page.locator('#phones-body tr').count(), allPhones.length);
   for (const p of await stack.phones()) {
     const tr = phoneRow(page, p.id);
     assert.equal(await text(tr.locator('.phone-number')), p.display_phone_number);
@@ -54,7 +56,8 @@ test('lists the numbers with verified name, quality badge and holder', T(60), as
     assert.equal(await text(badge), `Calidad: ${rating || 'desconocida'}`, `quality badge of ${p.id}`);
     assert.match(await badge.getAttribute('class'), new RegExp(`quality-${rating ? rating.toLowerCase() : 'unknown'}`));
     const holder = await text(tr.locator('.phone-holder'));
-    if (p.assigned_tenant_id) assert.match(holder, new RegExp(escapeRe(p.assigned_tenant_name)));
+    if (p.is_default) assert.equal(holder, 'Número de la plataforma');
+    else if (p.assigned_tenant_id) assert.match(holder, new RegExp(escapeRe(p.assigned_tenant_name)));
     else assert.equal(holder, 'Libre');
   }
   assert.match(await text(phoneRow(page, phones[0].id).locator('.phone-holder')), /Panadería San Juan/);
@@ -78,11 +81,13 @@ test('lists the bakeries by name with their status', T(60), async () => {
   assert.equal(await sanJuan.locator('.unassign-btn').count(), 1);
 
   const horno = row(page, id['Horno Santa Ana']);
-  assert.equal(await text(horno.locator('.tenant-status')), 'Asignado, WhatsApp desactivado');
+  assert.equal(await text(horno.locator('.tenant-status')), 'Desactivado');
+  assert.match(await horno.locator('.tenant-status').getAttribute('class'), /badge-neutral/);
   assert.equal(await text(horno.locator('.tenant-phone')), `Teléfono: ${phones[1].display_phone_number}`);
 
   const goiko = row(page, id['Panadería Goiko']);
-  assert.equal(await text(goiko.locator('.tenant-status')), 'Sin configurar');
+  assert.equal(await text(goiko.locator('.tenant-status')), 'Desactivado');
+  assert.match(await goiko.locator('.tenant-status').getAttribute('class'), /badge-neutral/);
   assert.equal(await text(goiko.locator('.tenant-phone')), 'Sin número asignado');
   assert.equal(await goiko.locator('select').count(), 1);
   assert.equal(await goiko.locator('.assign-btn').count(), 1);
@@ -100,6 +105,8 @@ test('the dropdown offers only the free numbers', T(60), async () => {
     assert.deepEqual((await offered(page, id[name])).sort(), free, `free numbers offered to ${name}`);
   }
   assert.ok(!free.includes(phones[0].id) && !free.includes(phones[1].id));
+  const platform = allPhones.find((p) => p.is_default);
+  assert.ok(platform && !free.includes(platform.id), 'the platform number is never offered');
   await page.close();
 });
 
@@ -114,7 +121,7 @@ test('assigns a number through the UI', T(60), async () => {
   await eventually(async () => {
     assert.equal(await text(goiko.locator('.tenant-phone')), `Teléfono: ${phone.display_phone_number}`);
   });
-  assert.equal(await text(goiko.locator('.tenant-status')), 'Asignado, WhatsApp desactivado');
+  assert.equal(await text(goiko.locator('.tenant-status')), 'Desactivado');
   assert.match(await text(goiko.locator('.row-msg')), new RegExp(`${escapeRe(phone.display_phone_number)}.*Panadería Goiko`));
   assert.equal(await goiko.locator('.unassign-btn').count(), 1);
 
@@ -154,9 +161,9 @@ test('unassigns through the UI after a confirmation dialog', T(60), async () => 
   await dialog.getByRole('button', { name: 'Quitar número' }).click();
   await dialog.waitFor({ state: 'hidden' });
   await eventually(async () => {
-    assert.equal(await text(goiko.locator('.tenant-status')), 'Sin configurar');
+    assert.equal(await text(goiko.locator('.tenant-phone')), 'Sin número asignado');
   });
-  assert.equal(await text(goiko.locator('.tenant-phone')), 'Sin número asignado');
+  assert.equal(await text(goiko.locator('.tenant-status')), 'Desactivado');
   assert.match(await text(goiko.locator('.row-msg')), /Número quitado de «Panadería Goiko»/);
   assert.equal((await apiTenant('Panadería Goiko')).phone_number_id, null, 'the API has no number for Goiko');
   assert.equal(await text(phoneRow(page, before.phone_number_id).locator('.phone-holder')), 'Libre');
@@ -178,7 +185,7 @@ test('shows the server\'s 409 when the number was taken behind the page\'s back'
     assert.match(await text(espiga.locator('.row-msg')),
       /No se pudo asignar el número: Phone number already assigned to another tenant/);
   });
-  assert.equal(await text(espiga.locator('.tenant-status')), 'Sin configurar');
+  assert.equal(await text(espiga.locator('.tenant-phone')), 'Sin número asignado');
   assert.equal((await apiTenant('Pastelería La Espiga')).phone_number_id, null);
   // The refresh after the failure shows the real holder and the message stays.
   await eventually(async () => {
@@ -240,7 +247,7 @@ test('assigns and unassigns with the keyboard only', T(90), async () => {
   assert.equal((await focused(page)).id, 'confirm-ok');
   await page.keyboard.press('Enter');
   await eventually(async () => {
-    assert.equal(await text(espiga.locator('.tenant-status')), 'Sin configurar');
+    assert.equal(await text(espiga.locator('.tenant-phone')), 'Sin número asignado');
   });
   assert.equal((await apiTenant(name)).phone_number_id, null);
   f = await focused(page);
@@ -289,7 +296,7 @@ test('refreshes every 15 s without losing the open choice or the focus', T(90), 
 
   await page.clock.runFor(15000);
   await eventually(async () => {
-    assert.equal(await text(row(page, id['Horno Santa Ana']).locator('.tenant-status')), 'Sin configurar');
+    assert.equal(await text(row(page, id['Horno Santa Ana']).locator('.tenant-phone')), 'Sin número asignado');
     assert.equal(await text(row(page, id['Panadería Goiko']).locator('.tenant-phone')),
       `Teléfono: ${goikoPhone.display_phone_number}`);
   });
@@ -313,7 +320,8 @@ test('refreshes every 15 s without losing the open choice or the focus', T(90), 
   await stack.assign(id['Horno Santa Ana'], phones.find((p) => p.id === hornoPhone));
   await page.clock.runFor(15000);
   await eventually(async () => {
-    assert.equal(await text(row(page, id['Horno Santa Ana']).locator('.tenant-status')), 'Asignado, WhatsApp desactivado');
+    assert.equal(await text(row(page, id['Horno Santa Ana']).locator('.tenant-phone')),
+      `Teléfono: ${phones.find((p) => p.id === hornoPhone).display_phone_number}`);
   });
   assertCleanPage(page);
   await page.close();
@@ -326,7 +334,7 @@ test('switches to English and remembers it', T(60), async () => {
   assert.equal(await text(page.locator('h1')), 'WhatsApp Admin Management');
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
   assert.equal(await text(row(page, id['Panadería San Juan']).locator('.tenant-status')), 'Active');
-  assert.equal(await text(row(page, id['Pastelería La Espiga']).locator('.tenant-status')), 'Not configured');
+  assert.equal(await text(row(page, id['Pastelería La Espiga']).locator('.tenant-status')), 'Off');
   assert.equal(await page.getByRole('button', { name: 'EN', exact: true }).getAttribute('aria-pressed'), 'true');
   await page.reload();
   await page.locator('#app').waitFor({ state: 'visible' });
@@ -358,7 +366,7 @@ test('with notification-service down the numbers show the error and the bakeries
   await row(page, id['Panadería Goiko']).locator('.unassign-btn').click();
   await page.locator('#confirm-ok').click();
   await eventually(async () => {
-    assert.equal(await text(row(page, id['Panadería Goiko']).locator('.tenant-status')), 'Sin configurar');
+    assert.equal(await text(row(page, id['Panadería Goiko']).locator('.tenant-phone')), 'Sin número asignado');
   });
   assertCleanPage(page);
   await page.close();

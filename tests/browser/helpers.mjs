@@ -113,3 +113,44 @@ export const DEMO_BAKERIES = [
   'Obrador Goikoetxea', 'Forn de Sant Jaume', 'Panadería El Trigal', 'Okindegia Bilbo Zaharra',
   'Confitería Ainhoa', 'La Tahona de Lavapiés',
 ];
+
+const FINAL = ['sent', 'delivered', 'read', 'failed', 'skipped'];
+let supplierSeq = 0;
+
+/** A supplier number no other order of this run used: +34 600 ... */
+export function freshSupplierPhone() {
+  supplierSeq++;
+  const n = (process.pid % 1000) * 1000 + supplierSeq;
+  return `+34600${String(n).padStart(6, '0').slice(-6)}`;
+}
+
+/**
+ * What the backend does with a purchase order of TENANT_ID posted now: posts one to a
+ * fresh supplier number, waits (a few seconds at most) for its final status and resolves
+ * with {message: notification-service's record, sends: graph-sim's sends to that number}.
+ */
+export async function orderOutcome(stack, tenantId, timeout = 8000) {
+  const to = freshSupplierPhone();
+  const id = await stack.postOrder(tenantId, to);
+  const message = await eventually(async () => {
+    const m = await stack.message(id);
+    assert.ok(FINAL.includes(m.status), `message ${id} still ${m.status}`);
+    return m;
+  }, timeout);
+  return { message, sends: await stack.simSends(to), to };
+}
+
+/** Asserts OUTCOME (of orderOutcome) went out once, to graph-sim, from number PHONE_ID. */
+export function assertSentFrom(outcome, phoneId, what) {
+  const { message, sends } = outcome;
+  assert.ok(['sent', 'delivered', 'read'].includes(message.status),
+    `${what}: the order is sent (status ${message.status}, ${message.skip_reason || message.error_message || ''})`);
+  assert.deepEqual(sends.map((x) => x.phone_number_id), [phoneId], `${what}: graph-sim got it from ${phoneId}`);
+}
+
+/** Asserts OUTCOME was skipped for REASON and nothing reached graph-sim. */
+export function assertSkipped(outcome, reason, what) {
+  assert.equal(outcome.message.status, 'skipped', `${what}: the order is skipped`);
+  assert.equal(outcome.message.skip_reason, reason, `${what}: skip reason`);
+  assert.deepEqual(outcome.sends, [], `${what}: nothing reached graph-sim`);
+}

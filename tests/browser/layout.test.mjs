@@ -29,7 +29,8 @@ let notConfiguredOwner;
 before(async () => {
   stack = await startStack('layout');
   for (const n of DEMO_BAKERIES) id[n] = await stack.createTenant(n);
-  const phones = await stack.phones();
+  // The platform's default number is never assigned (409 phone_number_reserved).
+  const phones = (await stack.phones()).filter((p) => !p.is_default);
   // As the demo: six bakeries with a number (the one verified in their name when the
   // WABA has it), four of them with WhatsApp on.
   const plan = [
@@ -170,6 +171,18 @@ test('text contrast is at least 4.5:1 on both pages', T(90), async () => {
   assert.deepEqual(await lowContrast(page), [], 'settings card, not configured');
   await openSettings(stack, page, memberToken);
   assert.deepEqual(await lowContrast(page), [], 'settings card, read-only');
+  // The warning states: WhatsApp on without a number of its own (sent from the platform
+  // number), on the admin page and on the card; then back as the demo has it.
+  await stack.putSettings(id['Panadería Goiko'], { whatsapp_enabled: true });
+  try {
+    await openAdmin(stack, page);
+    assert.deepEqual(await lowContrast(page), [], 'admin page, a bakery sending from the platform number');
+    await openSettings(stack, page, notConfiguredOwner);
+    await page.locator('#wa-state[data-state="platform"]').waitFor();
+    assert.deepEqual(await lowContrast(page), [], 'settings card, sending from the platform number');
+  } finally {
+    await stack.putSettings(id['Panadería Goiko'], { whatsapp_enabled: false });
+  }
   await page.getByRole('button', { name: 'Cambiar token' }).click();
   assert.deepEqual(await lowContrast(page), [], 'sign-in form');
   await page.close();

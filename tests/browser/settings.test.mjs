@@ -1,7 +1,9 @@
 // settings.test.mjs - the bakery's Notification Settings card against the real stack:
-// the assigned number in a green badge, the owner's toggle and language saved and then
-// visible to the platform admin, the "contact support" message, members and viewers who
-// cannot save, a refused save shown as such, English, and no credential fields.
+// WhatsApp off shown as off (never a green "configured"), the assigned number in a green
+// badge once WhatsApp is on, the owner's toggle and language saved and then visible to
+// the platform admin, members and viewers who cannot save, a refused save shown as such,
+// English, and no credential fields. settings-sender.test.mjs pins each state to what
+// the backend then does with an order.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,19 +33,28 @@ after(async () => {
   if (stack) await stack.stop();
 }, T(60));
 
-test('the owner sees the assigned number in a green badge and the subscription note', T(60), async () => {
+/** The [r, g, b] of LOCATOR's background. */
+async function background(locator) {
+  return (await locator.evaluate((e) => getComputedStyle(e).backgroundColor)).match(/\d+/g).slice(0, 3).map(Number);
+}
+
+const isGreen = ([r, g, b]) => g > r && g > b;
+
+test('with WhatsApp off the owner sees "Desactivado", the number not green, and the subscription note', T(60), async () => {
   const page = await stack.newPage();
   await openSettings(stack, page, tok.owner);
   assert.equal(await text(page.locator('h1')), 'Ajustes de notificaciones');
   assert.equal(await text(page.locator('#card-title')), 'Configuración de WhatsApp');
-  await page.locator('#wa-configured').waitFor({ state: 'visible' });
-  assert.match(await text(page.locator('#wa-configured')), /WhatsApp configurado/);
+  const box = page.locator('#wa-state');
+  await box.waitFor({ state: 'visible' });
+  assert.equal(await box.getAttribute('data-state'), 'off');
+  assert.equal(await text(page.locator('#wa-state-title')), 'Desactivado');
+  assert.doesNotMatch(await text(box), /configurado/i, 'never "configurado" while off');
+  assert.ok(!isGreen(await background(box)), 'the box is not green');
   const badge = page.locator('#wa-phone');
-  assert.equal(await text(badge), phone.display_phone_number);
-  assert.match(await badge.getAttribute('class'), /badge-ok/);
-  const [r, g, b] = (await badge.evaluate((e) => getComputedStyle(e).backgroundColor)).match(/\d+/g).map(Number);
-  assert.ok(g > r && g > b, `the badge is green (rgb ${r},${g},${b})`);
-  assert.ok(await page.locator('#wa-not-configured').isHidden());
+  assert.equal(await text(page.locator('#wa-phone-line')), `Número asignado: ${phone.display_phone_number}`);
+  assert.doesNotMatch(await badge.getAttribute('class'), /badge-ok/);
+  assert.ok(!isGreen(await background(badge)), 'the number is not green while off');
   assert.match(await text(page.locator('.notice-included')),
     /Notificaciones de WhatsApp incluidas.*Los mensajes de WhatsApp están incluidos en tu suscripción/);
   await eventually(async () => assert.equal(await text(page.locator('#subtitle')), 'Panadería: Panadería San Juan'));
@@ -64,6 +75,16 @@ test('the owner\'s toggle and language are saved and visible to the admin', T(90
   await language.selectOption('eu');
   await page.getByRole('button', { name: 'Guardar cambios' }).click();
   await eventually(async () => assert.equal(await text(page.locator('#save-status')), 'Cambios guardados.'));
+
+  // The card asks again where the orders go out from: now the bakery's number, in green.
+  await eventually(async () => assert.equal(await page.locator('#wa-state').getAttribute('data-state'), 'assigned'));
+  assert.equal(await text(page.locator('#wa-state-title')), 'WhatsApp configurado');
+  const badge = page.locator('#wa-phone');
+  assert.equal(await text(page.locator('#wa-phone-line')), `Teléfono: ${phone.display_phone_number}`);
+  assert.match(await badge.getAttribute('class'), /badge-ok/);
+  const rgb = await background(badge);
+  assert.ok(isGreen(rgb), `the badge is green (rgb ${rgb})`);
+  assert.ok(isGreen(await background(page.locator('#wa-state'))), 'the box is green');
 
   const saved = await stack.settings(id.sanJuan);
   assert.equal(saved.whatsapp_enabled, true);
@@ -87,31 +108,35 @@ test('the owner\'s toggle and language are saved and visible to the admin', T(90
   assert.equal(await admin.getByLabel('Idioma de los mensajes').inputValue(), 'eu');
   assert.equal(await text(admin.locator('#wa-phone')), phone.display_phone_number);
 
-  // Switching WhatsApp off again shows on the admin page as "Assigned, WhatsApp off".
+  // Switching WhatsApp off again: the card says "Desactivado", the admin page too.
   await toggle.uncheck();
   await page.getByRole('button', { name: 'Guardar cambios' }).click();
   await eventually(async () => assert.equal(await text(page.locator('#save-status')), 'Cambios guardados.'));
+  await eventually(async () => assert.equal(await text(page.locator('#wa-state-title')), 'Desactivado'));
+  assert.equal(await page.locator('#wa-state').getAttribute('data-state'), 'off');
   await openAdmin(stack, admin);
-  assert.equal(await text(row(admin, id.sanJuan).locator('.tenant-status')), 'Asignado, WhatsApp desactivado');
+  assert.equal(await text(row(admin, id.sanJuan).locator('.tenant-status')), 'Desactivado');
+  assert.equal(await text(row(admin, id.sanJuan).locator('.tenant-phone')), `Teléfono: ${phone.display_phone_number}`);
   assertCleanPage(page);
   assertCleanPage(admin);
   await page.close();
   await admin.close();
 });
 
-test('a bakery without a number is told to contact support', T(60), async () => {
+test('a bakery without a number and WhatsApp off sees "Desactivado" and no number', T(60), async () => {
   const page = await stack.newPage();
   await openSettings(stack, page, tok.goikoOwner);
-  const box = page.locator('#wa-not-configured');
+  const box = page.locator('#wa-state');
   await box.waitFor({ state: 'visible' });
-  assert.match(await text(box), /WhatsApp aún no está configurado/);
-  assert.match(await text(box), /Contacta con soporte/);
-  assert.ok(await page.locator('#wa-configured').isHidden());
+  assert.equal(await box.getAttribute('data-state'), 'off');
+  assert.equal(await text(box),
+    'Desactivado WhatsApp está desactivado: tus pedidos no se envían por WhatsApp a tus proveedores.');
+  assert.ok(await page.locator('#wa-phone-line').isHidden());
   assert.equal(await text(page.locator('#wa-phone')), '');
   // The owner may still prepare the switch and the language.
   assert.equal(await page.getByRole('button', { name: 'Guardar cambios' }).isEnabled(), true);
   await page.getByRole('button', { name: 'EN', exact: true }).click();
-  assert.match(await text(box), /Contact support/);
+  assert.equal(await text(box), 'Off WhatsApp is off: your orders are not sent to your suppliers on WhatsApp.');
   await page.getByRole('button', { name: 'ES', exact: true }).click();
   assertCleanPage(page);
   await page.close();
@@ -179,7 +204,8 @@ test('no credential fields anywhere, and English available', T(60), async () => 
   await page.getByRole('button', { name: 'EN', exact: true }).click();
   assert.equal(await text(page.locator('h1')), 'Notification settings');
   assert.equal(await text(page.locator('#card-title')), 'WhatsApp Configuration');
-  assert.match(await text(page.locator('#wa-configured')), /WhatsApp configured/);
+  assert.equal(await text(page.locator('#wa-state-title')), 'Off');
+  assert.equal(await text(page.locator('#wa-phone-line')), `Assigned number: ${phone.display_phone_number}`);
   assert.match(await text(page.locator('.notice-included')),
     /WhatsApp Notifications Included.*WhatsApp messaging is included in your subscription\./);
   assert.equal(await page.getByRole('button', { name: 'Save changes' }).count(), 1);

@@ -6,6 +6,7 @@
 //   const stack = await startStack('admin');   // everything up, /ready answered
 //   stack.url('/app/admin/whatsapp')           // tenant-service serves the pages
 //   await stack.api('POST', '/api/v1/tenants', {name}, stack.adminToken)
+//   await stack.postOrder(tenantId, '+34600123456')  // as the order service does
 //   await stack.stop()                         // daemons, databases (and PostgreSQL if we started it)
 
 import { spawn, execFile } from 'node:child_process';
@@ -14,7 +15,7 @@ import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, exis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 
@@ -29,7 +30,8 @@ const WABA_ID = '987654321098765';
 const ACCESS_TOKEN = 'EAAbrowser-test-token';
 const APP_SECRET = 'browser-test-app-secret';
 const VERIFY_TOKEN = 'browser-test-verify-token';
-const DEFAULT_PHONE_ID = '109876543210001';
+/** The platform's default number (WHATSAPP_PHONE_NUMBER_ID): graph-sim's first one. */
+export const DEFAULT_PHONE_ID = '109876543210001';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -205,7 +207,7 @@ class Stack {
     }, log('graph-sim'));
     await this.daemons.sim.waitReady(this.graphSimUrl);
 
-    this.daemons.notification = new Daemon('notification-service', path.join(BIN_DIR, 'notification-service'), {
+    this.notificationEnv = {
       ...base,
       NOTIFICATION_DATABASE_URL: this.notifDbUrl,
       JWT_SECRET: this.jwtSecret,
@@ -217,7 +219,9 @@ class Stack {
       WHATSAPP_PHONE_NUMBER_ID: DEFAULT_PHONE_ID,
       WHATSAPP_APP_SECRET: APP_SECRET,
       WHATSAPP_WEBHOOK_VERIFY_TOKEN: VERIFY_TOKEN,
-    }, log('notification-service'));
+    };
+    this.daemons.notification = new Daemon('notification-service', path.join(BIN_DIR, 'notification-service'),
+      this.notificationEnv, log('notification-service'));
 
     this.daemons.tenant = new Daemon('tenant-service', path.join(BIN_DIR, 'tenant-service'), {
       ...base,
@@ -231,6 +235,25 @@ class Stack {
     await this.daemons.notification.waitReady(this.notificationUrl);
     await this.daemons.tenant.waitReady(this.baseUrl);
     this.adminToken = await this.mint(['--role', 'admin', '--sub', 'browser-test-admin']);
+    this.serviceToken = await this.mint(['--role', 'service', '--sub', 'browser-test-order-service']);
+  }
+
+  /**
+   * Restarts notification-service with its environment changed by CHANGES (a value of
+   * null removes the variable), e.g. {ENABLE_WHATSAPP_NOTIFICATIONS: 'false'}. The
+   * previous instance must exit 0; resolves once the new one is ready. TAG names its log.
+   */
+  async restartNotification(changes, tag) {
+    const exit = await this.daemons.notification.stop();
+    if (exit.code !== 0) throw new Error(`notification-service exited with ${JSON.stringify(exit)} on restart`);
+    const env = { ...this.notificationEnv };
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) delete env[k];
+      else env[k] = v;
+    }
+    this.daemons.notification = new Daemon('notification-service', path.join(BIN_DIR, 'notification-service'),
+      env, path.join(LOG_DIR, `${this.name}-notification-service-${tag}.log`));
+    await this.daemons.notification.waitReady(this.notificationUrl);
   }
 
   /** A token from $BIN_DIR/mint-token with ARGS, signed with this stack's secret. */
@@ -299,6 +322,47 @@ class Stack {
     return this.apiOk('POST', `/api/v1/admin/whatsapp/tenants/${tenantId}/assign-phone`, {
       phone_number_id: phone.id, display_phone_number: phone.display_phone_number,
     });
+  }
+
+  /**
+   * Posts a purchase order of TENANT_ID to SUPPLIER_PHONE as the order service does
+   * (service token); resolves with the message id of the 202.
+   */
+  async postOrder(tenantId, supplierPhone) {
+    const res = await fetch(`${this.notificationUrl}/api/v1/notifications/purchase-orders`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${this.serviceToken}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: JSON.stringify({
+        event_id: randomUUID(), tenant_id: tenantId, po_number: `PO-BROWSER-${randomBytes(3).toString('hex')}`,
+        supplier_name: 'Harinas del Norte', supplier_phone: supplierPhone, total_amount: 12.5, currency: 'EUR',
+      }),
+      signal: AbortSignal.timeout(15000),
+    });
+    const body = await res.json().catch(() => null);
+    if (res.status !== 202 || !body || !body.message_id) {
+      throw new Error(`POST purchase-orders answered ${res.status}: ${JSON.stringify(body)}`);
+    }
+    return body.message_id;
+  }
+
+  /** notification-service's message ID (admin token): status, skip_reason, ... */
+  async message(id) {
+    const res = await fetch(`${this.notificationUrl}/api/v1/whatsapp/messages/${id}`, {
+      headers: { Authorization: `Bearer ${this.adminToken}`, Accept: 'application/json' },
+      signal: AbortSignal.timeout(15000),
+    });
+    if (res.status !== 200) throw new Error(`GET message ${id} answered ${res.status}`);
+    return res.json();
+  }
+
+  /** The sends graph-sim accepted to TO (E.164), oldest first: {phone_number_id, to, ...}. */
+  async simSends(to) {
+    const res = await fetch(`${this.graphSimUrl}/_sim/messages?request=false&to=${encodeURIComponent(to)}`, {
+      signal: AbortSignal.timeout(15000),
+    });
+    if (res.status !== 200) throw new Error(`graph-sim /_sim/messages answered ${res.status}`);
+    const body = await res.json();
+    return Array.isArray(body) ? body : body.messages || body.data || [];
   }
 
   settings(tenantId) {

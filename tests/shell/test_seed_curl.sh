@@ -18,7 +18,8 @@ PG_DIR=$DIR/pg
 JWT_SECRET=seed-curl-jwt-secret-0123456789
 WABA_ID=987654321098765
 GRAPH_TOKEN=EAAseed-curl-token
-SAN_JUAN_PHONE=109876543210001
+DEFAULT_PHONE=109876543210001 # WHATSAPP_PHONE_NUMBER_ID: never assigned to a bakery
+SAN_JUAN_PHONE=109876543210002 # what demo.sh gives Panadería San Juan
 
 names=()
 pids=()
@@ -114,7 +115,7 @@ start notification-service "$NOTIF_PORT" /health NOTIFICATION_PORT="$NOTIF_PORT"
     NOTIFICATION_DATABASE_URL="$NOTIFICATION_DATABASE_URL" JWT_SECRET="$JWT_SECRET" \
     TENANT_SERVICE_URL="$TS_URL" GRAPH_API_BASE_URL="$SIM_URL" \
     WHATSAPP_ACCESS_TOKEN="$GRAPH_TOKEN" WHATSAPP_BUSINESS_ACCOUNT_ID="$WABA_ID" \
-    WHATSAPP_PHONE_NUMBER_ID="$SAN_JUAN_PHONE"
+    WHATSAPP_PHONE_NUMBER_ID="$DEFAULT_PHONE"
 start tenant-service "$TENANT_PORT" /ready TENANT_PORT="$TENANT_PORT" \
     TENANT_DATABASE_URL="$TENANT_DATABASE_URL" JWT_SECRET="$JWT_SECRET" \
     NOTIFICATION_SERVICE_URL="$NOTIF_URL" STATIC_DIR="$ROOT/frontend-static"
@@ -149,10 +150,14 @@ status_json=$(admin_get /api/v1/admin/whatsapp/tenants)
 check "demo.sh: six bakeries with a number, four with WhatsApp on" \
     jq -e '([.[] | select(.phone_number_id != null)] | length) == 6
            and ([.[] | select(.whatsapp_enabled)] | length) == 4' <<<"$status_json"
-check "demo.sh: Panadería San Juan has +34 612 345 678" \
-    jq -e --arg id "$first" '.[] | select(.tenant_id == $id)
-           | .phone_number_id == "109876543210001" and .display_phone_number == "+34 612 345 678"' \
+check "demo.sh: Panadería San Juan has +34 612 345 679" \
+    jq -e --arg id "$first" --arg p "$SAN_JUAN_PHONE" '.[] | select(.tenant_id == $id)
+           | .phone_number_id == $p and .display_phone_number == "+34 612 345 679"' \
     <<<"$status_json"
+check "demo.sh: the platform's default number is marked and given to nobody" \
+    jq -e --arg p "$DEFAULT_PHONE" '[.[] | select(.is_default)] | length == 1
+           and .[0].id == $p and .[0].assigned_tenant_id == null' \
+    <<<"$(admin_get /api/v1/admin/whatsapp/phone-numbers)"
 check "demo.sh: nothing assigned twice (one audit row per bakery)" \
     jq -e 'length == 6' <<<"$(admin_get '/api/v1/admin/whatsapp/audit-log?limit=500')"
 
@@ -227,14 +232,14 @@ while IFS= read -r unit; do
         args=(-e 'length == 10 and ([.[] | select(.phone_number_id != null)] | length) == 6') ;;
     "Find which tenant has the phone number")
         args=(-s -e 'length == 1 and .[0].tenant_name == "Panadería San Juan"
-              and .[0].display_phone_number == "+34 612 345 678"') ;;
+              and .[0].display_phone_number == "+34 612 345 679"') ;;
     "Unassign phone from tenant")
-        args=(-e ".success and .message == \"Phone number +34 612 345 678 unassigned from tenant $san_juan\"") ;;
+        args=(-e ".success and .message == \"Phone number +34 612 345 679 unassigned from tenant $san_juan\"") ;;
     "Assign phone to tenant")
-        args=(-e ".success and .message == \"Phone number +34 612 345 678 assigned to tenant $san_juan\"
-              and .phone_number_id == \"109876543210001\"") ;;
+        args=(-e ".success and .message == \"Phone number +34 612 345 679 assigned to tenant $san_juan\"
+              and .phone_number_id == \"109876543210002\"") ;;
     "Test WhatsApp connectivity")
-        args=(-e '.id == "109876543210001" and .display_phone_number == "+34 612 345 678"
+        args=(-e '.id == "109876543210002" and .display_phone_number == "+34 612 345 679"
               and .quality_rating == "GREEN"') ;;
     "Check message template status")
         args=(-e '([.data[] | select(.name == "po_notification")] | map(.language) | sort)
@@ -247,7 +252,7 @@ while IFS= read -r unit; do
               and .[1].actor == "platform-admin"') ;;
     "The bakery owner turns WhatsApp on and picks a language")
         args=(-e '.whatsapp_enabled and .whatsapp_default_language == "eu"
-              and .whatsapp_phone_number_id == "109876543210001"') ;;
+              and .whatsapp_phone_number_id == "109876543210002"') ;;
     esac
     if [ "${#args[@]}" -eq 0 ]; then
         not_ok "README: \"$unit\" has a check here" "add one to tests/shell/test_seed_curl.sh"
