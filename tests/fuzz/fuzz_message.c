@@ -1,5 +1,5 @@
 /* fuzz_message.c - libFuzzer harness of the generic template-message body check
- * (services/notification/intake_validate.c), fed raw request bodies. An accepted body
+ * (services/notification/api/intake_validate.c), fed raw request bodies. An accepted body
  * must give a payload of the six fields in their stored form (key, canonical tenant
  * UUID, E.164 recipient, Meta template name, language code or null, 0 to 100 non-empty
  * single-line parameters); a refusal must be a 400 or 422 with a code and a message. */

@@ -1,5 +1,5 @@
 /* fuzz_purchase_order.c - libFuzzer harness of the purchase-order body check
- * (services/notification/intake_validate.c), fed raw request bodies. An accepted body
+ * (services/notification/api/intake_validate.c), fed raw request bodies. An accepted body
  * must give a payload of exactly the seven fields in their stored form (canonical UUIDs,
  * trimmed single-line text, E.164 phone, "units.cc" amount, the same whether the amount
  * came as a decimal string or as a JSON number, ISO 4217 code); a refusal must be a 400

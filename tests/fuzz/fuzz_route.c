@@ -11,7 +11,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The patterns of services/tenant/routes.c and services/notification/routes.c. */
+/* The patterns of services/tenant/routes.c and services/notification/api/routes.c. */
 static const char *const patterns[] = {
     "/health",
     "/ready",

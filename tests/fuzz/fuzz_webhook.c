@@ -1,5 +1,5 @@
 /* fuzz_webhook.c - libFuzzer harness of the webhook's signature check (common/hmac.c) and
- * payload parsing (services/notification/webhook_parse.c). An input starting with a line
+ * payload parsing (services/notification/api/webhook_parse.c). An input starting with a line
  * "sha256=..." has that line checked as X-Hub-Signature-256 over the rest: it must be
  * accepted exactly when it is the HMAC of the rest in hex of either case. The body is then
  * parsed: every status kept must have a wamid, a known status and a timestamp in range;

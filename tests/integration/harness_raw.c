@@ -163,8 +163,13 @@ bool h_is_error_shape(const struct h_resp *r)
 int h_source_routes(const char *service, struct h_route *out, size_t max)
 {
     char path[256];
-    snprintf(path, sizeof path, "services/%s/routes.c", service);
+    /* A service's route table is routes.c, in its api/ directory when it has one. */
+    snprintf(path, sizeof path, "services/%s/api/routes.c", service);
     FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(path, sizeof path, "services/%s/routes.c", service);
+        f = fopen(path, "r");
+    }
     if (!f)
         return -1;
     struct buf src = {0};

@@ -53,8 +53,9 @@ export function routeTables(root = ROOT) {
     const out = [];
     const dir = join(root, 'services');
     for (const service of readdirSync(dir)) {
-        const file = join(dir, service, 'routes.c');
-        if (!existsSync(file)) continue;
+        // routes.c, in the service's api/ directory when it has one
+        const file = [join(dir, service, 'api', 'routes.c'), join(dir, service, 'routes.c')].find(existsSync);
+        if (!file) continue;
         const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' '));
         const defines = {
             AUTH_ROLES_ANY: 'AUTH_ROLE_ADMIN | AUTH_ROLE_USER | AUTH_ROLE_SERVICE',
@@ -72,7 +73,7 @@ export function routeTables(root = ROOT) {
             if (!roles.length && !/^[\s()0]+$/.test(roleExpr))
                 throw new Error(`${file}: cannot read the roles "${m[4]}" of ${m[1]} ${pattern}`);
             const line = text.slice(0, m.index).split('\n').length;
-            out.push({ service, method: m[1], pattern, roles, file: `services/${service}/routes.c`, line, handler: m[3] });
+            out.push({ service, method: m[1], pattern, roles, file: file.slice(root.length + 1), line, handler: m[3] });
         }
     }
     return out;

@@ -15,11 +15,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "api/store.h"
+#include "outbox/compose.h"
 #include "tenants/settings.h"
 #include "uuidutil.h"
 #include "outbox/wakeup.h"
-
-#define SKIP_DISABLED "whatsapp_notifications_disabled"
 
 /* A validated request on its way to the outbox. */
 struct intake {
@@ -88,7 +87,7 @@ static void store_and_reply(struct intake *in, const char *kind, const char *ide
         .template_parameters = params_text,
         .payload = payload_text,
         .status = in->cfg->enabled ? "queued" : "skipped",
-        .skip_reason = in->cfg->enabled ? NULL : SKIP_DISABLED,
+        .skip_reason = in->cfg->enabled ? NULL : COMPOSE_SKIP_PLATFORM,
     };
     enum db_status st = store_message_create(&m, &ref);
     if (st != DB_OK) {

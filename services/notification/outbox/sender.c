@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "graph/errors.h"
+#include "graph/request.h"
 #include "log.h"
 #include "metrics.h"
 #include "monotonic.h"
@@ -63,7 +64,6 @@ struct sender {
     CURLM *multi;
     struct curl_slist *headers;
     char *auth_header;
-    char *base_url; /* GRAPH_API_BASE_URL/WHATSAPP_API_VERSION */
     struct lane **lanes;
     size_t nlanes, next_lane;
     struct rl_pairs *pairs;
@@ -315,7 +315,7 @@ static void start(struct sender *s, struct lane *lane, struct send_job *job, siz
     }
     t->rate_ticket = ticket;
     buf_reset(&t->url);
-    buf_printf(&t->url, "%s/%s/messages", s->base_url, job->phone_number_id);
+    graph_messages_url(&t->url, s->cfg.graph_base_url, s->cfg.api_version, job->phone_number_id);
     buf_reset(&t->answer);
     t->error[0] = '\0';
     t->job = job;
@@ -556,7 +556,6 @@ struct sender *sender_start(const struct sender_config *cfg)
     struct sender *s = xcalloc(1, sizeof(*s));
     s->cfg = *cfg;
     pthread_mutex_init(&s->lock, NULL);
-    s->base_url = xasprintf("%s/%s", cfg->graph_base_url, cfg->api_version);
     s->auth_header = xasprintf("Authorization: Bearer %s", cfg->access_token);
     s->headers = curl_slist_append(s->headers, s->auth_header);
     s->headers = curl_slist_append(s->headers, "Content-Type: application/json");
@@ -684,7 +683,6 @@ void sender_stop(struct sender *s)
     send_job_list_free(&s->results);
     curl_slist_free_all(s->headers);
     free(s->auth_header);
-    free(s->base_url);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
-#include "outbox/amount.h"
+#include "outbox/compose.h"
 #include "db.h"
 #include "httpclient.h"
 #include "log.h"
@@ -36,12 +36,6 @@
 #define WRITE_BATCH_MAX 1000   /* results per statement */
 #define STOP_MAX_MS 9000       /* shutdown stops waiting for results after this */
 #define NEVER INT64_MAX
-
-#define SKIP_GLOBAL "whatsapp_notifications_disabled"
-#define SKIP_TENANT "whatsapp_disabled_for_tenant"
-#define SKIP_PO "po_notifications_disabled"
-#define SKIP_OPTED_OUT "recipient_opted_out"
-#define SKIP_NO_SENDER "no_sender_phone_number"
 
 struct worker {
     const struct notification_config *cfg;
@@ -283,108 +277,20 @@ static void *writer_run(void *arg)
 
 /* ---------- preparing a claimed row ---------- */
 
-static void fail_job(struct send_job *job, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void fail_job(struct send_job *job, const char *fmt, ...)
-{
-    struct buf b = {0};
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    job->result.outcome = OUTBOX_FAILED;
-    job->result.error_message = buf_steal(&b);
-}
-
-static bool string_array(const json_t *a)
-{
-    size_t i;
-    const json_t *v;
-    bool ok = json_is_array(a);
-    json_array_foreach (a, i, v)
-        ok = ok && json_is_string(v);
-    return ok;
-}
-
-/* The body parameters: {{1}} supplier, {{2}} PO number, {{3}} the amount formatted for
- * language; or a generic message's own. A new reference, or NULL (job failed). */
-static json_t *template_parameters(const struct outbox_row *row, const char *language,
-                                   struct send_job *job)
-{
-    char amount[AMOUNT_TEXT_MAX];
-    const char *problem = NULL;
-    json_t *params = NULL;
-
-    if (row->kind == OUTBOX_TEMPLATE)
-        params = json_loads(row->parameters, 0, NULL);
-    else if (!row->supplier_name || !row->po_number)
-        problem = "the purchase order has no supplier_name or po_number";
-    else if (amount_format(row->total_amount, row->currency, language, amount, sizeof amount))
-        problem = "the purchase order's total_amount and currency cannot be formatted";
-    else /* NULL on invalid UTF-8 */
-        params = json_pack("[s, s, s]", row->supplier_name, row->po_number, amount);
-    if (!problem && !string_array(params))
-        problem = "the message's template parameters are not a list of strings";
-    if (problem) {
-        json_decref(params);
-        params = NULL;
-        fail_job(job, "%s", problem);
-    }
-    return params;
-}
-
-/* The Graph request of DESIGN.md section 6, keys in its order. A new string. */
-static char *graph_body(const char *to, const char *template_name, const char *language,
-                        const json_t *params, const char *id)
-{
-    json_t *template =
-        json_pack("{s:s, s:{s:s}}", "name", template_name, "language", "code", language);
-    json_t *body = NULL;
-    char *text = NULL;
-    if (!template)
-        goto out;
-    if (json_array_size(params) > 0) {
-        json_t *list = json_array();
-        size_t i;
-        json_t *p;
-        json_array_foreach (params, i, p)
-            json_array_append_new(list, json_pack("{s:s, s:O}", "type", "text", "text", p));
-        json_object_set_new(template, "components",
-                            json_pack("[{s:s, s:o}]", "type", "body", "parameters", list));
-    }
-    body = json_pack("{s:s, s:s, s:s, s:s, s:O, s:s}", "messaging_product", "whatsapp",
-                     "recipient_type", "individual", "to", to, "type", "template", "template",
-                     template, "biz_opaque_callback_data", id);
-    if (body)
-        text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-out:
-    json_decref(template);
-    json_decref(body);
-    return text;
-}
-
-/* Returns a claimed row to the queue until its tenant's settings can be had. */
-static void wait_for_settings(struct worker *w, struct send_job *job, const char *why)
-{
-    job->result.outcome = OUTBOX_RELEASE;
-    job->result.delay_ms = SETTINGS_RETRY_MS;
-    job->result.error_message = xasprintf("waiting for the tenant's settings: %s", why);
-    metric_inc(w->released);
-}
-
-/* Decides what becomes of a claimed row: fills job as a Graph request and returns true,
- * or fills job->result with the row's final answer (skipped, failed, released) and
- * returns false. */
+/* Turns a claimed row into a Graph request for the sender (returns true) or into its
+ * answer for the writer (skipped, failed, released: returns false), by compose.h. */
 static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
                     struct send_job *job)
 {
     struct tenant_settings ts;
-    enum tenant_settings_status settings = TENANT_SETTINGS_OK;
-    const char *skip = NULL;
-    bool by_settings = false; /* skip is decided by the tenant's settings */
-    json_t *params = NULL;
-    bool send = false;
+    struct compose_result c;
+    struct compose_input in = {
+        .platform_enabled = w->cfg->enabled,
+        .default_phone_id = w->cfg->default_phone_number_id,
+        .settings_status = TENANT_SETTINGS_UNAVAILABLE,
+        .settings = &ts,
+        .row = row,
+    };
 
     snprintf(job->result.id, sizeof job->result.id, "%s", row->id);
     snprintf(job->tenant_id, sizeof job->tenant_id, "%s", row->tenant_id);
@@ -392,83 +298,43 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     job->attempts = row->attempts;
     job->created_us = row->created_us;
     job->probe = probe;
-
-    if (!w->cfg->enabled) {
-        skip = SKIP_GLOBAL;
-        goto out;
-    }
-    settings = tenant_settings_get(w->settings, row->tenant_id, row->created_us, &ts);
-    switch (settings) {
-    case TENANT_SETTINGS_OK:
-    case TENANT_SETTINGS_STALE:
+    if (w->cfg->enabled)
+        in.settings_status = tenant_settings_get(w->settings, row->tenant_id, row->created_us, &ts);
+    compose(&in, &c);
+    switch (c.outcome) {
+    case COMPOSE_SEND:
+        job->body = c.body;
+        c.body = NULL;
+        job->body_len = strlen(job->body);
+        snprintf(job->phone_number_id, sizeof job->phone_number_id, "%s", c.phone_number_id);
+        snprintf(job->sender_display, sizeof job->sender_display, "%s", c.sender_display);
+        snprintf(job->recipient, sizeof job->recipient, "%s", row->recipient);
+        job->result.phone_number_id = xstrdup(c.phone_number_id);
+        job->result.language = xstrdup(c.language);
+        job->result.parameters = c.parameters;
+        c.parameters = NULL;
         break;
-    case TENANT_SETTINGS_UNKNOWN:
-        fail_job(job, "unknown tenant %s", row->tenant_id);
-        goto out;
-    case TENANT_SETTINGS_UNAVAILABLE:
-        wait_for_settings(w, job, "tenant-service does not answer");
-        goto out;
-    }
-    if (!ts.whatsapp_enabled)
-        skip = SKIP_TENANT;
-    else if (row->kind == OUTBOX_PURCHASE_ORDER && !ts.po_notifications_enabled)
-        skip = SKIP_PO;
-    by_settings = skip != NULL;
-    if (!skip && row->opted_out)
-        skip = SKIP_OPTED_OUT;
-    if (skip)
-        goto out;
-    if (ts.phone_number_id_invalid) {
-        fail_job(job, "the tenant's whatsapp_phone_number_id is not a phone number id");
-        goto out;
-    }
-    /* The seed's choice: the tenant's number when assigned, else the global one. */
-    const char *phone =
-        ts.phone_number_id[0] ? ts.phone_number_id : w->cfg->default_phone_number_id;
-    if (!*phone) {
-        skip = SKIP_NO_SENDER;
-        by_settings = true;
-        goto out;
-    }
-    if (strlen(row->recipient) >= sizeof job->recipient) {
-        fail_job(job, "the recipient is not an E.164 phone number");
-        goto out;
-    }
-    const char *language =
-        row->kind == OUTBOX_TEMPLATE && row->language ? row->language : ts.language;
-    params = template_parameters(row, language, job);
-    if (!params)
-        goto out;
-    job->body = graph_body(row->recipient, row->template_name, language, params, row->id);
-    if (!job->body) {
-        fail_job(job, "the Graph request cannot be encoded (invalid UTF-8?)");
-        goto out;
-    }
-    job->body_len = strlen(job->body);
-    snprintf(job->phone_number_id, sizeof job->phone_number_id, "%s", phone);
-    snprintf(job->sender_display, sizeof job->sender_display, "%s",
-             ts.phone_number_id[0] ? ts.display_phone_number : "");
-    snprintf(job->recipient, sizeof job->recipient, "%s", row->recipient);
-    job->result.phone_number_id = xstrdup(phone);
-    job->result.language = xstrdup(language);
-    job->result.parameters = json_dumps(params, JSON_COMPACT);
-    send = true;
-out:
-    /* A message is never skipped for a setting older than itself: it waits for settings
-     * as new as it is. Sending on older ones is tenant-service's outage rule
-     * (stale-if-error): they were right a moment ago. */
-    if (skip && by_settings && settings == TENANT_SETTINGS_STALE) {
-        skip = NULL;
-        wait_for_settings(w, job, "they could not be confirmed as current");
-    }
-    if (skip) {
+    case COMPOSE_SKIP:
         job->result.outcome = OUTBOX_SKIPPED;
-        job->result.skip_reason = skip;
+        job->result.skip_reason = c.skip_reason;
         metric_inc(w->skipped);
-    } else if (!send && job->result.outcome == OUTBOX_FAILED) {
+        break;
+    case COMPOSE_FAIL:
+        job->result.outcome = OUTBOX_FAILED;
+        job->result.error_message = c.error;
+        c.error = NULL;
         metric_inc(w->failed);
+        break;
+    case COMPOSE_WAIT:
+        job->result.outcome = OUTBOX_RELEASE;
+        job->result.delay_ms = SETTINGS_RETRY_MS;
+        job->result.error_message = c.error;
+        c.error = NULL;
+        metric_inc(w->released);
+        break;
     }
-    json_decref(params);
+    bool send = c.outcome == COMPOSE_SEND;
+    compose_result_clear(&c);
     return send;
 }
 
