@@ -31,7 +31,7 @@ request = function()
       '"components":[{"type":"body","parameters":[{"type":"text","text":"Proveedor ABC"},' ..
       '{"type":"text","text":"PO-2024-' .. counter .. '"},{"type":"text","text":"1.250,00 €"}]}]},' ..
       '"biz_opaque_callback_data":"bench-' .. counter .. '"}'
-   return wrk.format("POST", "/v18.0/" .. phone .. "/messages", nil, body)
+   return wrk.format("POST", "/v25.0/" .. phone .. "/messages", nil, body)
 end
 
 response = function(status, headers, body)

@@ -109,7 +109,7 @@ configure() {
         export GRAPH_SIM_APP_SECRET=$WHATSAPP_APP_SECRET
         export GRAPH_SIM_WEBHOOK_URL=$NOTIFICATION_URL/api/v1/whatsapp/webhook
     fi
-    export WHATSAPP_API_VERSION=${WHATSAPP_API_VERSION:-v18.0}
+    export WHATSAPP_API_VERSION=${WHATSAPP_API_VERSION:-v25.0}
 }
 
 write_stack_env() {

@@ -194,9 +194,9 @@ static void fake_settings(struct http_request *req)
 static const struct http_route fake_routes[] = {
     {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
     {"GET", "/api/v1/internal/settings-changes", fake_settings, 0, HTTP_ROUTE_QUIET},
-    {"POST", "/v18.0/{phone}/messages", fake_send, 0, HTTP_ROUTE_QUIET | HTTP_ROUTE_RAW_BODY},
-    {"GET", "/v18.0/{waba}/phone_numbers", fake_phone_numbers, 0, HTTP_ROUTE_QUIET},
-    {"GET", "/v18.0/{waba}/message_templates", fake_templates, 0, HTTP_ROUTE_QUIET},
+    {"POST", "/v25.0/{phone}/messages", fake_send, 0, HTTP_ROUTE_QUIET | HTTP_ROUTE_RAW_BODY},
+    {"GET", "/v25.0/{waba}/phone_numbers", fake_phone_numbers, 0, HTTP_ROUTE_QUIET},
+    {"GET", "/v25.0/{waba}/message_templates", fake_templates, 0, HTTP_ROUTE_QUIET},
 };
 
 static struct http_server_config fake_config = {

@@ -569,6 +569,40 @@ static void skipped_for_each_service_reason(void **state)
     h_drop_database(side.notif_db);
 }
 
+/* WHATSAPP_API_VERSION=v18.0, which Meta retired on 2026-01-26: Graph (here graph-sim,
+ * which knows Meta's version table) serves it as its oldest live version and says so
+ * only in the facebook-api-version header. The service names the version that served
+ * it in config-status and warns once in its log. */
+static void an_expired_api_version_is_named_and_warned_once(void **state)
+{
+    (void)state;
+    struct stack *s = &main_stack;
+    struct stack side = *s;
+    char db[64], tenant[UUID_STR_LEN], id[UUID_STR_LEN];
+    snprintf(db, sizeof db, "it_send_%ld_version", (long)getpid());
+    assert_true(h_fresh_database(db, side.notif_db, sizeof side.notif_db));
+    static const char *const v18[] = {"WHATSAPP_API_VERSION=v18.0", NULL};
+    struct h_proc *p = start_side(s, side.notif_db, v18);
+    make_tenant(s, "Horno Antiguo", NULL, "{\"whatsapp_enabled\":true}", tenant);
+    for (int i = 0; i < 3; i++) {
+        char phone[32];
+        snprintf(phone, sizeof phone, "+34 600 300 %03d", i);
+        post_po(p->url, tenant, phone, "10", "EUR", id);
+        wait_status(&side, id, ",sent,delivered,read,", 10000);
+    }
+    struct h_resp r = h_call("GET", p->url, admin_token, NULL, "/api/v1/whatsapp/config-status");
+    assert_int_equal(r.status, 200);
+    const char *served = json_string_value(json_object_get(r.json, "api_version_served"));
+    assert_string_equal(json_string_value(json_object_get(r.json, "api_version")), "v18.0");
+    assert_non_null(served);
+    assert_true(served[0] == 'v' && strcmp(served, "v18.0") != 0);
+    assert_true(json_is_true(json_object_get(r.json, "api_version_differs")));
+    h_resp_free(&r);
+    assert_int_equal(h_log_count(p, "Graph serves another API version"), 1);
+    assert_int_equal(h_stop(p), 0);
+    h_drop_database(side.notif_db);
+}
+
 static void transient_errors_are_retried_until_delivered(void **state)
 {
     (void)state;
@@ -1181,6 +1215,7 @@ int main(void)
         cmocka_unit_test_setup(skipped_for_each_tenant_reason, clear_faults),
         cmocka_unit_test_setup(unknown_tenant_is_refused_at_intake_and_fails_at_send, clear_faults),
         cmocka_unit_test_setup(skipped_for_each_service_reason, clear_faults),
+        cmocka_unit_test_setup(an_expired_api_version_is_named_and_warned_once, clear_faults),
         cmocka_unit_test_setup(transient_errors_are_retried_until_delivered, clear_faults),
         cmocka_unit_test_setup(transient_errors_fail_after_the_last_attempt, clear_faults),
         cmocka_unit_test_setup(permanent_errors_fail_at_once_with_code_and_message, clear_faults),

@@ -45,8 +45,7 @@ static struct tenant_settings settings(bool enabled, const char *phone, const ch
 }
 
 static struct compose_result decide(enum tenant_settings_status st,
-                                    const struct tenant_settings *ts,
-                                    const struct outbox_row *row)
+                                    const struct tenant_settings *ts, const struct outbox_row *row)
 {
     struct compose_input in = {true, PLATFORM, st, ts, row};
     struct compose_result out;

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "api/handlers.h"
+#include "graph/version.h"
 #include "httpclient.h"
 #include "log.h"
 #include "monotonic.h"
@@ -288,14 +289,18 @@ void handle_templates(struct http_request *req)
 void handle_config_status(struct http_request *req)
 {
     const struct notification_config *cfg = &((struct notification_app *)http_app(req))->cfg;
-    char reason[256];
+    char reason[256], served[GRAPH_VERSION_MAX];
     bool paused = pause_get(reason, sizeof reason);
     json_t *missing = graph_missing_credentials(cfg);
+    bool other_version = graph_version_served(served, sizeof served);
 
-    http_reply_json(req, 200,
-                    json_pack("{s:b, s:o, s:b, s:b, s:o, s:s}", "credentials_configured",
-                              json_array_size(missing) == 0, "missing", missing, "enabled",
-                              cfg->enabled, "sending_paused", paused, "paused_reason",
-                              paused ? json_string(reason) : json_null(), "default_phone_number_id",
-                              cfg->default_phone_number_id));
+    json_t *body = json_pack("{s:b, s:o, s:b, s:b, s:o, s:s}", "credentials_configured",
+                             json_array_size(missing) == 0, "missing", missing, "enabled",
+                             cfg->enabled, "sending_paused", paused, "paused_reason",
+                             paused ? json_string(reason) : json_null(), "default_phone_number_id",
+                             cfg->default_phone_number_id);
+    json_object_set_new(body, "api_version", json_string(cfg->api_version));
+    json_object_set_new(body, "api_version_served", served[0] ? json_string(served) : json_null());
+    json_object_set_new(body, "api_version_differs", json_boolean(other_version));
+    http_reply_json(req, 200, body);
 }

@@ -71,8 +71,9 @@ static void skip(struct compose_result *out, const struct compose_input *in, con
                  bool by_settings)
 {
     if (by_settings && in->settings_status == TENANT_SETTINGS_STALE) {
-        fail(out, COMPOSE_WAIT, "waiting for the tenant's settings: they could not be "
-                                "confirmed as current");
+        fail(out, COMPOSE_WAIT,
+             "waiting for the tenant's settings: they could not be "
+             "confirmed as current");
         return;
     }
     out->outcome = COMPOSE_SKIP;
@@ -98,8 +99,9 @@ void compose(const struct compose_input *in, struct compose_result *out)
         fail(out, COMPOSE_FAIL, "unknown tenant %s", row->tenant_id);
         return;
     case TENANT_SETTINGS_UNAVAILABLE:
-        fail(out, COMPOSE_WAIT, "waiting for the tenant's settings: tenant-service does not "
-                                "answer");
+        fail(out, COMPOSE_WAIT,
+             "waiting for the tenant's settings: tenant-service does not "
+             "answer");
         return;
     }
     if (!ts->whatsapp_enabled) {

@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "graph/errors.h"
 #include "graph/request.h"
+#include "graph/version.h"
 #include "log.h"
 #include "metrics.h"
 #include "monotonic.h"
@@ -469,6 +470,10 @@ static void complete(struct sender *s, struct transfer *t, CURLcode rc, int64_t 
     } else {
         curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         graph_parse_answer(status, t->answer.data, t->answer.len, &o);
+        struct curl_header *served = NULL;
+        if (curl_easy_header(t->easy, "facebook-api-version", 0, CURLH_HEADER, -1, &served) ==
+            CURLHE_OK)
+            graph_version_seen(s->cfg.api_version, served->value);
     }
     if (o.cls != GRAPH_SENT)
         count_error(o.code, rc, status);
