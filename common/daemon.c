@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "httpclient.h"
 #include "log.h"
 
 static const char *env_lookup(const char *name)
@@ -52,4 +53,36 @@ enum cfg_action daemon_prepare(int argc, char **argv, const char *name, const ch
         return action;
     }
     return action;
+}
+
+int daemon_open(enum cfg_action action, const char *database_url, const char *scope,
+                const struct db_migration *migrations, size_t n)
+{
+    httpc_global_init();
+    db_init(database_url);
+    atexit(db_cleanup); /* the connection db_migrate() may leave unused */
+    if (db_migrate(scope, migrations, n) < 0) {
+        log_error("migrations failed; not starting");
+        return -1;
+    }
+    return action == CFG_MIGRATE_ONLY ? 1 : 0;
+}
+
+struct http_server_config daemon_http_server(const struct daemon_http *h,
+                                             const struct auth_policy *auth,
+                                             const struct http_route *routes, size_t nroutes,
+                                             void *app)
+{
+    struct http_server_config c = {
+        .bind_address = h->bind_address,
+        .port = (unsigned)h->port,
+        .threads = (unsigned)h->threads,
+        .body_limit = (size_t)h->body_limit,
+        .conn_timeout = (unsigned)h->conn_timeout,
+        .auth = auth,
+        .routes = routes,
+        .nroutes = nroutes,
+        .app = app,
+    };
+    return c;
 }

@@ -26,25 +26,10 @@ static struct notification_app app;
 static const struct cfg_var config_vars[] = {
     {"NOTIFICATION_DATABASE_URL", CFG_STRING, C(database_url), NULL, 0, 0,
      CFG_REQUIRED | CFG_SECRET, "PostgreSQL connection URL of the notification database"},
-    {"JWT_SECRET", CFG_STRING, C(auth.secret), NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,
-     "HS256 secret that signs every bearer token"},
-    {"JWT_ISSUER", CFG_STRING, C(auth.issuer), "", 0, 0, 0,
-     "when set, every bearer token's iss must equal it (and service tokens carry it)"},
-    {"JWT_AUDIENCE", CFG_STRING, C(auth.audience), "", 0, 0, 0,
-     "when set, every bearer token's aud must equal or contain it (and service tokens carry "
-     "it)"},
-    {"JWT_MAX_TTL_SECONDS", CFG_INT, C(auth.max_ttl), "7776000", 60, 315360000, 0,
-     "longest bearer-token lifetime accepted (exp - iat, or exp - now without iat)"},
-    {"BIND_ADDRESS", CFG_STRING, C(bind_address), "127.0.0.1", 0, 0, 0,
-     "address to listen on (0.0.0.0 in containers)"},
-    {"NOTIFICATION_PORT", CFG_INT, C(port), "8002", 0, 65535, 0, "HTTP port (0 = any free port)"},
-    {"HTTP_THREADS", CFG_INT, C(http_threads), "8", 1, 256, 0,
-     "HTTP worker threads (each holds one database connection)"},
-    {"HTTP_BODY_LIMIT", CFG_INT, C(body_limit), "65536", 1024, 16777216, 0,
-     "largest accepted request body in bytes (webhooks of Meta can reach 3 MB: see "
-     "WEBHOOK_BODY_LIMIT)"},
-    {"HTTP_CONNECTION_TIMEOUT", CFG_INT, C(conn_timeout), "30", 1, 3600, 0,
-     "seconds an idle client connection is kept"},
+    DAEMON_AUTH_VARS(app.cfg.auth),
+    DAEMON_HTTP_VARS(app.cfg.http, "NOTIFICATION_PORT", "8002",
+                     "largest accepted request body in bytes (webhooks of Meta can reach 3 MB: "
+                     "see WEBHOOK_BODY_LIMIT)"),
     {"TENANT_SERVICE_URL", CFG_URL, C(tenant_url), "http://127.0.0.1:8001", 0, 0, 0,
      "base URL of tenant-service (notification settings)"},
     {"UPSTREAM_TIMEOUT_MS", CFG_INT, C(upstream_timeout_ms), "5000", 100, 60000, 0,
@@ -117,27 +102,13 @@ int main(int argc, char **argv)
     if (action != CFG_RUN && action != CFG_MIGRATE_ONLY)
         return exit_code;
 
-    httpc_global_init();
-    db_init(app.cfg.database_url);
-    atexit(db_cleanup); /* the connection db_migrate() may leave unused */
-    if (db_migrate("notification", notification_migrations, notification_migrations_count) < 0) {
-        log_error("migrations failed; not starting");
-        return 1;
-    }
-    if (action == CFG_MIGRATE_ONLY)
-        return 0;
+    int opened = daemon_open(action, app.cfg.database_url, "notification", notification_migrations,
+                             notification_migrations_count);
+    if (opened != 0)
+        return opened < 0 ? 1 : 0;
 
-    struct http_server_config http = {
-        .bind_address = app.cfg.bind_address,
-        .port = (unsigned)app.cfg.port,
-        .threads = (unsigned)app.cfg.http_threads,
-        .body_limit = (size_t)app.cfg.body_limit,
-        .conn_timeout = (unsigned)app.cfg.conn_timeout,
-        .auth = &app.cfg.auth,
-        .routes = notification_routes,
-        .nroutes = notification_routes_count,
-        .app = &app,
-    };
+    struct http_server_config http = daemon_http_server(
+        &app.cfg.http, &app.cfg.auth, notification_routes, notification_routes_count, &app);
     notification_routes_configure(&app.cfg);
     if (!wakeup_init())
         return 1;
@@ -171,7 +142,7 @@ int main(int argc, char **argv)
         tenant_settings_free(app.settings);
         return 1;
     }
-    log_info("listening\taddress=%s port=%u version=%s", app.cfg.bind_address,
+    log_info("listening\taddress=%s port=%u version=%s", app.cfg.http.bind_address,
              http_server_port(srv), VERSION);
 
     int sig = shutdown_wait();

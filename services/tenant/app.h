@@ -4,14 +4,12 @@
 
 #include <stdbool.h>
 
+#include "daemon.h"
+
 #include "auth.h"
 
 struct tenant_config {
-    const char *bind_address;
-    long port;
-    long http_threads;
-    long body_limit;
-    long conn_timeout;
+    struct daemon_http http; /* BIND_ADDRESS, the port, HTTP_* */
     const char *database_url;
     struct auth_policy auth; /* JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, JWT_MAX_TTL_SECONDS */
     const char *notification_url;
