@@ -9,7 +9,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <sys/random.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monotonic.h"
+#include "prng.h"
 
 #define HTTP_MAX_HEADERS 6
 
@@ -372,20 +372,21 @@ static bool request_id_ok(const char *s)
     return true;
 }
 
-/* Writes a fresh request id: 16 hex digits from a per-thread xorshift generator seeded
- * from the kernel. Unique enough to follow a request through the logs, and far cheaper
- * than a UUID (libuuid makes several system calls per id). */
+/* Writes a fresh request id: 16 hex digits from a generator seeded from the kernel once.
+ * Unique enough to follow a request through the logs, and far cheaper than a UUID
+ * (libuuid makes several system calls per id). */
+static struct prng request_ids;
+static pthread_once_t request_ids_once = PTHREAD_ONCE_INIT;
+
+static void seed_request_ids(void)
+{
+    prng_seed(&request_ids, prng_os_seed());
+}
+
 static void new_request_id(char out[17])
 {
-    static _Thread_local uint64_t state;
-    while (!state) {
-        if (getrandom(&state, sizeof state, 0) != sizeof state)
-            state = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&state;
-    }
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    snprintf(out, 17, "%016llx", (unsigned long long)state);
+    pthread_once(&request_ids_once, seed_request_ids);
+    snprintf(out, 17, "%016llx", (unsigned long long)prng_next(&request_ids));
 }
 
 /* Finds the route for method and path. Returns it, or NULL with *path_known telling

@@ -11,7 +11,6 @@
 #include "msglimit.h"
 #include "msgstore.h"
 #include "phones.h"
-#include "prng.h"
 #include "sessions.h"
 #include "settings.h"
 #include "sim.h"
@@ -33,7 +32,7 @@ void control_reset_all(void)
     sessions_reset();
     users_reset();
     msglimit_reset();
-    prng_seed((uint64_t)sim_cfg.seed);
+    prng_seed(&sim_rng, (uint64_t)sim_cfg.seed);
     ids_new_generation();
 }
 
@@ -49,7 +48,7 @@ void control_handle_stats(struct http_request *req)
     http_reply_json(req, 200,
                     json_pack("{s:o, s:o, s:o, s:I, s:{s:I, s:I}}", "messages",
                               msgstore_stats_json(), "webhooks", webhook_stats_json(), "settings",
-                              settings_json(), "seed", (json_int_t)prng_current_seed(),
+                              settings_json(), "seed", (json_int_t)prng_current_seed(&sim_rng),
                               "messaging_limit", "limit", (json_int_t)set.messaging_limit, "used",
                               (json_int_t)msglimit_used(sim_wall_ms())));
 }

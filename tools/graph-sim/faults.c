@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "e164.h"
-#include "prng.h"
 #include "sim.h"
 
 #define MAX_RULES 64
@@ -89,7 +88,7 @@ static bool fires(struct rate_count *rc)
 {
     if (rc->count == 0 || rc->rate <= 0)
         return false;
-    if (rc->rate < 1.0 && prng_unit() >= rc->rate)
+    if (rc->rate < 1.0 && prng_unit(&sim_rng) >= rc->rate)
         return false;
     if (rc->count > 0)
         rc->count--;
@@ -141,10 +140,11 @@ void faults_for_request(struct fault_http *out)
     /* A rate under 1 draws once per request; at 1 (the default) nothing is drawn, so the
      * sequence of random decisions is the same as without the key. */
     if ((state.latency_ms > 0 || state.latency_jitter_ms > 0) &&
-        (state.latency_rate >= 1.0 || prng_unit() < state.latency_rate)) {
+        (state.latency_rate >= 1.0 || prng_unit(&sim_rng) < state.latency_rate)) {
         out->latency_ms = state.latency_ms;
         if (state.latency_jitter_ms > 0)
-            out->latency_ms += (long)(prng_next() % (uint64_t)(state.latency_jitter_ms + 1));
+            out->latency_ms +=
+                (long)(prng_next(&sim_rng) % (uint64_t)(state.latency_jitter_ms + 1));
     }
     out->drop = fires(&state.drop);
     if (!out->drop && fires(&state.http_error))

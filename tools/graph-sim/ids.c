@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "prng.h"
+#include "sim.h"
 
 static _Atomic uint64_t wamid_counter;
 static _Atomic uint64_t numeric_counter;
@@ -78,7 +78,7 @@ void ids_wamid(const char *wa_id, char out[IDS_WAMID_MAX])
     if (n > 20)
         n = 20;
     uint64_t c = atomic_fetch_add(&wamid_counter, 1);
-    uint64_t unique = prng_mix(c ^ prng_mix(prng_current_seed()));
+    uint64_t unique = prng_mix(c ^ prng_mix(prng_current_seed(&sim_rng)));
     snprintf(hex, sizeof hex, "%02X%016llX", atomic_load(&generation) & 0xff,
              (unsigned long long)unique);
     /* The layout of Meta's ids: a protobuf-like record holding the wa_id and a hex id. */
@@ -105,7 +105,7 @@ void ids_fbtrace(char out[IDS_FBTRACE_LEN])
 {
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    uint64_t draws[3] = {prng_next(), prng_next(), prng_next()};
+    uint64_t draws[3] = {prng_next(&sim_rng), prng_next(&sim_rng), prng_next(&sim_rng)};
     for (int i = 0; i < 23; i++) {
         uint64_t *src = &draws[i / 10]; /* ten 6-bit digits per 64-bit draw */
         out[i] = alphabet[*src & 63];

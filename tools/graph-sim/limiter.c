@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "prng.h"
+#include "sim.h"
 
 #define LIM_WINDOW_MS 1000
 #define PAIR_MIN_CAP 1024

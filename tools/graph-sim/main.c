@@ -16,7 +16,6 @@
 #include "msglimit.h"
 #include "msgstore.h"
 #include "phones.h"
-#include "prng.h"
 #include "routes.h"
 #include "settings.h"
 #include "shutdown.h"
@@ -25,6 +24,7 @@
 #include "webhook.h"
 
 struct sim_config sim_cfg;
+struct prng sim_rng;
 
 #define C(field) ((void *)&sim_cfg.field)
 static const struct cfg_var config_vars[] = {
@@ -110,7 +110,7 @@ static int sim_init(void)
         return -1;
     }
     gerr_set_all_400(strcmp(sim_cfg.error_status, "400") == 0);
-    prng_seed((uint64_t)sim_cfg.seed);
+    prng_seed(&sim_rng, (uint64_t)sim_cfg.seed);
     if (sim_clock_init(err, sizeof err) != 0 || settings_init(err, sizeof err) != 0 ||
         faults_init(err, sizeof err) != 0 || phones_init(err, sizeof err) != 0) {
         log_error("configuration error\treason=\"%s\"", err);

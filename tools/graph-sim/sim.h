@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "monotonic.h"
+#include "prng.h"
 
 #define SIM_MAX_PHONES 120 /* Meta's limit of phone numbers per WABA */
 #define SIM_ID_MAX 32
@@ -56,6 +57,10 @@ struct sim_config {
 
 /* The configuration, filled by main before any thread starts, read-only afterwards. */
 extern struct sim_config sim_cfg;
+
+/* The simulator's one source of randomness: deterministic given GRAPH_SIM_SEED and the
+ * order of the draws (defined in main.c). */
+extern struct prng sim_rng;
 
 /* Milliseconds of the simulator's wall clock: the real clock moved by GRAPH_SIM_NOW or
  * POST /_sim/clock (timestamps, "today", 24-hour windows); intervals use monotonic.h. */

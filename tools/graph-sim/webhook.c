@@ -18,7 +18,6 @@
 #include "ids.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "prng.h"
 #include "settings.h"
 #include "sim.h"
 
@@ -194,7 +193,7 @@ void webhook_schedule(const struct wh_send *s)
     } else {
         bool reorder = f.reorder_rate > 0 &&
                        (set.statuses & (ST_SENT | ST_DELIVERED)) == (ST_SENT | ST_DELIVERED) &&
-                       prng_unit() < f.reorder_rate;
+                       prng_unit(&sim_rng) < f.reorder_rate;
         int64_t t_sent = base, t_delivered = base + step, t_read = base + 2 * step;
         if (reorder) { /* delivered first, sent one step later */
             ev[n++] = status_event(s, "delivered", base, wall + (t_delivered - now) / 1000);
@@ -257,7 +256,7 @@ int webhook_account(const char *field, json_t *value, long delay_ms)
     struct wh_event *e = xcalloc(1, sizeof(*e));
     e->due_ms = monotonic_ms() + f.delay_ms + delay_ms;
     /* reordering: this change is held back one status step, so a later one overtakes it */
-    if (f.reorder_rate > 0 && prng_unit() < f.reorder_rate)
+    if (f.reorder_rate > 0 && prng_unit(&sim_rng) < f.reorder_rate)
         e->due_ms += set.status_delay_ms > 0 ? set.status_delay_ms : 1;
     e->timestamp = (sim_wall_ms() + delay_ms) / 1000;
     e->field = xstrdup(field);
@@ -533,7 +532,7 @@ static void deliver_locked(CURL *curl, struct wh_event **batch, size_t n,
             st.statuses++;
         if (e->duplicate)
             st.duplicates++;
-        if (!e->duplicate && f->duplicate_rate > 0 && prng_unit() < f->duplicate_rate) {
+        if (!e->duplicate && f->duplicate_rate > 0 && prng_unit(&sim_rng) < f->duplicate_rate) {
             e->duplicate = true;
             e->due_ms = now + set->duplicate_delay_ms;
             enqueue_locked(e); /* the same event again, in a later POST */

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "monotonic.h"
+#include "prng.h"
 #include "outbox/pause.h"
 #include "outbox/ratelimit.h"
 
@@ -74,7 +75,7 @@ struct sender {
     int64_t paused_since_us;
     bool drain_started;
     int64_t drain_deadline_us;
-    uint64_t rng;
+    struct prng rng;              /* retry jitter */
     struct send_job_list results; /* finished this iteration */
     /* metrics */
     struct metric *send_latency, *event_latency, *inflight_gauge;
@@ -91,10 +92,7 @@ static int64_t wall_ms(void)
 
 static uint64_t next_random(struct sender *s)
 {
-    s->rng ^= s->rng >> 12; /* xorshift64* */
-    s->rng ^= s->rng << 25;
-    s->rng ^= s->rng >> 27;
-    return s->rng * 2685821657736338717ULL;
+    return prng_next(&s->rng);
 }
 
 static long us_to_ms_up(int64_t us)
@@ -567,9 +565,7 @@ struct sender *sender_start(const struct sender_config *cfg)
     s->headers = curl_slist_append(s->headers, "Accept: application/json");
     s->headers = curl_slist_append(s->headers, "Expect:");
     s->pairs = rl_pairs_new((int64_t)cfg->pair_interval_ms * 1000);
-    s->rng = (uint64_t)monotonic_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)s;
-    if (!s->rng)
-        s->rng = 0x9E3779B97F4A7C15ULL;
+    prng_seed(&s->rng, prng_os_seed());
     s->paused = pause_get(NULL, 0);
     s->paused_since_us = monotonic_us();
 
