@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hmap.h"
 
 #define SECOND_US 1000000
 #define PAIRS_MIN_BUCKETS 64
@@ -84,30 +85,21 @@ int64_t rl_rate_interval(const struct rl_rate *r)
 /* ---------- pairs ---------- */
 
 struct pair {
-    struct pair *chain;       /* next in the hash bucket */
+    struct hmap_node node;    /* in the table, by sender and recipient */
     struct pair *prev, *next; /* time order, oldest first */
-    uint64_t hash;
     int64_t at_us;
     char key[]; /* sender, '\n', recipient */
 };
 
 struct rl_pairs {
     int64_t interval_us;
-    struct pair **buckets;
-    size_t nbuckets; /* a power of two */
-    size_t count;
+    struct hmap table;
     struct pair *oldest, *newest;
 };
 
 static uint64_t hash_key(const char *sender, const char *recipient)
 {
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-    for (const char *s = sender; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    h = (h ^ '\n') * 1099511628211ULL;
-    for (const char *s = recipient; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    return hmap_hash_more(hmap_hash_str(sender), '\n', recipient);
 }
 
 static bool key_equal(const struct pair *e, const char *sender, const char *recipient)
@@ -121,8 +113,7 @@ struct rl_pairs *rl_pairs_new(int64_t interval_us)
 {
     struct rl_pairs *p = xcalloc(1, sizeof(*p));
     p->interval_us = interval_us > 0 ? interval_us : 0;
-    p->nbuckets = PAIRS_MIN_BUCKETS;
-    p->buckets = xcalloc(p->nbuckets, sizeof(*p->buckets));
+    hmap_init(&p->table, PAIRS_MIN_BUCKETS);
     return p;
 }
 
@@ -134,7 +125,7 @@ void rl_pairs_free(struct rl_pairs *p)
         next = e->next;
         free(e);
     }
-    free(p->buckets);
+    hmap_free(&p->table);
     free(p);
 }
 
@@ -164,12 +155,8 @@ static void list_append(struct rl_pairs *p, struct pair *e)
 
 static void remove_pair(struct rl_pairs *p, struct pair *e)
 {
-    struct pair **link = &p->buckets[e->hash & (p->nbuckets - 1)];
-    while (*link != e)
-        link = &(*link)->chain;
-    *link = e->chain;
+    hmap_remove(&p->table, &e->node);
     list_unlink(p, e);
-    p->count--;
     free(e);
 }
 
@@ -183,25 +170,12 @@ static void expire(struct rl_pairs *p, int64_t now_us)
 static struct pair *find(const struct rl_pairs *p, uint64_t hash, const char *sender,
                          const char *recipient)
 {
-    for (struct pair *e = p->buckets[hash & (p->nbuckets - 1)]; e; e = e->chain) {
-        if (e->hash == hash && key_equal(e, sender, recipient))
+    for (struct hmap_node *n = hmap_first(&p->table, hash); n; n = hmap_next(n)) {
+        struct pair *e = hmap_entry(n, struct pair, node);
+        if (key_equal(e, sender, recipient))
             return e;
     }
     return NULL;
-}
-
-static void grow(struct rl_pairs *p)
-{
-    size_t n = p->nbuckets * 2;
-    struct pair **buckets = xcalloc(n, sizeof(*buckets));
-    for (struct pair *e = p->oldest; e; e = e->next) {
-        struct pair **head = &buckets[e->hash & (n - 1)];
-        e->chain = *head;
-        *head = e;
-    }
-    free(p->buckets);
-    p->buckets = buckets;
-    p->nbuckets = n;
 }
 
 int64_t rl_pairs_wait(struct rl_pairs *p, const char *sender, const char *recipient, int64_t now_us)
@@ -228,13 +202,7 @@ void rl_pairs_record(struct rl_pairs *p, const char *sender, const char *recipie
         memcpy(e->key, sender, ns);
         e->key[ns] = '\n';
         memcpy(e->key + ns + 1, recipient, nr + 1);
-        e->hash = hash;
-        if (p->count + 1 > p->nbuckets)
-            grow(p);
-        struct pair **head = &p->buckets[hash & (p->nbuckets - 1)];
-        e->chain = *head;
-        *head = e;
-        p->count++;
+        hmap_insert(&p->table, &e->node, hash);
     }
     e->at_us = now_us;
     list_append(p, e);
@@ -251,5 +219,5 @@ void rl_pairs_forget(struct rl_pairs *p, const char *sender, const char *recipie
 
 size_t rl_pairs_count(const struct rl_pairs *p)
 {
-    return p->count;
+    return p->table.count;
 }

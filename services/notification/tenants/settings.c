@@ -17,6 +17,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "hmap.h"
 #include "httpclient.h"
 #include "log.h"
 #include "monotonic.h"
@@ -31,7 +32,7 @@
 #define EPOCH_MAX 64
 
 struct entry {
-    struct entry *next;
+    struct hmap_node node;
     char tenant_id[UUID_STR_LEN];
     bool known;       /* false: tenant-service has no such tenant */
     long long seq;    /* the change number of these settings */
@@ -51,8 +52,7 @@ struct tenant_settings_cache {
     long long position;
     int64_t mark_us; /* wall clock, microseconds */
     char epoch[EPOCH_MAX];
-    struct entry **buckets;
-    size_t nbuckets, count;
+    struct hmap entries; /* of struct entry, by tenant id */
 
     /* the follower */
     pthread_t follower;
@@ -67,66 +67,37 @@ static int64_t wall_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* ---------- the hash ---------- */
-
-static size_t bucket_of(const struct tenant_settings_cache *c, const char *id)
-{
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-    for (const char *s = id; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return (size_t)(h & (c->nbuckets - 1));
-}
+/* ---------- the entries ---------- */
 
 static struct entry *find(const struct tenant_settings_cache *c, const char *id)
 {
-    for (struct entry *e = c->buckets[bucket_of(c, id)]; e; e = e->next) {
+    uint64_t hash = hmap_hash_str(id);
+    for (struct hmap_node *n = hmap_first(&c->entries, hash); n; n = hmap_next(n)) {
+        struct entry *e = hmap_entry(n, struct entry, node);
         if (strcmp(e->tenant_id, id) == 0)
             return e;
     }
     return NULL;
 }
 
-static void clear(struct tenant_settings_cache *c)
+static void free_entry(struct hmap_node *n, void *arg)
 {
-    for (size_t i = 0; i < c->nbuckets; i++) {
-        for (struct entry *e = c->buckets[i], *next; e; e = next) {
-            next = e->next;
-            free(e);
-        }
-        c->buckets[i] = NULL;
-    }
-    c->count = 0;
+    (void)arg;
+    free(hmap_entry(n, struct entry, node));
 }
 
-static void grow(struct tenant_settings_cache *c)
+static void clear(struct tenant_settings_cache *c)
 {
-    size_t old_n = c->nbuckets;
-    struct entry **old = c->buckets;
-    c->nbuckets = old_n * 2;
-    c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
-    for (size_t i = 0; i < old_n; i++) {
-        for (struct entry *e = old[i], *next; e; e = next) {
-            next = e->next;
-            size_t b = bucket_of(c, e->tenant_id);
-            e->next = c->buckets[b];
-            c->buckets[b] = e;
-        }
-    }
-    free(old);
+    hmap_drain(&c->entries, free_entry, NULL);
 }
 
 static struct entry *insert(struct tenant_settings_cache *c, const char *id)
 {
-    if (c->count >= MAX_ENTRIES)
+    if (c->entries.count >= MAX_ENTRIES)
         clear(c); /* 200,000 bakeries: the feed refills what is used */
-    if (c->count + 1 > c->nbuckets)
-        grow(c);
     struct entry *e = xcalloc(1, sizeof(*e));
     snprintf(e->tenant_id, sizeof e->tenant_id, "%s", id);
-    size_t b = bucket_of(c, id);
-    e->next = c->buckets[b];
-    c->buckets[b] = e;
-    c->count++;
+    hmap_insert(&c->entries, &e->node, hmap_hash_str(id));
     return e;
 }
 
@@ -341,8 +312,7 @@ struct tenant_settings_cache *tenant_settings_new(const struct tenant_settings_c
     service_token_init(&c->token, cfg->auth, "notification-service");
     c->timeout_ms = cfg->timeout_ms;
     pthread_mutex_init(&c->lock, NULL);
-    c->nbuckets = MIN_BUCKETS;
-    c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
+    hmap_init(&c->entries, MIN_BUCKETS);
     return c;
 }
 
@@ -362,7 +332,7 @@ void tenant_settings_free(struct tenant_settings_cache *c)
     if (c->following)
         pthread_join(c->follower, NULL);
     clear(c);
-    free(c->buckets);
+    hmap_free(&c->entries);
     service_token_free(&c->token);
     pthread_mutex_destroy(&c->lock);
     free(c);
