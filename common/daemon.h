@@ -22,71 +22,32 @@ struct daemon_http {
 
 /* The configuration rows of the JWT policy (a struct auth_policy lvalue), for a
  * service's table: JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, JWT_MAX_TTL_SECONDS. */
+/* clang-format off */
 #define DAEMON_AUTH_VARS(policy)                                                                   \
-    {"JWT_SECRET",                                                                                 \
-     CFG_STRING,                                                                                   \
-     (void *)&(policy).secret,                                                                     \
-     NULL,                                                                                         \
-     0,                                                                                            \
-     0,                                                                                            \
-     CFG_REQUIRED | CFG_SECRET,                                                                    \
+    {"JWT_SECRET", CFG_STRING, (void *)&(policy).secret, NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,   \
      "HS256 secret that signs every bearer token"},                                                \
-        {"JWT_ISSUER",                                                                             \
-         CFG_STRING,                                                                               \
-         (void *)&(policy).issuer,                                                                 \
-         "",                                                                                       \
-         0,                                                                                        \
-         0,                                                                                        \
-         0,                                                                                        \
-         "when set, every bearer token's iss must equal it (and service tokens carry it)"},        \
-        {"JWT_AUDIENCE",                                                                           \
-         CFG_STRING,                                                                               \
-         (void *)&(policy).audience,                                                               \
-         "",                                                                                       \
-         0,                                                                                        \
-         0,                                                                                        \
-         0,                                                                                        \
-         "when set, every bearer token's aud must equal or contain it (and service tokens carry "  \
-         "it)"},                                                                                   \
-    {                                                                                              \
-        "JWT_MAX_TTL_SECONDS", CFG_INT, (void *)&(policy).max_ttl, "7776000", 60, 315360000, 0,    \
-            "longest bearer-token lifetime accepted (exp - iat, or exp - now without iat)"         \
-    }
+    {"JWT_ISSUER", CFG_STRING, (void *)&(policy).issuer, "", 0, 0, 0,                              \
+     "when set, every bearer token's iss must equal it (and service tokens carry it)"},            \
+    {"JWT_AUDIENCE", CFG_STRING, (void *)&(policy).audience, "", 0, 0, 0,                          \
+     "when set, every bearer token's aud must equal or contain it (and service tokens carry "      \
+     "it)"},                                                                                       \
+    {"JWT_MAX_TTL_SECONDS", CFG_INT, (void *)&(policy).max_ttl, "7776000", 60, 315360000, 0,       \
+     "longest bearer-token lifetime accepted (exp - iat, or exp - now without iat)"}
 
 /* The configuration rows of the listener (a struct daemon_http lvalue): BIND_ADDRESS,
  * port_var (default port_default), HTTP_THREADS, HTTP_BODY_LIMIT (help body_help),
  * HTTP_CONNECTION_TIMEOUT. */
 #define DAEMON_HTTP_VARS(h, port_var, port_default, body_help)                                     \
-    {"BIND_ADDRESS",                                                                               \
-     CFG_STRING,                                                                                   \
-     (void *)&(h).bind_address,                                                                    \
-     "127.0.0.1",                                                                                  \
-     0,                                                                                            \
-     0,                                                                                            \
-     0,                                                                                            \
+    {"BIND_ADDRESS", CFG_STRING, (void *)&(h).bind_address, "127.0.0.1", 0, 0, 0,                  \
      "address to listen on (0.0.0.0 in containers)"},                                              \
-        {port_var,                                                                                 \
-         CFG_INT,                                                                                  \
-         (void *)&(h).port,                                                                        \
-         port_default,                                                                             \
-         0,                                                                                        \
-         65535,                                                                                    \
-         0,                                                                                        \
-         "HTTP port (0 = any free port)"},                                                         \
-        {"HTTP_THREADS",                                                                           \
-         CFG_INT,                                                                                  \
-         (void *)&(h).threads,                                                                     \
-         "8",                                                                                      \
-         1,                                                                                        \
-         256,                                                                                      \
-         0,                                                                                        \
-         "HTTP worker threads (each holds one database connection)"},                              \
-        {"HTTP_BODY_LIMIT", CFG_INT, (void *)&(h).body_limit, "65536", 1024, 16777216, 0,          \
-         body_help},                                                                               \
-    {                                                                                              \
-        "HTTP_CONNECTION_TIMEOUT", CFG_INT, (void *)&(h).conn_timeout, "30", 1, 3600, 0,           \
-            "seconds an idle client connection is kept"                                            \
-    }
+    {port_var, CFG_INT, (void *)&(h).port, port_default, 0, 65535, 0,                              \
+     "HTTP port (0 = any free port)"},                                                             \
+    {"HTTP_THREADS", CFG_INT, (void *)&(h).threads, "8", 1, 256, 0,                                \
+     "HTTP worker threads (each holds one database connection)"},                                  \
+    {"HTTP_BODY_LIMIT", CFG_INT, (void *)&(h).body_limit, "65536", 1024, 16777216, 0, body_help},  \
+    {"HTTP_CONNECTION_TIMEOUT", CFG_INT, (void *)&(h).conn_timeout, "30", 1, 3600, 0,              \
+     "seconds an idle client connection is kept"}
+/* clang-format on */
 
 /* Parses the command line and loads the configuration table; handles --help, --version
  * and --check-config itself. Returns CFG_RUN or CFG_MIGRATE_ONLY when the caller should

@@ -283,13 +283,18 @@ if [ "$have_compose" = 1 ]; then
 fi
 
 # Every variable the compose files and the units set is one the binary reads (its cfg
-# table in main.c), so a typo cannot silently leave a default in place.
+# table in main.c, with the rows common/daemon.h's macros give every service), so a typo
+# cannot silently leave a default in place.
 cfg_names() { # FILE...: the variable names of cfg_var tables
-    grep -hoE '^[[:space:]]*\{"[A-Z][A-Z0-9_]*",[[:space:]]*CFG_' "$@" 2>/dev/null | sed -E 's/^[[:space:]]*\{"([A-Z0-9_]+)".*/\1/' | sort -u
+    {
+        grep -hoE '^[[:space:]]*\{"[A-Z][A-Z0-9_]*",[[:space:]]*CFG_' "$@" 2>/dev/null | sed -E 's/^[[:space:]]*\{"([A-Z0-9_]+)".*/\1/'
+        # DAEMON_HTTP_VARS(target, "PORT_VARIABLE", ...): the port's name is an argument
+        grep -hoE 'DAEMON_HTTP_VARS\([^,]*, "[A-Z][A-Z0-9_]*"' "$@" 2>/dev/null | sed -E 's/.*"([A-Z0-9_]+)"$/\1/'
+    } | sort -u
 }
 declare -A CFG_FILES=(
-    [tenant-service]=services/tenant/main.c
-    [notification-service]=services/notification/main.c
+    [tenant-service]="services/tenant/main.c common/daemon.h"
+    [notification-service]="services/notification/main.c common/daemon.h"
     [graph-sim]="$(grep -l 'struct cfg_var' tools/graph-sim/*.c 2>/dev/null | tr '\n' ' ')"
 )
 env_keys=$(python3 "$tmp/yamltool.py" envkeys docker-compose.yml docker-compose.sandbox.yml 2>&1) ||
