@@ -97,7 +97,7 @@ static void reply_page(struct http_request *req, json_t *items, const char *edge
     if (start + 2 < n) {
         const char *base =
             atomic_load(&fake_mode) == FAKE_OFFSITE ? "http://graph.invalid" : fake_url;
-        char *next = xasprintf("%s/v18.0/%s/%s?access_token=%s&limit=2&after=%ld", base, WABA, edge,
+        char *next = xasprintf("%s/v25.0/%s/%s?access_token=%s&limit=2&after=%ld", base, WABA, edge,
                                TOKEN, start + 2);
         json_object_set_new(paging, "next", json_string(next));
         free(next);

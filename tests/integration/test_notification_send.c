@@ -586,7 +586,7 @@ static void an_expired_api_version_is_named_and_warned_once(void **state)
     make_tenant(s, "Horno Antiguo", NULL, "{\"whatsapp_enabled\":true}", tenant);
     for (int i = 0; i < 3; i++) {
         char phone[32];
-        snprintf(phone, sizeof phone, "+34 600 300 %03d", i);
+        snprintf(phone, sizeof phone, "+34 600 310 %03d", i);
         post_po(p->url, tenant, phone, "10", "EUR", id);
         wait_status(&side, id, ",sent,delivered,read,", 10000);
     }
