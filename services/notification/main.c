@@ -128,7 +128,7 @@ int main(int argc, char **argv)
         tenant_settings_free(app.settings);
         return 1;
     }
-    if (retention_start(&app.cfg) != 0) {
+    if (!retention_start(&app.cfg)) {
         http_server_stop(srv);
         tenant_settings_free(app.settings);
         return 1;

@@ -4,7 +4,6 @@
 #include "retention.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "shutdown.h"
+#include "wakefd.h"
 #include "api/store.h"
 
 #define PENDING_MAX_AGE_SECONDS 86400
@@ -22,14 +22,14 @@
 static pthread_t thread;
 static bool started;
 static atomic_bool stopping;
-static int stop_pipe[2] = {-1, -1};
+static int stop_fd = -1; /* wakefd: stop */
 
 /* Sleeps up to ms; returns false when the process is shutting down. */
 static bool nap(long ms)
 {
     struct pollfd fds[2] = {
         {.fd = shutdown_fd(), .events = POLLIN},
-        {.fd = stop_pipe[0], .events = POLLIN},
+        {.fd = stop_fd, .events = POLLIN},
     };
     int timeout = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
     while (poll(fds, 2, timeout) < 0 && errno == EINTR)
@@ -75,23 +75,22 @@ static void *retention_main(void *arg)
     return NULL;
 }
 
-int retention_start(const struct notification_config *cfg)
+bool retention_start(const struct notification_config *cfg)
 {
-    if (pipe(stop_pipe) != 0) {
-        log_error("retention cannot start: no pipe");
-        return -1;
+    stop_fd = wakefd_new();
+    if (stop_fd < 0) {
+        log_error("retention cannot start: no eventfd");
+        return false;
     }
-    fcntl(stop_pipe[0], F_SETFD, FD_CLOEXEC);
-    fcntl(stop_pipe[1], F_SETFD, FD_CLOEXEC);
     atomic_store(&stopping, false);
     if (pthread_create(&thread, NULL, retention_main, (void *)cfg) != 0) {
         log_error("retention cannot start: no thread");
-        close(stop_pipe[0]);
-        close(stop_pipe[1]);
-        return -1;
+        close(stop_fd);
+        stop_fd = -1;
+        return false;
     }
     started = true;
-    return 0;
+    return true;
 }
 
 void retention_stop(void)
@@ -99,10 +98,9 @@ void retention_stop(void)
     if (!started)
         return;
     atomic_store(&stopping, true);
-    ssize_t w = write(stop_pipe[1], "x", 1);
-    (void)w;
+    wakefd_signal(stop_fd);
     pthread_join(thread, NULL);
-    close(stop_pipe[0]);
-    close(stop_pipe[1]);
+    close(stop_fd);
+    stop_fd = -1;
     started = false;
 }

@@ -3,11 +3,13 @@
 #ifndef NOTIFICATION_RETENTION_H
 #define NOTIFICATION_RETENTION_H
 
+#include <stdbool.h>
+
 #include "app.h"
 
 /* Starts the job's thread: a pass at once, then one every RETENTION_INTERVAL_SECONDS.
- * cfg must outlive the thread. Returns 0, or -1 (logged) when the thread cannot start. */
-int retention_start(const struct notification_config *cfg) __attribute__((warn_unused_result));
+ * cfg must outlive the thread. False (logged) when the thread cannot start. */
+bool retention_start(const struct notification_config *cfg) __attribute__((warn_unused_result));
 
 /* Stops the thread (it wakes at once, between two batches at worst) and waits for it.
  * Harmless when it was not started. */
