@@ -536,6 +536,72 @@ static void status_times_never_precede_the_send(void **state)
     free(admin);
 }
 
+/* A status item with the given pricing member (raw JSON text) appended. */
+static char *priced_item(const char *wamid, const char *status, long ts, const char *pricing)
+{
+    char *item = status_item(wamid, status, ts, NULL);
+    item[strlen(item) - 1] = '\0'; /* the closing brace */
+    char *out = xasprintf("%s, \"pricing\": %s}", item, pricing);
+    free(item);
+    return out;
+}
+
+/* Each message keeps the pricing of the furthest status that carried one, as Meta sent
+ * it (PMP, or the older CBP with its conversation); a pricing that is missing or not an
+ * object never fails its status. */
+static void pricing_is_kept_and_never_fails_a_status(void **state)
+{
+    (void)state;
+    char id[UUID_STR_LEN], wamid[64];
+    static const char *const pmp =
+        "{\"billable\": true, \"pricing_model\": \"PMP\", \"category\": \"utility\","
+        " \"type\": \"regular\", \"new_key\": [1]}";
+    uuid_new(id);
+    snprintf(wamid, sizeof wamid, "wamid.%s", id);
+    insert_message(id, TENANT_1, "sent", wamid, PHONE_ID, "+34612345678", "1 minute");
+    char *d = priced_item(wamid, "delivered", T0 + 1, pmp);
+    char *r = priced_item(wamid, "read", T0 + 2, "\"free of charge\"");
+    char *both = xasprintf("%s, %s", d, r);
+    json_decref(deliver_statuses(both));
+    assert_field(id, "status", "read");
+    assert_field(id, "pricing->>'pricing_model'", "PMP");
+    assert_field(id, "pricing->>'type'", "regular");
+    assert_field(id, "pricing->'new_key'->>0", "1");
+    free(both);
+    free(d);
+    free(r);
+
+    /* the old conversation-based shape is kept as it came */
+    uuid_new(id);
+    snprintf(wamid, sizeof wamid, "wamid.%s", id);
+    insert_message(id, TENANT_1, "sent", wamid, PHONE_ID, "+34612345678", "1 minute");
+    d = priced_item(wamid, "delivered", T0 + 1,
+                    "{\"billable\": true, \"pricing_model\": \"CBP\", \"category\": "
+                    "\"utility\", \"conversation\": {\"id\": \"c1\", \"origin\": {\"type\": "
+                    "\"utility\"}}}");
+    json_decref(deliver_statuses(d));
+    free(d);
+    assert_field(id, "status", "delivered");
+    assert_field(id, "pricing->>'pricing_model'", "CBP");
+    assert_field(id, "pricing->'conversation'->>'id'", "c1");
+
+    /* none at all: the status applies, pricing stays null, and the API says so */
+    uuid_new(id);
+    snprintf(wamid, sizeof wamid, "wamid.%s", id);
+    insert_message(id, TENANT_1, "sent", wamid, PHONE_ID, "+34612345678", "1 minute");
+    d = status_item(wamid, "delivered", T0 + 1, NULL);
+    json_decref(deliver_statuses(d));
+    free(d);
+    assert_field(id, "status", "delivered");
+    assert_field(id, "coalesce(pricing::text, 'null')", "null");
+    char *admin = h_token("admin", NULL, NULL, "test-admin", 300);
+    struct h_resp resp = h_call("GET", hook.url, admin, NULL, "/api/v1/whatsapp/messages/%s", id);
+    assert_int_equal(resp.status, 200);
+    assert_true(json_is_null(json_object_get(resp.json, "pricing")));
+    h_resp_free(&resp);
+    free(admin);
+}
+
 static void statuses_before_their_wamid(void **state)
 {
     (void)state;
@@ -847,6 +913,7 @@ int main(void)
         cmocka_unit_test(statuses_in_every_order_end_the_same),
         cmocka_unit_test(statuses_before_their_wamid),
         cmocka_unit_test(status_times_never_precede_the_send),
+        cmocka_unit_test(pricing_is_kept_and_never_fails_a_status),
         cmocka_unit_test(one_bad_item_never_drops_the_rest),
         cmocka_unit_test(inbound_keywords_opt_out_and_in),
         cmocka_unit_test(bodies_that_are_not_webhooks),

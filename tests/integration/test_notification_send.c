@@ -398,7 +398,12 @@ static void po_goes_out_exactly_as_designed_then_delivered_and_read(void **state
     /* sent, then delivered, then read (Meta's status times are whole seconds) */
     assert_row(s, id, "date_trunc('second', sent_at) <= delivered_at AND delivered_at <= read_at",
                "true");
+    assert_row(s, id, "sent_at <= delivered_at AND delivered_at <= read_at", "true");
     assert_row(s, id, "lease_owner", "");
+    /* what Meta says it costs, from the statuses: a utility template, billed per message */
+    assert_row(s, id, "pricing->>'pricing_model'", "PMP");
+    assert_row(s, id, "pricing->>'category'", "utility");
+    assert_row(s, id, "pricing->>'type'", "regular");
     json_decref(sends);
 }
 

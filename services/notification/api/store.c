@@ -33,7 +33,7 @@
     "  THEN greatest(delivered_at, sent_at) END)" ISO_UTC ","                                      \
     " 'delivered_reported_at', to_char(delivered_reported_at" ISO_UTC ","                          \
     " 'read_reported_at', to_char(read_reported_at" ISO_UTC ","                                    \
-    " 'failed_at', to_char(failed_at" ISO_UTC
+    " 'failed_at', to_char(failed_at" ISO_UTC ", 'pricing', pricing"
 
 /* ---------- intake ---------- */
 
@@ -86,18 +86,18 @@ static const struct db_stmt st_statuses_apply = {
     "api_statuses_apply",
     "WITH ev AS ("
     " SELECT e.* FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[],"
-    "  $6::uuid[]) WITH ORDINALITY"
-    "  AS e(wamid, status, ts, error_code, error_message, callback_id, ord))," APPLY_EVENTS
+    "  $6::uuid[], $7::jsonb[]) WITH ORDINALITY"
+    "  AS e(wamid, status, ts, error_code, error_message, callback_id, pricing, ord))," APPLY_EVENTS
     ", pend AS ("
     "  INSERT INTO whatsapp_pending_statuses (wamid, message_id, status, status_ts,"
-    "   error_code, error_message)"
+    "   error_code, error_message, pricing)"
     "  SELECT DISTINCT ON (wamid, status) wamid, callback_id, status, to_timestamp(ts),"
-    "   error_code, error_message"
+    "   error_code, error_message, pricing"
     "  FROM matched WHERE message_id IS NULL ORDER BY wamid, status, ts, ord"
     "  ON CONFLICT (wamid, status) DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM matched WHERE message_id IS NOT NULL),"
     "  (SELECT coalesce(sum(n), 0) FROM upd), (SELECT count(*) FROM pend)",
-    6,
+    7,
     .replan = true,
 };
 
@@ -109,7 +109,8 @@ static const struct db_stmt st_pending_resolve = {
     " DELETE FROM whatsapp_pending_statuses p USING whatsapp_messages w"
     " WHERE p.wamid = w.wamid AND p.wamid = ANY($1::text[])"
     " RETURNING p.wamid, p.status, extract(epoch FROM p.status_ts)::bigint AS ts,"
-    "  p.error_code, p.error_message, p.message_id AS callback_id, 0::bigint AS ord)," APPLY_EVENTS
+    "  p.error_code, p.error_message, p.message_id AS callback_id, p.pricing,"
+    "  0::bigint AS ord)," APPLY_EVENTS
     " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
     1,
     .replan = true,
@@ -306,12 +307,12 @@ enum db_status store_statuses_apply(const struct webhook_status *ev, size_t n,
 {
     enum db_status st = DB_OK;
     PGresult *res = NULL;
-    struct buf cols[6] = {{0}};
+    struct buf cols[7] = {{0}};
 
     memset(out, 0, sizeof(*out));
     if (n == 0)
         goto out;
-    for (size_t c = 0; c < 6; c++)
+    for (size_t c = 0; c < 7; c++)
         pgarray_open(&cols[c]);
     for (size_t i = 0; i < n; i++) {
         pgarray_add(&cols[0], ev[i].wamid);
@@ -320,11 +321,12 @@ enum db_status store_statuses_apply(const struct webhook_status *ev, size_t n,
         pgarray_add_long(&cols[3], ev[i].error_code, !ev[i].has_error_code);
         pgarray_add(&cols[4], ev[i].error_message);
         pgarray_add(&cols[5], ev[i].callback_id);
+        pgarray_add(&cols[6], ev[i].pricing);
     }
-    for (size_t c = 0; c < 6; c++)
+    for (size_t c = 0; c < 7; c++)
         pgarray_close(&cols[c]);
-    const char *params[] = {cols[0].data, cols[1].data, cols[2].data,
-                            cols[3].data, cols[4].data, cols[5].data};
+    const char *params[] = {cols[0].data, cols[1].data, cols[2].data, cols[3].data,
+                            cols[4].data, cols[5].data, cols[6].data};
     st = db_exec_retrying(&st_statuses_apply, params, &res);
     if (st != DB_OK)
         goto out;
@@ -345,7 +347,7 @@ enum db_status store_statuses_apply(const struct webhook_status *ev, size_t n,
     out->applied += get_long(res, 0, 1);
 out:
     PQclear(res);
-    for (size_t c = 0; c < 6; c++)
+    for (size_t c = 0; c < 7; c++)
         buf_free(&cols[c]);
     return st;
 }

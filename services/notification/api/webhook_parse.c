@@ -64,6 +64,19 @@ static bool parse_ts(const json_t *v, long long *out)
 
 /* errors[0] of a failed status as one line: "title: message (details)", skipping what is
  * absent or repeated. Returns a fresh string the batch owns, or NULL. */
+/* Hands text (owned, NULL fine) to the batch, which frees it; returns it. */
+static const char *keep(struct webhook_batch *b, char *text)
+{
+    if (!text)
+        return NULL;
+    if (b->nowned == b->ownedcap) {
+        b->ownedcap = b->ownedcap ? 2 * b->ownedcap : 8;
+        b->owned = xrealloc(b->owned, b->ownedcap * sizeof(*b->owned));
+    }
+    b->owned[b->nowned++] = text;
+    return text;
+}
+
 static const char *error_text(struct webhook_batch *b, const json_t *err)
 {
     const char *title = clean_str(json_object_get(err, "title"), 0);
@@ -82,12 +95,7 @@ static const char *error_text(struct webhook_batch *b, const json_t *err)
         buf_free(&text);
         return NULL;
     }
-    if (b->nowned == b->ownedcap) {
-        b->ownedcap = b->ownedcap ? 2 * b->ownedcap : 8;
-        b->owned = xrealloc(b->owned, b->ownedcap * sizeof(*b->owned));
-    }
-    b->owned[b->nowned] = buf_steal(&text);
-    return b->owned[b->nowned++];
+    return keep(b, buf_steal(&text));
 }
 
 static void add_status(struct webhook_batch *b, const json_t *item, size_t entry, size_t change,
@@ -119,6 +127,9 @@ static void add_status(struct webhook_batch *b, const json_t *item, size_t entry
         b->statuses_unknown++;
         return;
     }
+    const json_t *pricing = json_object_get(item, "pricing");
+    if (json_is_object(pricing))
+        e.pricing = keep(b, json_dumps(pricing, JSON_COMPACT | JSON_SORT_KEYS));
     const char *callback = clean_str(json_object_get(item, "biz_opaque_callback_data"), 64);
     e.callback_id = callback && uuid_is_valid(callback, NULL) ? callback : NULL;
     if (strcmp(e.status, "failed") == 0) {

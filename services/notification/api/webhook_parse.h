@@ -22,6 +22,8 @@ struct webhook_status {
     long error_code;
     const char *error_message; /* NULL when none */
     const char *callback_id;   /* a canonical UUID (biz_opaque_callback_data), or NULL */
+    const char *pricing;       /* the pricing object as JSON text, or NULL (absent or not an
+                                  object: a status never fails for its pricing) */
 };
 
 enum inbound_action { INBOUND_OTHER, INBOUND_OPT_OUT, INBOUND_OPT_IN };
