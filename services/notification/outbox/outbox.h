@@ -1,7 +1,9 @@
 /* outbox.h - the sending side's SQL on whatsapp_messages (DESIGN.md section 6): claiming
  * due rows in batches under a lease, writing a batch of send results in one statement,
  * finding statuses that beat their send's answer, and the LISTEN connection that wakes
- * the workers. Runs on the calling thread's db.h connection. */
+ * the workers. Runs on the calling thread's db.h connection. Every statement answers an
+ * enum db_status (DB_OK; DB_UNAVAILABLE: the database cannot be reached, try later); the
+ * LISTEN helpers answer as libpq does (a count or -1, a bool). */
 #ifndef NOTIFICATION_OUTBOX_H
 #define NOTIFICATION_OUTBOX_H
 

@@ -1,7 +1,6 @@
 /* worker.h - the outbox worker (DESIGN.md section 6): a thread that claims due messages
- * in batches, decides for each whether and how it is sent (skips, tenant settings,
- * sender number, template parameters), hands the sends to the sender thread and writes
- * the results back in batches.
+ * in batches, has compose.h decide for each whether and how it is sent, hands the sends
+ * to the sender thread and writes the results back in batches.
  *
  * It wakes at once on NOTIFY whatsapp_outbox (a LISTEN connection of its own, opened
  * again after PostgreSQL restarts), when results come back, and otherwise polls every
