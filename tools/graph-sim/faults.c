@@ -8,6 +8,7 @@
 
 #include "e164.h"
 #include "sim.h"
+#include "strlist.h"
 
 #define MAX_RULES 64
 #define MAX_NOT_ON_WA 1024
@@ -97,12 +98,12 @@ static bool fires(struct rate_count *rc)
 
 int faults_init(char *err, size_t errlen)
 {
-    const char *s = sim_cfg.not_on_whatsapp ? sim_cfg.not_on_whatsapp : "";
+    const char *s = sim_cfg.not_on_whatsapp, *item;
+    size_t n;
     n_configured = 0;
-    while (*s) {
+    while (strlist_next(&s, &item, &n)) {
         char one[64];
-        size_t n = strcspn(s, ",");
-        snprintf(one, sizeof one, "%.*s", (int)(n < 63 ? n : 63), s);
+        snprintf(one, sizeof one, "%.*s", (int)(n < 63 ? n : 63), item);
         char *p = one;
         while (*p == ' ')
             p++;
@@ -113,9 +114,6 @@ int faults_init(char *err, size_t errlen)
             }
             n_configured++;
         }
-        s += n;
-        if (*s == ',')
-            s++;
     }
     faults_clear();
     return 0;
@@ -505,16 +503,11 @@ static int parse_into(const json_t *obj, struct fault_state *s, char *err, size_
         "latency_ms",    "latency_jitter_ms", "latency_rate", "drop_connections", "http_error",
         "token_expired", "token_error_code",  "errors",       "not_on_whatsapp",  "webhooks",
         "account_error", "template_errors",   "phone_errors", "unreachable"};
-    const char *key;
+    const char *unknown = strlist_unknown_key(obj, known, sizeof known / sizeof known[0]);
     const json_t *v;
-    json_object_foreach ((json_t *)obj, key, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0)
-            i++;
-        if (i == sizeof known / sizeof known[0]) {
-            snprintf(err, errlen, "%s is not a known fault", key);
-            return -1;
-        }
+    if (unknown) {
+        snprintf(err, errlen, "%s is not a known fault", unknown);
+        return -1;
     }
     if ((v = json_object_get(obj, "latency_ms")) &&
         get_int(v, "latency_ms", 0, 60000, &s->latency_ms, err, errlen))
