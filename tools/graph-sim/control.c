@@ -36,6 +36,37 @@ void control_reset_all(void)
     ids_new_generation();
 }
 
+json_t *control_checked_body(struct http_request *req, const struct json_field *fields, size_t n)
+{
+    const char *field, *problem;
+    json_t *body = http_body_object(req);
+    if (body && !json_check_object(body, fields, n, false, &field, &problem)) {
+        http_reply_field_error(req, 422, "invalid_value", field, "%s %s", field ? field : "body",
+                               problem);
+        json_decref(body);
+        body = NULL;
+    }
+    return body;
+}
+
+/* Applies body with update (a module's *_update), wakes the webhook sender and answers
+ * show(); 422 with update's reason when it refused. */
+static void update_and_show(struct http_request *req, int (*update)(const json_t *, char *, size_t),
+                            json_t *(*show)(void))
+{
+    char err[256];
+    json_t *body = http_body_object(req);
+    if (!body)
+        return;
+    if (update(body, err, sizeof err) != 0)
+        http_reply_error(req, 422, "invalid_value", "%s", err);
+    else {
+        webhook_kick();
+        http_reply_json(req, 200, show());
+    }
+    json_decref(body);
+}
+
 void sim_handle_ready(struct http_request *req)
 {
     http_reply_json(req, 200, json_pack("{s:s}", "status", "ready"));
@@ -68,17 +99,7 @@ void control_handle_faults_get(struct http_request *req)
 
 void control_handle_faults_post(struct http_request *req)
 {
-    char err[256];
-    json_t *body = http_body_object(req);
-    if (!body)
-        return;
-    if (faults_update(body, err, sizeof err) != 0)
-        http_reply_error(req, 422, "invalid_value", "%s", err);
-    else {
-        webhook_kick();
-        http_reply_json(req, 200, faults_json());
-    }
-    json_decref(body);
+    update_and_show(req, faults_update, faults_json);
 }
 
 void control_handle_faults_delete(struct http_request *req)
@@ -95,17 +116,7 @@ void control_handle_settings_get(struct http_request *req)
 
 void control_handle_settings_post(struct http_request *req)
 {
-    char err[256];
-    json_t *body = http_body_object(req);
-    if (!body)
-        return;
-    if (settings_update(body, err, sizeof err) != 0)
-        http_reply_error(req, 422, "invalid_value", "%s", err);
-    else {
-        webhook_kick();
-        http_reply_json(req, 200, settings_json());
-    }
-    json_decref(body);
+    update_and_show(req, settings_update, settings_json);
 }
 
 static json_t *clock_json(void)

@@ -4,6 +4,7 @@
 #define SIM_CONTROL_H
 
 #include "http.h"
+#include "jsonutil.h"
 
 void control_handle_stats(struct http_request *req);           /* GET /_sim/stats */
 void control_handle_reset(struct http_request *req);           /* POST /_sim/reset */
@@ -27,6 +28,11 @@ void control_handle_phone_update(struct http_request *req);    /* POST /_sim/pho
 void control_handle_users_get(struct http_request *req);       /* GET /_sim/users */
 void control_handle_users_post(struct http_request *req);      /* POST /_sim/users */
 void sim_handle_ready(struct http_request *req);               /* GET /ready */
+
+/* The body of req when it is a JSON object whose keys are fields (n of them), each of its
+ * kind (json_check_object); a new reference. NULL when it is not (answered 422, or as
+ * http_body_object() answers). */
+json_t *control_checked_body(struct http_request *req, const struct json_field *fields, size_t n);
 
 /* Puts every module back to its state at start (what POST /_sim/reset does). */
 void control_reset_all(void);

@@ -35,18 +35,11 @@ void control_handle_template_update(struct http_request *req)
         {"status", JK_STRING, false, 15},  {"reason", JK_STRING, false, 63},
         {"quality", JK_STRING, false, 11}, {"category", JK_STRING, false, 23},
     };
-    const char *field, *problem;
     char err[256];
     struct tpl_info before, after;
-    json_t *body = http_body_object(req);
+    json_t *body = control_checked_body(req, fields, sizeof fields / sizeof fields[0]);
     if (!body)
         return;
-    if (!json_check_object(body, fields, sizeof fields / sizeof fields[0], false, &field,
-                           &problem)) {
-        http_reply_field_error(req, 422, "invalid_value", field, "%s %s", field ? field : "body",
-                               problem);
-        goto out;
-    }
     const char *name = json_str(body, "name"), *lang = json_str(body, "language");
     struct tpl_change c = {json_str(body, "status"), json_str(body, "reason"),
                            json_str(body, "quality"), json_str(body, "category")};
@@ -106,18 +99,11 @@ void control_handle_phone_update(struct http_request *req)
         {"status", JK_STRING, false, 23},           {"name_status", JK_STRING, false, 23},
         {"throughput_level", JK_STRING, false, 15}, {"event", JK_STRING, false, 31},
     };
-    const char *field, *problem;
     char err[320];
     struct sim_phone before, after;
-    json_t *body = http_body_object(req);
+    json_t *body = control_checked_body(req, fields, sizeof fields / sizeof fields[0]);
     if (!body)
         return;
-    if (!json_check_object(body, fields, sizeof fields / sizeof fields[0], false, &field,
-                           &problem)) {
-        http_reply_field_error(req, 422, "invalid_value", field, "%s %s", field ? field : "body",
-                               problem);
-        goto out;
-    }
     struct phone_change c = {json_str(body, "quality_rating"), json_str(body, "status"),
                              json_str(body, "name_status"), json_str(body, "throughput_level")};
     int rc = phones_update(json_str(body, "phone_number_id"), &c, &before, &after, err, sizeof err);

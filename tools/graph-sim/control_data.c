@@ -57,7 +57,11 @@ void control_handle_phones_get(struct http_request *req)
     http_reply_json(req, 200, json_pack("{s:o}", "phone_numbers", all_phones()));
 }
 
-void control_handle_phones_post(struct http_request *req)
+/* POST of a seeded collection: seed(body[key], body.replace) and, when it took, the whole
+ * collection as {key: list()}. after_replace (NULL = nothing) runs when it was replaced. */
+static void seed_and_list(struct http_request *req, const char *key,
+                          int (*seed)(const json_t *, bool, char *, size_t), json_t *(*list)(void),
+                          void (*after_replace)(void))
 {
     char err[256];
     bool replace;
@@ -66,15 +70,21 @@ void control_handle_phones_post(struct http_request *req)
         return;
     if (!get_replace(req, body, &replace))
         goto out;
-    if (phones_seed(json_object_get(body, "phone_numbers"), replace, err, sizeof err) != 0) {
-        http_reply_field_error(req, 422, "invalid_value", "phone_numbers", "%s", err);
+    if (seed(json_object_get(body, key), replace, err, sizeof err) != 0) {
+        http_reply_field_error(req, 422, "invalid_value", key, "%s", err);
         goto out;
     }
-    if (replace)
-        limiter_reset(); /* slots now belong to other numbers */
-    http_reply_json(req, 200, json_pack("{s:o}", "phone_numbers", all_phones()));
+    if (replace && after_replace)
+        after_replace();
+    http_reply_json(req, 200, json_pack("{s:o}", key, list()));
 out:
     json_decref(body);
+}
+
+void control_handle_phones_post(struct http_request *req)
+{
+    /* after a replace the limiter's slots belong to other numbers */
+    seed_and_list(req, "phone_numbers", phones_seed, all_phones, limiter_reset);
 }
 
 void control_handle_templates_get(struct http_request *req)
@@ -136,21 +146,14 @@ void control_handle_inbound(struct http_request *req)
         {"text", JK_STRING, true, 4096},
         {"name", JK_STRING, false, 256},
     };
-    const char *field, *problem;
     struct sim_phone phone;
     struct sim_user user;
     char e164[E164_MAX];
     char wamid[IDS_WAMID_MAX];
     long mps, pair;
-    json_t *body = http_body_object(req);
+    json_t *body = control_checked_body(req, fields, sizeof fields / sizeof fields[0]);
     if (!body)
         return;
-    if (!json_check_object(body, fields, sizeof fields / sizeof fields[0], false, &field,
-                           &problem)) {
-        http_reply_field_error(req, 422, "invalid_value", field, "%s %s", field ? field : "body",
-                               problem);
-        goto out;
-    }
     if (!phones_get(json_str(body, "phone_number_id"), &phone)) {
         http_reply_field_error(req, 422, "unknown_phone_number", "phone_number_id",
                                "No phone number with this id in the WABA");
@@ -208,20 +211,7 @@ void control_handle_users_get(struct http_request *req)
 
 void control_handle_users_post(struct http_request *req)
 {
-    char err[256];
-    bool replace;
-    json_t *body = http_body_object(req);
-    if (!body)
-        return;
-    if (!get_replace(req, body, &replace))
-        goto out;
-    if (users_set(json_object_get(body, "users"), replace, err, sizeof err) != 0) {
-        http_reply_field_error(req, 422, "invalid_value", "users", "%s", err);
-        goto out;
-    }
-    http_reply_json(req, 200, json_pack("{s:o}", "users", users_json()));
-out:
-    json_decref(body);
+    seed_and_list(req, "users", users_set, users_json, NULL);
 }
 
 /* Reads an optional non-negative integer argument; false when it is not one (answered). */

@@ -69,22 +69,33 @@ void events_template_status(const char *name, const char *language, const struct
     queue("message_template_status_update", v, delay_ms);
 }
 
+/* Queues field for a template whose what (the key's stem) went from previous to now: Meta
+ * names the two keys previous_<what> and new_<what>. */
+static void queue_template_change(const char *field, const char *name, const char *language,
+                                  const struct tpl_info *info, const char *what,
+                                  const char *previous, const char *now)
+{
+    char key[64];
+    json_t *v = template_value(name, language, info);
+    snprintf(key, sizeof key, "previous_%s", what);
+    json_object_set_new(v, key, json_string(previous));
+    snprintf(key, sizeof key, "new_%s", what);
+    json_object_set_new(v, key, json_string(now));
+    queue(field, v, 0);
+}
+
 void events_template_quality(const char *name, const char *language, const struct tpl_info *info,
                              const char *previous)
 {
-    json_t *v = template_value(name, language, info);
-    json_object_set_new(v, "previous_quality_score", json_string(previous));
-    json_object_set_new(v, "new_quality_score", json_string(info->quality));
-    queue("message_template_quality_update", v, 0);
+    queue_template_change("message_template_quality_update", name, language, info, "quality_score",
+                          previous, info->quality);
 }
 
 void events_template_category(const char *name, const char *language, const struct tpl_info *info,
                               const char *previous)
 {
-    json_t *v = template_value(name, language, info);
-    json_object_set_new(v, "previous_category", json_string(previous));
-    json_object_set_new(v, "new_category", json_string(info->category));
-    queue("template_category_update", v, 0);
+    queue_template_change("template_category_update", name, language, info, "category", previous,
+                          info->category);
 }
 
 void events_phone_quality(const struct sim_phone *p, const char *event)

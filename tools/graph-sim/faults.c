@@ -8,6 +8,7 @@
 
 #include "e164.h"
 #include "sim.h"
+#include "strlist.h"
 
 #define MAX_RULES 64
 #define MAX_NOT_ON_WA 1024
@@ -21,6 +22,12 @@ struct error_rule {
     char recipient[SIM_WA_ID_MAX]; /* empty = any */
     char phone_id[SIM_ID_MAX];     /* empty = any */
     char details[256];
+};
+
+/* Numbers as wa_ids (the digits of E.164 numbers). */
+struct wa_list {
+    char ids[MAX_NOT_ON_WA][SIM_WA_ID_MAX];
+    size_t n;
 };
 
 struct rate_count {
@@ -52,8 +59,7 @@ struct fault_state {
     long token_error_code;
     struct error_rule rules[MAX_RULES];
     size_t nrules;
-    char not_on_wa[MAX_NOT_ON_WA][SIM_WA_ID_MAX];
-    size_t n_not_on_wa;
+    struct wa_list not_on_wa;
     struct fault_webhooks webhooks;
     bool account_on;
     struct fault_scope account;
@@ -61,14 +67,12 @@ struct fault_state {
     size_t ntemplates;
     struct phone_scope phones[MAX_SCOPED];
     size_t nphones;
-    char unreachable[MAX_NOT_ON_WA][SIM_WA_ID_MAX];
-    size_t nunreachable;
+    struct wa_list unreachable;
 };
 
 static pthread_mutex_t faults_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fault_state state;
-static char configured_not_on_wa[MAX_NOT_ON_WA][SIM_WA_ID_MAX];
-static size_t n_configured;
+static struct wa_list configured_not_on_wa; /* GRAPH_SIM_NOT_ON_WHATSAPP */
 
 /* Digits of an E.164 number or a wa_id into out; false when it is neither. */
 static bool to_wa_id(const char *s, char out[SIM_WA_ID_MAX])
@@ -97,25 +101,23 @@ static bool fires(struct rate_count *rc)
 
 int faults_init(char *err, size_t errlen)
 {
-    const char *s = sim_cfg.not_on_whatsapp ? sim_cfg.not_on_whatsapp : "";
-    n_configured = 0;
-    while (*s) {
+    const char *s = sim_cfg.not_on_whatsapp, *item;
+    size_t n;
+    configured_not_on_wa.n = 0;
+    while (strlist_next(&s, &item, &n)) {
         char one[64];
-        size_t n = strcspn(s, ",");
-        snprintf(one, sizeof one, "%.*s", (int)(n < 63 ? n : 63), s);
+        snprintf(one, sizeof one, "%.*s", (int)(n < 63 ? n : 63), item);
         char *p = one;
         while (*p == ' ')
             p++;
         if (*p) {
-            if (n_configured == MAX_NOT_ON_WA || !to_wa_id(p, configured_not_on_wa[n_configured])) {
+            if (configured_not_on_wa.n == MAX_NOT_ON_WA ||
+                !to_wa_id(p, configured_not_on_wa.ids[configured_not_on_wa.n])) {
                 snprintf(err, errlen, "GRAPH_SIM_NOT_ON_WHATSAPP: %s is not a phone number", p);
                 return -1;
             }
-            n_configured++;
+            configured_not_on_wa.n++;
         }
-        s += n;
-        if (*s == ',')
-            s++;
     }
     faults_clear();
     return 0;
@@ -128,8 +130,7 @@ void faults_clear(void)
     state.drop.count = state.http_error.count = -1;
     state.latency_rate = 1.0;
     state.token_error_code = 190;
-    memcpy(state.not_on_wa, configured_not_on_wa, sizeof configured_not_on_wa);
-    state.n_not_on_wa = n_configured;
+    state.not_on_wa = configured_not_on_wa;
     pthread_mutex_unlock(&faults_lock);
 }
 
@@ -189,14 +190,20 @@ bool faults_send_error(const char *phone_id, const char *wa_id, struct fault_err
     return hit;
 }
 
-bool faults_not_on_whatsapp(const char *wa_id)
+/* True when wa_id is in list, read under the lock. */
+static bool wa_list_has(const struct wa_list *list, const char *wa_id)
 {
     bool found = false;
     pthread_mutex_lock(&faults_lock);
-    for (size_t i = 0; i < state.n_not_on_wa && !found; i++)
-        found = strcmp(state.not_on_wa[i], wa_id) == 0;
+    for (size_t i = 0; i < list->n && !found; i++)
+        found = strcmp(list->ids[i], wa_id) == 0;
     pthread_mutex_unlock(&faults_lock);
     return found;
+}
+
+bool faults_not_on_whatsapp(const char *wa_id)
+{
+    return wa_list_has(&state.not_on_wa, wa_id);
 }
 
 static bool in_force(const struct fault_scope *f, int64_t now_ms)
@@ -248,12 +255,7 @@ bool faults_phone_error(const char *phone_id, int64_t now_ms, struct fault_scope
 
 bool faults_unreachable(const char *wa_id)
 {
-    bool found = false;
-    pthread_mutex_lock(&faults_lock);
-    for (size_t i = 0; i < state.nunreachable && !found; i++)
-        found = strcmp(state.unreachable[i], wa_id) == 0;
-    pthread_mutex_unlock(&faults_lock);
-    return found;
+    return wa_list_has(&state.unreachable, wa_id);
 }
 
 void faults_webhooks(struct fault_webhooks *out)
@@ -350,6 +352,28 @@ static int parse_rule(const json_t *v, struct error_rule *r, char *err, size_t e
     const char *details = json_string_value(json_object_get(v, "details"));
     if (details)
         snprintf(r->details, sizeof r->details, "%s", details);
+    return 0;
+}
+
+/* An array of phone numbers (E.164 or wa_ids) into list; name is the key, for err. */
+static int parse_wa_list(const json_t *v, const char *name, struct wa_list *list, char *err,
+                         size_t errlen)
+{
+    size_t i;
+    const json_t *item;
+    if (!json_is_array(v) || json_array_size(v) > MAX_NOT_ON_WA) {
+        snprintf(err, errlen, "%s must be an array of phone numbers", name);
+        return -1;
+    }
+    list->n = 0;
+    json_array_foreach (v, i, item) {
+        const char *num = json_string_value(item);
+        if (!num || !to_wa_id(num, list->ids[list->n])) {
+            snprintf(err, errlen, "%s[%zu] is not a phone number", name, i);
+            return -1;
+        }
+        list->n++;
+    }
     return 0;
 }
 
@@ -481,21 +505,9 @@ static int parse_scoped(const json_t *obj, struct fault_state *s, char *err, siz
             s->nphones++;
         }
     }
-    if ((v = json_object_get(obj, "unreachable"))) {
-        if (!json_is_array(v) || json_array_size(v) > MAX_NOT_ON_WA) {
-            snprintf(err, errlen, "unreachable must be an array of phone numbers");
-            return -1;
-        }
-        s->nunreachable = 0;
-        json_array_foreach (v, i, item) {
-            const char *num = json_string_value(item);
-            if (!num || !to_wa_id(num, s->unreachable[s->nunreachable])) {
-                snprintf(err, errlen, "unreachable[%zu] is not a phone number", i);
-                return -1;
-            }
-            s->nunreachable++;
-        }
-    }
+    if ((v = json_object_get(obj, "unreachable")) &&
+        parse_wa_list(v, "unreachable", &s->unreachable, err, errlen))
+        return -1;
     return 0;
 }
 
@@ -505,16 +517,11 @@ static int parse_into(const json_t *obj, struct fault_state *s, char *err, size_
         "latency_ms",    "latency_jitter_ms", "latency_rate", "drop_connections", "http_error",
         "token_expired", "token_error_code",  "errors",       "not_on_whatsapp",  "webhooks",
         "account_error", "template_errors",   "phone_errors", "unreachable"};
-    const char *key;
+    const char *unknown = strlist_unknown_key(obj, known, sizeof known / sizeof known[0]);
     const json_t *v;
-    json_object_foreach ((json_t *)obj, key, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0)
-            i++;
-        if (i == sizeof known / sizeof known[0]) {
-            snprintf(err, errlen, "%s is not a known fault", key);
-            return -1;
-        }
+    if (unknown) {
+        snprintf(err, errlen, "%s is not a known fault", unknown);
+        return -1;
     }
     if ((v = json_object_get(obj, "latency_ms")) &&
         get_int(v, "latency_ms", 0, 60000, &s->latency_ms, err, errlen))
@@ -568,23 +575,9 @@ static int parse_into(const json_t *obj, struct fault_state *s, char *err, size_
             s->nrules++;
         }
     }
-    if ((v = json_object_get(obj, "not_on_whatsapp"))) {
-        size_t i;
-        const json_t *item;
-        if (!json_is_array(v) || json_array_size(v) > MAX_NOT_ON_WA) {
-            snprintf(err, errlen, "not_on_whatsapp must be an array of phone numbers");
-            return -1;
-        }
-        s->n_not_on_wa = 0;
-        json_array_foreach (v, i, item) {
-            const char *num = json_string_value(item);
-            if (!num || !to_wa_id(num, s->not_on_wa[s->n_not_on_wa])) {
-                snprintf(err, errlen, "not_on_whatsapp[%zu] is not a phone number", i);
-                return -1;
-            }
-            s->n_not_on_wa++;
-        }
-    }
+    if ((v = json_object_get(obj, "not_on_whatsapp")) &&
+        parse_wa_list(v, "not_on_whatsapp", &s->not_on_wa, err, errlen))
+        return -1;
     if ((v = json_object_get(obj, "webhooks")) && parse_webhooks(v, &s->webhooks, err, errlen))
         return -1;
     return parse_scoped(obj, s, err, errlen);
@@ -619,6 +612,15 @@ static json_t *rate_count_json(const struct rate_count *rc)
     return o;
 }
 
+/* list as an array of "+digits"; a new reference. */
+static json_t *wa_list_json(const struct wa_list *list)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < list->n; i++)
+        json_array_append_new(arr, json_sprintf("+%s", list->ids[i]));
+    return arr;
+}
+
 static json_t *scope_json(const struct fault_scope *f)
 {
     json_t *o = json_pack("{s:I}", "code", (json_int_t)f->code);
@@ -633,7 +635,7 @@ static json_t *scope_json(const struct fault_scope *f)
 
 static json_t *scoped_json_locked(void)
 {
-    json_t *tpl = json_array(), *ph = json_array(), *unr = json_array();
+    json_t *tpl = json_array(), *ph = json_array();
     for (size_t i = 0; i < state.ntemplates; i++) {
         json_t *o = scope_json(&state.templates[i].f);
         json_object_set_new(o, "name", json_string(state.templates[i].name));
@@ -646,11 +648,9 @@ static json_t *scoped_json_locked(void)
         json_object_set_new(o, "phone_number_id", json_string(state.phones[i].phone_id));
         json_array_append_new(ph, o);
     }
-    for (size_t i = 0; i < state.nunreachable; i++)
-        json_array_append_new(unr, json_sprintf("+%s", state.unreachable[i]));
     return json_pack("{s:o, s:o, s:o, s:o}", "account_error",
                      state.account_on ? scope_json(&state.account) : json_null(), "template_errors",
-                     tpl, "phone_errors", ph, "unreachable", unr);
+                     tpl, "phone_errors", ph, "unreachable", wa_list_json(&state.unreachable));
 }
 
 json_t *faults_json(void)
@@ -674,21 +674,18 @@ json_t *faults_json(void)
             json_object_set_new(o, "details", json_string(r->details));
         json_array_append_new(rules, o);
     }
-    json_t *not_on_wa = json_array();
-    for (size_t i = 0; i < state.n_not_on_wa; i++)
-        json_array_append_new(not_on_wa, json_sprintf("+%s", state.not_on_wa[i]));
     json_t *http_error = rate_count_json(&state.http_error);
     if (json_is_object(http_error))
         json_object_set_new(http_error, "status", json_integer(state.http_error_status));
-    json_t *out = json_pack("{s:I, s:I, s:f, s:o, s:o, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:I, s:b}}",
-                            "latency_ms", (json_int_t)state.latency_ms, "latency_jitter_ms",
-                            (json_int_t)state.latency_jitter_ms, "latency_rate", state.latency_rate,
-                            "drop_connections", rate_count_json(&state.drop), "http_error",
-                            http_error, "token_expired", state.token_expired, "token_error_code",
-                            (json_int_t)state.token_error_code, "errors", rules, "not_on_whatsapp",
-                            not_on_wa, "webhooks", "duplicate_rate", state.webhooks.duplicate_rate,
-                            "reorder_rate", state.webhooks.reorder_rate, "delay_ms",
-                            (json_int_t)state.webhooks.delay_ms, "down", state.webhooks.down);
+    json_t *out = json_pack(
+        "{s:I, s:I, s:f, s:o, s:o, s:b, s:I, s:o, s:o, s:{s:f, s:f, s:I, s:b}}", "latency_ms",
+        (json_int_t)state.latency_ms, "latency_jitter_ms", (json_int_t)state.latency_jitter_ms,
+        "latency_rate", state.latency_rate, "drop_connections", rate_count_json(&state.drop),
+        "http_error", http_error, "token_expired", state.token_expired, "token_error_code",
+        (json_int_t)state.token_error_code, "errors", rules, "not_on_whatsapp",
+        wa_list_json(&state.not_on_wa), "webhooks", "duplicate_rate", state.webhooks.duplicate_rate,
+        "reorder_rate", state.webhooks.reorder_rate, "delay_ms",
+        (json_int_t)state.webhooks.delay_ms, "down", state.webhooks.down);
     json_object_update_missing_new(out, scoped_json_locked());
     pthread_mutex_unlock(&faults_lock);
     return out;

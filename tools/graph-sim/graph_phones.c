@@ -12,6 +12,7 @@
 #include "phones.h"
 #include "settings.h"
 #include "sim.h"
+#include "strlist.h"
 #include "templates.h"
 
 /* The portfolio's messaging limit as Meta names it. */
@@ -22,39 +23,19 @@ static const char *limit_tier(void)
     return events_tier_name(set.messaging_limit);
 }
 
-/* True when the comma-separated fields list names field. */
-static bool asks(const char *fields, const char *field)
-{
-    size_t len = strlen(field);
-    for (const char *s = fields; s && *s;) {
-        size_t n = strcspn(s, ",");
-        if (n == len && strncmp(s, field, len) == 0)
-            return true;
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    return false;
-}
-
 /* Checks fields against known; answers the unknown one and returns false. */
 static bool fields_known(struct http_request *req, const char *fields, const char *const *known,
                          size_t nknown, const char *node_type)
 {
-    for (const char *s = fields; s && *s;) {
-        size_t n = strcspn(s, ",");
-        size_t i = 0;
-        while (i < nknown && !(strlen(known[i]) == n && strncmp(known[i], s, n) == 0))
-            i++;
-        if (n && i == nknown) {
+    const char *name;
+    size_t n;
+    while (strlist_next(&fields, &name, &n)) {
+        if (n && strlist_find(known, nknown, name, n) == nknown) {
             char bad[72];
-            snprintf(bad, sizeof bad, "%.*s", (int)(n > 64 ? 64 : n), s);
+            snprintf(bad, sizeof bad, "%.*s", (int)(n > 64 ? 64 : n), name);
             graph_unknown_field(req, bad, node_type);
             return false;
         }
-        s += n;
-        if (*s == ',')
-            s++;
     }
     return true;
 }
@@ -78,10 +59,10 @@ static void reply_waba(struct http_request *req)
                           "Bakery Platform (graph-sim)", "currency", "EUR", "timezone_id", "1",
                           "message_template_namespace", "b1d5f2c4_98a3_4c0e_9d36_5f3a6c1e7b20",
                           "account_review_status", "APPROVED");
-    if (asks(fields, "whatsapp_business_manager_messaging_limit"))
+    if (strlist_has(fields, "whatsapp_business_manager_messaging_limit"))
         json_object_set_new(o, "whatsapp_business_manager_messaging_limit",
                             json_string(limit_tier()));
-    if (asks(fields, "health_status"))
+    if (strlist_has(fields, "health_status"))
         json_object_set_new(o, "health_status", health_waba());
     gerr_reply_json(req, 200, o);
 }
@@ -109,19 +90,19 @@ static void reply_template(struct http_request *req, const char *id)
                       "WhatsAppMessageTemplate"))
         return;
     json_t *o = json_pack("{s:s}", "id", info.id);
-    if (!fields || asks(fields, "name"))
+    if (!fields || strlist_has(fields, "name"))
         json_object_set_new(o, "name", json_string(name));
-    if (!fields || asks(fields, "language"))
+    if (!fields || strlist_has(fields, "language"))
         json_object_set_new(o, "language", json_string(language));
-    if (!fields || asks(fields, "status"))
+    if (!fields || strlist_has(fields, "status"))
         json_object_set_new(o, "status", json_string(info.status));
-    if (!fields || asks(fields, "category"))
+    if (!fields || strlist_has(fields, "category"))
         json_object_set_new(o, "category", json_string(info.category));
-    if (!fields || asks(fields, "quality_score"))
+    if (!fields || strlist_has(fields, "quality_score"))
         json_object_set_new(o, "quality_score", json_pack("{s:s}", "score", info.quality));
-    if (asks(fields, "message_send_ttl_seconds") && info.ttl_seconds)
+    if (strlist_has(fields, "message_send_ttl_seconds") && info.ttl_seconds)
         json_object_set_new(o, "message_send_ttl_seconds", json_integer(info.ttl_seconds));
-    if (asks(fields, "health_status"))
+    if (strlist_has(fields, "health_status"))
         json_object_set_new(o, "health_status", health_template(name, language, &info));
     gerr_reply_json(req, 200, o);
 }
@@ -138,13 +119,27 @@ static json_t *phone_json(const struct sim_phone *p, unsigned mask, long mps)
     return o;
 }
 
+/* Reads the fields argument into *mask (left as it is without one) and the default
+ * throughput into *mps; answers an unknown field and returns false. */
+static bool phone_fields(struct http_request *req, unsigned *mask, long *mps)
+{
+    char bad[72];
+    long pair;
+    const char *fields = http_query(req, "fields");
+    if (fields && !phones_parse_fields(fields, mask, bad, sizeof bad)) {
+        graph_unknown_field(req, bad, "WhatsAppBusinessPhoneNumber");
+        return false;
+    }
+    settings_limits(mps, &pair);
+    return true;
+}
+
 void graph_handle_node(struct http_request *req)
 {
     struct sim_phone phone;
     struct tpl_info probe;
     char pname[8], plang[8];
-    long mps, pair;
-    char bad[72];
+    long mps;
     unsigned mask = PF_NODE_DEFAULT;
 
     if (graph_begin(req))
@@ -161,12 +156,8 @@ void graph_handle_node(struct http_request *req)
             graph_unknown_object(req, id);
         return;
     }
-    const char *fields = http_query(req, "fields");
-    if (fields && !phones_parse_fields(fields, &mask, bad, sizeof bad)) {
-        graph_unknown_field(req, bad, "WhatsAppBusinessPhoneNumber");
+    if (!phone_fields(req, &mask, &mps))
         return;
-    }
-    settings_limits(&mps, &pair);
     gerr_reply_json(req, 200, phone_json(&phone, mask, mps));
 }
 
@@ -177,8 +168,7 @@ void graph_handle_phone_numbers(struct http_request *req)
     static pthread_mutex_t list_lock = PTHREAD_MUTEX_INITIALIZER;
     struct sim_phone probe;
     unsigned mask = PF_LIST_DEFAULT;
-    char bad[72];
-    long mps, pair;
+    long mps;
 
     if (graph_begin(req))
         return;
@@ -190,12 +180,8 @@ void graph_handle_phone_numbers(struct http_request *req)
             graph_unknown_object(req, id);
         return;
     }
-    const char *fields = http_query(req, "fields");
-    if (fields && !phones_parse_fields(fields, &mask, bad, sizeof bad)) {
-        graph_unknown_field(req, bad, "WhatsAppBusinessPhoneNumber");
+    if (!phone_fields(req, &mask, &mps))
         return;
-    }
-    settings_limits(&mps, &pair);
     json_t *items = json_array();
     pthread_mutex_lock(&list_lock); /* the copy is large: one static buffer, one user */
     size_t n = phones_list(list);

@@ -9,6 +9,7 @@
 #include "phones.h"
 #include "settings.h"
 #include "sim.h"
+#include "strlist.h"
 #include "templates.h"
 
 /* Answers for a node other than the WABA; returns true when it did. */
@@ -66,7 +67,7 @@ void graph_handle_templates_post(struct http_request *req)
     struct sim_settings set;
     settings_get(&set);
     const char *lang = json_string_value(json_object_get(body, "language"));
-    bool rejected = lang && settings_in_list(set.reject_languages, lang);
+    bool rejected = lang && strlist_has(set.reject_languages, lang);
     struct tpl_review review = {set.template_review_ms, rejected ? set.reject_reason : NULL};
     const char *outcome = rejected                                                      ? "REJECTED"
                           : set.template_review_ms > 0 || sim_cfg.template_auto_approve ? "APPROVED"

@@ -28,13 +28,13 @@ struct prng sim_rng;
 
 #define C(field) ((void *)&sim_cfg.field)
 static const struct cfg_var config_vars[] = {
-    {"GRAPH_SIM_BIND_ADDRESS", CFG_STRING, C(bind_address), "127.0.0.1", 0, 0, 0,
+    {"GRAPH_SIM_BIND_ADDRESS", CFG_STRING, C(http.bind_address), "127.0.0.1", 0, 0, 0,
      "address to listen on"},
-    {"GRAPH_SIM_PORT", CFG_INT, C(port), "8090", 0, 65535, 0, "HTTP port (0 = any free port)"},
-    {"GRAPH_SIM_HTTP_THREADS", CFG_INT, C(http_threads), "4", 1, 256, 0, "HTTP worker threads"},
-    {"GRAPH_SIM_BODY_LIMIT", CFG_INT, C(body_limit), "1048576", 1024, 16777216, 0,
+    {"GRAPH_SIM_PORT", CFG_INT, C(http.port), "8090", 0, 65535, 0, "HTTP port (0 = any free port)"},
+    {"GRAPH_SIM_HTTP_THREADS", CFG_INT, C(http.threads), "4", 1, 256, 0, "HTTP worker threads"},
+    {"GRAPH_SIM_BODY_LIMIT", CFG_INT, C(http.body_limit), "1048576", 1024, 16777216, 0,
      "largest accepted request body in bytes"},
-    {"GRAPH_SIM_CONNECTION_TIMEOUT", CFG_INT, C(conn_timeout), "60", 1, 3600, 0,
+    {"GRAPH_SIM_CONNECTION_TIMEOUT", CFG_INT, C(http.conn_timeout), "60", 1, 3600, 0,
      "seconds an idle client connection is kept"},
     {"GRAPH_SIM_ACCESS_TOKEN", CFG_STRING, C(access_token), "graph-sim-access-token", 0, 0,
      CFG_SECRET, "the bearer token the Graph API accepts"},
@@ -155,23 +155,15 @@ int main(int argc, char **argv)
         goto out;
     webhooks = true;
 
-    struct http_server_config http = {
-        .bind_address = sim_cfg.bind_address,
-        .port = (unsigned)sim_cfg.port,
-        .threads = (unsigned)sim_cfg.http_threads,
-        .body_limit = (size_t)sim_cfg.body_limit,
-        .conn_timeout = (unsigned)sim_cfg.conn_timeout,
-        .auth = NULL, /* no route of graph-sim takes a bearer token of ours */
-        .routes = sim_routes,
-        .nroutes = sim_routes_count,
-        .app = NULL,
-    };
+    /* no route of graph-sim takes a bearer token of ours: no auth policy */
+    struct http_server_config http =
+        daemon_http_server(&sim_cfg.http, NULL, sim_routes, sim_routes_count, NULL);
     srv = http_server_start(&http);
     if (!srv)
         goto out;
     log_info("listening\taddress=%s port=%u version=%s waba=%s seed=%ld webhook_url=\"%s\"",
-             sim_cfg.bind_address, http_server_port(srv), VERSION, sim_cfg.waba_id, sim_cfg.seed,
-             sim_cfg.webhook_url);
+             sim_cfg.http.bind_address, http_server_port(srv), VERSION, sim_cfg.waba_id,
+             sim_cfg.seed, sim_cfg.webhook_url);
 
     int sig = shutdown_wait();
     log_info("shutting down\tsignal=%d", sig);

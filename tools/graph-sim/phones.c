@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "e164.h"
 #include "jsonutil.h"
+#include "strlist.h"
 
 struct phone_set {
     size_t n;
@@ -83,15 +84,6 @@ static struct phone_set *default_set(long count)
     return set;
 }
 
-static bool one_of(const char *s, const char *const *options, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s, options[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
 static int str_field(const json_t *obj, const char *key, bool required, char *dst, size_t cap,
                      char *err, size_t errlen)
 {
@@ -154,7 +146,7 @@ static int phone_from_json(const json_t *obj, struct sim_phone *p, char *err, si
         snprintf(err, errlen, "phone number: id must be digits");
         return -1;
     }
-    if (!one_of(p->quality_rating, ratings, sizeof ratings / sizeof ratings[0])) {
+    if (!strlist_one_of(p->quality_rating, ratings, sizeof ratings / sizeof ratings[0])) {
         snprintf(err, errlen,
                  "phone number: quality_rating must be GREEN, YELLOW, RED, "
                  "UNKNOWN or NA");
@@ -292,15 +284,6 @@ bool phones_get(const char *id, struct sim_phone *out)
     return found;
 }
 
-static bool in_list(const char *s, const char *const *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s, list[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
 int phones_update(const char *id, const struct phone_change *c, struct sim_phone *before,
                   struct sim_phone *after, char *err, size_t errlen)
 {
@@ -312,10 +295,10 @@ int phones_update(const char *id, const struct phone_change *c, struct sim_phone
                                         "EXPIRED",  "NONE",           "AVAILABLE_WITHOUT_REVIEW"};
     static const char *const levels[] = {"STANDARD", "HIGH", "NOT_APPLICABLE"};
     int rc = -1;
-    if ((c->quality_rating && !in_list(c->quality_rating, qualities, 5)) ||
-        (c->status && !in_list(c->status, statuses, 9)) ||
-        (c->name_status && !in_list(c->name_status, names, 6)) ||
-        (c->throughput_level && !in_list(c->throughput_level, levels, 3))) {
+    if ((c->quality_rating && !strlist_one_of(c->quality_rating, qualities, 5)) ||
+        (c->status && !strlist_one_of(c->status, statuses, 9)) ||
+        (c->name_status && !strlist_one_of(c->name_status, names, 6)) ||
+        (c->throughput_level && !strlist_one_of(c->throughput_level, levels, 3))) {
         snprintf(err, errlen,
                  "quality_rating must be GREEN, YELLOW, RED, UNKNOWN or NA; status CONNECTED, "
                  "FLAGGED, RESTRICTED...; name_status APPROVED, PENDING_REVIEW, DECLINED...; "
@@ -377,10 +360,7 @@ int phones_seed(const json_t *arr, bool replace, char *err, size_t errlen)
     return set ? 0 : -1;
 }
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} field_names[] = {
+static const struct strlist_bit field_names[] = {
     {"id", PF_ID},
     {"verified_name", PF_VERIFIED_NAME},
     {"display_phone_number", PF_DISPLAY},
@@ -400,38 +380,9 @@ static const struct {
 
 bool phones_parse_fields(const char *fields, unsigned *mask, char *bad, size_t badlen)
 {
-    const char *s = fields;
     *mask = PF_ID; /* Meta always returns the id */
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        const char *name = s;
-        size_t len = n;
-        while (len && *name == ' ') {
-            name++;
-            len--;
-        }
-        size_t brace = strcspn(name, "{");
-        if (brace < len)
-            len = brace; /* throughput{level} */
-        while (len && name[len - 1] == ' ')
-            len--;
-        if (len) {
-            size_t i = 0;
-            while (i < sizeof field_names / sizeof field_names[0] &&
-                   !(strlen(field_names[i].name) == len &&
-                     strncmp(field_names[i].name, name, len) == 0))
-                i++;
-            if (i == sizeof field_names / sizeof field_names[0]) {
-                snprintf(bad, badlen, "%.*s", (int)(len > 64 ? 64 : len), name);
-                return false;
-            }
-            *mask |= field_names[i].bit;
-        }
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    return true;
+    return strlist_fields(fields, field_names, sizeof field_names / sizeof field_names[0], true,
+                          mask, bad, badlen);
 }
 
 json_t *phones_to_json(const struct sim_phone *p, unsigned mask, long default_mps)

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "sim.h"
+#include "strlist.h"
 
 static pthread_mutex_t settings_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sim_settings current;
@@ -15,27 +16,18 @@ static struct sim_settings initial;
 
 bool settings_parse_statuses(const char *s, unsigned *out)
 {
+    static const char *const words[] = {"sent", "delivered", "read"};
+    static const unsigned bits_of[] = {ST_SENT, ST_DELIVERED, ST_READ};
     unsigned bits = 0;
-    while (s && *s) {
-        size_t n = strcspn(s, ",");
-        while (n && *s == ' ') {
-            s++;
-            n--;
-        }
-        size_t m = n;
-        while (m && s[m - 1] == ' ')
-            m--;
-        if (m == 4 && strncmp(s, "sent", 4) == 0)
-            bits |= ST_SENT;
-        else if (m == 9 && strncmp(s, "delivered", 9) == 0)
-            bits |= ST_DELIVERED;
-        else if (m == 4 && strncmp(s, "read", 4) == 0)
-            bits |= ST_READ;
+    const char *w;
+    size_t m;
+    while (strlist_next(&s, &w, &m)) {
+        strlist_trim(&w, &m);
+        size_t i = strlist_find(words, 3, w, m);
+        if (i < 3)
+            bits |= bits_of[i];
         else if (m != 0)
             return false;
-        s += n;
-        if (*s == ',')
-            s++;
     }
     *out = bits;
     return true;
@@ -61,28 +53,6 @@ static bool valid_pricing(const char *p)
 static bool valid_limit(long n)
 {
     return n == 0 || n == 250 || n == 2000 || n == 10000 || n == 100000;
-}
-
-bool settings_in_list(const char *list, const char *language)
-{
-    size_t len = strlen(language);
-    for (const char *s = list; s && *s;) {
-        size_t n = strcspn(s, ",");
-        const char *w = s;
-        size_t m = n;
-        while (m && *w == ' ') {
-            w++;
-            m--;
-        }
-        while (m && w[m - 1] == ' ')
-            m--;
-        if (m == len && len && strncmp(w, language, len) == 0)
-            return true;
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    return false;
 }
 
 int settings_init(char *err, size_t errlen)
@@ -208,18 +178,13 @@ int settings_update(const json_t *obj, char *err, size_t errlen)
                                         "messaging_limit",
                                         "pricing",
                                         "ttl_error_code"};
-    const char *key;
+    const char *unknown = strlist_unknown_key(obj, known, sizeof known / sizeof known[0]);
     const json_t *v;
     struct sim_settings s;
 
-    json_object_foreach ((json_t *)obj, key, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(known[i], key) != 0)
-            i++;
-        if (i == sizeof known / sizeof known[0]) {
-            snprintf(err, errlen, "%s is not a known setting", key);
-            return -1;
-        }
+    if (unknown) {
+        snprintf(err, errlen, "%s is not a known setting", unknown);
+        return -1;
     }
     settings_get(&s);
     if (get_long(obj, "mps", 0, 10000, &s.mps, err, errlen) ||

@@ -28,9 +28,6 @@ struct sim_settings {
     long ttl_error_code;        /* code of the failed status when a message's TTL passes */
 };
 
-/* True when language is in the comma-separated list. */
-bool settings_in_list(const char *list, const char *language);
-
 /* Loads the settings from sim_cfg. Returns 0, or -1 with a reason in err. */
 int settings_init(char *err, size_t errlen) __attribute__((warn_unused_result));
 void settings_reset(void);

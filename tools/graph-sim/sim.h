@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon.h"
 #include "monotonic.h"
 #include "prng.h"
 
@@ -16,11 +17,7 @@
 #define SIM_WA_ID_MAX 16 /* up to 15 digits and the NUL */
 
 struct sim_config {
-    const char *bind_address;
-    long port;
-    long http_threads;
-    long body_limit;
-    long conn_timeout;
+    struct daemon_http http; /* the listener: GRAPH_SIM_BIND_ADDRESS, _PORT, ... */
     const char *log_level;
     /* the simulated account */
     const char *access_token;

@@ -13,6 +13,7 @@
 #include "ids.h"
 #include "monotonic.h"
 #include "sim.h"
+#include "strlist.h"
 
 #define TPL_MAX 1000
 
@@ -200,11 +201,7 @@ static bool valid_status(const char *s)
 {
     static const char *const statuses[] = {"APPROVED", "PENDING",   "REJECTED",        "PAUSED",
                                            "DISABLED", "IN_APPEAL", "PENDING_DELETION"};
-    for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
-        if (strcmp(s, statuses[i]) == 0)
-            return true;
-    }
-    return false;
+    return strlist_one_of(s, statuses, sizeof statuses / sizeof statuses[0]);
 }
 
 /* Checks the components and fills the counts of t. */
@@ -330,10 +327,7 @@ int templates_create(const json_t *body, bool allow_status, const char *default_
         snprintf(err, errlen, "language must be a language code such as es or en_US");
         return -1;
     }
-    size_t k = 0;
-    while (category && k < 3 && strcmp(category, categories[k]) != 0)
-        k++;
-    if (!category || k == 3) {
+    if (!category || !strlist_one_of(category, categories, 3)) {
         snprintf(err, errlen, "Param category must be one of {UTILITY, MARKETING, AUTHENTICATION}");
         return -1;
     }
@@ -399,15 +393,6 @@ unlock:
     return rc;
 }
 
-static bool one_of(const char *s, const char *const *list, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s, list[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
 int templates_update(const char *name, const char *language, const struct tpl_change *c,
                      struct tpl_info *before, struct tpl_info *after, char *err, size_t errlen)
 {
@@ -418,11 +403,11 @@ int templates_update(const char *name, const char *language, const struct tpl_ch
         snprintf(err, errlen, "status is not a template status");
         return -2;
     }
-    if (c->quality && !one_of(c->quality, qualities, 4)) {
+    if (c->quality && !strlist_one_of(c->quality, qualities, 4)) {
         snprintf(err, errlen, "quality must be GREEN, YELLOW, RED or UNKNOWN");
         return -2;
     }
-    if (c->category && !one_of(c->category, categories, 3)) {
+    if (c->category && !strlist_one_of(c->category, categories, 3)) {
         snprintf(err, errlen, "category must be UTILITY, MARKETING or AUTHENTICATION");
         return -2;
     }
@@ -471,10 +456,7 @@ bool templates_by_id(const char *id, struct tpl_info *out, char *name, size_t na
     return found;
 }
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} tfields[] = {
+static const struct strlist_bit tfields[] = {
     {"id", TF_ID},
     {"name", TF_NAME},
     {"language", TF_LANGUAGE},
@@ -491,34 +473,9 @@ static const struct {
 
 bool templates_parse_fields(const char *fields, unsigned *mask, char *bad, size_t badlen)
 {
-    const char *s = fields;
     *mask = TF_ID;
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        const char *name = s;
-        size_t len = n;
-        while (len && *name == ' ') {
-            name++;
-            len--;
-        }
-        while (len && name[len - 1] == ' ')
-            len--;
-        if (len) {
-            size_t i = 0;
-            while (i < sizeof tfields / sizeof tfields[0] &&
-                   !(strlen(tfields[i].name) == len && strncmp(tfields[i].name, name, len) == 0))
-                i++;
-            if (i == sizeof tfields / sizeof tfields[0]) {
-                snprintf(bad, badlen, "%.*s", (int)(len > 64 ? 64 : len), name);
-                return false;
-            }
-            *mask |= tfields[i].bit;
-        }
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    return true;
+    return strlist_fields(fields, tfields, sizeof tfields / sizeof tfields[0], false, mask, bad,
+                          badlen);
 }
 
 static json_t *template_json(const struct sim_template *t, unsigned mask)

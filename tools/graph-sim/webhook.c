@@ -136,6 +136,16 @@ static void enqueue_locked(struct wh_event *e)
     heap_push(e);
 }
 
+/* Queues the n events of ev (taking them) and wakes the sender. */
+static void enqueue(struct wh_event **ev, size_t n)
+{
+    pthread_mutex_lock(&wh_lock);
+    for (size_t i = 0; i < n; i++)
+        enqueue_locked(ev[i]);
+    pthread_cond_signal(&wh_cond);
+    pthread_mutex_unlock(&wh_lock);
+}
+
 /* ---------- scheduling ---------- */
 
 static struct wh_event *status_event(const struct wh_send *s, const char *status, int64_t due,
@@ -211,11 +221,7 @@ void webhook_schedule(const struct wh_send *s)
     }
     for (size_t i = 0; i < n; i++)
         snprintf(ev[i]->pricing_mode, sizeof ev[i]->pricing_mode, "%s", set.pricing);
-    pthread_mutex_lock(&wh_lock);
-    for (size_t i = 0; i < n; i++)
-        enqueue_locked(ev[i]);
-    pthread_cond_signal(&wh_cond);
-    pthread_mutex_unlock(&wh_lock);
+    enqueue(ev, n);
 }
 
 int webhook_inbound(const struct wh_inbound *in)
@@ -236,10 +242,7 @@ int webhook_inbound(const struct wh_inbound *in)
     snprintf(e->username, sizeof e->username, "%s", in->username ? in->username : "");
     e->text = xstrdup(in->text);
     e->name = xstrdup(in->name);
-    pthread_mutex_lock(&wh_lock);
-    enqueue_locked(e);
-    pthread_cond_signal(&wh_cond);
-    pthread_mutex_unlock(&wh_lock);
+    enqueue(&e, 1);
     return 0;
 }
 
@@ -262,10 +265,7 @@ int webhook_account(const char *field, json_t *value, long delay_ms)
     e->field = xstrdup(field);
     e->value = json_dump_compact(value);
     json_decref(value);
-    pthread_mutex_lock(&wh_lock);
-    enqueue_locked(e);
-    pthread_cond_signal(&wh_cond);
-    pthread_mutex_unlock(&wh_lock);
+    enqueue(&e, 1);
     return 0;
 }
 
