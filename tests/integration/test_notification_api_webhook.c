@@ -602,6 +602,49 @@ static void pricing_is_kept_and_never_fails_a_status(void **state)
     free(admin);
 }
 
+/* A user with a username may be named only by a business-scoped user id (BSUID). The
+ * statuses of a message name it (recipient_user_id) and the message keeps it; a STOP
+ * that names only the user id then opts out the phone that id was last seen with. */
+static void a_stop_known_only_by_user_id_opts_out_its_phone(void **state)
+{
+    (void)state;
+    char id[UUID_STR_LEN], wamid[64];
+    uuid_new(id);
+    snprintf(wamid, sizeof wamid, "wamid.%s", id);
+    insert_message(id, TENANT_2, "sent", wamid, PHONE_ID, "+34612345699", "1 minute");
+    char *st = status_item(wamid, "delivered", T0 + 1, NULL);
+    st[strlen(st) - 1] = '\0';
+    char *with_user = xasprintf("%s, \"recipient_user_id\": \"ES.1502576394655843\"}", st);
+    json_decref(deliver_statuses(with_user));
+    free(with_user);
+    free(st);
+    assert_field(id, "status", "delivered");
+    assert_field(id, "recipient_user_id", "ES.1502576394655843");
+
+    const char *stop = "{\"from_user_id\": \"ES.1502576394655843\", \"id\": \"wamid.in-bsuid\","
+                       " \"timestamp\": \"1750263900\", \"type\": \"text\","
+                       " \"text\": {\"body\": \"STOP\"}}";
+    char *body = envelope(PHONE_ID, NULL, stop);
+    json_t *summary = deliver(body);
+    free(body);
+    assert_int_equal(summary_count(summary, "inbound", "opt_outs"), 1);
+    json_decref(summary);
+    assert_int_equal(count_sql("SELECT count(*) FROM whatsapp_opt_outs WHERE tenant_id = '" TENANT_2
+                               "' AND recipient_phone = '+34612345699'"),
+                     1);
+
+    /* a user id never seen in a status concerns nobody: ignored, the batch goes on */
+    const char *unknown = "{\"from_user_id\": \"ES.999\", \"id\": \"wamid.in-bsuid2\","
+                          " \"timestamp\": \"1750263901\", \"type\": \"text\","
+                          " \"text\": {\"body\": \"STOP\"}}";
+    body = envelope(PHONE_ID, NULL, unknown);
+    summary = deliver(body);
+    free(body);
+    assert_int_equal(summary_count(summary, "inbound", "opt_outs"), 0);
+    assert_int_equal(summary_count(summary, "inbound", "ignored"), 1);
+    json_decref(summary);
+}
+
 static void statuses_before_their_wamid(void **state)
 {
     (void)state;
@@ -914,6 +957,7 @@ int main(void)
         cmocka_unit_test(statuses_before_their_wamid),
         cmocka_unit_test(status_times_never_precede_the_send),
         cmocka_unit_test(pricing_is_kept_and_never_fails_a_status),
+        cmocka_unit_test(a_stop_known_only_by_user_id_opts_out_its_phone),
         cmocka_unit_test(one_bad_item_never_drops_the_rest),
         cmocka_unit_test(inbound_keywords_opt_out_and_in),
         cmocka_unit_test(bodies_that_are_not_webhooks),

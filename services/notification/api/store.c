@@ -33,7 +33,8 @@
     "  THEN greatest(delivered_at, sent_at) END)" ISO_UTC ","                                      \
     " 'delivered_reported_at', to_char(delivered_reported_at" ISO_UTC ","                          \
     " 'read_reported_at', to_char(read_reported_at" ISO_UTC ","                                    \
-    " 'failed_at', to_char(failed_at" ISO_UTC ", 'pricing', pricing"
+    " 'failed_at', to_char(failed_at" ISO_UTC ", 'pricing', pricing,"                              \
+    " 'recipient_user_id', recipient_user_id"
 
 /* ---------- intake ---------- */
 
@@ -86,18 +87,18 @@ static const struct db_stmt st_statuses_apply = {
     "api_statuses_apply",
     "WITH ev AS ("
     " SELECT e.* FROM unnest($1::text[], $2::text[], $3::bigint[], $4::int[], $5::text[],"
-    "  $6::uuid[], $7::jsonb[]) WITH ORDINALITY"
-    "  AS e(wamid, status, ts, error_code, error_message, callback_id, pricing, ord))," APPLY_EVENTS
-    ", pend AS ("
+    "  $6::uuid[], $7::jsonb[], $8::text[]) WITH ORDINALITY"
+    "  AS e(wamid, status, ts, error_code, error_message, callback_id, pricing, user_id, "
+    "ord))," APPLY_EVENTS ", pend AS ("
     "  INSERT INTO whatsapp_pending_statuses (wamid, message_id, status, status_ts,"
-    "   error_code, error_message, pricing)"
+    "   error_code, error_message, pricing, recipient_user_id)"
     "  SELECT DISTINCT ON (wamid, status) wamid, callback_id, status, to_timestamp(ts),"
-    "   error_code, error_message, pricing"
+    "   error_code, error_message, pricing, user_id"
     "  FROM matched WHERE message_id IS NULL ORDER BY wamid, status, ts, ord"
     "  ON CONFLICT (wamid, status) DO NOTHING RETURNING 1)"
     " SELECT (SELECT count(*) FROM matched WHERE message_id IS NOT NULL),"
     "  (SELECT coalesce(sum(n), 0) FROM upd), (SELECT count(*) FROM pend)",
-    7,
+    8,
     .replan = true,
 };
 
@@ -110,13 +111,21 @@ static const struct db_stmt st_pending_resolve = {
     " WHERE p.wamid = w.wamid AND p.wamid = ANY($1::text[])"
     " RETURNING p.wamid, p.status, extract(epoch FROM p.status_ts)::bigint AS ts,"
     "  p.error_code, p.error_message, p.message_id AS callback_id, p.pricing,"
-    "  0::bigint AS ord)," APPLY_EVENTS
+    "  p.recipient_user_id AS user_id, 0::bigint AS ord)," APPLY_EVENTS
     " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
     1,
     .replan = true,
 };
 
 /* ---------- opt-outs ---------- */
+
+/* The phone a business-scoped user id was last seen with in a status. */
+static const struct db_stmt st_user_phone = {
+    "api_user_phone",
+    "SELECT recipient_phone FROM whatsapp_messages WHERE recipient_user_id = $1"
+    " ORDER BY updated_at DESC LIMIT 1",
+    1,
+};
 
 /* The tenants an inbound message to number $1 from $2 concerns: those that sent to $2
  * from $1, else the one that last sent from $1. */
@@ -307,12 +316,12 @@ enum db_status store_statuses_apply(const struct webhook_status *ev, size_t n,
 {
     enum db_status st = DB_OK;
     PGresult *res = NULL;
-    struct buf cols[7] = {{0}};
+    struct buf cols[8] = {{0}};
 
     memset(out, 0, sizeof(*out));
     if (n == 0)
         goto out;
-    for (size_t c = 0; c < 7; c++)
+    for (size_t c = 0; c < 8; c++)
         pgarray_open(&cols[c]);
     for (size_t i = 0; i < n; i++) {
         pgarray_add(&cols[0], ev[i].wamid);
@@ -322,11 +331,12 @@ enum db_status store_statuses_apply(const struct webhook_status *ev, size_t n,
         pgarray_add(&cols[4], ev[i].error_message);
         pgarray_add(&cols[5], ev[i].callback_id);
         pgarray_add(&cols[6], ev[i].pricing);
+        pgarray_add(&cols[7], ev[i].user_id);
     }
-    for (size_t c = 0; c < 7; c++)
+    for (size_t c = 0; c < 8; c++)
         pgarray_close(&cols[c]);
     const char *params[] = {cols[0].data, cols[1].data, cols[2].data, cols[3].data,
-                            cols[4].data, cols[5].data, cols[6].data};
+                            cols[4].data, cols[5].data, cols[6].data, cols[7].data};
     st = db_exec_retrying(&st_statuses_apply, params, &res);
     if (st != DB_OK)
         goto out;
@@ -347,7 +357,7 @@ enum db_status store_statuses_apply(const struct webhook_status *ev, size_t n,
     out->applied += get_long(res, 0, 1);
 out:
     PQclear(res);
-    for (size_t c = 0; c < 7; c++)
+    for (size_t c = 0; c < 8; c++)
         buf_free(&cols[c]);
     return st;
 }
@@ -366,6 +376,18 @@ enum db_status store_opt_change(bool opt_out, const char *phone_number_id, const
     enum db_status st = db_exec_retrying(opt_out ? &st_opt_out : &st_opt_in, params, &res);
     if (st == DB_OK)
         *tenants = get_long(res, 0, 0);
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_user_phone(const char *user_id, char *phone, size_t len)
+{
+    PGresult *res = NULL;
+    const char *params[] = {user_id};
+    phone[0] = '\0';
+    enum db_status st = db_exec(&st_user_phone, params, &res);
+    if (st == DB_OK && PQntuples(res) == 1)
+        snprintf(phone, len, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return st;
 }

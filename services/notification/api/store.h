@@ -90,6 +90,11 @@ enum db_status store_opt_change(bool opt_out, const char *phone_number_id, const
                                 long long ts, const char *source_id, long *tenants)
     __attribute__((warn_unused_result));
 
+/* The phone the business-scoped user id was last seen with in a status, into phone
+ * ("" when never). */
+enum db_status store_user_phone(const char *user_id, char *phone, size_t len)
+    __attribute__((warn_unused_result));
+
 /* ---------- retention and gauges ---------- */
 
 /* Deletes up to batch messages created more than days ago; *deleted gets how many. */

@@ -46,10 +46,23 @@ static enum db_status apply_inbound(const struct webhook_batch *b, json_t *summa
             continue;
         }
         bool out = in->action == INBOUND_OPT_OUT;
-        st = store_opt_change(out, in->phone_number_id, in->from, in->ts, in->id, &tenants);
+        char phone[E164_MAX];
+        snprintf(phone, sizeof phone, "%s", in->from);
+        if (!phone[0]) { /* known only by user id: the phone it was last seen with */
+            st = store_user_phone(in->user_id, phone, sizeof phone);
+            if (st != DB_OK)
+                break;
+            if (!phone[0]) {
+                unknown_number++;
+                log_warn("opt-%s from a user id never seen in a status\tphone_number_id=%s",
+                         out ? "out" : "in", in->phone_number_id);
+                continue;
+            }
+        }
+        st = store_opt_change(out, in->phone_number_id, phone, in->ts, in->id, &tenants);
         if (st != DB_OK)
             break;
-        log_mask_phone(in->from, masked, sizeof masked);
+        log_mask_phone(phone, masked, sizeof masked);
         if (tenants == 0) {
             unknown_number++;
             log_warn("opt-%s for a number no tenant sent from\tphone_number_id=%s from=%s",

@@ -127,6 +127,7 @@ static void add_status(struct webhook_batch *b, const json_t *item, size_t entry
         b->statuses_unknown++;
         return;
     }
+    e.user_id = clean_str(json_object_get(item, "recipient_user_id"), WEBHOOK_USER_ID_MAX);
     const json_t *pricing = json_object_get(item, "pricing");
     if (json_is_object(pricing))
         e.pricing = keep(b, json_dumps(pricing, JSON_COMPACT | JSON_SORT_KEYS));
@@ -183,13 +184,17 @@ static void add_inbound(struct webhook_batch *b, const json_t *item, const char 
     char plus[24];
     const char *why = NULL;
 
+    /* A user with a username may be named only by a business-scoped user id. */
+    in.user_id = clean_str(json_object_get(item, "from_user_id"), WEBHOOK_USER_ID_MAX);
     snprintf(plus, sizeof plus, "+%s", from ? from : "");
     if (!json_is_object(item))
         why = "not an object";
     else if (!phone_number_id)
         why = "metadata.phone_number_id missing";
-    else if (!from || !e164_normalize(plus, in.from))
-        why = "from missing or not a phone number";
+    else if (!from && !in.user_id)
+        why = "neither from nor from_user_id";
+    else if (from && !e164_normalize(plus, in.from))
+        why = "from is not a phone number";
     if (why) {
         skip_item(b, &b->inbound_invalid, "message", why, entry, change, index);
         return;

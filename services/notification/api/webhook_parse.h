@@ -11,7 +11,8 @@
 
 #include "e164.h"
 
-#define WEBHOOK_WAMID_MAX 256 /* Meta's wamids are about 60 characters */
+#define WEBHOOK_WAMID_MAX 256   /* Meta's wamids are about 60 characters */
+#define WEBHOOK_USER_ID_MAX 128 /* BSUIDs: country code, a dot, digits */
 
 /* One status report of a webhook; strings borrowed. */
 struct webhook_status {
@@ -24,6 +25,7 @@ struct webhook_status {
     const char *callback_id;   /* a canonical UUID (biz_opaque_callback_data), or NULL */
     const char *pricing;       /* the pricing object as JSON text, or NULL (absent or not an
                                   object: a status never fails for its pricing) */
+    const char *user_id;       /* recipient_user_id (BSUID), or NULL */
 };
 
 enum inbound_action { INBOUND_OTHER, INBOUND_OPT_OUT, INBOUND_OPT_IN };
@@ -32,8 +34,9 @@ enum inbound_action { INBOUND_OTHER, INBOUND_OPT_OUT, INBOUND_OPT_IN };
 struct inbound {
     enum inbound_action action;
     const char *phone_number_id; /* the receiving number (borrowed) */
-    char from[E164_MAX];
-    const char *id; /* the inbound message's wamid (borrowed), or NULL */
+    char from[E164_MAX];         /* "" when the sender is known only by user_id */
+    const char *user_id;         /* the sender's BSUID (from_user_id), or NULL */
+    const char *id;              /* the inbound message's wamid (borrowed), or NULL */
     long long ts;
 };
 

@@ -291,7 +291,7 @@ static const struct db_stmt st_pending_apply = {
     " DELETE FROM whatsapp_pending_statuses p WHERE p.wamid = $1"
     " RETURNING p.wamid, p.status, extract(epoch FROM p.status_ts)::bigint AS ts,"
     "  p.error_code, p.error_message, $2::uuid AS callback_id, p.pricing,"
-    "  0::bigint AS ord)," APPLY_EVENTS
+    "  p.recipient_user_id AS user_id, 0::bigint AS ord)," APPLY_EVENTS
     " SELECT (SELECT count(*) FROM ev), (SELECT coalesce(sum(n), 0) FROM upd)",
     2,
     .replan = true,

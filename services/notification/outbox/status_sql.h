@@ -41,10 +41,12 @@
     "   (array_agg(error_message ORDER BY ts, ord)"                                                \
     "    FILTER (WHERE status = 'failed'))[1] AS error_message,"                                   \
     "   (array_agg(pricing ORDER BY whatsapp_status_rank(status) DESC, ts DESC, ord DESC)"         \
-    "    FILTER (WHERE pricing IS NOT NULL))[1] AS pricing"                                        \
+    "    FILTER (WHERE pricing IS NOT NULL))[1] AS pricing,"                                       \
+    "   max(user_id) AS user_id"                                                                   \
     "  FROM matched WHERE message_id IS NOT NULL GROUP BY message_id),"                            \
     " locked AS ("                                                                                 \
-    "  SELECT m.id, m.status, m.wamid, m.sent_at, m.delivered_at, m.read_at, m.pricing"            \
+    "  SELECT m.id, m.status, m.wamid, m.sent_at, m.delivered_at, m.read_at, m.pricing,"           \
+    "   m.recipient_user_id"                                                                       \
     "  FROM whatsapp_messages m WHERE m.id = ANY (ARRAY(SELECT message_id FROM agg))"              \
     "  ORDER BY m.id FOR UPDATE),"                                                                 \
     " merged AS MATERIALIZED ("                                                                    \
@@ -52,7 +54,8 @@
     "   (l.wamid IS NULL OR (l.sent_at IS NULL AND a.sent_ts IS NOT NULL)"                         \
     "    OR (l.delivered_at IS NULL AND a.delivered_ts IS NOT NULL)"                               \
     "    OR (l.read_at IS NULL AND a.read_ts IS NOT NULL)"                                         \
-    "    OR (a.pricing IS NOT NULL AND l.pricing IS DISTINCT FROM a.pricing)) AS fills"            \
+    "    OR (a.pricing IS NOT NULL AND l.pricing IS DISTINCT FROM a.pricing)"                      \
+    "    OR (a.user_id IS NOT NULL AND l.recipient_user_id IS DISTINCT FROM a.user_id)) AS fills"  \
     "  FROM locked l JOIN agg a ON a.message_id = l.id"                                            \
     "  WHERE l.status NOT IN ('failed', 'skipped')),"                                              \
     " calc AS (SELECT c.*, whatsapp_status_merge(c.mid, c.failed) AS next FROM merged c),"         \
@@ -67,6 +70,7 @@
     "   delivered_reported_at = coalesce(m.delivered_reported_at, c.delivered_ts),"                \
     "   read_reported_at = coalesce(m.read_reported_at, c.read_ts),"                               \
     "   pricing = coalesce(c.pricing, m.pricing),"                                                 \
+    "   recipient_user_id = coalesce(c.user_id, m.recipient_user_id),"                             \
     "   failed_at = CASE WHEN c.next = 'failed'"                                                   \
     "    THEN coalesce(m.failed_at, c.failed_ts) ELSE m.failed_at END,"                            \
     "   error_code = CASE WHEN c.next = 'failed'"                                                  \
