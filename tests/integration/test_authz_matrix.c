@@ -51,7 +51,16 @@ static const char *const refusal_codes[5] = {"unauthorized", "invalid_token", "t
                                              "invalid_token", "invalid_token"};
 
 enum svc { TS, NS };
-enum body { NO_BODY, TENANT_BODY, SETTINGS_BODY, ASSIGN_BODY, PO_BODY, MESSAGE_BODY, HOOK_BODY };
+enum body {
+    NO_BODY,
+    TENANT_BODY,
+    SETTINGS_BODY,
+    ASSIGN_BODY,
+    PO_BODY,
+    MESSAGE_BODY,
+    HOOK_BODY,
+    RESUME_BODY
+};
 
 struct row {
     enum svc svc;
@@ -125,6 +134,8 @@ static const struct row rows[] = {
      SERVICE_OR_ADMIN(200)},
     {NS, "GET", "/api/v1/whatsapp/config-status", "/api/v1/whatsapp/config-status", NO_BODY,
      SERVICE_OR_ADMIN(200)},
+    {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", RESUME_BODY,
+     ADMIN_ONLY(200)},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 
@@ -209,6 +220,8 @@ static char *make_body(enum body kind)
         return xasprintf("{\"name\": \"Matrix bakery %d\"}", ++w.counter);
     case SETTINGS_BODY:
         return xstrdup("{\"whatsapp_default_language\": \"eu\"}");
+    case RESUME_BODY:
+        return xstrdup("{\"note\": \"authz matrix\"}");
     case ASSIGN_BODY:
         return xstrdup("{\"phone_number_id\": \"" HS_PHONE(03) "\"}");
     case PO_BODY:

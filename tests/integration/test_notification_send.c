@@ -736,6 +736,79 @@ static void token_errors_pause_everything_and_burn_nothing(void **state)
     }
 }
 
+/* Errors that stop the whole account (here 131042, a payment issue) pause every send:
+ * on a shared account they hit every bakery at once, so nothing fails and nothing burns
+ * an attempt; /ready says why; a probe resumes sending once the account can send. */
+static void account_errors_pause_everything_and_resume_by_themselves(void **state)
+{
+    (void)state;
+    struct stack *s = &main_stack;
+    char tenant[UUID_STR_LEN], ids[4][UUID_STR_LEN], phone[32];
+    make_tenant(s, "Cuenta Bloqueada", PHONE(14), "{\"whatsapp_enabled\":true}", tenant);
+    sim_post(s, "/_sim/faults", "{\"account_error\":{\"code\":131042}}");
+    for (int i = 0; i < 4; i++) {
+        snprintf(phone, sizeof phone, "+34 600 320 00%d", i);
+        post_po(s->notif.url, tenant, phone, "10", "EUR", ids[i]);
+    }
+    assert_true(h_wait_until(paused, s->notif.url, 5000));
+    usleep(1000 * 1000); /* probes go, and are refused */
+    for (int i = 0; i < 4; i++) {
+        char *st = row(s, ids[i], "status");
+        assert_true(strcmp(st, "queued") == 0 || strcmp(st, "sending") == 0);
+        free(st);
+        assert_row(s, ids[i], "attempts", "0");
+    }
+    struct h_resp r = h_call("GET", s->notif.url, NULL, NULL, "/ready");
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.body, "131042"));
+    h_resp_free(&r);
+
+    clear_faults(NULL);
+    assert_true(h_wait_until(resumed, s->notif.url, 5000));
+    for (int i = 0; i < 4; i++) {
+        wait_status(s, ids[i], ",read,", 10000);
+        assert_row(s, ids[i], "attempts", "1");
+        assert_row(s, ids[i], "error_code", "");
+        snprintf(phone, sizeof phone, "+3460032000%d", i);
+        assert_int_equal(sim_count(s, phone), 1);
+    }
+}
+
+/* An operator ends the pause by hand (POST /api/v1/admin/whatsapp/resume). The instance's
+ * probe would come only after ten minutes, so it is the hand that resumes it. */
+static void an_operator_resumes_a_paused_account(void **state)
+{
+    (void)state;
+    struct stack *s = &main_stack;
+    struct stack side = *s;
+    char db[64], tenant[UUID_STR_LEN], id[UUID_STR_LEN];
+    snprintf(db, sizeof db, "it_send_%ld_resume", (long)getpid());
+    assert_true(h_fresh_database(db, side.notif_db, sizeof side.notif_db));
+    static const char *const slow_probe[] = {"WHATSAPP_PAUSE_PROBE_MS=600000", NULL};
+    struct h_proc *p = start_side(s, side.notif_db, slow_probe);
+    make_tenant(s, "Cuenta Reanudada", PHONE(15), "{\"whatsapp_enabled\":true}", tenant);
+    sim_post(s, "/_sim/faults", "{\"account_error\":{\"code\":368}}");
+    post_po(p->url, tenant, "+34 600 330 001", "10", "EUR", id);
+    assert_true(h_wait_until(paused, p->url, 5000));
+    clear_faults(NULL); /* the account could send again, but no probe is due for 10 min */
+    usleep(1000 * 1000);
+    assert_row(&side, id, "status IN ('queued', 'sending')", "true");
+
+    struct h_resp r = h_call("POST", p->url, admin_token, "{}", "/api/v1/admin/whatsapp/resume");
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_true(json_object_get(r.json, "was_paused")));
+    assert_non_null(strstr(json_string_value(json_object_get(r.json, "paused_reason")), "368"));
+    h_resp_free(&r);
+    wait_status(&side, id, ",sent,delivered,read,", 10000);
+    assert_true(metric(p->url, "whatsapp_sending_paused") == 0);
+    r = h_call("POST", p->url, admin_token, "{}", "/api/v1/admin/whatsapp/resume");
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_false(json_object_get(r.json, "was_paused")));
+    h_resp_free(&r);
+    assert_int_equal(h_stop(p), 0);
+    h_drop_database(side.notif_db);
+}
+
 static void tenant_service_down_messages_wait_never_skip(void **state)
 {
     (void)state;
@@ -1227,6 +1300,9 @@ int main(void)
         cmocka_unit_test_setup(transient_errors_fail_after_the_last_attempt, clear_faults),
         cmocka_unit_test_setup(permanent_errors_fail_at_once_with_code_and_message, clear_faults),
         cmocka_unit_test_setup(token_errors_pause_everything_and_burn_nothing, clear_faults),
+        cmocka_unit_test_setup(account_errors_pause_everything_and_resume_by_themselves,
+                               clear_faults),
+        cmocka_unit_test_setup(an_operator_resumes_a_paused_account, clear_faults),
         cmocka_unit_test_setup(tenant_service_down_messages_wait_never_skip, clear_faults),
         cmocka_unit_test_setup(pair_limit_spaces_messages_to_one_recipient, clear_faults),
         cmocka_unit_test_setup(throughput_stays_under_the_limit_of_the_number, clear_faults),

@@ -56,6 +56,7 @@ struct endpoint {
 };
 
 static const struct field tenant_fields[] = {{"name", K_STR, true, true, false}};
+static const struct field resume_fields[] = {{"note", K_STR, false, true, true}};
 static const struct field settings_fields[] = {
     {"whatsapp_enabled", K_BOOL, false, false, false},
     {"whatsapp_default_language", K_STR, false, false, false},
@@ -146,6 +147,8 @@ static const struct endpoint endpoints[] = {
     {NS, "GET", "/api/v1/whatsapp/templates", "/api/v1/whatsapp/templates", NO_BODY, NULL, NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/config-status", "/api/v1/whatsapp/config-status", NO_BODY, NULL,
      NULL, 0},
+    {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", JSON_BODY,
+     "{\"note\": \"payment method fixed\"}", F(resume_fields)},
 };
 #define NENDPOINTS (sizeof endpoints / sizeof endpoints[0])
 

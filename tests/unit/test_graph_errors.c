@@ -40,11 +40,11 @@ static const struct answer_case answers[] = {
     {201, "{\"messages\":[]}", GRAPH_SENT, GRAPH_NO_CODE, "", NULL},
     /* token errors, whatever the HTTP status */
     {401, META_ERROR(190, "Error validating access token: Session has expired", "expired"),
-     GRAPH_TOKEN, 190, NULL, "Session has expired: expired"},
+     GRAPH_PAUSE, 190, NULL, "Session has expired: expired"},
     {400, META_ERROR(190, "(#190) Access token has expired", "Access token has expired"),
-     GRAPH_TOKEN, 190, NULL, "(#190) Access token has expired"},
+     GRAPH_PAUSE, 190, NULL, "(#190) Access token has expired"},
     {401, META_ERROR(0, "(#0) AuthException", "We were unable to authenticate the app user."),
-     GRAPH_TOKEN, 0, NULL, "(#0) AuthException"},
+     GRAPH_PAUSE, 0, NULL, "(#0) AuthException"},
     /* transient by code: Meta's statuses and graph-sim's all-400 style alike */
     {429,
      META_ERROR(130429, "(#130429) Rate limit hit",
@@ -76,9 +76,12 @@ static const struct answer_case answers[] = {
      NULL, "(#100) Invalid parameter"},
     {500, META_ERROR(131026, "(#131026) Message undeliverable", "x"), GRAPH_PERMANENT, 131026, NULL,
      NULL},
-    {403, META_ERROR(368, "(#368) Temporarily blocked", "x"), GRAPH_PERMANENT, 368, NULL, NULL},
-    {429, META_ERROR(131048, "(#131048) Spam rate limit hit", "x"), GRAPH_PERMANENT, 131048, NULL,
+    /* the account cannot send: every bakery at once, so it pauses, whatever the status */
+    {403, META_ERROR(368, "(#368) Temporarily blocked", "x"), GRAPH_PAUSE, 368, NULL, NULL},
+    {429, META_ERROR(131048, "(#131048) Spam rate limit hit", "x"), GRAPH_PAUSE, 131048, NULL,
      NULL},
+    {402, META_ERROR(131042, "(#131042) Business eligibility payment issue", "x"), GRAPH_PAUSE,
+     131042, NULL, NULL},
     /* unknown codes go by the HTTP status */
     {400, META_ERROR(999999, "(#999999) Something new", "x"), GRAPH_PERMANENT, 999999, NULL,
      "(#999999) Something new"},
@@ -127,9 +130,9 @@ static void design_lists_classify_as_written(void **state)
 {
     (void)state;
     static const long transient[] = {1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057};
-    static const long permanent[] = {100,    131008, 131009, 131021, 131026, 131045,
-                                     131051, 132000, 132001, 132005, 132007, 132012,
-                                     132015, 132016, 133010, 368,    131031, 131042};
+    static const long permanent[] = {100,    131008, 131009, 131021, 131026, 131045, 131051, 132000,
+                                     132001, 132005, 132007, 132012, 132015, 132016, 133010};
+    static const long account[] = {0, 190, 368, 131031, 131042, 131048, 131064, 130497};
     for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
         assert_int_equal(graph_classify(400, transient[i]), GRAPH_TRANSIENT);
         assert_int_equal(graph_classify(503, transient[i]), GRAPH_TRANSIENT);
@@ -138,8 +141,10 @@ static void design_lists_classify_as_written(void **state)
         assert_int_equal(graph_classify(400, permanent[i]), GRAPH_PERMANENT);
         assert_int_equal(graph_classify(500, permanent[i]), GRAPH_PERMANENT);
     }
-    assert_int_equal(graph_classify(401, 190), GRAPH_TOKEN);
-    assert_int_equal(graph_classify(400, 0), GRAPH_TOKEN);
+    for (size_t i = 0; i < sizeof account / sizeof account[0]; i++) {
+        assert_int_equal(graph_classify(400, account[i]), GRAPH_PAUSE);
+        assert_int_equal(graph_classify(403, account[i]), GRAPH_PAUSE);
+    }
     assert_int_equal(graph_classify(200, GRAPH_NO_CODE), GRAPH_SENT);
     assert_int_equal(graph_classify(504, GRAPH_NO_CODE), GRAPH_TRANSIENT);
 }

@@ -30,5 +30,7 @@ void handle_webhook_post(struct http_request *req);
 void handle_phone_numbers(struct http_request *req);
 void handle_templates(struct http_request *req);
 void handle_config_status(struct http_request *req);
+/* waba.c: an operator ends a pause of the whole account (outbox/pause.h) */
+void handle_resume(struct http_request *req);
 
 #endif

@@ -13,11 +13,13 @@
 #include <time.h>
 
 #include "api/handlers.h"
+#include "jsonutil.h"
 #include "graph/version.h"
 #include "httpclient.h"
 #include "log.h"
 #include "monotonic.h"
 #include "outbox/pause.h"
+#include "outbox/wakeup.h"
 
 #define GRAPH_PAGE_LIMIT 100
 #define GRAPH_PAGES_MAX 50 /* 5,000 items: far beyond 120 numbers or any template list */
@@ -302,5 +304,39 @@ void handle_config_status(struct http_request *req)
     json_object_set_new(body, "api_version", json_string(cfg->api_version));
     json_object_set_new(body, "api_version_served", served[0] ? json_string(served) : json_null());
     json_object_set_new(body, "api_version_differs", json_boolean(other_version));
+    http_reply_json(req, 200, body);
+}
+
+void handle_resume(struct http_request *req)
+{
+    static const struct json_field fields[] = {{"note", JK_STRING, false, 200}};
+    char reason[256], note[256] = "";
+    const char *field, *problem;
+    json_t *o = http_body_object(req); /* {} or {"note": "payment method fixed"} */
+    if (!o)
+        return;
+    if (!json_check_object(o, fields, 1, false, &field, &problem)) {
+        http_reply_field_error(req, 422, "validation_error", field, "%s %s", field, problem);
+        json_decref(o);
+        return;
+    }
+    if (json_str(o, "note"))
+        snprintf(note, sizeof note, "%s", json_str(o, "note"));
+    json_decref(o);
+    bool was = pause_get(reason, sizeof reason);
+    pause_clear();
+    if (was) {
+        /* the note is the operator's free text: quotes and controls would break the line */
+        for (char *c = note; *c; c++) {
+            if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '_';
+        }
+        log_info("sending resumed by hand\tactor=\"%s\" reason=\"%s\" note=\"%s\"",
+                 http_principal(req)->sub, reason, note);
+        wakeup_queued(); /* the worker claims at once, not at its next poll */
+    }
+    json_t *body = json_pack("{s:b, s:s, s:b, s:o}", "success", 1, "message",
+                             was ? "Sending resumed" : "Sending was not paused", "was_paused", was,
+                             "paused_reason", was ? json_string(reason) : json_null());
     http_reply_json(req, 200, body);
 }

@@ -13,7 +13,10 @@ enum graph_class {
     GRAPH_SENT,      /* accepted: 2xx */
     GRAPH_TRANSIENT, /* retry with backoff: network, timeout, 5xx, throttling */
     GRAPH_PERMANENT, /* fail the message now, code and message kept */
-    GRAPH_TOKEN,     /* 0 / 190: the master token is refused; pause, burn nothing */
+    GRAPH_PAUSE,     /* the whole account cannot send: the master token is refused (0, 190),
+                        or the account is restricted, locked, unpaid or over its spam
+                        limit (368, 131031, 131042, 131048, 131064, 130497); pause every
+                        send, burn nothing, probe until it works again */
 };
 
 #define GRAPH_NO_CODE (-1L) /* the answer carried no error.code */

@@ -15,10 +15,12 @@ void pause_set(const char *reason)
     pthread_mutex_lock(&lock);
     bool was = paused;
     paused = true;
-    snprintf(paused_reason, sizeof paused_reason, "%s", reason ? reason : "token error");
+    snprintf(paused_reason, sizeof paused_reason, "%s", reason ? reason : "account error");
     pthread_mutex_unlock(&lock);
     if (!was)
-        log_error("sending paused: the access token was refused\treason=\"%s\"", reason);
+        log_error("sending paused for the whole account: Graph refuses the token or the "
+                  "account\treason=\"%s\"",
+                  reason);
 }
 
 void pause_clear(void)
@@ -29,7 +31,7 @@ void pause_clear(void)
     paused_reason[0] = '\0';
     pthread_mutex_unlock(&lock);
     if (was)
-        log_info("sending resumed: the access token works again");
+        log_info("sending resumed: the account sends again");
 }
 
 bool pause_get(char *reason, size_t len)

@@ -1,8 +1,10 @@
 /* pause.h - the process-wide "sending is paused" state.
  *
- * A token error from Graph (codes 0 and 190) pauses every send: messages stay queued
- * instead of burning their attempts. The sender sets it; /ready and the config-status
- * endpoint report it; a later successful send clears it. */
+ * An error that stops the whole account (graph/errors.h GRAPH_PAUSE: the token refused,
+ * the account restricted, locked, unpaid or over its spam limit) pauses every send:
+ * messages stay queued instead of burning their attempts. The sender sets it; /ready and
+ * the config-status endpoint report it; a later successful send (a probe) clears it, and
+ * so does an operator (POST /api/v1/admin/whatsapp/resume). */
 #ifndef NOTIFICATION_PAUSE_H
 #define NOTIFICATION_PAUSE_H
 

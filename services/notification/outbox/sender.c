@@ -225,6 +225,8 @@ static int64_t pair_wait(struct sender *s, const struct send_job *job, int64_t n
 /* Puts a new job in its lane, or sends it back when it cannot go soon. */
 static void route(struct sender *s, struct send_job *job, int64_t now)
 {
+    if (s->paused && !pause_get(NULL, 0))
+        s->paused = false; /* an operator resumed sending */
     if (s->drain_started || (s->paused && !job->probe)) {
         release(s, job, 0);
         return;
@@ -422,7 +424,7 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
         }
         metric_inc(s->sent);
         break;
-    case GRAPH_TOKEN:
+    case GRAPH_PAUSE:
         set_error(job, o->code, o->message);
         if (!s->paused) {
             s->paused = true;

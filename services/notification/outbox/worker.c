@@ -364,7 +364,9 @@ static void claim(struct worker *w, int64_t now)
     bool paused = pause_get(NULL, 0);
 
     if (w->was_paused && !paused)
-        w->claim_due = true; /* a probe worked: go on at once */
+        w->claim_due = true;      /* a probe worked, or an operator resumed: go on at once */
+    if (!w->was_paused && paused) /* the refusal that paused it was the first probe */
+        w->next_probe_ms = now + w->cfg->pause_probe_ms;
     w->was_paused = paused;
     size_t max = (size_t)w->cfg->worker_inflight;
     size_t load = sender_load(w->sender);
