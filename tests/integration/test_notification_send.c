@@ -700,6 +700,33 @@ static bool resumed(void *arg)
     return metric(arg, "whatsapp_sending_paused") == 0;
 }
 
+/* The n messages wait untried: queued (or claimed as a probe), no attempt used. */
+static void assert_waiting_untried(const struct stack *s, char (*ids)[UUID_STR_LEN], int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *st = row(s, ids[i], "status");
+        assert_true(strcmp(st, "queued") == 0 || strcmp(st, "sending") == 0);
+        free(st);
+        assert_row(s, ids[i], "attempts", "0");
+    }
+}
+
+/* Once sending resumed, each of the n messages is read after one attempt, without error,
+ * and graph-sim received it once (recipients prefix0 .. prefix<n-1>). */
+static void assert_resumed_and_sent_once(struct stack *s, char (*ids)[UUID_STR_LEN], int n,
+                                         const char *prefix)
+{
+    char phone[32];
+    assert_true(h_wait_until(resumed, s->notif.url, 5000));
+    for (int i = 0; i < n; i++) {
+        wait_status(s, ids[i], ",read,", 10000);
+        assert_row(s, ids[i], "attempts", "1");
+        assert_row(s, ids[i], "error_code", "");
+        snprintf(phone, sizeof phone, "%s%d", prefix, i);
+        assert_int_equal(sim_count(s, phone), 1);
+    }
+}
+
 static void token_errors_pause_everything_and_burn_nothing(void **state)
 {
     (void)state;
@@ -714,26 +741,14 @@ static void token_errors_pause_everything_and_burn_nothing(void **state)
     }
     assert_true(h_wait_until(paused, s->notif.url, 5000));
     usleep(1500 * 1000); /* several probes go, and fail */
-    for (int i = 0; i < 5; i++) {
-        char *st = row(s, ids[i], "status");
-        assert_true(strcmp(st, "queued") == 0 || strcmp(st, "sending") == 0);
-        free(st);
-        assert_row(s, ids[i], "attempts", "0");
-    }
+    assert_waiting_untried(s, ids, 5);
     assert_row(s, ids[0], "error_code IN (190, 0) OR error_code IS NULL", "true");
     struct h_resp r = h_call("GET", s->notif.url, NULL, NULL, "/ready");
     assert_non_null(strstr(r.body, "pause"));
     h_resp_free(&r);
 
     sim_post(s, "/_sim/faults", "{\"token_expired\":false}");
-    assert_true(h_wait_until(resumed, s->notif.url, 5000));
-    for (int i = 0; i < 5; i++) {
-        wait_status(s, ids[i], ",read,", 10000);
-        assert_row(s, ids[i], "attempts", "1");
-        assert_row(s, ids[i], "error_code", "");
-        snprintf(phone, sizeof phone, "+3460030000%d", i);
-        assert_int_equal(sim_count(s, phone), 1);
-    }
+    assert_resumed_and_sent_once(s, ids, 5, "+3460030000");
 }
 
 /* Errors that stop the whole account (here 131042, a payment issue) pause every send:
@@ -752,26 +767,14 @@ static void account_errors_pause_everything_and_resume_by_themselves(void **stat
     }
     assert_true(h_wait_until(paused, s->notif.url, 5000));
     usleep(1000 * 1000); /* probes go, and are refused */
-    for (int i = 0; i < 4; i++) {
-        char *st = row(s, ids[i], "status");
-        assert_true(strcmp(st, "queued") == 0 || strcmp(st, "sending") == 0);
-        free(st);
-        assert_row(s, ids[i], "attempts", "0");
-    }
+    assert_waiting_untried(s, ids, 4);
     struct h_resp r = h_call("GET", s->notif.url, NULL, NULL, "/ready");
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "131042"));
     h_resp_free(&r);
 
     clear_faults(NULL);
-    assert_true(h_wait_until(resumed, s->notif.url, 5000));
-    for (int i = 0; i < 4; i++) {
-        wait_status(s, ids[i], ",read,", 10000);
-        assert_row(s, ids[i], "attempts", "1");
-        assert_row(s, ids[i], "error_code", "");
-        snprintf(phone, sizeof phone, "+3460032000%d", i);
-        assert_int_equal(sim_count(s, phone), 1);
-    }
+    assert_resumed_and_sent_once(s, ids, 4, "+3460032000");
 }
 
 /* An operator ends the pause by hand (POST /api/v1/admin/whatsapp/resume). The instance's

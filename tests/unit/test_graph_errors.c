@@ -145,6 +145,10 @@ static void design_lists_classify_as_written(void **state)
         assert_int_equal(graph_classify(400, account[i]), GRAPH_PAUSE);
         assert_int_equal(graph_classify(403, account[i]), GRAPH_PAUSE);
     }
+    /* a token error pauses whatever the HTTP status Meta gives it */
+    assert_int_equal(graph_classify(401, 190), GRAPH_PAUSE);
+    assert_int_equal(graph_classify(400, 0), GRAPH_PAUSE);
+    assert_int_equal(graph_classify(401, 0), GRAPH_PAUSE);
     assert_int_equal(graph_classify(200, GRAPH_NO_CODE), GRAPH_SENT);
     assert_int_equal(graph_classify(504, GRAPH_NO_CODE), GRAPH_TRANSIENT);
 }
