@@ -70,8 +70,9 @@ int main(int argc, char **argv)
 
     int sig = shutdown_wait();
     log_info("shutting down\tsignal=%d", sig);
-    http_server_stop(srv);
+    /* The listener wakes the server's parked requests: it stops first. */
     settings_listener_stop();
+    http_server_stop(srv);
     notif_cleanup();
     httpc_global_cleanup();
     log_info("stopped");
