@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 
@@ -118,4 +119,15 @@ char *json_dump_compact(const json_t *v)
     if (!s)
         return xstrdup("null");
     return s;
+}
+
+json_t *json_time_ms(int64_t ms)
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[40];
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)(ms % 1000));
+    return json_string(buf);
 }

@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Parses data as exactly one JSON value (jansson rejects invalid UTF-8, "\u0000" and
  * nesting deeper than its limit). Returns a new reference, or NULL with a one-line reason
@@ -39,5 +40,9 @@ const char *json_str(const json_t *obj, const char *key);
 
 /* Compact serialization, non-ASCII escaped; the caller frees the result. */
 char *json_dump_compact(const json_t *v);
+
+/* A wall-clock time (ms since the epoch) as an RFC 3339 UTC string with milliseconds,
+ * "2026-12-06T05:20:00.123Z"; a new reference. */
+json_t *json_time_ms(int64_t ms);
 
 #endif

@@ -48,7 +48,9 @@ void handle_ready(struct http_request *req)
     json_t *checks = json_object();
     json_t *degraded = json_array();
     const char *failing = NULL;
-    char reason[256], text[320];
+    char text[320];
+    struct pause_state pause;
+    json_t *paused = NULL;
 
     if (db_ping()) {
         json_object_set_new(checks, "database", json_string("ok"));
@@ -59,9 +61,10 @@ void handle_ready(struct http_request *req)
 
     if (!cfg->enabled) {
         json_object_set_new(checks, "graph", json_string("disabled"));
-    } else if (pause_get(reason, sizeof reason)) {
-        snprintf(text, sizeof text, "paused: %s", reason);
+    } else if (pause_state(&pause)) {
+        snprintf(text, sizeof text, "paused: %s", pause.reason);
         json_object_set_new(checks, "graph", json_string(text));
+        paused = pause_json(&pause);
         if (!failing)
             failing = "graph";
     } else if (!graph_credentials_configured(cfg)) {
@@ -80,6 +83,8 @@ void handle_ready(struct http_request *req)
                              "checks", checks, "degraded", degraded);
     if (failing)
         json_object_set_new(body, "failing", json_string(failing));
+    if (paused)
+        json_object_set_new(body, "paused", paused);
     http_reply_json(req, failing ? 503 : 200, body);
 }
 

@@ -1,4 +1,4 @@
-/* graph_admin.c - read-only views of the master WABA for tenant-service and operators:
+/* waba.c - read-only views of the master WABA for tenant-service and operators:
  * GET /api/v1/whatsapp/phone-numbers, /templates and /config-status. Graph lists are
  * read page by page, cached for PHONE_NUMBERS_CACHE_SECONDS (Meta allows few management
  * calls per hour) and served stale when Graph fails. The access token is sent only to
@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -82,6 +83,13 @@ bool graph_credentials_configured(const struct notification_config *cfg)
     bool ok = json_array_size(missing) == 0;
     json_decref(missing);
     return ok;
+}
+
+json_t *pause_json(const struct pause_state *p)
+{
+    return json_pack("{s:o, s:s, s:o, s:s}", "code",
+                     p->code >= 0 ? json_integer(p->code) : json_null(), "reason", p->reason,
+                     "since", json_time_ms(p->since_ms), "source", pause_source_name(p->source));
 }
 
 /* Writes Meta's error message of a non-200 answer into err, or a stand-in when the
@@ -240,6 +248,13 @@ out:
     return copy;
 }
 
+void waba_phone_numbers_forget(void)
+{
+    pthread_mutex_lock(&phone_numbers.lock);
+    phone_numbers.fetched_at_ms = INT64_MIN / 2; /* expired; still the copy served on failure */
+    pthread_mutex_unlock(&phone_numbers.lock);
+}
+
 /* Answers with the list (filtered by key == value when value is not NULL); phone
  * numbers are marked is_default when they are the platform's WHATSAPP_PHONE_NUMBER_ID. */
 static void reply_list(struct http_request *req, struct graph_list *list, const char *key,
@@ -291,19 +306,21 @@ void handle_templates(struct http_request *req)
 void handle_config_status(struct http_request *req)
 {
     const struct notification_config *cfg = &((struct notification_app *)http_app(req))->cfg;
-    char reason[256], served[GRAPH_VERSION_MAX];
-    bool paused = pause_get(reason, sizeof reason);
+    char served[GRAPH_VERSION_MAX];
+    struct pause_state pause;
+    bool paused = pause_state(&pause);
     json_t *missing = graph_missing_credentials(cfg);
     bool other_version = graph_version_served(served, sizeof served);
 
     json_t *body = json_pack("{s:b, s:o, s:b, s:b, s:o, s:s}", "credentials_configured",
                              json_array_size(missing) == 0, "missing", missing, "enabled",
                              cfg->enabled, "sending_paused", paused, "paused_reason",
-                             paused ? json_string(reason) : json_null(), "default_phone_number_id",
-                             cfg->default_phone_number_id);
+                             paused ? json_string(pause.reason) : json_null(),
+                             "default_phone_number_id", cfg->default_phone_number_id);
     json_object_set_new(body, "api_version", json_string(cfg->api_version));
     json_object_set_new(body, "api_version_served", served[0] ? json_string(served) : json_null());
     json_object_set_new(body, "api_version_differs", json_boolean(other_version));
+    json_object_set_new(body, "paused", paused ? pause_json(&pause) : json_null());
     http_reply_json(req, 200, body);
 }
 

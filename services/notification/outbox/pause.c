@@ -1,34 +1,45 @@
-/* pause.c - a mutex-guarded flag and its reason. */
+/* pause.c - a mutex-guarded state and its reason. */
 #include "outbox/pause.h"
 
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/time.h>
 
 #include "log.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static bool paused;
-static char paused_reason[256];
+static struct pause_state state;
 
-void pause_set(const char *reason)
+static int64_t wall_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+void pause_set(enum pause_source source, long code, const char *reason)
 {
     pthread_mutex_lock(&lock);
-    bool was = paused;
-    paused = true;
-    snprintf(paused_reason, sizeof paused_reason, "%s", reason ? reason : "account error");
+    bool was = state.paused;
+    if (!was) {
+        state.paused = true;
+        state.code = code;
+        state.since_ms = wall_ms();
+        state.source = source;
+        snprintf(state.reason, sizeof state.reason, "%s", reason ? reason : "account error");
+    }
     pthread_mutex_unlock(&lock);
     if (!was)
-        log_error("sending paused for the whole account: Graph refuses the token or the "
-                  "account\treason=\"%s\"",
-                  reason);
+        log_error("sending paused for the whole account: messages wait until a probe "
+                  "succeeds\tsource=%s code=%ld reason=\"%s\"",
+                  pause_source_name(source), code, reason ? reason : "account error");
 }
 
 void pause_clear(void)
 {
     pthread_mutex_lock(&lock);
-    bool was = paused;
-    paused = false;
-    paused_reason[0] = '\0';
+    bool was = state.paused;
+    state = (struct pause_state){0};
     pthread_mutex_unlock(&lock);
     if (was)
         log_info("sending resumed: the account sends again");
@@ -37,9 +48,22 @@ void pause_clear(void)
 bool pause_get(char *reason, size_t len)
 {
     pthread_mutex_lock(&lock);
-    bool p = paused;
+    bool p = state.paused;
     if (reason && len)
-        snprintf(reason, len, "%s", paused_reason);
+        snprintf(reason, len, "%s", state.reason);
     pthread_mutex_unlock(&lock);
     return p;
+}
+
+bool pause_state(struct pause_state *out)
+{
+    pthread_mutex_lock(&lock);
+    *out = state;
+    pthread_mutex_unlock(&lock);
+    return out->paused;
+}
+
+const char *pause_source_name(enum pause_source source)
+{
+    return source == PAUSE_BY_EVENT ? "event" : "send";
 }

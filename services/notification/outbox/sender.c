@@ -429,7 +429,7 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
         if (!s->paused) {
             s->paused = true;
             s->paused_since_us = now;
-            pause_set(o->message);
+            pause_set(PAUSE_BY_SEND, o->code, o->message);
             release_lanes(s);
         }
         release(s, job, 0);
