@@ -40,6 +40,8 @@ struct notification_config {
     long lease_seconds;
     long rate_margin_ms;
     long pause_probe_ms;
+    long pause_probe_max_ms;
+    long message_ttl_seconds;
     /* retention */
     long retention_days;
     long retention_batch;

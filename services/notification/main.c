@@ -77,7 +77,12 @@ static const struct cfg_var config_vars[] = {
      "added to the 1 s throughput window and the pair interval (sends are already dated "
      "by Graph's answer)"},
     {"WHATSAPP_PAUSE_PROBE_MS", CFG_INT, C(pause_probe_ms), "5000", 100, 600000, 0,
-     "while a token error pauses sending, one message is tried this often"},
+     "the first probe of a paused account, template language or number waits this long"},
+    {"WHATSAPP_PAUSE_PROBE_MAX_MS", CFG_INT, C(pause_probe_max_ms), "300000", 100, 3600000, 0,
+     "each probe waits twice as long as the one before, up to this"},
+    {"WHATSAPP_MESSAGE_TTL_SECONDS", CFG_INT, C(message_ttl_seconds), "43200", 30, 43200, 0,
+     "a message not sent this long after its order fails unsent; Meta's utility template "
+     "TTL has the same range"},
     {"OUTBOX_LEASE_SECONDS", CFG_INT, C(lease_seconds), "60", 5, 3600, 0,
      "how long a claimed message is reserved before another worker may take it"},
     {"WHATSAPP_RETENTION_DAYS", CFG_INT, C(retention_days), "90", 1, 36500, 0,

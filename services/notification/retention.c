@@ -62,6 +62,11 @@ static bool run_pass(const struct notification_config *cfg)
         return false;
     if (deleted)
         log_info("retention pruned unclaimed statuses\tcount=%ld", deleted);
+    if (store_account_events_prune(cfg->retention_days, &deleted) != DB_OK)
+        return false;
+    if (deleted)
+        log_info("retention deleted old account events\tcount=%ld days=%ld", deleted,
+                 cfg->retention_days);
     return true;
 }
 

@@ -134,6 +134,7 @@ bool hf_start_instance(struct hf_stack *s, struct h_proc *p, unsigned port,
     h_env_add(&e, "WHATSAPP_RETRY_BASE_MS=50");
     h_env_add(&e, "WHATSAPP_RETRY_MAX_MS=500");
     h_env_add(&e, "WHATSAPP_PAUSE_PROBE_MS=500");
+    h_env_add(&e, "WHATSAPP_PAUSE_PROBE_MAX_MS=2000");
     h_env_add(&e, "OUTBOX_LEASE_SECONDS=5");
     h_env_add(&e, "UPSTREAM_TIMEOUT_MS=1000");
     h_env_add(&e, "GRAPH_TIMEOUT_MS=3000");

@@ -136,6 +136,8 @@ static const struct row rows[] = {
      SERVICE_OR_ADMIN(200)},
     {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", RESUME_BODY,
      ADMIN_ONLY(200)},
+    {NS, "GET", "/api/v1/admin/whatsapp/account-events", "/api/v1/admin/whatsapp/account-events",
+     NO_BODY, ADMIN_ONLY(200)},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 

@@ -83,6 +83,7 @@ static bool start_notification(struct stack *s, struct h_proc *p, unsigned port,
     h_env_add(&e, "WHATSAPP_RETRY_MAX_MS=300");
     h_env_add(&e, "WHATSAPP_MAX_ATTEMPTS=4");
     h_env_add(&e, "WHATSAPP_PAUSE_PROBE_MS=300");
+    h_env_add(&e, "WHATSAPP_PAUSE_PROBE_MAX_MS=1200");
     h_env_add_all(&e, extra);
     bool ok = h_start(p, "notification-service", "NOTIFICATION_PORT", (const char *const *)e.vars,
                       "/health");

@@ -149,6 +149,8 @@ static const struct endpoint endpoints[] = {
      NULL, 0},
     {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", JSON_BODY,
      "{\"note\": \"payment method fixed\"}", F(resume_fields)},
+    {NS, "GET", "/api/v1/admin/whatsapp/account-events", "/api/v1/admin/whatsapp/account-events",
+     NO_BODY, NULL, NULL, 0},
 };
 #define NENDPOINTS (sizeof endpoints / sizeof endpoints[0])
 

@@ -242,6 +242,34 @@ static void bad_rows_fail_before_sending(void **state)
     compose_result_clear(&c);
 }
 
+/* WHATSAPP_MESSAGE_TTL_SECONDS: an order older than it fails unsent, whatever held it
+ * (even settings that cannot be read); one second younger, it goes. */
+static void an_order_past_its_time_to_live_fails_unsent(void **state)
+{
+    (void)state;
+    struct tenant_settings ts = settings(true, "", "es");
+    struct outbox_row row = po();
+    row.created_us = 1765000000LL * 1000000;
+    struct compose_input in = {
+        true, PLATFORM, TENANT_SETTINGS_OK, &ts, &row, row.created_us + 43201LL * 1000000, 43200};
+    struct compose_result c;
+    compose(&in, &c);
+    assert_int_equal(c.outcome, COMPOSE_FAIL);
+    assert_string_equal(c.error, "expired: not sent within 43200 s of the order "
+                                 "(WHATSAPP_MESSAGE_TTL_SECONDS)");
+    assert_null(c.body);
+    compose_result_clear(&c);
+    in.settings_status = TENANT_SETTINGS_UNAVAILABLE; /* it would wait for ever */
+    compose(&in, &c);
+    assert_int_equal(c.outcome, COMPOSE_FAIL);
+    compose_result_clear(&c);
+    in.settings_status = TENANT_SETTINGS_OK;
+    in.now_us = row.created_us + 43199LL * 1000000;
+    compose(&in, &c);
+    assert_int_equal(c.outcome, COMPOSE_SEND);
+    compose_result_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +280,7 @@ int main(void)
         cmocka_unit_test(stale_settings_send_but_never_skip),
         cmocka_unit_test(unknown_and_unavailable_tenants),
         cmocka_unit_test(bad_rows_fail_before_sending),
+        cmocka_unit_test(an_order_past_its_time_to_live_fails_unsent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,8 +62,10 @@ static const struct answer_case answers[] = {
      NULL},
     {503, META_ERROR(131016, "(#131016) Service unavailable", "x"), GRAPH_TRANSIENT, 131016, NULL,
      NULL},
-    {400, META_ERROR(131057, "(#131057) Account in maintenance mode", "x"), GRAPH_TRANSIENT, 131057,
+    /* one number, one template language: held, not failed (issue 18) */
+    {400, META_ERROR(131057, "(#131057) Account in maintenance mode", "x"), GRAPH_HOLD, 131057,
      NULL, NULL},
+    {400, META_ERROR(132015, "(#132015) Template is paused", "x"), GRAPH_HOLD, 132015, NULL, NULL},
     /* permanent by code, even on a 5xx */
     {404,
      META_ERROR(132001, "(#132001) Template name does not exist in the translation",
@@ -129,9 +131,10 @@ static void answers_table(void **state)
 static void design_lists_classify_as_written(void **state)
 {
     (void)state;
-    static const long transient[] = {1, 2, 4, 80007, 130429, 131000, 131016, 131056, 131057};
-    static const long permanent[] = {100,    131008, 131009, 131021, 131026, 131045, 131051, 132000,
-                                     132001, 132005, 132007, 132012, 132015, 132016, 133010};
+    static const long transient[] = {1, 2, 4, 80007, 130429, 131000, 131016, 131056};
+    static const long permanent[] = {100,    131008, 131009, 131021, 131026, 131045, 131051,
+                                     132000, 132001, 132005, 132007, 132012, 133010};
+    static const long held[] = {131057, 132015, 132016};
     static const long account[] = {0, 190, 368, 131031, 131042, 131048, 131064, 130497};
     for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
         assert_int_equal(graph_classify(400, transient[i]), GRAPH_TRANSIENT);
@@ -144,6 +147,10 @@ static void design_lists_classify_as_written(void **state)
     for (size_t i = 0; i < sizeof account / sizeof account[0]; i++) {
         assert_int_equal(graph_classify(400, account[i]), GRAPH_PAUSE);
         assert_int_equal(graph_classify(403, account[i]), GRAPH_PAUSE);
+    }
+    for (size_t i = 0; i < sizeof held / sizeof held[0]; i++) {
+        assert_int_equal(graph_classify(400, held[i]), GRAPH_HOLD);
+        assert_int_equal(graph_classify(503, held[i]), GRAPH_HOLD);
     }
     /* a token error pauses whatever the HTTP status Meta gives it */
     assert_int_equal(graph_classify(401, 190), GRAPH_PAUSE);

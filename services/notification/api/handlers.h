@@ -33,4 +33,7 @@ void handle_config_status(struct http_request *req);
 /* waba.c: an operator ends a pause of the whole account (outbox/pause.h) */
 void handle_resume(struct http_request *req);
 
+/* account_events.c: the stored account-level webhook changes, newest first */
+void handle_account_events_list(struct http_request *req);
+
 #endif

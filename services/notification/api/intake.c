@@ -144,7 +144,7 @@ void handle_purchase_order(struct http_request *req)
     parameters = json_pack("[O, O]", json_object_get(in.payload, "supplier_name"),
                            json_object_get(in.payload, "po_number"));
     store_and_reply(&in, "purchase_order", json_str(in.payload, "event_id"), "supplier_phone",
-                    "po_notification", NULL, parameters);
+                    OUTBOX_PO_TEMPLATE, NULL, parameters);
 out:
     intake_problem_free(&problem);
     json_decref(parameters);

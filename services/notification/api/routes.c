@@ -28,6 +28,8 @@ struct http_route notification_routes[] = {
     {"GET", "/api/v1/whatsapp/config-status", handle_config_status, SERVICE_OR_ADMIN},
     /* an operator ends a pause of the whole account without waiting for the probe */
     {"POST", "/api/v1/admin/whatsapp/resume", handle_resume, AUTH_ROLE_ADMIN},
+    /* the account-level webhook changes Meta sent, as kept */
+    {"GET", "/api/v1/admin/whatsapp/account-events", handle_account_events_list, AUTH_ROLE_ADMIN},
 };
 const size_t notification_routes_count =
     sizeof(notification_routes) / sizeof(notification_routes[0]);

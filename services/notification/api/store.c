@@ -168,6 +168,41 @@ static const struct db_stmt st_opt_in = {
     .replan = true,
 };
 
+/* ---------- account events ---------- */
+
+/* The digest covers what Meta sent, in jsonb's canonical text: a repeated delivery is
+ * stored once, whatever the key order or spacing of its body. */
+static const struct db_stmt st_account_event_add = {
+    "api_account_event_add",
+    "INSERT INTO whatsapp_account_events (field, waba_id, event_time, value, digest)"
+    " SELECT $1, $2, to_timestamp($3::bigint), v,"
+    "  sha256(convert_to($1 || ' ' || $3 || ' ' || v::text, 'UTF8'))"
+    " FROM (SELECT $4::jsonb AS v) s"
+    " ON CONFLICT (digest) DO NOTHING RETURNING id",
+    4,
+};
+
+static const struct db_stmt st_account_event_list = {
+    "api_account_event_list",
+    "SELECT json_build_object('id', id, 'field', field, 'waba_id', waba_id,"
+    "  'event_time', to_char(event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+    "  'received_at', to_char(received_at AT TIME ZONE 'UTC',"
+    "   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'value', value)::text"
+    " FROM whatsapp_account_events"
+    " WHERE ($1::text IS NULL OR field = $1) AND ($2::bigint IS NULL OR id < $2)"
+    " ORDER BY id DESC LIMIT $3::int",
+    3,
+    .replan = true,
+};
+
+static const struct db_stmt st_account_events_prune = {
+    "api_account_events_prune",
+    "DELETE FROM whatsapp_account_events WHERE received_at < now() - make_interval(days => "
+    "$1::int)",
+    1,
+    .replan = true,
+};
+
 /* ---------- retention and gauges ---------- */
 
 static const struct db_stmt st_retention_delete = {
@@ -388,6 +423,56 @@ enum db_status store_user_phone(const char *user_id, char *phone, size_t len)
     enum db_status st = db_exec(&st_user_phone, params, &res);
     if (st == DB_OK && PQntuples(res) == 1)
         snprintf(phone, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return st;
+}
+
+/* ---------- account events ---------- */
+
+enum db_status store_account_event_add(const char *field, const char *waba_id, long long time,
+                                       const char *value, long long *id)
+{
+    PGresult *res = NULL;
+    char t[24];
+    snprintf(t, sizeof t, "%lld", time);
+    const char *params[] = {field, waba_id, t, value};
+    *id = 0;
+    enum db_status st = db_exec(&st_account_event_add, params, &res);
+    if (st == DB_OK && PQntuples(res) == 1)
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_account_event_list(const char *field, const char *before_id, long limit,
+                                        json_t **out)
+{
+    PGresult *res = NULL;
+    char l[24];
+    snprintf(l, sizeof l, "%ld", limit);
+    const char *params[] = {field, before_id, l};
+    *out = NULL;
+    enum db_status st = db_exec(&st_account_event_list, params, &res);
+    if (st == DB_OK) {
+        json_t *rows = json_array();
+        for (int i = 0; i < PQntuples(res); i++)
+            json_array_append_new(rows, json_loads(PQgetvalue(res, i, 0), 0, NULL));
+        *out = rows;
+    }
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_account_events_prune(long days, long *deleted)
+{
+    PGresult *res = NULL;
+    char d[24];
+    snprintf(d, sizeof d, "%ld", days);
+    const char *params[] = {d};
+    *deleted = 0;
+    enum db_status st = db_exec(&st_account_events_prune, params, &res);
+    if (st == DB_OK)
+        *deleted = strtol(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     return st;
 }

@@ -95,6 +95,23 @@ enum db_status store_opt_change(bool opt_out, const char *phone_number_id, const
 enum db_status store_user_phone(const char *user_id, char *phone, size_t len)
     __attribute__((warn_unused_result));
 
+/* ---------- account events ---------- */
+
+/* Stores one account-level webhook change (value: its JSON text) unless the same one is
+ * stored already; *id gets the new row's id, or 0 for a repeat. */
+enum db_status store_account_event_add(const char *field, const char *waba_id, long long time,
+                                       const char *value, long long *id)
+    __attribute__((warn_unused_result));
+
+/* Up to limit stored events, newest first, of field (NULL: all) with an id below
+ * before_id (NULL: any), as a new JSON array in *out. */
+enum db_status store_account_event_list(const char *field, const char *before_id, long limit,
+                                        json_t **out) __attribute__((warn_unused_result));
+
+/* Deletes account events received more than days ago. */
+enum db_status store_account_events_prune(long days, long *deleted)
+    __attribute__((warn_unused_result));
+
 /* ---------- retention and gauges ---------- */
 
 /* Deletes up to batch messages created more than days ago; *deleted gets how many. */

@@ -248,11 +248,21 @@ out:
     return copy;
 }
 
+static void expire(struct graph_list *list)
+{
+    pthread_mutex_lock(&list->lock);
+    list->fetched_at_ms = INT64_MIN / 2; /* expired; still the copy served on failure */
+    pthread_mutex_unlock(&list->lock);
+}
+
 void waba_phone_numbers_forget(void)
 {
-    pthread_mutex_lock(&phone_numbers.lock);
-    phone_numbers.fetched_at_ms = INT64_MIN / 2; /* expired; still the copy served on failure */
-    pthread_mutex_unlock(&phone_numbers.lock);
+    expire(&phone_numbers);
+}
+
+void waba_templates_forget(void)
+{
+    expire(&templates);
 }
 
 /* Answers with the list (filtered by key == value when value is not NULL); phone

@@ -20,6 +20,8 @@ bool graph_credentials_configured(const struct notification_config *cfg);
 /* Expires the cached phone-number list: the next read asks Graph (a number's quality or
  * status changed), and the old copy is served only when Graph fails. */
 void waba_phone_numbers_forget(void);
+/* The same for the template list (a template's status, quality or category changed). */
+void waba_templates_forget(void);
 
 /* A pause of the whole account as the reports show it: {code, reason, since, source}
  * (code null when Meta gave none); a new reference. */

@@ -1,8 +1,9 @@
 /* webhook.c - GET /api/v1/whatsapp/webhook (Meta's subscription check) and
  * POST /api/v1/whatsapp/webhook: the signature over the raw bytes, then every status of
  * every entry (parsed by webhook_parse.c) applied in one batch statement and inbound
- * STOP/BAJA/START/ALTA turned into opt-outs and opt-ins. A bad item is skipped, counted
- * and logged; the rest apply. */
+ * STOP/BAJA/START/ALTA turned into opt-outs and opt-ins, and the account-level changes
+ * stored and applied (account_events.h). A bad item is skipped, counted and logged; the
+ * rest apply. */
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "api/account_events.h"
 #include "api/handlers.h"
 #include "hmac.h"
 #include "log.h"
@@ -139,6 +141,8 @@ void handle_webhook_post(struct http_request *req)
     enum db_status st = apply_statuses(&b, summary);
     if (st == DB_OK)
         st = apply_inbound(&b, summary);
+    if (st == DB_OK)
+        st = account_events_apply(&b, summary);
     if (st != DB_OK) {
         /* Meta retries; the statuses apply idempotently then. */
         reply_db_failure(req, st, "Storing the webhook");

@@ -24,7 +24,19 @@ void webhook_batch_free(struct webhook_batch *b)
     free(b->owned);
     free(b->ev);
     free(b->in);
+    free(b->acc);
 }
+
+const char *const webhook_account_fields[] = {
+    "message_template_status_update",
+    "message_template_quality_update",
+    "template_category_update",
+    "phone_number_quality_update",
+    "account_update",
+    "business_capability_update",
+};
+const size_t webhook_account_fields_count =
+    sizeof webhook_account_fields / sizeof webhook_account_fields[0];
 
 static void skip_item(struct webhook_batch *b, long *counter, const char *kind, const char *why,
                       size_t entry, size_t change, size_t index)
@@ -218,7 +230,36 @@ static void add_inbound(struct webhook_batch *b, const json_t *item, const char 
     b->in[b->nin++] = in;
 }
 
-/* Collects the statuses and inbound messages of every entry[].changes[].value. */
+/* Keeps a change of an account-level field; counts and logs the rest. */
+static void add_account_event(struct webhook_batch *b, const json_t *entry, const char *field,
+                              const json_t *value, size_t ei, size_t ci)
+{
+    const char *known = NULL;
+    for (size_t k = 0; k < webhook_account_fields_count && !known; k++) {
+        if (strcmp(webhook_account_fields[k], field) == 0)
+            known = webhook_account_fields[k];
+    }
+    if (!known) {
+        skip_item(b, &b->events_unknown, "change", "a field we do not subscribe to", ei, ci, 0);
+        return;
+    }
+    if (!json_is_object(value)) {
+        skip_item(b, &b->events_invalid, known, "value is not an object", ei, ci, 0);
+        return;
+    }
+    struct account_event e = {.field = known, .value = value};
+    if (!parse_ts(json_object_get(entry, "time"), &e.time))
+        e.time = (long long)time(NULL); /* an event is never lost for want of a time */
+    e.waba_id = clean_str(json_object_get(entry, "id"), 64);
+    if (b->nacc == b->acccap) {
+        b->acccap = b->acccap ? 2 * b->acccap : 4;
+        b->acc = xrealloc(b->acc, b->acccap * sizeof(*b->acc));
+    }
+    b->acc[b->nacc++] = e;
+}
+
+/* Collects the statuses, inbound messages and account-level changes of every
+ * entry[].changes[]. */
 static void collect(struct webhook_batch *b, const json_t *body)
 {
     size_t ei, ci, i;
@@ -228,8 +269,12 @@ static void collect(struct webhook_batch *b, const json_t *body)
         json_array_foreach (json_object_get(entry, "changes"), ci, change) {
             const json_t *value = json_object_get(change, "value");
             const char *field = json_string_value(json_object_get(change, "field"));
-            if (!json_is_object(value) || (field && strcmp(field, "messages") != 0))
-                continue; /* other subscriptions (template status, account updates) */
+            if (field && strcmp(field, "messages") != 0) {
+                add_account_event(b, entry, field, value, ei, ci);
+                continue;
+            }
+            if (!json_is_object(value))
+                continue;
             const char *phone_number_id = clean_str(
                 json_object_get(json_object_get(value, "metadata"), "phone_number_id"), 64);
             json_array_foreach (json_object_get(value, "statuses"), i, item)

@@ -1,7 +1,7 @@
-/* webhook_parse.h - the pure half of the webhook: a POST body in, the statuses and inbound
- * messages it carries out, each item checked on its own so that one bad item never drops
- * the rest. No I/O, so webhook.c and the fuzzer (tests/fuzz/fuzz_webhook.c) run the same
- * code. */
+/* webhook_parse.h - the pure half of the webhook: a POST body in, the statuses, inbound
+ * messages and account-level changes it carries out, each item checked on its own so that one bad
+ * item never drops the rest. No I/O, so webhook.c and the fuzzer (tests/fuzz/fuzz_webhook.c) run
+ * the same code. */
 #ifndef NOTIFICATION_WEBHOOK_PARSE_H
 #define NOTIFICATION_WEBHOOK_PARSE_H
 
@@ -40,6 +40,19 @@ struct inbound {
     long long ts;
 };
 
+/* The account-level fields Meta sends besides "messages" (DESIGN.md, issue 18). */
+extern const char *const webhook_account_fields[];
+extern const size_t webhook_account_fields_count;
+
+/* One account-level change: its field (one of webhook_account_fields, static) and value
+ * (borrowed from the body), with its entry's time and WABA id. */
+struct account_event {
+    const char *field;
+    const json_t *value; /* an object */
+    long long time;      /* entry.time, unix seconds; the time of parsing when absent */
+    const char *waba_id; /* entry.id, or NULL */
+};
+
 /* Everything one POST carries. Strings are borrowed from body, which the batch owns, as
  * it owns the composed error messages. */
 struct webhook_batch {
@@ -48,11 +61,15 @@ struct webhook_batch {
     size_t n, cap;
     struct inbound *in;
     size_t nin, incap;
+    struct account_event *acc; /* account-level changes, in body order */
+    size_t nacc, acccap;
     char **owned;
     size_t nowned, ownedcap;
     long statuses_invalid; /* skipped: not an object, no id, status or timestamp */
     long statuses_unknown; /* statuses Meta has that we have no use for ("deleted") */
     long inbound_invalid;  /* skipped: no receiving number, no valid sender */
+    long events_invalid;   /* account-level changes whose value is not an object */
+    long events_unknown;   /* changes of fields we do not subscribe to */
     long logged;
 };
 

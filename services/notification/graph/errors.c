@@ -1,4 +1,4 @@
-/* graph_errors.c - the table of Meta's error codes and the reading of a send's answer. */
+/* errors.c - the table of Meta's error codes and the reading of a send's answer. */
 #include "graph/errors.h"
 
 #include <jansson.h>
@@ -13,20 +13,21 @@ struct code_class {
 /* DESIGN.md section 6, and the reference's table for the codes DESIGN does not list
  * (10, 131005, 131047, 131049: none is worth a quick retry). The account-wide errors
  * (issue 18) pause every send: on a shared account they hit every bakery at once, and
- * failing each message would burn every bakery's orders. */
+ * failing each message would burn every bakery's orders. A paused or disabled template
+ * (132015, 132016) and a number in maintenance (131057) hold only their own messages. */
 static const struct code_class table[] = {
     {0, GRAPH_PAUSE},          {190, GRAPH_PAUSE},        {368, GRAPH_PAUSE},
     {131031, GRAPH_PAUSE},     {131042, GRAPH_PAUSE},     {131048, GRAPH_PAUSE},
     {131064, GRAPH_PAUSE},     {130497, GRAPH_PAUSE},     {1, GRAPH_TRANSIENT},
     {2, GRAPH_TRANSIENT},      {4, GRAPH_TRANSIENT},      {80007, GRAPH_TRANSIENT},
     {130429, GRAPH_TRANSIENT}, {131000, GRAPH_TRANSIENT}, {131016, GRAPH_TRANSIENT},
-    {131056, GRAPH_TRANSIENT}, {131057, GRAPH_TRANSIENT}, {10, GRAPH_PERMANENT},
+    {131056, GRAPH_TRANSIENT}, {131057, GRAPH_HOLD},      {10, GRAPH_PERMANENT},
     {100, GRAPH_PERMANENT},    {131005, GRAPH_PERMANENT}, {131008, GRAPH_PERMANENT},
     {131009, GRAPH_PERMANENT}, {131021, GRAPH_PERMANENT}, {131026, GRAPH_PERMANENT},
     {131045, GRAPH_PERMANENT}, {131047, GRAPH_PERMANENT}, {131049, GRAPH_PERMANENT},
     {131051, GRAPH_PERMANENT}, {132000, GRAPH_PERMANENT}, {132001, GRAPH_PERMANENT},
     {132005, GRAPH_PERMANENT}, {132007, GRAPH_PERMANENT}, {132012, GRAPH_PERMANENT},
-    {132015, GRAPH_PERMANENT}, {132016, GRAPH_PERMANENT}, {133010, GRAPH_PERMANENT},
+    {132015, GRAPH_HOLD},      {132016, GRAPH_HOLD},      {133010, GRAPH_PERMANENT},
 };
 
 #define PAIR_RATE_LIMIT 131056

@@ -1,6 +1,7 @@
-/* graph_errors.h - what one Graph API answer to a send means for its message: accepted
- * (with its wamid), a transient failure to retry later, a permanent failure, or a token
- * error that pauses all sending (DESIGN.md section 6). Keyed on Meta's error.code, never
+/* errors.h - what one Graph API answer to a send means for its message: accepted (with
+ * its wamid), a transient failure to retry later, a permanent failure, an error that
+ * pauses the whole account, or one that holds a template language or a number
+ * (DESIGN.md section 6, issue 18). Keyed on Meta's error.code, never
  * on the HTTP status alone or the title. Pure: no I/O and no state; the retry delay gets
  * its random number from the caller. */
 #ifndef NOTIFICATION_GRAPH_ERRORS_H
@@ -17,6 +18,9 @@ enum graph_class {
                         or the account is restricted, locked, unpaid or over its spam
                         limit (368, 131031, 131042, 131048, 131064, 130497); pause every
                         send, burn nothing, probe until it works again */
+    GRAPH_HOLD,      /* one template language (132015 paused, 132016 disabled) or one
+                        number (131057, a minute) cannot send: hold its messages
+                        (outbox/holds.h), burn nothing */
 };
 
 #define GRAPH_NO_CODE (-1L) /* the answer carried no error.code */

@@ -91,6 +91,14 @@ void compose(const struct compose_input *in, struct compose_result *out)
         skip(out, in, COMPOSE_SKIP_PLATFORM, false);
         return;
     }
+    /* An order that waited out its time to live (a paused account, a held template, an
+     * outage) would reach the supplier too late to mean anything: it fails instead. */
+    if (in->ttl_seconds > 0 && in->now_us - row->created_us > (int64_t)in->ttl_seconds * 1000000) {
+        fail(out, COMPOSE_FAIL,
+             "expired: not sent within %ld s of the order (WHATSAPP_MESSAGE_TTL_SECONDS)",
+             in->ttl_seconds);
+        return;
+    }
     switch (in->settings_status) {
     case TENANT_SETTINGS_OK:
     case TENANT_SETTINGS_STALE:

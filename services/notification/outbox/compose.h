@@ -7,6 +7,7 @@
 #define NOTIFICATION_OUTBOX_COMPOSE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "outbox/outbox.h"
 #include "tenants/settings.h"
@@ -31,6 +32,8 @@ struct compose_input {
     enum tenant_settings_status settings_status;
     const struct tenant_settings *settings; /* when OK or STALE */
     const struct outbox_row *row;
+    int64_t now_us;   /* wall clock */
+    long ttl_seconds; /* WHATSAPP_MESSAGE_TTL_SECONDS: older messages fail unsent; 0 none */
 };
 
 /* The decision. Strings are owned (compose_result_clear() frees them) except

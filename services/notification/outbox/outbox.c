@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "outbox/holds.h"
 #include "pgarray.h"
 #include "outbox/status_sql.h"
 
@@ -306,6 +307,42 @@ enum db_status outbox_pending_apply(const char *message_id, const char *wamid, l
     enum db_status st = db_exec_retrying(&st_pending_apply, params, &res);
     if (st == DB_OK)
         *applied = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return st;
+}
+
+/* ---------- template holds ---------- */
+
+static const struct db_stmt st_template_statuses = {
+    "outbox_template_statuses",
+    "SELECT DISTINCT ON (value->>'message_template_name', value->>'message_template_language')"
+    "  value->>'message_template_name', value->>'message_template_language', value->>'event',"
+    "  coalesce(value->>'reason', ''), extract(epoch FROM event_time)::bigint, id"
+    " FROM whatsapp_account_events"
+    " WHERE field = 'message_template_status_update'"
+    "  AND value->>'message_template_name' IS NOT NULL"
+    "  AND value->>'message_template_language' IS NOT NULL AND value->>'event' IS NOT NULL"
+    " ORDER BY value->>'message_template_name', value->>'message_template_language',"
+    "  event_time DESC, id DESC",
+    0,
+};
+
+enum db_status outbox_template_statuses(size_t *changed)
+{
+    PGresult *res = NULL;
+    *changed = 0;
+    enum db_status st = db_exec(&st_template_statuses, NULL, &res);
+    for (int i = 0; st == DB_OK && i < PQntuples(res); i++) {
+        if (PQgetlength(res, i, 0) >= HOLDS_NAME_MAX ||
+            PQgetlength(res, i, 1) >= HOLDS_LANGUAGE_MAX)
+            continue;
+        struct holds_event_key key = {strtoll(PQgetvalue(res, i, 4), NULL, 10),
+                                      strtoll(PQgetvalue(res, i, 5), NULL, 10)};
+        if (holds_template_status(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+                                  PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+                                  key) == HOLDS_CHANGED)
+            (*changed)++;
+    }
     PQclear(res);
     return st;
 }

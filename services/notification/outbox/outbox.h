@@ -18,6 +18,9 @@
 enum outbox_kind { OUTBOX_PURCHASE_ORDER, OUTBOX_TEMPLATE };
 
 /* A claimed row. Its strings point into the claim's result and live as long as it. */
+/* The template every purchase order is sent with (DESIGN.md section 6). */
+#define OUTBOX_PO_TEMPLATE "po_notification"
+
 struct outbox_row {
     const char *id;
     const char *tenant_id;
@@ -84,6 +87,11 @@ void outbox_result_clear(struct outbox_result *r);
  * are left alone. */
 enum db_status outbox_apply(const char *owner, struct outbox_result *const *results, size_t n)
     __attribute__((warn_unused_result));
+
+/* Applies to the template holds (holds.h) the newest stored status event of every
+ * template language, as every instance learns of events another instance received;
+ * *changed gets how many holds it set or lifted. */
+enum db_status outbox_template_statuses(size_t *changed) __attribute__((warn_unused_result));
 
 /* Sets pending[i] when a status for wamids[i] waits in whatsapp_pending_statuses (it
  * arrived before the wamid was stored). One query for the whole batch. */

@@ -3,19 +3,12 @@
 
 #include <pthread.h>
 #include <stdio.h>
-#include <sys/time.h>
 
 #include "log.h"
+#include "monotonic.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pause_state state;
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 void pause_set(enum pause_source source, long code, const char *reason)
 {
@@ -24,7 +17,7 @@ void pause_set(enum pause_source source, long code, const char *reason)
     if (!was) {
         state.paused = true;
         state.code = code;
-        state.since_ms = wall_ms();
+        state.since_ms = wallclock_ms();
         state.source = source;
         snprintf(state.reason, sizeof state.reason, "%s", reason ? reason : "account error");
     }

@@ -83,13 +83,6 @@ struct sender {
     struct metric *sent, *retried, *failed, *released;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint64_t next_random(struct sender *s)
 {
     return prng_next(&s->rng);
@@ -327,7 +320,7 @@ static void start(struct sender *s, struct lane *lane, struct send_job *job, siz
     curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->body_len);
     s->inflight++;
     metric_set(s->inflight_gauge, (double)s->inflight);
-    int64_t age_ms = wall_ms() - job->created_us / 1000;
+    int64_t age_ms = wallclock_ms() - job->created_us / 1000;
     metric_observe(s->event_latency, age_ms > 0 ? (double)age_ms / 1000.0 : 0.0);
     CURLMcode mc = curl_multi_add_handle(s->multi, t->easy);
     if (mc != CURLM_OK) {
@@ -409,7 +402,7 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
     struct outbox_result *r = &job->result;
     int attempts = job->attempts + 1;
 
-    r->answered_ms = wall_ms();
+    r->answered_ms = wallclock_ms();
 
     switch (o->cls) {
     case GRAPH_SENT:
@@ -418,10 +411,14 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
         r->wamid = o->wamid[0] ? xstrdup(o->wamid) : NULL;
         if (!r->wamid)
             log_warn("Graph accepted a message without a wamid\tid=%s", r->id);
-        if (s->paused && t->started_us >= s->paused_since_us) {
+        /* A probe, or a send begun after this sender saw the pause: the account sends.
+         * (A pause an account_update webhook set is known here only by its probes.) */
+        if (job->probe || (s->paused && t->started_us >= s->paused_since_us)) {
             s->paused = false;
             pause_clear();
         }
+        if (job->hold_probe)
+            holds_template_sent(job->template_name, r->language ? r->language : "");
         metric_inc(s->sent);
         break;
     case GRAPH_PAUSE:
@@ -433,6 +430,17 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
             release_lanes(s);
         }
         release(s, job, 0);
+        return;
+    case GRAPH_HOLD:
+        set_error(job, o->code, o->message);
+        if (o->code == 131057) {
+            holds_number_refused(job->phone_number_id, o->code, o->message);
+            release(s, job, (int64_t)HOLDS_NUMBER_MS * 1000);
+        } else {
+            holds_template_refused(job->template_name, r->language ? r->language : "", o->code,
+                                   o->message);
+            release(s, job, (int64_t)HOLDS_RECHECK_MS * 1000);
+        }
         return;
     case GRAPH_TRANSIENT:
         set_error(job, o->code, o->message);

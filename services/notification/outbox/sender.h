@@ -6,9 +6,10 @@
  * The worker thread submits prepared jobs and collects them back finished; the two
  * threads share only the two lists below, each under a mutex. A job waits in its lane
  * when a limit frees it within a second; otherwise it comes back at once as
- * OUTBOX_RELEASE with the delay to wait in the database, its attempt not used. A token
- * error (0, 190) pauses all sending (pause.h): waiting jobs come back released, and only
- * jobs marked probe are sent until one succeeds. */
+ * OUTBOX_RELEASE with the delay to wait in the database, its attempt not used. An
+ * account-wide error pauses all sending (pause.h): waiting jobs come back released, and
+ * only jobs marked probe are sent until one succeeds. A paused template language or a
+ * number in maintenance holds only its own messages (holds.h). */
 #ifndef NOTIFICATION_SENDER_H
 #define NOTIFICATION_SENDER_H
 
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "e164.h"
+#include "outbox/holds.h"
 #include "outbox/outbox.h"
 #include "tenants/settings.h"
 
@@ -29,9 +31,11 @@ struct send_job {
     char recipient[E164_MAX];
     char *body; /* the Graph request body, owned */
     size_t body_len;
+    char template_name[HOLDS_NAME_MAX];
     int attempts;       /* Graph requests made before this one */
     int64_t created_us; /* wall clock, for the event-to-Graph latency */
     bool probe;         /* may go while sending is paused */
+    bool hold_probe;    /* the probe of a held template language (holds.h) */
 };
 
 /* A first-in first-out list of jobs, linked through job->next; owns its jobs. */

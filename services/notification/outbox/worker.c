@@ -23,6 +23,8 @@
 #include "metrics.h"
 #include "monotonic.h"
 #include "outbox/outbox.h"
+#include "graph/probe.h"
+#include "outbox/holds.h"
 #include "outbox/pause.h"
 #include "outbox/sender.h"
 #include "shutdown.h"
@@ -31,6 +33,7 @@
 #include "outbox/wakeup.h"
 
 #define POLL_MS 1000           /* look for due rows at least this often */
+#define HOLDS_READ_MS 2000     /* read the template events other instances stored */
 #define DB_RETRY_MS 1000       /* after the database failed */
 #define SETTINGS_RETRY_MS 1000 /* a message whose tenant settings could not be had */
 #define WRITE_BATCH_MAX 1000   /* results per statement */
@@ -63,6 +66,8 @@ struct worker {
     bool was_paused;
     int64_t next_poll_ms;
     int64_t next_probe_ms;
+    long probe_backoff_ms; /* the wait after the next probe of a paused account */
+    int64_t next_holds_ms; /* when to read the template events again */
 
     /* the writer's own */
     pthread_t writer;
@@ -277,6 +282,32 @@ static void *writer_run(void *arg)
 
 /* ---------- preparing a claimed row ---------- */
 
+/* Releases a composed job whose number or template language is held (holds.h): it
+ * waits, its attempt unused, with why on the message. Returns true when held. */
+static bool held(struct worker *w, const struct outbox_row *row, struct send_job *job)
+{
+    char why[512];
+    long code = OUTBOX_NO_CODE;
+    int64_t now = monotonic_ms();
+    const char *language = job->result.language;
+
+    snprintf(job->template_name, sizeof job->template_name, "%s", row->template_name);
+    long wait = holds_number_wait(job->phone_number_id, now, why, sizeof why, &code);
+    if (wait == 0)
+        wait = holds_template_wait(row->template_name, language, now, &job->hold_probe, why,
+                                   sizeof why, &code);
+    if (wait == 0)
+        return false;
+    free(job->body);
+    job->body = NULL;
+    job->result.outcome = OUTBOX_RELEASE;
+    job->result.delay_ms = wait;
+    job->result.error_code = code < 0 ? OUTBOX_NO_CODE : code;
+    job->result.error_message = xstrdup(why);
+    metric_inc(w->released);
+    return true;
+}
+
 /* Turns a claimed row into a Graph request for the sender (returns true) or into its
  * answer for the writer (skipped, failed, released: returns false), by compose.h. */
 static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
@@ -290,6 +321,8 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
         .settings_status = TENANT_SETTINGS_UNAVAILABLE,
         .settings = &ts,
         .row = row,
+        .now_us = wallclock_us(),
+        .ttl_seconds = w->cfg->message_ttl_seconds,
     };
 
     snprintf(job->result.id, sizeof job->result.id, "%s", row->id);
@@ -333,7 +366,7 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
         metric_inc(w->released);
         break;
     }
-    bool send = c.outcome == COMPOSE_SEND;
+    bool send = c.outcome == COMPOSE_SEND && !held(w, row, job);
     compose_result_clear(&c);
     return send;
 }
@@ -357,6 +390,36 @@ static void refresh_settings(struct worker *w, const struct outbox_claim *c)
     free(ids);
 }
 
+/* Dates the next probe of a paused account one backoff from now, and doubles the
+ * backoff for the one after, up to WHATSAPP_PAUSE_PROBE_MAX_MS. */
+static void next_probe(struct worker *w, int64_t now)
+{
+    long cap = w->cfg->pause_probe_max_ms > w->probe_backoff_ms ? w->cfg->pause_probe_max_ms
+                                                                : w->probe_backoff_ms;
+    w->next_probe_ms = now + w->probe_backoff_ms;
+    w->probe_backoff_ms = w->probe_backoff_ms * 2 > cap ? cap : w->probe_backoff_ms * 2;
+}
+
+/* The cheap half of a probe (graph/probe.h): true when the account looks able to send,
+ * so that one real message may try. Without the account's id there is nothing to read
+ * and the real send decides. */
+static bool account_readable(struct worker *w)
+{
+    const struct notification_config *cfg = w->cfg;
+    char why[512];
+    if (!cfg->business_account_id[0] || !cfg->access_token[0])
+        return true;
+    enum graph_probe r =
+        graph_probe_account(cfg->graph_base_url, cfg->api_version, cfg->business_account_id,
+                            cfg->access_token, cfg->graph_timeout_ms, why, sizeof why);
+    log_info("paused account probed by a read	result=%s next_in_ms=%ld detail=\"%s\"",
+             r == GRAPH_PROBE_OK        ? "can_send"
+             : r == GRAPH_PROBE_BLOCKED ? "blocked"
+                                        : "failed",
+             (long)(w->next_probe_ms - monotonic_ms()), why);
+    return r == GRAPH_PROBE_OK;
+}
+
 static void claim(struct worker *w, int64_t now)
 {
     struct outbox_claim c = {0};
@@ -364,9 +427,11 @@ static void claim(struct worker *w, int64_t now)
     bool paused = pause_get(NULL, 0);
 
     if (w->was_paused && !paused)
-        w->claim_due = true;      /* a probe worked, or an operator resumed: go on at once */
-    if (!w->was_paused && paused) /* the refusal that paused it was the first probe */
-        w->next_probe_ms = now + w->cfg->pause_probe_ms;
+        w->claim_due = true;        /* a probe worked, or an operator resumed: go on at once */
+    if (!w->was_paused && paused) { /* the refusal that paused it was the first probe */
+        w->probe_backoff_ms = w->cfg->pause_probe_ms;
+        next_probe(w, now);
+    }
     w->was_paused = paused;
     size_t max = (size_t)w->cfg->worker_inflight;
     size_t load = sender_load(w->sender);
@@ -375,8 +440,12 @@ static void claim(struct worker *w, int64_t now)
         limit = (size_t)w->cfg->worker_batch;
     int64_t due = atomic_load(&w->next_due_ms);
     if (paused) {
-        /* Only a probe, every WHATSAPP_PAUSE_PROBE_MS, and one at a time. */
+        /* Only a probe when due, one at a time, and only once a read finds the account
+         * able to send. */
         if (now < w->next_probe_ms || load > 0)
+            return;
+        next_probe(w, now);
+        if (!account_readable(w))
             return;
         limit = 1;
     } else if (!w->claim_due && now < w->next_poll_ms && now < due) {
@@ -390,8 +459,6 @@ static void claim(struct worker *w, int64_t now)
     w->next_poll_ms = now + POLL_MS;
     if (now >= due)
         atomic_compare_exchange_strong(&w->next_due_ms, &due, NEVER);
-    if (paused)
-        w->next_probe_ms = now + w->cfg->pause_probe_ms;
     if (st != DB_OK) {
         w->claim_due = false;
         goto out;
@@ -410,6 +477,18 @@ static void claim(struct worker *w, int64_t now)
         wakefd_signal(w->write_fd);
 out:
     outbox_claim_free(&c);
+}
+
+/* Brings the template holds up to the events every instance stored: a webhook reaches
+ * one instance, its effect every instance within HOLDS_READ_MS. */
+static void read_holds(struct worker *w, int64_t now)
+{
+    size_t changed;
+    if (now < w->next_holds_ms)
+        return;
+    w->next_holds_ms = now + HOLDS_READ_MS;
+    if (outbox_template_statuses(&changed) == DB_OK && changed)
+        w->claim_due = true; /* released messages may go now */
 }
 
 static void keep_listening(struct worker *w, int64_t now)
@@ -507,6 +586,7 @@ static void *claimer_run(void *arg)
     while (!atomic_load(&w->stop) && !shutdown_requested()) {
         int64_t now = monotonic_ms();
         keep_listening(w, now);
+        read_holds(w, now);
         claim(w, now);
         notify_others(w, now);
         wait_for_work(w, now);
@@ -541,6 +621,7 @@ struct worker *worker_start(const struct notification_config *cfg,
     if (cfg->enabled && !*cfg->access_token)
         log_warn("WHATSAPP_ACCESS_TOKEN is empty: Graph will refuse every send (paused)");
     pthread_once(&gauge_once, register_paused_gauge);
+    holds_configure(cfg->pause_probe_ms, cfg->pause_probe_max_ms);
 
     w = xcalloc(1, sizeof(*w));
     w->cfg = cfg;

@@ -60,13 +60,6 @@ struct tenant_settings_cache {
     _Atomic bool stop;
 };
 
-static int64_t wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---------- the entries ---------- */
 
 static struct entry *find(const struct tenant_settings_cache *c, const char *id)
@@ -248,7 +241,7 @@ static int ask(struct tenant_settings_cache *c, const char *const *ids, size_t n
     if (!token)
         goto out;
 
-    int64_t sent_us = wall_us();
+    int64_t sent_us = wallclock_us();
     bool answered = httpc_json("GET", url.data, token, NULL, c->timeout_ms + wait_ms, &res) == 0;
     pthread_mutex_lock(&c->lock);
     if (answered && res.status == 200 && json_is_object(res.json)) {
