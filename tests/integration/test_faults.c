@@ -2,8 +2,9 @@
  * go through the real intake and out to graph-sim: notification-service killed (-9) and
  * restarted, PostgreSQL stopped for 10 s, tenant-service down for 30 s, graph-sim
  * answering 5xx, timeouts, 130429/131056 bursts and permanent codes, status webhooks
- * duplicated, reordered, delayed and refused, the access token expired, and one of two
- * instances on one database killed. Afterwards every message is in its terminal state,
+ * duplicated, reordered, delayed and refused, the access token expired, one of two
+ * instances on one database killed, and the whole account restricted (368, 131031,
+ * 131042) while two instances send. Afterwards every message is in its terminal state,
  * none is lost (rows = events posted), and the sends graph-sim received more than once
  * are counted, printed and bounded by what was in flight at the fault.
  *
@@ -897,6 +898,180 @@ static void two_instances_one_killed_survivor_sends_once(void **state)
     idset_free(&leased);
 }
 
+/* ======================= 8. the account restricted under load ======================= */
+
+/* Errors of the whole account, one per round, consecutive rounds different: locked,
+ * blocked for policy violations, unpaid. */
+static const long account_codes[] = {131031, 368, 131042};
+
+#define PROBE_MS 500        /* WHATSAPP_PAUSE_PROBE_MS of the suite (harness_faults.c) */
+#define PAUSE_WATCH_MS 3000 /* how long a pause is watched for sends other than probes */
+#define PAUSED "whatsapp_sending_paused"
+
+/* json_time_ms()'s form: "2026-12-06T05:04:45.123Z". */
+static bool is_date_time(const char *s)
+{
+    static const char form[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (!s || strlen(s) != sizeof form - 1)
+        return false;
+    for (size_t i = 0; form[i]; i++) {
+        if (form[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != form[i])
+            return false;
+    }
+    return true;
+}
+
+/* Waits up to timeout_ms until the gauge whatsapp_sending_paused of both instances is
+ * want; at[i] gets the seconds from t0 until instance i showed it (-1: never). Each
+ * instance is timed on its own: each pauses at its own first refusal, and resumes at its
+ * own first accepted probe. */
+static bool wait_both_paused_is(const char *const urls[2], double want, double t0, double at[2],
+                                int timeout_ms)
+{
+    double end = hf_now() + timeout_ms / 1000.0;
+    at[0] = at[1] = -1;
+    for (;;) {
+        for (size_t i = 0; i < 2; i++) {
+            if (at[i] < 0 && hf_metric(urls[i], PAUSED) == want)
+                at[i] = hf_now() - t0;
+        }
+        if (at[0] >= 0 && at[1] >= 0)
+            return true;
+        if (hf_now() >= end)
+            return false;
+        usleep(50 * 1000);
+    }
+}
+
+/* While Graph refuses the account with code: /ready is 503 for Graph, in Meta's words,
+ * and the pause gives that code, its source (a refused send) and since when. */
+static void expect_ready_paused(const char *url, long code)
+{
+    struct h_resp ready = h_call("GET", url, NULL, NULL, "/ready");
+    assert_int_equal(ready.status, 503);
+    assert_string_equal(json_string_value(json_object_get(ready.json, "failing")), "graph");
+    const char *why =
+        json_string_value(json_object_get(json_object_get(ready.json, "checks"), "graph"));
+    const json_t *p = json_object_get(ready.json, "paused");
+    const char *reason = json_string_value(json_object_get(p, "reason"));
+    const char *since = json_string_value(json_object_get(p, "since"));
+    const char *source = json_string_value(json_object_get(p, "source"));
+    char meta[32];
+    snprintf(meta, sizeof meta, "(#%ld)", code);
+    if (!why || !reason || strncmp(why, "paused: ", 8) != 0 || strcmp(why + 8, reason) != 0 ||
+        !strstr(reason, meta))
+        fail_msg("/ready of %s does not give Meta's %s as the pause's reason: %s", url, meta,
+                 ready.body ? ready.body : "(no body)");
+    assert_true(json_is_integer(json_object_get(p, "code")));
+    assert_int_equal(json_integer_value(json_object_get(p, "code")), code);
+    assert_non_null(source);
+    assert_string_equal(source, "send");
+    if (!is_date_time(since))
+        fail_msg("paused.since of %s is not a date-time: %s", url, since ? since : "(none)");
+    printf("# /ready of %s while paused: 503, paused {code %ld, source %s, since %s}, "
+           "checks.graph \"%s\"\n",
+           url, code, source, since, why);
+    h_resp_free(&ready);
+}
+
+static long failed_messages(const struct run *r)
+{
+    return hf_sql_long(r->s.notif_db,
+                       "SELECT count(*) FROM whatsapp_messages WHERE status = 'failed'");
+}
+
+static void account_restricted_under_load_waits_and_resumes(void **state)
+{
+    (void)state;
+    struct run *r = &R;
+    /* Both instances share each number's throughput. */
+    static const char *const notif[] = {"WHATSAPP_MPS_PER_PHONE=25" /* SLOW_MPS / 2 */, NULL};
+    int n = messages();
+    start_run(r, "it_faults_restrict", SLOW_MPS, NULL, notif, 4);
+    struct h_proc *side = hf_start_side(&r->s, NULL);
+    assert_non_null(side);
+    const char *urls[] = {r->s.notif.url, side->url, NULL};
+    struct buf codes = {0}, windows = {0};
+    double slowest_pause = 0, slowest_resume = 0;
+    struct hf_load *l = start_load(r, 0, 4, n, 9, urls);
+    for (int k = 0; k < rounds; k++) {
+        long code = account_codes[k % 3];
+        char series[64];
+        snprintf(series, sizeof series, "whatsapp_graph_errors_total{code=\"%ld\"}", code);
+        assert_true(hf_load_wait_accepted(l, n * (k + 1) / (rounds + 1), wait_ms(120000)));
+        set_faults(r, "{\"account_error\":{\"code\":%ld}}", code);
+        double at[2];
+        /* Each instance pauses at its own first refusal: both claim from the shared outbox,
+         * so both meet the restriction. */
+        if (!wait_both_paused_is(urls, 1, hf_now(), at, 10000))
+            fail_msg("not both instances paused on %ld (after %.1fs / %.1fs)", code, at[0], at[1]);
+        usleep(300 * 1000); /* requests in flight at the pause come back */
+        long e0 = sim_send_requests(r, NULL), a0 = hf_sim_accepted(&r->s);
+        long p0[2] = {(long)hf_metric(urls[0], series), (long)hf_metric(urls[1], series)};
+        for (size_t i = 0; i < 2; i++)
+            expect_ready_paused(urls[i], code);
+        assert_int_equal(failed_messages(r), 0);
+        usleep(PAUSE_WATCH_MS * 1000);
+        long e1 = sim_send_requests(r, NULL), a1 = hf_sim_accepted(&r->s);
+        long p1[2] = {(long)hf_metric(urls[0], series), (long)hf_metric(urls[1], series)};
+        long waiting =
+            hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_messages WHERE status IN "
+                                       "('queued', 'sending') AND attempts = 0");
+        printf("# account error %ld: both paused %.2fs / %.2fs after it; in %d s of pause %ld "
+               "send requests (probes: %ld + %ld), %ld accepted; %ld messages waiting\n",
+               code, at[0], at[1], PAUSE_WATCH_MS / 1000, e1 - e0, p1[0] - p0[0], p1[1] - p0[1],
+               a1 - a0, waiting);
+        /* Paused: nothing accepted, and only a probe per instance every PROBE_MS reached
+         * Graph; each instance did probe (that is how it will resume). */
+        assert_int_equal(a1, a0);
+        assert_true(e1 - e0 <= 2 * (PAUSE_WATCH_MS / PROBE_MS + 2));
+        for (size_t i = 0; i < 2; i++) {
+            assert_true(p1[i] - p0[i] >= 1);
+            assert_true(p1[i] - p0[i] <= PAUSE_WATCH_MS / PROBE_MS + 2);
+        }
+        assert_int_equal(failed_messages(r), 0);
+        /* Lifted at Meta: each instance resumes at its next probe, nobody calls resume. */
+        set_faults(r, "{\"account_error\":null}");
+        double resumed[2];
+        if (!wait_both_paused_is(urls, 0, hf_now(), resumed, 10000))
+            fail_msg("not both instances resumed after %ld was lifted (after %.1fs / %.1fs)", code,
+                     resumed[0], resumed[1]);
+        printf("# account error %ld lifted: resumed by their probes %.2fs / %.2fs after it\n", code,
+               resumed[0], resumed[1]);
+        for (size_t i = 0; i < 2; i++) {
+            slowest_pause = at[i] > slowest_pause ? at[i] : slowest_pause;
+            slowest_resume = resumed[i] > slowest_resume ? resumed[i] : slowest_resume;
+        }
+        buf_printf(&codes, "%s%ld", k ? "," : "", code);
+        buf_printf(&windows, "%s%ld+%ld", k ? "," : "", p1[0] - p0[0], p1[1] - p0[1]);
+    }
+    finish_load(l, n);
+    hf_load_free(l);
+    long refusals = 0;
+    for (int k = 0; k < rounds && k < 3; k++) {
+        char code[16];
+        snprintf(code, sizeof code, "%ld", account_codes[k]);
+        refusals += hf_sim_errors(&r->s, code);
+    }
+    char extra[256];
+    snprintf(extra, sizeof extra,
+             "codes=%s instances=2 refusals=%ld probes_in_%ds=%s slowest_pause=%.2fs "
+             "slowest_resume=%.2fs",
+             codes.data, refusals, PAUSE_WATCH_MS / 1000, windows.data, slowest_pause,
+             slowest_resume);
+    /* No instance died: nothing is sent twice. */
+    expect_all_read(r, n, 0, NULL, "account restricted", extra);
+    /* Nothing burned: a refusal of the whole account used no message's attempt ... */
+    assert_int_equal(hf_sql_long(r->s.notif_db, "SELECT max(attempts) FROM whatsapp_messages"), 1);
+    /* ... and left no error on the messages that went out afterwards. */
+    assert_int_equal(hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_messages WHERE "
+                                                "error_code IS NOT NULL OR error_message IS NOT "
+                                                "NULL"),
+                     0);
+    buf_free(&codes);
+    buf_free(&windows);
+}
+
 int main(void)
 {
     const char *soak_env = getenv("SOAK");
@@ -918,6 +1093,7 @@ int main(void)
         cmocka_unit_test_teardown(webhooks_duplicated_reordered_delayed_and_down, teardown),
         cmocka_unit_test_teardown(token_expired_pauses_burns_nothing_resumes, teardown),
         cmocka_unit_test_teardown(two_instances_one_killed_survivor_sends_once, teardown),
+        cmocka_unit_test_teardown(account_restricted_under_load_waits_and_resumes, teardown),
     };
     int failed = cmocka_run_group_tests_name("faults", tests, NULL, NULL);
     curl_global_cleanup();
