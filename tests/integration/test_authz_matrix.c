@@ -134,6 +134,8 @@ static const struct row rows[] = {
      SERVICE_OR_ADMIN(200)},
     {NS, "GET", "/api/v1/whatsapp/config-status", "/api/v1/whatsapp/config-status", NO_BODY,
      SERVICE_OR_ADMIN(200)},
+    {NS, "GET", "/api/v1/whatsapp/health", "/api/v1/whatsapp/health", NO_BODY,
+     SERVICE_OR_ADMIN(200)},
     {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", RESUME_BODY,
      ADMIN_ONLY(200)},
 };

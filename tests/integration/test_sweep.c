@@ -147,6 +147,7 @@ static const struct endpoint endpoints[] = {
     {NS, "GET", "/api/v1/whatsapp/templates", "/api/v1/whatsapp/templates", NO_BODY, NULL, NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/config-status", "/api/v1/whatsapp/config-status", NO_BODY, NULL,
      NULL, 0},
+    {NS, "GET", "/api/v1/whatsapp/health", "/api/v1/whatsapp/health", NO_BODY, NULL, NULL, 0},
     {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", JSON_BODY,
      "{\"note\": \"payment method fixed\"}", F(resume_fields)},
 };
