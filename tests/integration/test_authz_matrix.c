@@ -101,6 +101,8 @@ static const struct row rows[] = {
      SERVICE_OR_ADMIN(200)},
     {TS, "GET", "/api/v1/admin/whatsapp/phone-numbers", "/api/v1/admin/whatsapp/phone-numbers",
      NO_BODY, ADMIN_ONLY(200)},
+    {TS, "GET", "/api/v1/admin/whatsapp/health", "/api/v1/admin/whatsapp/health", NO_BODY,
+     ADMIN_ONLY(200)},
     {TS, "GET", "/api/v1/admin/whatsapp/tenants", "/api/v1/admin/whatsapp/tenants", NO_BODY,
      ADMIN_ONLY(200)},
     {TS, "POST", "/api/v1/admin/whatsapp/tenants/{id}/assign-phone",

@@ -108,6 +108,8 @@ static const struct endpoint endpoints[] = {
      F(settings_fields)},
     {TS, "GET", "/api/v1/admin/whatsapp/phone-numbers", "/api/v1/admin/whatsapp/phone-numbers",
      NO_BODY, NULL, NULL, 0},
+    {TS, "GET", "/api/v1/admin/whatsapp/health", "/api/v1/admin/whatsapp/health", NO_BODY, NULL,
+     NULL, 0},
     {TS, "GET", "/api/v1/admin/whatsapp/tenants", "/api/v1/admin/whatsapp/tenants", NO_BODY, NULL,
      NULL, 0},
     {TS, "POST", "/api/v1/admin/whatsapp/tenants/{id}/assign-phone",
