@@ -115,6 +115,12 @@ enum notif_status notif_config_status(struct notif_result *out)
     return get_json(path, path, JSON_OBJECT, out);
 }
 
+enum notif_status notif_health(struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/health";
+    return get_json(path, path, JSON_OBJECT, out);
+}
+
 enum notif_status notif_templates(const char *name, struct notif_result *out)
 {
     static const char path[] = "/api/v1/whatsapp/templates";

@@ -1,6 +1,7 @@
 /* notification_client.h - tenant-service's calls to notification-service, the only
  * holder of the master WhatsApp credentials: the WABA's phone numbers, the master
- * account's configuration status and the message templates (DESIGN.md section 1).
+ * account's configuration status, the message templates and the account's health
+ * (DESIGN.md section 1).
  *
  * Every call carries a service token (role service, sub "tenant-service") minted here
  * from JWT_SECRET, cached and minted again a while before it expires. Calls block for at
@@ -43,6 +44,10 @@ enum notif_status notif_config_status(struct notif_result *out) __attribute__((w
  * an array of {name, language, status, category}. */
 enum notif_status notif_templates(const char *name, struct notif_result *out)
     __attribute__((warn_unused_result));
+/* GET /api/v1/whatsapp/health: on NOTIF_OK out->json is an object with api_version,
+ * account {state, paused, missing}, messaging_limit, phone_numbers, templates and graph
+ * {cache, error} (docs/openapi.yaml, WhatsappHealth). */
+enum notif_status notif_health(struct notif_result *out) __attribute__((warn_unused_result));
 /* True when notification-service answers GET /health (short timeout, no token). */
 bool notif_reachable(void);
 void notif_result_free(struct notif_result *r);

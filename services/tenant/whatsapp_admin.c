@@ -1,6 +1,7 @@
 /* whatsapp_admin.c - the platform admin's WhatsApp endpoints (DESIGN.md section 5): the
- * master WABA's phone numbers with who holds each, the tenants' WhatsApp status,
- * assigning and unassigning numbers, and the audit log of those changes. */
+ * master WABA's phone numbers with who holds each, the account's health, the tenants'
+ * WhatsApp status, assigning and unassigning numbers, and the audit log of those
+ * changes. */
 #include <string.h>
 
 #include "alloc.h"
@@ -62,6 +63,21 @@ out:
     json_decref(list);
     json_decref(holders);
     notif_result_free(&waba);
+}
+
+/* notification-service holds the token and the pause state, so its answer is the
+ * health; tenant-service adds nothing and only maps its failures. */
+void handle_admin_health(struct http_request *req)
+{
+    struct notif_result health = {0};
+    enum notif_status ns = notif_health(&health);
+    if (ns == NOTIF_OK) {
+        http_reply_json(req, 200, health.json);
+        health.json = NULL; /* the reply took it */
+    } else {
+        reply_upstream_failure(req, ns, &health);
+    }
+    notif_result_free(&health);
 }
 
 void handle_admin_tenants(struct http_request *req)

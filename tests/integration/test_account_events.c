@@ -340,8 +340,8 @@ static void probe_reads_before_it_sends(void **state)
 static const char *quality_of(const char *phone_id)
 {
     static char q[16];
-    struct h_resp r = ht_call(&st.ts, "GET", "/api/v1/admin/whatsapp/phone-numbers", ht_admin(),
-                              NULL);
+    struct h_resp r =
+        ht_call(&st.ts, "GET", "/api/v1/admin/whatsapp/phone-numbers", ht_admin(), NULL);
     assert_int_equal(r.status, 200);
     q[0] = '\0';
     size_t i;
@@ -369,13 +369,13 @@ static void quality_webhook_refreshes_the_phone_list_at_once(void **state)
     snprintf(before, sizeof before, "%s", quality_of(HS_PHONE(05))); /* cached now */
     const char *after = strcmp(before, "RED") != 0 ? "RED" : "YELLOW";
     body = xasprintf("{\"phone_number_id\":\"" HS_PHONE(05) "\",\"quality_rating\":\"%s\","
-                     "\"event\":\"DOWNGRADE\"}",
+                                                            "\"event\":\"DOWNGRADE\"}",
                      after);
     sim("/_sim/phone_numbers/update", body);
     free(body);
     assert_true(h_wait_until(quality_is, (void *)after, 5000));
     body = xasprintf("{\"phone_number_id\":\"" HS_PHONE(05) "\",\"quality_rating\":\"%s\","
-                     "\"event\":\"UPGRADE\"}",
+                                                            "\"event\":\"UPGRADE\"}",
                      before);
     sim("/_sim/phone_numbers/update", body);
     free(body);
@@ -468,8 +468,9 @@ static void bad_account_events_are_counted_and_never_fail_the_batch(void **state
         "{\"field\":\"security\",\"value\":{\"event\":\"PIN_CHANGED\"}},"
         "{\"field\":\"account_update\",\"value\":{\"note\":\"no event\"}},"
         "{\"field\":\"messages\",\"value\":{\"messaging_product\":\"whatsapp\",\"metadata\":"
-        "{\"phone_number_id\":\"" HS_PHONE(01) "\"},\"statuses\":[{\"id\":\"%s\",\"status\":"
-        "\"read\",\"timestamp\":\"%lld\",\"recipient_id\":\"34600300000\"}]}}]}]}",
+        "{\"phone_number_id\":\"" HS_PHONE(
+            01) "\"},\"statuses\":[{\"id\":\"%s\",\"status\":"
+                "\"read\",\"timestamp\":\"%lld\",\"recipient_id\":\"34600300000\"}]}}]}]}",
         (long long)time(NULL), wamid, (long long)time(NULL));
     struct h_resp w = webhook(body);
     assert_int_equal(w.status, 200);
@@ -477,9 +478,8 @@ static void bad_account_events_are_counted_and_never_fail_the_batch(void **state
     assert_int_equal(summary(&w, "invalid"), 3);
     assert_int_equal(summary(&w, "unknown"), 1);
     assert_int_equal(summary(&w, "applied"), 0);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(w.json, "statuses"), "applied")),
-                     1);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(w.json, "statuses"), "applied")), 1);
     char *status = column(id, "status");
     assert_string_equal(status, "read");
     struct h_resp m = h_call("GET", st.notif.url, NULL, NULL, "/metrics");
@@ -519,8 +519,7 @@ static int setup(void **state)
     ht_create_tenant(&st.ts, "Forn Estel", bakery_other);
     settings(bakery_es, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"es\"}");
     settings(bakery_en, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"en\"}");
-    settings(bakery_other,
-             "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"en\"}");
+    settings(bakery_other, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"en\"}");
     assign(bakery_es, HS_PHONE(02));
     assign(bakery_en, HS_PHONE(03));
     assign(bakery_other, HS_PHONE(04));

@@ -2,7 +2,8 @@
  * GET /api/v1/whatsapp/phone-numbers and /templates against a fake Graph API served by
  * this test (every page followed, cached, stale on failure, Meta's message on error,
  * links off the base URL refused, the token never leaked), against graph-sim when it is
- * built, and against nothing (502); /config-status; /ready with every dependency up, and
+ * built, and against nothing (502); the health, which answers 200 with its local parts
+ * and Graph's error when Graph fails; /config-status; /ready with every dependency up, and
  * 503 once a token error has paused sending; and, end to end through the sender, a status
  * that beats the send's own answer kept pending and applied by webhook_apply_pending()
  * (this suite's fake also plays tenant-service). */
@@ -29,6 +30,7 @@
 #define PHONES "/api/v1/whatsapp/phone-numbers"
 #define TEMPLATES "/api/v1/whatsapp/templates"
 #define STATUS "/api/v1/whatsapp/config-status"
+#define HEALTH "/api/v1/whatsapp/health"
 
 /* What the fake Graph API does with the next request. */
 enum fake_mode { FAKE_OK, FAKE_DOWN, FAKE_BAD_PARAM, FAKE_QUOTES_TOKEN, FAKE_OFFSITE };
@@ -447,6 +449,77 @@ static void graph_unreachable_is_502(void **state)
     assert_int_equal(h_stop(&p), 0);
 }
 
+/* Graph unreachable and nothing cached: the health still answers, with the local parts
+ * (the version asked for, the account's state), empty lists and the reason. */
+static void health_answers_when_graph_is_down(void **state)
+{
+    (void)state;
+    struct h_proc p;
+    char dead[64];
+    snprintf(dead, sizeof dead, "http://127.0.0.1:%u", h_free_port());
+    assert_true(start_daemon(&p, dead, "60", NULL));
+    struct h_resp r = get(&p, HEALTH, svc);
+    assert_int_equal(r.status, 200);
+    json_t *version = json_object_get(r.json, "api_version");
+    assert_string_equal(str(version, "asked"), "v25.0");
+    assert_true(json_is_null(json_object_get(version, "served"))); /* nothing sent yet */
+    assert_true(json_is_false(json_object_get(version, "differs")));
+    json_t *account = json_object_get(r.json, "account");
+    assert_string_equal(str(account, "state"), "sending");
+    assert_true(json_is_null(json_object_get(account, "paused")));
+    assert_true(json_is_null(json_object_get(r.json, "messaging_limit")));
+    assert_int_equal(json_array_size(json_object_get(r.json, "phone_numbers")), 0);
+    assert_int_equal(json_array_size(json_object_get(r.json, "templates")), 0);
+    json_t *graph = json_object_get(r.json, "graph");
+    assert_true(json_is_null(json_object_get(graph, "cache")));
+    assert_non_null(strstr(str(graph, "error"), "unreachable"));
+    h_resp_free(&r);
+    r = get(&p, HEALTH, user);
+    h_assert_error(&r, 403, "forbidden");
+    h_resp_free(&r);
+    r = get(&p, HEALTH, admin);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    assert_int_equal(h_stop(&p), 0);
+}
+
+/* Graph failing after a good read: the cached lists (stale) and Meta's message; Graph is
+ * asked once per answer, not once per list. The fake knows none of the health's extra
+ * fields, so they are null. */
+static void health_serves_the_cached_lists_when_graph_fails(void **state)
+{
+    (void)state;
+    atomic_store(&fake_mode, FAKE_OK);
+    struct h_resp r = get(&uncached, HEALTH, admin);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(json_object_get(r.json, "graph"), "cache"), "miss");
+    h_resp_free(&r);
+
+    atomic_store(&fake_mode, FAKE_DOWN);
+    int phones_before = atomic_load(&phone_requests);
+    int templates_before = atomic_load(&template_requests);
+    r = get(&uncached, HEALTH, admin);
+    assert_int_equal(r.status, 200);
+    json_t *numbers = json_object_get(r.json, "phone_numbers");
+    assert_int_equal(json_array_size(numbers), 5);
+    json_t *first = json_array_get(numbers, 0);
+    assert_string_equal(str(first, "id"), "106540352242920");
+    assert_string_equal(str(first, "quality_rating"), "GREEN");
+    assert_true(json_is_true(json_object_get(first, "is_default")));
+    assert_true(json_is_null(json_object_get(first, "can_send_message")));
+    assert_int_equal(json_object_size(first), 9);
+    json_t *templates = json_object_get(r.json, "templates");
+    assert_int_equal(json_array_size(templates), 3);
+    assert_string_equal(str(json_array_get(templates, 0), "id"), "1");
+    json_t *graph = json_object_get(r.json, "graph");
+    assert_string_equal(str(graph, "cache"), "stale");
+    assert_string_equal(str(graph, "error"), "(#2) Service temporarily unavailable");
+    h_resp_free(&r);
+    assert_int_equal(atomic_load(&phone_requests) - phones_before, 1);
+    assert_int_equal(atomic_load(&template_requests) - templates_before, 0);
+    atomic_store(&fake_mode, FAKE_OK);
+}
+
 static void config_status_and_missing_credentials(void **state)
 {
     (void)state;
@@ -491,6 +564,15 @@ static void config_status_and_missing_credentials(void **state)
     h_resp_free(&r);
     r = get(&p, TEMPLATES, svc);
     h_assert_error(&r, 503, "whatsapp_not_configured");
+    h_resp_free(&r);
+    /* the health says so inside a 200 */
+    r = get(&p, HEALTH, svc);
+    assert_int_equal(r.status, 200);
+    json_t *account = json_object_get(r.json, "account");
+    assert_string_equal(str(account, "state"), "disabled");
+    assert_int_equal(json_array_size(json_object_get(account, "missing")), 2);
+    assert_string_equal(str(json_object_get(r.json, "graph"), "error"),
+                        "WhatsApp master account not configured");
     h_resp_free(&r);
     assert_int_equal(h_stop(&p), 0);
 }
@@ -677,6 +759,8 @@ int main(void)
         cmocka_unit_test(templates_are_filtered_by_name),
         cmocka_unit_test(graph_errors_are_502_with_metas_message),
         cmocka_unit_test(graph_unreachable_is_502),
+        cmocka_unit_test(health_answers_when_graph_is_down),
+        cmocka_unit_test(health_serves_the_cached_lists_when_graph_fails),
         cmocka_unit_test(config_status_and_missing_credentials),
         cmocka_unit_test(ready_with_every_dependency_up),
         cmocka_unit_test(a_token_error_makes_ready_fail),

@@ -577,16 +577,36 @@ static void skipped_for_each_service_reason(void **state)
     h_drop_database(side.notif_db);
 }
 
+/* graph-sim's oldest live API version (GET /_sim/clock) into out. */
+static void sim_oldest_live_version(struct stack *s, char *out, size_t len)
+{
+    struct h_resp r = h_call("GET", s->sim.url, NULL, NULL, "/_sim/clock");
+    assert_int_equal(r.status, 200);
+    long oldest = -1;
+    size_t i;
+    json_t *v;
+    json_array_foreach (json_object_get(r.json, "versions"), i, v) {
+        const char *name = json_string_value(json_object_get(v, "version"));
+        const char *state = json_string_value(json_object_get(v, "state"));
+        long major = name && name[0] == 'v' ? strtol(name + 1, NULL, 10) : -1;
+        if (state && strcmp(state, "live") == 0 && major > 0 && (oldest < 0 || major < oldest))
+            oldest = major;
+    }
+    h_resp_free(&r);
+    assert_true(oldest > 0);
+    snprintf(out, len, "v%d.0", (int)(oldest % 1000)); /* Meta's majors are 2 digits */
+}
+
 /* WHATSAPP_API_VERSION=v18.0, which Meta retired on 2026-01-26: Graph (here graph-sim,
  * which knows Meta's version table) serves it as its oldest live version and says so
  * only in the facebook-api-version header. The service names the version that served
- * it in config-status and warns once in its log. */
+ * it in config-status and in the health, and warns once in its log. */
 static void an_expired_api_version_is_named_and_warned_once(void **state)
 {
     (void)state;
     struct stack *s = &main_stack;
     struct stack side = *s;
-    char db[64], tenant[UUID_STR_LEN], id[UUID_STR_LEN];
+    char db[64], tenant[UUID_STR_LEN], id[UUID_STR_LEN], oldest[16];
     snprintf(db, sizeof db, "it_send_%ld_version", (long)getpid());
     assert_true(h_fresh_database(db, side.notif_db, sizeof side.notif_db));
     static const char *const v18[] = {"WHATSAPP_API_VERSION=v18.0", NULL};
@@ -598,13 +618,22 @@ static void an_expired_api_version_is_named_and_warned_once(void **state)
         post_po(p->url, tenant, phone, "10", "EUR", id);
         wait_status(&side, id, ",sent,delivered,read,", 10000);
     }
+    sim_oldest_live_version(s, oldest, sizeof oldest);
     struct h_resp r = h_call("GET", p->url, admin_token, NULL, "/api/v1/whatsapp/config-status");
     assert_int_equal(r.status, 200);
     const char *served = json_string_value(json_object_get(r.json, "api_version_served"));
     assert_string_equal(json_string_value(json_object_get(r.json, "api_version")), "v18.0");
     assert_non_null(served);
-    assert_true(served[0] == 'v' && strcmp(served, "v18.0") != 0);
+    assert_string_equal(served, oldest);
     assert_true(json_is_true(json_object_get(r.json, "api_version_differs")));
+    h_resp_free(&r);
+    r = h_call("GET", p->url, admin_token, NULL, "/api/v1/whatsapp/health");
+    assert_int_equal(r.status, 200);
+    json_t *version = json_object_get(r.json, "api_version");
+    assert_string_equal(json_string_value(json_object_get(version, "asked")), "v18.0");
+    assert_non_null(json_string_value(json_object_get(version, "served")));
+    assert_string_equal(json_string_value(json_object_get(version, "served")), oldest);
+    assert_true(json_is_true(json_object_get(version, "differs")));
     h_resp_free(&r);
     assert_int_equal(h_log_count(p, "Graph serves another API version"), 1);
     assert_int_equal(h_stop(p), 0);
@@ -752,15 +781,43 @@ static void token_errors_pause_everything_and_burn_nothing(void **state)
     assert_resumed_and_sent_once(s, ids, 5, "+3460030000");
 }
 
+/* The health's account part at base: the state, and the pause's code and source ("" and
+ * -1 when not paused); asserts the pause has a start when there is one. */
+static void health_account(const char *base, char *state_out, size_t len, long *code, char *source,
+                           size_t source_len)
+{
+    struct h_resp r = h_call("GET", base, admin_token, NULL, "/api/v1/whatsapp/health");
+    assert_int_equal(r.status, 200);
+    const json_t *account = json_object_get(r.json, "account");
+    const json_t *pause = json_object_get(account, "paused");
+    const char *st = json_string_value(json_object_get(account, "state"));
+    assert_non_null(st);
+    snprintf(state_out, len, "%s", st);
+    *code = json_is_integer(json_object_get(pause, "code"))
+                ? (long)json_integer_value(json_object_get(pause, "code"))
+                : -1;
+    const char *src = json_string_value(json_object_get(pause, "source"));
+    snprintf(source, source_len, "%s", src ? src : "");
+    if (json_is_object(pause))
+        assert_true(json_string_length(json_object_get(pause, "since")) > 0);
+    else
+        assert_true(json_is_null(pause));
+    h_resp_free(&r);
+}
+
 /* Errors that stop the whole account (here 131042, a payment issue) pause every send:
  * on a shared account they hit every bakery at once, so nothing fails and nothing burns
- * an attempt; /ready says why; a probe resumes sending once the account can send. */
+ * an attempt; /ready and the health say why; a probe resumes sending once the account
+ * can send. */
 static void account_errors_pause_everything_and_resume_by_themselves(void **state)
 {
     (void)state;
     struct stack *s = &main_stack;
-    char tenant[UUID_STR_LEN], ids[4][UUID_STR_LEN], phone[32];
+    char tenant[UUID_STR_LEN], ids[4][UUID_STR_LEN], phone[32], account[32], source[16];
+    long code;
     make_tenant(s, "Cuenta Bloqueada", PHONE(14), "{\"whatsapp_enabled\":true}", tenant);
+    health_account(s->notif.url, account, sizeof account, &code, source, sizeof source);
+    assert_string_equal(account, "sending");
     sim_post(s, "/_sim/faults", "{\"account_error\":{\"code\":131042}}");
     for (int i = 0; i < 4; i++) {
         snprintf(phone, sizeof phone, "+34 600 320 00%d", i);
@@ -773,9 +830,16 @@ static void account_errors_pause_everything_and_resume_by_themselves(void **stat
     assert_int_equal(r.status, 503);
     assert_non_null(strstr(r.body, "131042"));
     h_resp_free(&r);
+    health_account(s->notif.url, account, sizeof account, &code, source, sizeof source);
+    assert_string_equal(account, "paused");
+    assert_int_equal(code, 131042);
+    assert_string_equal(source, "send");
 
     clear_faults(NULL);
     assert_resumed_and_sent_once(s, ids, 4, "+3460032000");
+    health_account(s->notif.url, account, sizeof account, &code, source, sizeof source);
+    assert_string_equal(account, "sending");
+    assert_int_equal(code, -1);
 }
 
 /* An operator ends the pause by hand (POST /api/v1/admin/whatsapp/resume). The instance's

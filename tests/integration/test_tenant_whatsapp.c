@@ -1,8 +1,9 @@
 /* test_tenant_whatsapp.c - the admin WhatsApp endpoints of tenant-service against the real
  * notification-service with graph-sim behind it: the WABA's numbers and who holds them,
  * assignment with the seed's messages, 409 and the race decided by the unique index,
- * reassignment, unassignment, the audit log, the diagnostics checklist, and what the
- * endpoints say when Graph fails or the master credentials are missing. */
+ * reassignment, unassignment, the audit log, the account's health as graph-sim reports it,
+ * the diagnostics checklist with the health of what a tenant uses, and what the endpoints
+ * say when Graph fails or the master credentials are missing. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -680,6 +681,113 @@ static void audit_log_filters_limits_and_orders(void **state)
     h_resp_free(&r);
 }
 
+/* ---------- the account's health ---------- */
+
+#define HEALTH "/api/v1/admin/whatsapp/health"
+
+/* The object of array whose key is value (borrowed), or NULL. */
+static const json_t *find_by(const json_t *array, const char *key, const char *value,
+                             const char *key2, const char *value2)
+{
+    size_t i;
+    const json_t *item;
+    json_array_foreach (array, i, item) {
+        const char *v = json_string_value(json_object_get(item, key));
+        const char *v2 = key2 ? json_string_value(json_object_get(item, key2)) : NULL;
+        if (v && strcmp(v, value) == 0 && (!key2 || (v2 && strcmp(v2, value2) == 0)))
+            return item;
+    }
+    return NULL;
+}
+
+static void assert_str(const json_t *obj, const char *key, const char *want)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    if (!v || strcmp(v, want) != 0)
+        fail_msg("%s is %s, want %s", key, v ? v : "(not a string)", want);
+}
+
+/* graph-sim changes one number's status, name, quality and throughput and the
+ * portfolio's messaging limit; the health (through tenant-service, from
+ * notification-service, which reads Graph with no cache in this suite) says each as
+ * graph-sim does, next to the untouched numbers, the templates and the local parts. */
+static void health_shows_what_graph_reports(void **state)
+{
+    (void)state;
+    sim_control("/_sim/phone_numbers/update",
+                "{\"phone_number_id\": \"" PHONE_YELLOW "\", \"status\": \"FLAGGED\", "
+                "\"name_status\": \"DECLINED\", \"quality_rating\": \"RED\", "
+                "\"throughput_level\": \"HIGH\"}");
+    sim_control("/_sim/settings", "{\"messaging_limit\": 2000}");
+
+    struct h_resp r = call("GET", HEALTH, ht_admin(), NULL);
+    if (r.status != 200)
+        fail_msg("health: %ld %s", r.status, r.body);
+    const json_t *numbers = json_object_get(r.json, "phone_numbers");
+    assert_int_equal(json_array_size(numbers), 12);
+    const json_t *flagged = find_by(numbers, "id", PHONE_YELLOW, NULL, NULL);
+    assert_non_null(flagged);
+    assert_str(flagged, "status", "FLAGGED");
+    assert_str(flagged, "name_status", "DECLINED");
+    assert_str(flagged, "quality_rating", "RED");
+    assert_str(flagged, "throughput_level", "HIGH");
+    assert_str(flagged, "can_send_message", "LIMITED");
+    assert_true(json_is_false(json_object_get(flagged, "is_default")));
+    const json_t *fine = find_by(numbers, "id", PHONE_GREEN2, NULL, NULL);
+    assert_non_null(fine);
+    assert_str(fine, "status", "CONNECTED");
+    assert_str(fine, "name_status", "APPROVED");
+    assert_str(fine, "quality_rating", "GREEN");
+    assert_str(fine, "throughput_level", "STANDARD");
+    assert_str(fine, "can_send_message", "AVAILABLE");
+    assert_str(fine, "display_phone_number", "+34 612 345 679");
+    const json_t *platform = find_by(numbers, "id", PHONE_PLATFORM, NULL, NULL);
+    assert_true(json_is_true(json_object_get(platform, "is_default")));
+    assert_str(r.json, "messaging_limit", "TIER_2K");
+
+    const json_t *tpl =
+        find_by(json_object_get(r.json, "templates"), "name", "po_notification", "language", "es");
+    assert_non_null(tpl);
+    assert_str(tpl, "status", "APPROVED");
+    assert_str(tpl, "category", "UTILITY");
+    assert_str(tpl, "quality", "GREEN");
+    assert_true(json_string_length(json_object_get(tpl, "id")) > 0);
+    assert_true(json_is_null(json_object_get(tpl, "message_send_ttl_seconds")));
+
+    const json_t *version = json_object_get(r.json, "api_version");
+    assert_str(version, "asked", "v25.0");
+    assert_true(json_is_false(json_object_get(version, "differs")));
+    const json_t *account = json_object_get(r.json, "account");
+    assert_str(account, "state", "sending");
+    assert_true(json_is_null(json_object_get(account, "paused")));
+    assert_int_equal(json_array_size(json_object_get(account, "missing")), 0);
+    const json_t *graph = json_object_get(r.json, "graph");
+    assert_str(graph, "cache", "miss"); /* PHONE_NUMBERS_CACHE_SECONDS=0 */
+    assert_true(json_is_null(json_object_get(graph, "error")));
+    h_resp_free(&r);
+
+    /* the list endpoints keep their shape: the health's extras are not in them */
+    r = call("GET", "/api/v1/admin/whatsapp/phone-numbers", ht_admin(), NULL);
+    assert_int_equal(r.status, 200);
+    flagged = find_by(r.json, "id", PHONE_YELLOW, NULL, NULL);
+    assert_str(flagged, "quality_rating", "RED");
+    assert_null(json_object_get(flagged, "status"));
+    h_resp_free(&r);
+
+    /* the platform admin's only */
+    char id[HT_ID_LEN];
+    ht_create_tenant(&w.ts, "Panadería Curiosa", id);
+    char *owner = ht_user(id, "owner");
+    r = call("GET", HEALTH, owner, NULL);
+    h_assert_error(&r, 403, "forbidden");
+    h_resp_free(&r);
+    r = call("GET", HEALTH, ht_service(), NULL);
+    h_assert_error(&r, 403, "forbidden");
+    h_resp_free(&r);
+    free(owner);
+    sim_control("/_sim/reset", NULL);
+}
+
 /* ---------- diagnostics ---------- */
 
 /* GET diagnostics of tenant; returns the check called name (a new reference) and the
@@ -793,6 +901,63 @@ static void diagnostics_walk_the_checklist(void **state)
     h_resp_free(&r);
 }
 
+/* The diagnostics carry the health of what the tenant uses: its own number (else the
+ * platform's), its language's template, the account's state; live from Graph. */
+static void diagnostics_attach_the_health_of_what_the_tenant_uses(void **state)
+{
+    (void)state;
+    char id[HT_ID_LEN];
+    ht_create_tenant(&w.ts, "Panadería Sana", id);
+    char *path = xasprintf("/api/v1/admin/whatsapp/tenants/%s/diagnostics", id);
+
+    /* no number yet: the platform's sends for it */
+    struct h_resp r = call("GET", path, ht_admin(), NULL);
+    assert_int_equal(r.status, 200);
+    const json_t *phone = json_object_get(r.json, "phone_number_health");
+    assert_str(phone, "id", PHONE_PLATFORM);
+    assert_true(json_is_true(json_object_get(phone, "is_default")));
+    h_resp_free(&r);
+
+    set_settings(id, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"en\"}");
+    assign_ok(id, PHONE_GREEN2);
+    sim_control("/_sim/phone_numbers/update",
+                "{\"phone_number_id\": \"" PHONE_GREEN2 "\", \"status\": \"RESTRICTED\"}");
+    sim_control("/_sim/templates/update",
+                "{\"name\": \"po_notification\", \"language\": \"en\", \"quality\": \"YELLOW\"}");
+    r = call("GET", path, ht_admin(), NULL);
+    assert_int_equal(r.status, 200);
+    phone = json_object_get(r.json, "phone_number_health");
+    assert_str(phone, "id", PHONE_GREEN2);
+    assert_str(phone, "status", "RESTRICTED");
+    assert_str(phone, "can_send_message", "BLOCKED");
+    assert_str(phone, "quality_rating", "GREEN");
+    assert_str(phone, "throughput_level", "STANDARD");
+    const json_t *tpl = json_object_get(r.json, "template_health");
+    assert_str(tpl, "name", "po_notification");
+    assert_str(tpl, "language", "en");
+    assert_str(tpl, "status", "APPROVED");
+    assert_str(tpl, "quality", "YELLOW");
+    assert_str(json_object_get(r.json, "account"), "state", "sending");
+    /* the checks it had stay */
+    assert_int_equal(json_array_size(json_object_get(r.json, "checks")), 5);
+    h_resp_free(&r);
+
+    /* a language without the template: no entry */
+    set_settings(id, "{\"whatsapp_default_language\": \"eu\"}");
+    sim_control("/_sim/templates",
+                "{\"replace\": true, \"templates\": [{\"name\": \"po_notification\", "
+                "\"language\": \"es\", \"category\": \"UTILITY\", \"components\": [{\"type\": "
+                "\"BODY\", \"text\": \"Hola {{1}}, orden {{2}} por {{3}}.\"}]}]}");
+    r = call("GET", path, ht_admin(), NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_null(json_object_get(r.json, "template_health")));
+    h_resp_free(&r);
+    sim_control("/_sim/reset", NULL);
+    r = unassign(id);
+    h_resp_free(&r);
+    free(path);
+}
+
 /* ---------- when the other side fails ---------- */
 
 /* A notification-service of its own (Graph at graph_url, with or without the master
@@ -878,6 +1043,11 @@ static void notification_service_stopping_gives_503(void **state)
     assert_int_equal(h_stop(&notif), 0);
     r = ht_call(&ts, "GET", "/api/v1/admin/whatsapp/phone-numbers", ht_admin(), NULL);
     h_assert_error(&r, 503, "upstream_unavailable");
+    h_resp_free(&r);
+    /* the health too: notification-service holds it */
+    r = ht_call(&ts, "GET", HEALTH, ht_admin(), NULL);
+    h_assert_error(&r, 503, "upstream_unavailable");
+    assert_non_null(strstr(ht_str(&r, "message"), "unreachable"));
     h_resp_free(&r);
     r = ht_call(&ts, "GET", "/ready", NULL, NULL);
     assert_int_equal(r.status, 200); /* tenants and settings still work */
@@ -1003,7 +1173,9 @@ int main(void)
         cmocka_unit_test(concurrent_assignments_have_one_winner),
         cmocka_unit_test(unassign_is_idempotent_and_audited),
         cmocka_unit_test(audit_log_filters_limits_and_orders),
+        cmocka_unit_test(health_shows_what_graph_reports),
         cmocka_unit_test(diagnostics_walk_the_checklist),
+        cmocka_unit_test(diagnostics_attach_the_health_of_what_the_tenant_uses),
         cmocka_unit_test(graph_failing_gives_502),
         cmocka_unit_test(missing_master_credentials),
         cmocka_unit_test(service_tokens_meet_the_peer_policy),

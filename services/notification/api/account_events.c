@@ -44,8 +44,7 @@ static enum effect template_status(const struct account_event *e, struct holds_e
         strlen(language) >= HOLDS_LANGUAGE_MAX)
         return INVALID;
     waba_templates_forget();
-    if (holds_template_status(name, language, status, str(e->value, "reason"), key) ==
-        HOLDS_OLDER)
+    if (holds_template_status(name, language, status, str(e->value, "reason"), key) == HOLDS_OLDER)
         return IGNORED;
     return APPLIED;
 }
@@ -70,14 +69,14 @@ static enum effect template_category(const struct account_event *e)
         metric_inc(metrics_counter("whatsapp_template_category_changes_total",
                                    "Moves of a template out of UTILITY announced or made by Meta.",
                                    labels));
-        log_error("%s: Meta %s %s (%s) from %s to %s: every purchase order is now priced as %s; "
-                  "review the template's text or appeal in WhatsApp Manager",
-                  now ? "TEMPLATE CATEGORY CHANGED" : "TEMPLATE CATEGORY CHANGE ANNOUNCED",
-                  now ? "moved" : "will move", name, language ? language : "?",
-                  now ? (str(e->value, "previous_category") ? str(e->value, "previous_category")
-                                                             : "?")
-                      : "UTILITY",
-                  category, category);
+        log_error(
+            "%s: Meta %s %s (%s) from %s to %s: every purchase order is now priced as %s; "
+            "review the template's text or appeal in WhatsApp Manager",
+            now ? "TEMPLATE CATEGORY CHANGED" : "TEMPLATE CATEGORY CHANGE ANNOUNCED",
+            now ? "moved" : "will move", name, language ? language : "?",
+            now ? (str(e->value, "previous_category") ? str(e->value, "previous_category") : "?")
+                : "UTILITY",
+            category, category);
     } else {
         log_info("template category update\ttemplate=%s language=%s category=%s", name,
                  language ? language : "?", category);
@@ -183,13 +182,12 @@ static enum effect apply(const struct account_event *e, struct holds_event_key k
         return account_update(e, key);
     if (strcmp(f, "message_template_quality_update") == 0) {
         waba_templates_forget();
-        log_info("template quality update\ttemplate=%s language=%s quality=%s",
-                 str(e->value, "message_template_name") ? str(e->value, "message_template_name")
-                                                        : "?",
-                 str(e->value, "message_template_language")
-                     ? str(e->value, "message_template_language")
-                     : "?",
-                 str(e->value, "new_quality_score") ? str(e->value, "new_quality_score") : "?");
+        log_info(
+            "template quality update\ttemplate=%s language=%s quality=%s",
+            str(e->value, "message_template_name") ? str(e->value, "message_template_name") : "?",
+            str(e->value, "message_template_language") ? str(e->value, "message_template_language")
+                                                       : "?",
+            str(e->value, "new_quality_score") ? str(e->value, "new_quality_score") : "?");
         return APPLIED;
     }
     /* business_capability_update: the limits show in the phone-number list */
@@ -221,8 +219,7 @@ enum db_status account_events_apply(const struct webhook_batch *b, json_t *summa
             free(text);
             invalid++;
             count(e->field, "invalid");
-            log_warn("account event not stored: its value has a NUL character\tfield=%s",
-                     e->field);
+            log_warn("account event not stored: its value has a NUL character\tfield=%s", e->field);
             continue;
         }
         st = store_account_event_add(e->field, e->waba_id, e->time, text, &id);
@@ -252,13 +249,13 @@ enum db_status account_events_apply(const struct webhook_batch *b, json_t *summa
             break;
         }
     }
-    json_object_set_new(summary, "account_events",
-                        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "received",
-                                  (json_int_t)(b->nacc + (size_t)b->events_invalid +
-                                               (size_t)b->events_unknown),
-                                  "applied", (json_int_t)applied, "repeats", (json_int_t)repeats,
-                                  "ignored", (json_int_t)ignored, "invalid", (json_int_t)invalid,
-                                  "unknown", (json_int_t)b->events_unknown));
+    json_object_set_new(
+        summary, "account_events",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "received",
+                  (json_int_t)(b->nacc + (size_t)b->events_invalid + (size_t)b->events_unknown),
+                  "applied", (json_int_t)applied, "repeats", (json_int_t)repeats, "ignored",
+                  (json_int_t)ignored, "invalid", (json_int_t)invalid, "unknown",
+                  (json_int_t)b->events_unknown));
     return st;
 }
 

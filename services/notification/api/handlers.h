@@ -26,10 +26,13 @@ void handle_message_get(struct http_request *req);
 void handle_webhook_verify(struct http_request *req);
 void handle_webhook_post(struct http_request *req);
 
-/* graph_admin.c: the master WhatsApp account */
+/* waba.c: the master WhatsApp account */
 void handle_phone_numbers(struct http_request *req);
 void handle_templates(struct http_request *req);
 void handle_config_status(struct http_request *req);
+/* health.c: the whole account in one answer: version, sending state, numbers, templates,
+ * messaging limit (200 even when Graph fails) */
+void handle_health(struct http_request *req);
 /* waba.c: an operator ends a pause of the whole account (outbox/pause.h) */
 void handle_resume(struct http_request *req);
 

@@ -26,6 +26,7 @@ struct http_route notification_routes[] = {
     {"GET", "/api/v1/whatsapp/phone-numbers", handle_phone_numbers, SERVICE_OR_ADMIN},
     {"GET", "/api/v1/whatsapp/templates", handle_templates, SERVICE_OR_ADMIN},
     {"GET", "/api/v1/whatsapp/config-status", handle_config_status, SERVICE_OR_ADMIN},
+    {"GET", "/api/v1/whatsapp/health", handle_health, SERVICE_OR_ADMIN},
     /* an operator ends a pause of the whole account without waiting for the probe */
     {"POST", "/api/v1/admin/whatsapp/resume", handle_resume, AUTH_ROLE_ADMIN},
     /* the account-level webhook changes Meta sent, as kept */

@@ -1,8 +1,10 @@
 /* waba.c - read-only views of the master WABA for tenant-service and operators:
- * GET /api/v1/whatsapp/phone-numbers, /templates and /config-status. Graph lists are
- * read page by page, cached for PHONE_NUMBERS_CACHE_SECONDS (Meta allows few management
- * calls per hour) and served stale when Graph fails. The access token is sent only to
- * the configured Graph base URL and never appears in a log line or an answer. */
+ * GET /api/v1/whatsapp/phone-numbers, /templates and /config-status, and the lists
+ * behind GET /api/v1/whatsapp/health (api/health.c). Graph lists are read page by page,
+ * cached for PHONE_NUMBERS_CACHE_SECONDS (Meta allows few management calls per hour) and
+ * served stale when Graph fails. One read asks for every field any of these answers
+ * needs, so the lists and the health share it. The access token is sent only to the
+ * configured Graph base URL and never appears in a log line or an answer. */
 #include "api/waba.h"
 
 #include <curl/curl.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
 #include "api/handlers.h"
 #include "jsonutil.h"
 #include "graph/version.h"
@@ -24,37 +27,71 @@
 
 #define GRAPH_PAGE_LIMIT 100
 #define GRAPH_PAGES_MAX 50 /* 5,000 items: far beyond 120 numbers or any template list */
-#define NOT_CONFIGURED "WhatsApp master account not configured"
+
+/* A value kept from each Graph item under name: the item's field, or the key sub of it
+ * when Graph nests the value (throughput.level). Strings and integers are kept, anything
+ * else becomes null, so every kept item has every name. */
+struct graph_key {
+    const char *name;
+    const char *field;
+    const char *sub;
+    bool listed; /* part of the list endpoint's answer (docs/openapi.yaml); the rest is
+                    for the health */
+};
 
 /* A Graph list edge of the WABA and its cache. */
 struct graph_list {
-    const char *edge;        /* "phone_numbers" */
-    const char *fields;      /* the fields asked for, also the keys kept per item */
-    const char *const *keys; /* keys[0] is required and must be a string */
+    const char *edge;             /* "phone_numbers" */
+    const struct graph_key *keys; /* keys[0] is required and must be a string */
     size_t nkeys;
     pthread_mutex_t lock;       /* guards data and fetched_at_ms */
     pthread_mutex_t fetch_lock; /* one fetch at a time */
-    json_t *data;               /* the last complete list, or NULL */
+    json_t *data;               /* the last complete list (kept items), or NULL */
     int64_t fetched_at_ms;      /* monotonic */
 };
 
-static const char *const phone_keys[] = {"id", "display_phone_number", "verified_name",
-                                         "quality_rating"};
-static const char *const template_keys[] = {"name", "language", "status", "category"};
+/* Meta answers an unknown field with error 100, so only fields its phone-number and
+ * template nodes document are asked for (docs/graph-sim.md lists what graph-sim has). */
+static const struct graph_key phone_keys[] = {
+    {"id", "id", NULL, true},
+    {"display_phone_number", "display_phone_number", NULL, true},
+    {"verified_name", "verified_name", NULL, true},
+    {"quality_rating", "quality_rating", NULL, true},
+    {"status", "status", NULL, false},
+    {"name_status", "name_status", NULL, false},
+    {"throughput_level", "throughput", "level", false},
+    {"can_send_message", "health_status", "can_send_message", false},
+    /* the business portfolio's, the same on every number */
+    {"messaging_limit", "whatsapp_business_manager_messaging_limit", NULL, false},
+};
+static const struct graph_key template_keys[] = {
+    {"name", "name", NULL, true},
+    {"language", "language", NULL, true},
+    {"status", "status", NULL, true},
+    {"category", "category", NULL, true},
+    {"id", "id", NULL, false},
+    {"quality", "quality_score", "score", false},
+    {"message_send_ttl_seconds", "message_send_ttl_seconds", NULL, false},
+};
+#define NKEYS(k) (sizeof(k) / sizeof((k)[0]))
 
 static struct graph_list phone_numbers = {
     "phone_numbers",
-    "id,display_phone_number,verified_name,quality_rating",
     phone_keys,
-    4,
+    NKEYS(phone_keys),
     PTHREAD_MUTEX_INITIALIZER,
     PTHREAD_MUTEX_INITIALIZER,
     NULL,
     0,
 };
 static struct graph_list templates = {
-    "message_templates",       "name,status,language,category", template_keys, 4,
-    PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,       NULL,          0,
+    "message_templates",
+    template_keys,
+    NKEYS(template_keys),
+    PTHREAD_MUTEX_INITIALIZER,
+    PTHREAD_MUTEX_INITIALIZER,
+    NULL,
+    0,
 };
 
 static const struct {
@@ -110,25 +147,41 @@ static void graph_error_text(const struct httpc_result *res, const char *token, 
         snprintf(err, errlen, "Graph API answered HTTP %ld", res->status);
 }
 
-/* The keys of list kept from one Graph item (strings or null), or NULL when the item
- * lacks its identifying first key. Returns a new reference. */
+/* The keys of list kept from one Graph item, nested values flattened, or NULL when the
+ * item lacks its identifying first key. Returns a new reference. */
 static json_t *pick(const struct graph_list *list, const json_t *item)
 {
-    if (!json_is_string(json_object_get(item, list->keys[0])))
+    if (!json_is_string(json_object_get(item, list->keys[0].field)))
         return NULL;
     json_t *out = json_object();
     for (size_t i = 0; i < list->nkeys; i++) {
-        const json_t *v = json_object_get(item, list->keys[i]);
-        json_object_set_new(out, list->keys[i],
-                            json_is_string(v) ? json_string(json_string_value(v)) : json_null());
+        const struct graph_key *k = &list->keys[i];
+        const json_t *v = json_object_get(item, k->field);
+        if (k->sub)
+            v = json_object_get(v, k->sub);
+        json_t *kept = json_is_string(v)    ? json_string(json_string_value(v))
+                       : json_is_integer(v) ? json_integer(json_integer_value(v))
+                                            : json_null();
+        json_object_set_new(out, k->name, kept);
     }
     return out;
 }
 
-/* Reads every page of list's edge into a new array in *out, following paging.next only
- * while it stays under base. Returns 0, or -1 with a reason for the caller in err. */
+/* The fields argument that asks for every key of list ("id,throughput,..."); the caller
+ * frees it. */
+static char *fields_of(const struct graph_list *list)
+{
+    struct buf b = {0};
+    for (size_t i = 0; i < list->nkeys; i++)
+        buf_printf(&b, "%s%s", i ? "," : "", list->keys[i].field);
+    return buf_steal(&b);
+}
+
+/* Reads every page of list's edge into a new array in *out, each request allowed
+ * timeout_ms, following paging.next only while it stays under base. Returns 0, or -1
+ * with a reason for the caller in err. */
 static int fetch_all(const struct notification_config *cfg, const struct graph_list *list,
-                     json_t **out, char *err, size_t errlen)
+                     long timeout_ms, json_t **out, char *err, size_t errlen)
 {
     int rc = -1;
     struct httpc_result res = {0};
@@ -136,20 +189,21 @@ static int fetch_all(const struct notification_config *cfg, const struct graph_l
     size_t blen = strlen(cfg->graph_base_url); /* CFG_URL: no trailing '/' */
     char *waba = curl_easy_escape(NULL, cfg->business_account_id, 0);
     char *url = NULL;
+    char *fields = fields_of(list);
 
     if (!waba) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
     url = xasprintf("%s/%s/%s/%s?fields=%s&limit=%d", cfg->graph_base_url, cfg->api_version, waba,
-                    list->edge, list->fields, GRAPH_PAGE_LIMIT);
+                    list->edge, fields, GRAPH_PAGE_LIMIT);
     for (int page = 0;; page++) {
         if (page == GRAPH_PAGES_MAX) {
             snprintf(err, errlen, "Graph API list has more than %d pages", GRAPH_PAGES_MAX);
             goto out;
         }
         httpc_result_free(&res);
-        if (httpc_json("GET", url, cfg->access_token, NULL, cfg->graph_timeout_ms, &res) != 0) {
+        if (httpc_json("GET", url, cfg->access_token, NULL, timeout_ms, &res) != 0) {
             snprintf(err, errlen, "Graph API unreachable: %s", res.error);
             goto out;
         }
@@ -170,7 +224,7 @@ static int fetch_all(const struct notification_config *cfg, const struct graph_l
                 json_array_append_new(items, kept);
             else
                 log_warn("graph item skipped\tedge=%s page=%d index=%zu reason=\"no %s\"",
-                         list->edge, page, i, list->keys[0]);
+                         list->edge, page, i, list->keys[0].field);
         }
         const char *next =
             json_string_value(json_object_get(json_object_get(res.json, "paging"), "next"));
@@ -193,52 +247,61 @@ out:
     httpc_result_free(&res);
     json_decref(items);
     free(url);
+    free(fields);
     curl_free(waba);
     return rc;
 }
 
-/* A copy of the cached list while it is younger than ttl_ms, else NULL. */
-static json_t *fresh_copy(struct graph_list *list, int64_t ttl_ms)
+/* A copy of the cached list while it is younger than ttl_ms (any age when ttl_ms is
+ * negative), else NULL. */
+static json_t *cached_copy(struct graph_list *list, int64_t ttl_ms)
 {
     json_t *copy = NULL;
     pthread_mutex_lock(&list->lock);
-    if (list->data && monotonic_ms() - list->fetched_at_ms < ttl_ms)
+    if (list->data && (ttl_ms < 0 || monotonic_ms() - list->fetched_at_ms < ttl_ms))
         copy = json_deep_copy(list->data);
     pthread_mutex_unlock(&list->lock);
     return copy;
 }
 
-/* Returns a new reference to a copy of the list: cached while fresh, fetched when not,
- * the stale copy when the fetch fails. NULL (err set) when there is nothing to serve.
- * *state is "hit", "miss" or "stale". */
+/* Returns a new reference to a copy of the list: cached while fresh, fetched when not
+ * (unless rd->cache_only), the stale copy when the fetch fails or is not made. NULL when
+ * there is nothing to serve. Fills rd->cache and, when Graph failed, rd->error. */
 static json_t *cached_list(const struct notification_config *cfg, struct graph_list *list,
-                           const char **state, char *err, size_t errlen)
+                           struct waba_read *rd)
 {
     json_t *fresh = NULL;
     int64_t ttl_ms = (int64_t)cfg->phone_cache_seconds * 1000;
 
-    *state = "hit";
-    json_t *copy = fresh_copy(list, ttl_ms);
+    rd->cache = "hit";
+    rd->error[0] = '\0';
+    json_t *copy = cached_copy(list, ttl_ms);
     if (copy)
         return copy;
+    if (rd->cache_only) {
+        copy = cached_copy(list, -1);
+        rd->cache = copy ? "stale" : NULL;
+        return copy;
+    }
     /* One fetch at a time; the requests that waited find the list it got. */
     pthread_mutex_lock(&list->fetch_lock);
-    copy = fresh_copy(list, ttl_ms);
+    copy = cached_copy(list, ttl_ms);
     if (copy)
         goto out;
-    int rc = fetch_all(cfg, list, &fresh, err, errlen);
+    int rc = fetch_all(cfg, list, rd->timeout_ms, &fresh, rd->error, sizeof rd->error);
     pthread_mutex_lock(&list->lock);
     if (rc == 0) {
         json_decref(list->data);
         list->data = fresh;
         list->fetched_at_ms = monotonic_ms();
-        *state = "miss";
+        rd->cache = "miss";
     } else if (list->data) {
-        *state = "stale";
+        rd->cache = "stale";
         log_warn("graph list stale: serving the cached copy\tedge=%s error=\"%s\"", list->edge,
-                 err);
+                 rd->error);
     } else {
-        log_warn("graph list unavailable\tedge=%s error=\"%s\"", list->edge, err);
+        rd->cache = NULL;
+        log_warn("graph list unavailable\tedge=%s error=\"%s\"", list->edge, rd->error);
     }
     if (list->data)
         copy = json_deep_copy(list->data);
@@ -255,6 +318,21 @@ static void expire(struct graph_list *list)
     pthread_mutex_unlock(&list->lock);
 }
 
+json_t *waba_phone_numbers(const struct notification_config *cfg, struct waba_read *rd)
+{
+    return cached_list(cfg, &phone_numbers, rd);
+}
+
+json_t *waba_templates(const struct notification_config *cfg, struct waba_read *rd)
+{
+    return cached_list(cfg, &templates, rd);
+}
+
+bool waba_is_default_phone(const struct notification_config *cfg, const char *id)
+{
+    return id && *cfg->default_phone_number_id && strcmp(id, cfg->default_phone_number_id) == 0;
+}
+
 void waba_phone_numbers_forget(void)
 {
     expire(&phone_numbers);
@@ -265,42 +343,51 @@ void waba_templates_forget(void)
     expire(&templates);
 }
 
+/* An item of list's endpoint: the listed keys of a kept item (the health's extras are
+ * left out, so the documented answer does not change with them). A new reference. */
+static json_t *listed(const struct graph_list *list, const json_t *item)
+{
+    json_t *out = json_object();
+    for (size_t i = 0; i < list->nkeys; i++) {
+        if (list->keys[i].listed)
+            json_object_set(out, list->keys[i].name, json_object_get(item, list->keys[i].name));
+    }
+    return out;
+}
+
 /* Answers with the list (filtered by key == value when value is not NULL); phone
  * numbers are marked is_default when they are the platform's WHATSAPP_PHONE_NUMBER_ID. */
 static void reply_list(struct http_request *req, struct graph_list *list, const char *key,
                        const char *value)
 {
     const struct notification_config *cfg = &((struct notification_app *)http_app(req))->cfg;
-    char err[512] = "";
-    const char *state;
+    struct waba_read rd = {.timeout_ms = cfg->graph_timeout_ms};
 
     if (!*cfg->business_account_id || !*cfg->access_token) {
-        http_reply_error(req, 503, "whatsapp_not_configured", NOT_CONFIGURED);
+        http_reply_error(req, 503, "whatsapp_not_configured", WABA_NOT_CONFIGURED);
         return;
     }
-    json_t *items = cached_list(cfg, list, &state, err, sizeof err);
+    json_t *items = cached_list(cfg, list, &rd);
     if (!items) {
-        http_reply_error(req, 502, "graph_unavailable", "%s", err);
+        http_reply_error(req, 502, "graph_unavailable", "%s", rd.error);
         return;
     }
-    if (value) {
-        for (size_t i = json_array_size(items); i-- > 0;) {
-            const char *v = json_string_value(json_object_get(json_array_get(items, i), key));
-            if (!v || strcmp(v, value) != 0)
-                json_array_remove(items, i);
-        }
+    json_t *answer = json_array();
+    size_t i;
+    const json_t *item;
+    json_array_foreach (items, i, item) {
+        const char *v = value ? json_string_value(json_object_get(item, key)) : NULL;
+        if (value && (!v || strcmp(v, value) != 0))
+            continue;
+        json_t *out = listed(list, item);
+        if (list == &phone_numbers)
+            json_object_set_new(out, "is_default",
+                                json_boolean(waba_is_default_phone(cfg, json_str(item, "id"))));
+        json_array_append_new(answer, out);
     }
-    if (list == &phone_numbers) {
-        size_t i;
-        json_t *item;
-        json_array_foreach (items, i, item) {
-            const char *id = json_string_value(json_object_get(item, "id"));
-            json_object_set_new(item, "is_default",
-                                json_boolean(id && strcmp(id, cfg->default_phone_number_id) == 0));
-        }
-    }
-    http_add_header(req, "X-Cache", state);
-    http_reply_json(req, 200, items);
+    json_decref(items);
+    http_add_header(req, "X-Cache", rd.cache);
+    http_reply_json(req, 200, answer);
 }
 
 void handle_phone_numbers(struct http_request *req)

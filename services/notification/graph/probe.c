@@ -9,9 +9,8 @@
 #include "graph/errors.h"
 #include "httpclient.h"
 
-enum graph_probe graph_probe_account(const char *base_url, const char *version,
-                                     const char *waba_id, const char *token, long timeout_ms,
-                                     char *why, size_t len)
+enum graph_probe graph_probe_account(const char *base_url, const char *version, const char *waba_id,
+                                     const char *token, long timeout_ms, char *why, size_t len)
 {
     struct httpc_result res = {0};
     enum graph_probe result = GRAPH_PROBE_FAILED;

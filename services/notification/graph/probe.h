@@ -15,8 +15,7 @@ enum graph_probe {
 
 /* Reads the health of waba_id under base_url (no trailing '/') and version with token,
  * within timeout_ms. Writes what it found into why (for the log). */
-enum graph_probe graph_probe_account(const char *base_url, const char *version,
-                                     const char *waba_id, const char *token, long timeout_ms,
-                                     char *why, size_t len);
+enum graph_probe graph_probe_account(const char *base_url, const char *version, const char *waba_id,
+                                     const char *token, long timeout_ms, char *why, size_t len);
 
 #endif

@@ -20,10 +20,10 @@ struct template_hold {
     char status[HOLDS_STATUS_MAX];
     char reason[HOLDS_REASON_MAX];
     long code;
-    int64_t since_ms;         /* wall */
-    int64_t next_probe_ms;    /* monotonic */
-    long backoff_ms;          /* the wait after the next probe: doubles with each probe */
-    bool has_event;           /* key below is set */
+    int64_t since_ms;           /* wall */
+    int64_t next_probe_ms;      /* monotonic */
+    long backoff_ms;            /* the wait after the next probe: doubles with each probe */
+    bool has_event;             /* key below is set */
     struct holds_event_key key; /* the newest event applied */
 };
 
@@ -31,8 +31,8 @@ struct number_hold {
     char phone_number_id[HOLDS_PHONE_ID_MAX];
     long code;
     char reason[HOLDS_REASON_MAX];
-    int64_t since_ms;  /* wall */
-    int64_t until_ms;  /* monotonic */
+    int64_t since_ms; /* wall */
+    int64_t until_ms; /* monotonic */
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -94,9 +94,8 @@ static bool status_holds(const char *status)
            strcmp(status, "REJECTED") == 0;
 }
 
-enum holds_applied holds_template_status(const char *name, const char *language,
-                                         const char *status, const char *reason,
-                                         struct holds_event_key key)
+enum holds_applied holds_template_status(const char *name, const char *language, const char *status,
+                                         const char *reason, struct holds_event_key key)
 {
     bool changed = false, held = false, newer = false;
     pthread_mutex_lock(&lock);
@@ -124,8 +123,7 @@ enum holds_applied holds_template_status(const char *name, const char *language,
     return !newer ? HOLDS_OLDER : changed ? HOLDS_CHANGED : HOLDS_SAME;
 }
 
-void holds_template_refused(const char *name, const char *language, long code,
-                            const char *message)
+void holds_template_refused(const char *name, const char *language, long code, const char *message)
 {
     bool first = false;
     pthread_mutex_lock(&lock);
@@ -245,10 +243,10 @@ size_t holds_list(struct hold_view *out, size_t max)
             struct hold_view *v = &out[n];
             memset(v, 0, sizeof(*v));
             v->template = true;
-            memcpy(v->name, t->name, sizeof v->name); /* same size */
+            memcpy(v->name, t->name, sizeof v->name);             /* same size */
             memcpy(v->language, t->language, sizeof v->language); /* same size */
-            memcpy(v->status, t->status, sizeof v->status); /* same size */
-            memcpy(v->reason, t->reason, sizeof v->reason); /* same size */
+            memcpy(v->status, t->status, sizeof v->status);       /* same size */
+            memcpy(v->reason, t->reason, sizeof v->reason);       /* same size */
             v->code = t->code;
             v->since_ms = t->since_ms;
             v->until_ms = wall + (t->next_probe_ms > now ? t->next_probe_ms - now : 0);
@@ -262,7 +260,8 @@ size_t holds_list(struct hold_view *out, size_t max)
         if (n < max) {
             struct hold_view *v = &out[n];
             memset(v, 0, sizeof(*v));
-            memcpy(v->phone_number_id, h->phone_number_id, sizeof v->phone_number_id); /* same size */
+            memcpy(v->phone_number_id, h->phone_number_id,
+                   sizeof v->phone_number_id); /* same size */
             snprintf(v->status, sizeof v->status, "MAINTENANCE");
             memcpy(v->reason, h->reason, sizeof v->reason); /* same size */
             v->code = h->code;

@@ -49,13 +49,11 @@ enum holds_applied {
 };
 
 /* Applies a template status event (status is Meta's event: APPROVED, PAUSED, ...). */
-enum holds_applied holds_template_status(const char *name, const char *language,
-                                         const char *status, const char *reason,
-                                         struct holds_event_key key);
+enum holds_applied holds_template_status(const char *name, const char *language, const char *status,
+                                         const char *reason, struct holds_event_key key);
 
 /* Graph refused a send of name in language with code (132015, 132016). */
-void holds_template_refused(const char *name, const char *language, long code,
-                            const char *message);
+void holds_template_refused(const char *name, const char *language, long code, const char *message);
 
 /* Graph accepted a send of name in language: a hold on it ends. */
 void holds_template_sent(const char *name, const char *language);
