@@ -149,6 +149,24 @@ static long sim_sends_of(const char *id)
     return n;
 }
 
+/* The "held" object the health shows for a number (name NULL) or a template language;
+ * fails when the entry is missing. The caller frees the answer. */
+static const json_t *health_held(struct h_resp *r, const char *id_or_name, const char *language)
+{
+    *r = h_call("GET", st.notif.url, ht_admin(), NULL, "/api/v1/whatsapp/health");
+    assert_int_equal(r->status, 200);
+    size_t i;
+    const json_t *e;
+    json_array_foreach (json_object_get(r->json, language ? "templates" : "phone_numbers"), i, e) {
+        const char *key = json_string_value(json_object_get(e, language ? "name" : "id"));
+        const char *lang = json_string_value(json_object_get(e, "language"));
+        if (key && strcmp(key, id_or_name) == 0 && (!language || (lang && !strcmp(lang, language))))
+            return json_object_get(e, "held");
+    }
+    fail_msg("no health entry for %s %s", id_or_name, language ? language : "");
+    return NULL;
+}
+
 /* POSTs a signed webhook body as Meta would; returns the answer. */
 static struct h_resp webhook(const char *body)
 {
@@ -208,6 +226,14 @@ static void paused_template_language_holds_only_its_orders(void **state)
     expect_sent(en, 10000);
     expect_held(es, "paused");
     assert_int_equal(sim_sends_of(es), 0);
+    struct h_resp h;
+    const json_t *hold = health_held(&h, "po_notification", "es");
+    assert_string_equal(json_string_value(json_object_get(hold, "status")), "PAUSED");
+    assert_non_null(json_string_value(json_object_get(hold, "until")));
+    h_resp_free(&h);
+    hold = health_held(&h, "po_notification", "en"); /* json_is_null reads it twice */
+    assert_true(json_is_null(hold));
+    h_resp_free(&h);
     sim("/_sim/templates/update",
         "{\"name\":\"po_notification\",\"language\":\"es\",\"status\":\"APPROVED\"}");
     expect_sent(es, 15000);
@@ -252,6 +278,11 @@ static void number_in_maintenance_holds_its_orders_a_minute(void **state)
                                     "error_code = 131057");
     assert_non_null(wait);
     printf("# 131057: the message waits %s s more\n", wait);
+    struct h_resp h;
+    const json_t *hold = health_held(&h, HS_PHONE(04), NULL);
+    assert_string_equal(json_string_value(json_object_get(hold, "status")), "MAINTENANCE");
+    assert_int_equal(json_integer_value(json_object_get(hold, "code")), 131057);
+    h_resp_free(&h);
     assert_in_range(strtol(wait, NULL, 10), 40, 61);
     free(wait);
     sim("/_sim/faults", "{\"phone_errors\":[]}");

@@ -507,7 +507,8 @@ static void health_serves_the_cached_lists_when_graph_fails(void **state)
     assert_string_equal(str(first, "quality_rating"), "GREEN");
     assert_true(json_is_true(json_object_get(first, "is_default")));
     assert_true(json_is_null(json_object_get(first, "can_send_message")));
-    assert_int_equal(json_object_size(first), 9);
+    assert_int_equal(json_object_size(first), 10); /* and "held": null */
+    assert_true(json_is_null(json_object_get(first, "held")));
     json_t *templates = json_object_get(r.json, "templates");
     assert_int_equal(json_array_size(templates), 3);
     assert_string_equal(str(json_array_get(templates, 0), "id"), "1");
