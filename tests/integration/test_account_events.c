@@ -4,7 +4,8 @@
  * its own, Graph's 132015 holds instead of failing, an account restriction announced by
  * webhook pauses the account until a probe (a read, then a send) works, a number's
  * quality webhook refreshes the phone list at once, a category change is a loud
- * warning, and duplicated, reordered or broken events change nothing. */
+ * warning, duplicated, reordered or broken events change nothing, and an order past its
+ * time to live (ours or Meta's) fails instead of arriving late. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -524,6 +525,84 @@ static void bad_account_events_are_counted_and_never_fail_the_batch(void **state
     free(id);
 }
 
+/* ---------- time to live ---------- */
+
+static bool is_failed(void *arg)
+{
+    char *s = column(arg, "status");
+    bool failed = strcmp(s, "failed") == 0;
+    free(s);
+    return failed;
+}
+
+/* Ours: an order that waited past WHATSAPP_MESSAGE_TTL_SECONDS (here a number held by
+ * 131057, and the order 13 h old) fails unsent instead of reaching the supplier late. */
+static void an_order_past_its_time_to_live_fails_unsent(void **state)
+{
+    (void)state;
+    sim("/_sim/faults",
+        "{\"phone_errors\":[{\"phone_number_id\":\"" HS_PHONE(04) "\",\"code\":131057}]}");
+    char *first = post(bakery_other);
+    expect_held(first, "131057"); /* the number is held now, whatever came before */
+    char *late = post(bakery_other);
+    expect_held(late, "held for a minute");
+    char *sql = xasprintf("UPDATE whatsapp_messages SET created_at = now() - interval '13 hours', "
+                          "next_attempt_at = now() WHERE id = '%s'",
+                          late);
+    free(h_sql(st.notif_db, sql));
+    free(sql);
+    if (!h_wait_until(is_failed, late, 10000))
+        fail_msg("a 13 h old order was not failed");
+    char *e = column(late, "error_message");
+    assert_string_equal(e, "expired: not sent within 43200 s of the order "
+                           "(WHATSAPP_MESSAGE_TTL_SECONDS)");
+    assert_int_equal(sim_sends_of(late), 0);
+    assert_int_equal(column_long(late, "attempts"), 0);
+    sim("/_sim/faults", "{\"phone_errors\":[]}");
+    free(e);
+    free(first);
+    free(late);
+}
+
+/* Meta's: a template whose time to live is 30 s, a recipient whose phone is off. Graph
+ * accepts the send and says sent, then failed with Meta's code when the TTL ends; the
+ * message ends failed with that code, not delivered days later. */
+static void metas_time_to_live_failure_is_kept(void **state)
+{
+    (void)state;
+    char *path = xasprintf("/v25.0/%s/message_templates", HS_WABA_ID);
+    struct h_resp r =
+        h_call("POST", st.sim.url, HS_GRAPH_TOKEN,
+               "{\"name\":\"po_notification\",\"language\":\"ca\",\"category\":\"UTILITY\","
+               "\"message_send_ttl_seconds\":30,\"components\":[{\"type\":\"BODY\",\"text\":"
+               "\"Nova comanda de {{1}}: {{2}}, {{3}}\",\"example\":{\"body_text\":[[\"Forn\","
+               "\"PO-1\",\"1.250,00 €\"]]}}]}",
+               "%s", path);
+    if (r.status != 200)
+        fail_msg("template creation: %ld %s", r.status, r.body);
+    h_resp_free(&r);
+    free(path);
+    sim("/_sim/faults", "{\"unreachable\":[\"+34600399999\"]}");
+    char *body = xasprintf("{\"idempotency_key\":\"ttl-1\",\"tenant_id\":\"%s\",\"to\":"
+                           "\"+34600399999\",\"template_name\":\"po_notification\",\"language\":"
+                           "\"ca\",\"parameters\":[\"Forn Estel\",\"PO-31\",\"12,00 €\"]}",
+                           bakery_en);
+    r = h_call("POST", st.notif.url, ht_service(), body, "/api/v1/whatsapp/messages");
+    assert_int_equal(r.status, 202);
+    char *id = xstrdup(ht_str(&r, "message_id"));
+    h_resp_free(&r);
+    free(body);
+    expect_sent(id, 10000);
+    if (!h_wait_until(is_failed, id, 45000))
+        fail_msg("Meta's TTL failure did not arrive");
+    assert_int_equal(column_long(id, "error_code"), 131026);
+    char *sent_at = column(id, "sent_at");
+    assert_true(sent_at[0] != '\0'); /* it was sent, and never delivered */
+    free(sent_at);
+    sim("/_sim/faults", "{\"unreachable\":[]}");
+    free(id);
+}
+
 /* ---------- setup ---------- */
 
 static int setup(void **state)
@@ -578,6 +657,8 @@ int main(void)
         cmocka_unit_test(category_change_of_po_notification_is_loud),
         cmocka_unit_test(duplicates_and_reordering_change_nothing),
         cmocka_unit_test(bad_account_events_are_counted_and_never_fail_the_batch),
+        cmocka_unit_test(an_order_past_its_time_to_live_fails_unsent),
+        cmocka_unit_test(metas_time_to_live_failure_is_kept),
     };
     if (!h_pg_start())
         return 1;
