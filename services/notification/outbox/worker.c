@@ -87,8 +87,9 @@ static double paused_value(void *arg)
 static void register_paused_gauge(void)
 {
     metrics_gauge_fn("whatsapp_sending_paused",
-                     "1 while sending is paused after a token error (0, 190)", "", paused_value,
-                     NULL);
+                     "1 while sending is paused for the whole account (a token or account error, "
+                     "or a restriction)",
+                     "", paused_value, NULL);
 }
 
 static bool all_digits(const char *s, size_t max)
