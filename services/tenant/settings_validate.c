@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "po_template.h"
+
 enum setting_kind {
     SET_BOOL,
-    SET_LANGUAGE, /* one of languages[] */
+    SET_LANGUAGE, /* one of po_texts[] (common/po_template.h) */
     SET_EMAIL,    /* "" or an address */
     SET_TEXT,     /* a single line */
     SET_CHANNELS, /* distinct members of channels[] */
@@ -45,7 +47,6 @@ static const char *const admin_keys[] = {"whatsapp_phone_number_id",
 /* The per-tenant credentials of the old model: the master account replaced them. */
 static const char *const removed_keys[] = {"whatsapp_access_token", "whatsapp_business_account_id",
                                            "whatsapp_api_version"};
-static const char *const languages[] = {"es", "en", "eu"};
 static const char *const channels[] = {"email", "whatsapp"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -109,9 +110,8 @@ static const char *value_problem(const struct setting *s, const json_t *value)
     case SET_BOOL:
         return json_is_boolean(value) ? NULL : "must be true or false";
     case SET_LANGUAGE:
-        if (!json_is_string(value) ||
-            !member(json_string_value(value), languages, COUNT(languages)))
-            return "must be one of \"es\", \"en\", \"eu\"";
+        if (!json_is_string(value) || !po_text(json_string_value(value)))
+            return "must be one of \"es\", \"en\", \"eu\", \"ca\", \"gl\"";
         return NULL;
     case SET_EMAIL:
     case SET_TEXT: {

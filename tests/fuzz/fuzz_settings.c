@@ -52,8 +52,9 @@ static void check_accepted(const json_t *patch)
             check(json_is_boolean(v), "a switch that is not a boolean");
         } else if (strcmp(key, "whatsapp_default_language") == 0) {
             const char *s = json_string_value(v);
-            check(s && (strcmp(s, "es") == 0 || strcmp(s, "en") == 0 || strcmp(s, "eu") == 0),
-                  "a language other than es, en, eu");
+            check(s && (strcmp(s, "es") == 0 || strcmp(s, "en") == 0 || strcmp(s, "eu") == 0 ||
+                        strcmp(s, "ca") == 0 || strcmp(s, "gl") == 0),
+                  "a language other than es, en, eu, ca, gl");
         } else if (IN(key, text_keys)) {
             check(json_is_string(v), "text that is not a string");
             check(text_problem(json_string_value(v), 254) == NULL, "text with control bytes");

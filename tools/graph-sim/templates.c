@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "ids.h"
 #include "monotonic.h"
+#include "po_template.h"
 #include "sim.h"
 #include "strlist.h"
 
@@ -34,14 +35,9 @@ static pthread_rwlock_t tpl_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct sim_template *tpls; /* owned array, creation order */
 static size_t ntpls;
 
-static const struct {
-    const char *language;
-    const char *text;
-} po_texts[] = {
-    {"es", "Hola {{1}}, has recibido una nueva orden de compra {{2}} por un total de {{3}}."},
-    {"en", "Hello {{1}}, you have received a new purchase order {{2}} for a total of {{3}}."},
-    {"eu", "Kaixo {{1}}, {{2}} erosketa-agindu berria jaso duzu, guztira {{3}}."},
-};
+/* The account as an admin set it up by hand before templates were managed from the
+ * platform: po_notification in the first three languages offered. */
+static const char *const seeded_languages[] = {"es", "en", "eu"};
 
 /* Counts the placeholders of text: the highest {{n}} for positional ones, the distinct
  * {{name}}s for named ones. */
@@ -91,7 +87,8 @@ static void append_locked(const struct sim_template *t)
 
 static void seed_defaults_locked(void)
 {
-    for (size_t i = 0; i < sizeof po_texts / sizeof po_texts[0]; i++) {
+    for (size_t i = 0; i < sizeof seeded_languages / sizeof seeded_languages[0]; i++) {
+        const struct po_text *po = po_text(seeded_languages[i]);
         struct sim_template t;
         memset(&t, 0, sizeof t);
         snprintf(t.info.id, sizeof t.info.id, "90010020030040%zu", i + 1);
@@ -100,13 +97,13 @@ static void seed_defaults_locked(void)
         snprintf(t.info.quality, sizeof t.info.quality, "GREEN");
         snprintf(t.rejected_reason, sizeof t.rejected_reason, "NONE");
         snprintf(t.name, sizeof t.name, "po_notification");
-        snprintf(t.language, sizeof t.language, "%s", po_texts[i].language);
+        snprintf(t.language, sizeof t.language, "%s", po->language);
         snprintf(t.parameter_format, sizeof t.parameter_format, "POSITIONAL");
         t.components =
-            json_pack("[{s:s, s:s, s:{s:[[s, s, s]]}}]", "type", "BODY", "text", po_texts[i].text,
-                      "example", "body_text", "Proveedor ABC", "PO-2024-001", "1.250,00 €");
-        t.info.body_params = count_params(po_texts[i].text);
-        t.info.body_len = strlen(po_texts[i].text);
+            json_pack("[{s:s, s:s, s:{s:[[s, s, s]]}}]", "type", "BODY", "text", po->body,
+                      "example", "body_text", po->example[0], po->example[1], po->example[2]);
+        t.info.body_params = count_params(po->body);
+        t.info.body_len = strlen(po->body);
         append_locked(&t);
     }
 }
