@@ -42,6 +42,8 @@ struct notification_config {
     long pause_probe_ms;
     long pause_probe_max_ms;
     long message_ttl_seconds;
+    const char *template_fallback_language; /* "" when none */
+    long template_sync_seconds;
     /* retention */
     long retention_days;
     long retention_batch;

@@ -10,8 +10,10 @@
 #include "http.h"
 #include "httpclient.h"
 #include "log.h"
+#include "po_template.h"
 #include "retention.h"
 #include "api/routes.h"
+#include "api/templates.h"
 #include "shutdown.h"
 #include "tenants/settings.h"
 #include "outbox/wakeup.h"
@@ -83,6 +85,12 @@ static const struct cfg_var config_vars[] = {
     {"WHATSAPP_MESSAGE_TTL_SECONDS", CFG_INT, C(message_ttl_seconds), "43200", 30, 43200, 0,
      "a message not sent this long after its order fails unsent; Meta's utility template "
      "TTL has the same range"},
+    {"TEMPLATE_FALLBACK_LANGUAGE", CFG_STRING, C(template_fallback_language), "es", 0, 0, 0,
+     "a purchase order whose language has no approved template goes out in this one "
+     "(empty: it waits for the approval)"},
+    {"TEMPLATE_SYNC_INTERVAL_SECONDS", CFG_INT, C(template_sync_seconds), "3600", 0, 86400, 0,
+     "how often the template statuses are read from Graph to repair what a lost webhook "
+     "missed (0: never)"},
     {"OUTBOX_LEASE_SECONDS", CFG_INT, C(lease_seconds), "60", 5, 3600, 0,
      "how long a claimed message is reserved before another worker may take it"},
     {"WHATSAPP_RETENTION_DAYS", CFG_INT, C(retention_days), "90", 1, 36500, 0,
@@ -106,6 +114,12 @@ int main(int argc, char **argv)
         config_vars, sizeof config_vars / sizeof config_vars[0], &app.cfg.log_level, &exit_code);
     if (action != CFG_RUN && action != CFG_MIGRATE_ONLY)
         return exit_code;
+    if (app.cfg.template_fallback_language[0] && !po_text(app.cfg.template_fallback_language)) {
+        log_error("TEMPLATE_FALLBACK_LANGUAGE must be empty or one of the offered languages "
+                  "(es, en, eu, ca, gl)\tvalue=\"%s\"",
+                  app.cfg.template_fallback_language);
+        return 2;
+    }
 
     int opened = daemon_open(action, app.cfg.database_url, "notification", notification_migrations,
                              notification_migrations_count);
@@ -133,7 +147,8 @@ int main(int argc, char **argv)
         tenant_settings_free(app.settings);
         return 1;
     }
-    if (!retention_start(&app.cfg)) {
+    if (!retention_start(&app.cfg) || !template_reads_start(&app.cfg)) {
+        retention_stop();
         http_server_stop(srv);
         tenant_settings_free(app.settings);
         return 1;
@@ -142,6 +157,7 @@ int main(int argc, char **argv)
     struct worker *worker = NULL;
     if (app.cfg.outbox_enabled ? !(worker = worker_start(&app.cfg, app.settings))
                                : !wakeup_notifier_start()) {
+        template_reads_stop();
         retention_stop();
         http_server_stop(srv);
         tenant_settings_free(app.settings);
@@ -155,6 +171,7 @@ int main(int argc, char **argv)
     http_server_stop(srv);
     worker_stop(worker);
     wakeup_notifier_stop();
+    template_reads_stop();
     retention_stop();
     tenant_settings_free(app.settings);
     httpc_global_cleanup();

@@ -35,6 +35,9 @@ void handle_settings_changes(struct http_request *req);
 /* whatsapp_admin.c */
 void handle_admin_phone_numbers(struct http_request *req);
 void handle_admin_health(struct http_request *req);
+/* templates_admin.c */
+void handle_admin_templates(struct http_request *req);
+void handle_admin_templates_sync(struct http_request *req);
 void handle_admin_tenants(struct http_request *req);
 void handle_admin_assign_phone(struct http_request *req);
 void handle_admin_unassign_phone(struct http_request *req);

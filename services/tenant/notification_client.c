@@ -14,6 +14,8 @@
 #include "service_token.h"
 
 #define PING_TIMEOUT_MS 1000L
+/* A sync creates up to five templates at Meta, one Graph call each. */
+#define SYNC_TIMEOUT_MS 60000L
 
 static const char *notif_url; /* borrowed, without a trailing slash (CFG_URL) */
 static long notif_timeout_ms;
@@ -60,10 +62,12 @@ static void describe_failure(const struct httpc_result *res, struct notif_result
                  res->status);
 }
 
-/* GETs path (with query) and checks that a 200 answer is JSON of type expect. path_label
- * is the path without the query, for metrics. */
-static enum notif_status get_json(const char *path, const char *path_label, json_type expect,
-                                  struct notif_result *out)
+/* Calls method path (with query; body may be NULL) within timeout_ms and checks that a
+ * 200 answer is JSON of type expect. path_label is the path without the query, for
+ * metrics. */
+static enum notif_status call_json(const char *method, const char *path, const char *path_label,
+                                   const json_t *body, long timeout_ms, json_type expect,
+                                   struct notif_result *out)
 {
     enum notif_status st = NOTIF_FAILED;
     struct httpc_result res;
@@ -72,7 +76,7 @@ static enum notif_status get_json(const char *path, const char *path_label, json
 
     memset(out, 0, sizeof(*out));
     memset(&res, 0, sizeof res);
-    if (httpc_json("GET", url, bearer, NULL, notif_timeout_ms, &res) != 0) {
+    if (httpc_json(method, url, bearer, body, timeout_ms, &res) != 0) {
         snprintf(out->error, sizeof out->error, "notification-service is unreachable at %s (%s)",
                  notif_url, res.error);
         st = NOTIF_UNREACHABLE;
@@ -101,6 +105,12 @@ out:
     free(bearer);
     free(url);
     return st;
+}
+
+static enum notif_status get_json(const char *path, const char *path_label, json_type expect,
+                                  struct notif_result *out)
+{
+    return call_json("GET", path, path_label, NULL, notif_timeout_ms, expect, out);
 }
 
 enum notif_status notif_phone_numbers(struct notif_result *out)
@@ -134,6 +144,22 @@ enum notif_status notif_templates(const char *name, struct notif_result *out)
     enum notif_status st = get_json(with_query, path, JSON_ARRAY, out);
     free(with_query);
     return st;
+}
+
+enum notif_status notif_template_report(const char *language, struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/templates/report";
+    char *with_query = language ? xasprintf("%s?language=%s", path, language) : xstrdup(path);
+    enum notif_status st = get_json(with_query, path, JSON_OBJECT, out);
+    free(with_query);
+    return st;
+}
+
+enum notif_status notif_template_sync(const json_t *body, struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/templates/sync";
+    long timeout = notif_timeout_ms > SYNC_TIMEOUT_MS ? notif_timeout_ms : SYNC_TIMEOUT_MS;
+    return call_json("POST", path, path, body, timeout, JSON_OBJECT, out);
 }
 
 bool notif_reachable(void)

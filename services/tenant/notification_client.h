@@ -48,6 +48,15 @@ enum notif_status notif_templates(const char *name, struct notif_result *out)
  * account {state, paused, missing}, messaging_limit, phone_numbers, templates and graph
  * {cache, error} (docs/openapi.yaml, WhatsappHealth). */
 enum notif_status notif_health(struct notif_result *out) __attribute__((warn_unused_result));
+/* GET /api/v1/whatsapp/templates/report[?language=L] (L an offered language): on NOTIF_OK
+ * out->json is {template, languages [...], created, graph} (docs/openapi.yaml). */
+enum notif_status notif_template_report(const char *language, struct notif_result *out)
+    __attribute__((warn_unused_result));
+/* POST /api/v1/whatsapp/templates/sync with body ({} or {"languages": [...]}, checked by
+ * the caller): the same report after creating the missing languages. Waits up to 60 s:
+ * each creation is a Graph call. */
+enum notif_status notif_template_sync(const json_t *body, struct notif_result *out)
+    __attribute__((warn_unused_result));
 /* True when notification-service answers GET /health (short timeout, no token). */
 bool notif_reachable(void);
 void notif_result_free(struct notif_result *r);

@@ -28,6 +28,8 @@ const struct http_route tenant_routes[] = {
 
     {"GET", "/api/v1/admin/whatsapp/phone-numbers", handle_admin_phone_numbers, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/health", handle_admin_health, ADMIN},
+    {"GET", "/api/v1/admin/whatsapp/templates", handle_admin_templates, ADMIN},
+    {"POST", "/api/v1/admin/whatsapp/templates/sync", handle_admin_templates_sync, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/tenants", handle_admin_tenants, ADMIN},
     {"POST", "/api/v1/admin/whatsapp/tenants/{id}/assign-phone", handle_admin_assign_phone, ADMIN},
     {"DELETE", "/api/v1/admin/whatsapp/tenants/{id}/unassign-phone", handle_admin_unassign_phone,

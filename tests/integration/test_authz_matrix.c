@@ -59,7 +59,8 @@ enum body {
     PO_BODY,
     MESSAGE_BODY,
     HOOK_BODY,
-    RESUME_BODY
+    RESUME_BODY,
+    SYNC_BODY
 };
 
 struct row {
@@ -103,6 +104,10 @@ static const struct row rows[] = {
      NO_BODY, ADMIN_ONLY(200)},
     {TS, "GET", "/api/v1/admin/whatsapp/health", "/api/v1/admin/whatsapp/health", NO_BODY,
      ADMIN_ONLY(200)},
+    {TS, "GET", "/api/v1/admin/whatsapp/templates", "/api/v1/admin/whatsapp/templates", NO_BODY,
+     ADMIN_ONLY(200)},
+    {TS, "POST", "/api/v1/admin/whatsapp/templates/sync", "/api/v1/admin/whatsapp/templates/sync",
+     SYNC_BODY, ADMIN_ONLY(200)},
     {TS, "GET", "/api/v1/admin/whatsapp/tenants", "/api/v1/admin/whatsapp/tenants", NO_BODY,
      ADMIN_ONLY(200)},
     {TS, "POST", "/api/v1/admin/whatsapp/tenants/{id}/assign-phone",
@@ -135,6 +140,10 @@ static const struct row rows[] = {
     {NS, "GET", "/api/v1/whatsapp/templates", "/api/v1/whatsapp/templates", NO_BODY,
      SERVICE_OR_ADMIN(200)},
     {NS, "GET", "/api/v1/whatsapp/config-status", "/api/v1/whatsapp/config-status", NO_BODY,
+     SERVICE_OR_ADMIN(200)},
+    {NS, "GET", "/api/v1/whatsapp/templates/report", "/api/v1/whatsapp/templates/report", NO_BODY,
+     SERVICE_OR_ADMIN(200)},
+    {NS, "POST", "/api/v1/whatsapp/templates/sync", "/api/v1/whatsapp/templates/sync", SYNC_BODY,
      SERVICE_OR_ADMIN(200)},
     {NS, "GET", "/api/v1/whatsapp/health", "/api/v1/whatsapp/health", NO_BODY,
      SERVICE_OR_ADMIN(200)},
@@ -228,6 +237,8 @@ static char *make_body(enum body kind)
         return xstrdup("{\"whatsapp_default_language\": \"eu\"}");
     case RESUME_BODY:
         return xstrdup("{\"note\": \"authz matrix\"}");
+    case SYNC_BODY: /* es exists: nothing is created */
+        return xstrdup("{\"languages\": [\"es\"]}");
     case ASSIGN_BODY:
         return xstrdup("{\"phone_number_id\": \"" HS_PHONE(03) "\"}");
     case PO_BODY:

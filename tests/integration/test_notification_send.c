@@ -703,15 +703,15 @@ static void permanent_errors_fail_at_once_with_code_and_message(void **state)
     char tenant[UUID_STR_LEN], a[UUID_STR_LEN], b[UUID_STR_LEN];
     make_tenant(s, "Plantilla Rota", PHONE(07), "{\"whatsapp_enabled\":true}", tenant);
     sim_post(s, "/_sim/faults",
-             "{\"errors\":[{\"code\":132001,\"recipient\":\"+34600200020\"}],"
+             "{\"errors\":[{\"code\":132000,\"recipient\":\"+34600200020\"}],"
              "\"not_on_whatsapp\":[\"+34600200021\"]}");
     post_po(s->notif.url, tenant, "+34 600 200 020", "10", "EUR", a);
     post_po(s->notif.url, tenant, "+34 600 200 021", "10", "EUR", b);
     wait_status(s, a, ",failed,", 10000);
     assert_row(s, a, "attempts", "1");
-    assert_row(s, a, "error_code", "132001");
+    assert_row(s, a, "error_code", "132000");
     char *msg = row(s, a, "error_message");
-    assert_non_null(strstr(msg, "(#132001) Template name does not exist in the translation"));
+    assert_non_null(strstr(msg, "(#132000)"));
     free(msg);
     assert_row(s, a, "failed_at IS NOT NULL", "true");
     /* Not on WhatsApp: accepted, then a failed status webhook with 131026. */

@@ -57,6 +57,7 @@ struct endpoint {
 
 static const struct field tenant_fields[] = {{"name", K_STR, true, true, false}};
 static const struct field resume_fields[] = {{"note", K_STR, false, true, true}};
+static const struct field sync_fields[] = {{"languages", K_STRS, false, false, true}};
 static const struct field settings_fields[] = {
     {"whatsapp_enabled", K_BOOL, false, false, false},
     {"whatsapp_default_language", K_STR, false, false, false},
@@ -108,6 +109,10 @@ static const struct endpoint endpoints[] = {
      F(settings_fields)},
     {TS, "GET", "/api/v1/admin/whatsapp/phone-numbers", "/api/v1/admin/whatsapp/phone-numbers",
      NO_BODY, NULL, NULL, 0},
+    {TS, "GET", "/api/v1/admin/whatsapp/templates", "/api/v1/admin/whatsapp/templates", NO_BODY,
+     NULL, NULL, 0},
+    {TS, "POST", "/api/v1/admin/whatsapp/templates/sync", "/api/v1/admin/whatsapp/templates/sync",
+     JSON_BODY, "{\"languages\": [\"es\"]}", F(sync_fields)},
     {TS, "GET", "/api/v1/admin/whatsapp/health", "/api/v1/admin/whatsapp/health", NO_BODY, NULL,
      NULL, 0},
     {TS, "GET", "/api/v1/admin/whatsapp/tenants", "/api/v1/admin/whatsapp/tenants", NO_BODY, NULL,
@@ -150,6 +155,10 @@ static const struct endpoint endpoints[] = {
     {NS, "GET", "/api/v1/whatsapp/config-status", "/api/v1/whatsapp/config-status", NO_BODY, NULL,
      NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/health", "/api/v1/whatsapp/health", NO_BODY, NULL, NULL, 0},
+    {NS, "GET", "/api/v1/whatsapp/templates/report", "/api/v1/whatsapp/templates/report", NO_BODY,
+     NULL, NULL, 0},
+    {NS, "POST", "/api/v1/whatsapp/templates/sync", "/api/v1/whatsapp/templates/sync", JSON_BODY,
+     "{\"languages\": [\"es\"]}", F(sync_fields)},
     {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", JSON_BODY,
      "{\"note\": \"payment method fixed\"}", F(resume_fields)},
     {NS, "GET", "/api/v1/admin/whatsapp/account-events", "/api/v1/admin/whatsapp/account-events",

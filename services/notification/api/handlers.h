@@ -36,6 +36,10 @@ void handle_health(struct http_request *req);
 /* waba.c: an operator ends a pause of the whole account (outbox/pause.h) */
 void handle_resume(struct http_request *req);
 
+/* templates.c: po_notification per offered language, read; and created where missing */
+void handle_template_report(struct http_request *req);
+void handle_template_sync(struct http_request *req);
+
 /* account_events.c: the stored account-level webhook changes, newest first */
 void handle_account_events_list(struct http_request *req);
 

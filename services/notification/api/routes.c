@@ -26,6 +26,9 @@ struct http_route notification_routes[] = {
     {"GET", "/api/v1/whatsapp/phone-numbers", handle_phone_numbers, SERVICE_OR_ADMIN},
     {"GET", "/api/v1/whatsapp/templates", handle_templates, SERVICE_OR_ADMIN},
     {"GET", "/api/v1/whatsapp/config-status", handle_config_status, SERVICE_OR_ADMIN},
+    /* po_notification in every offered language: what Meta has, and creating the rest */
+    {"GET", "/api/v1/whatsapp/templates/report", handle_template_report, SERVICE_OR_ADMIN},
+    {"POST", "/api/v1/whatsapp/templates/sync", handle_template_sync, SERVICE_OR_ADMIN},
     {"GET", "/api/v1/whatsapp/health", handle_health, SERVICE_OR_ADMIN},
     /* an operator ends a pause of the whole account without waiting for the probe */
     {"POST", "/api/v1/admin/whatsapp/resume", handle_resume, AUTH_ROLE_ADMIN},

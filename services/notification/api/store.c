@@ -34,7 +34,8 @@
     " 'delivered_reported_at', to_char(delivered_reported_at" ISO_UTC ","                          \
     " 'read_reported_at', to_char(read_reported_at" ISO_UTC ","                                    \
     " 'failed_at', to_char(failed_at" ISO_UTC ", 'pricing', pricing,"                              \
-    " 'recipient_user_id', recipient_user_id"
+    " 'recipient_user_id', recipient_user_id,"                                                     \
+    " 'fallback_from_language', fallback_from_language"
 
 /* ---------- intake ---------- */
 

@@ -72,6 +72,7 @@ static const struct graph_key template_keys[] = {
     {"id", "id", NULL, false},
     {"quality", "quality_score", "score", false},
     {"message_send_ttl_seconds", "message_send_ttl_seconds", NULL, false},
+    {"rejected_reason", "rejected_reason", NULL, false},
 };
 #define NKEYS(k) (sizeof(k) / sizeof((k)[0]))
 

@@ -32,8 +32,8 @@ struct waba_read {
  * quality_rating, status, name_status, throughput_level, can_send_message,
  * messaging_limit} (strings or null; the last is the business portfolio's), or its
  * templates, each {name, language, status, category, id, quality (quality_score.score),
- * message_send_ttl_seconds (integer or null)}. A new array, or NULL when Graph failed and
- * nothing was cached. Read through Graph when the cached copy is older than
+ * message_send_ttl_seconds (integer or null), rejected_reason}. A new array, or NULL when Graph
+ * failed and nothing was cached. Read through Graph when the cached copy is older than
  * PHONE_NUMBERS_CACHE_SECONDS; the caller checks that the WABA id and token are set. */
 json_t *waba_phone_numbers(const struct notification_config *cfg, struct waba_read *rd);
 json_t *waba_templates(const struct notification_config *cfg, struct waba_read *rd);

@@ -140,6 +140,11 @@ void compose(const struct compose_input *in, struct compose_result *out)
     }
     const char *language =
         row->kind == OUTBOX_TEMPLATE && row->language ? row->language : ts->language;
+    if (row->kind == OUTBOX_PURCHASE_ORDER && in->fallback_language &&
+        strcmp(in->fallback_language, language) != 0) {
+        snprintf(out->fallback_from, sizeof out->fallback_from, "%s", language);
+        language = in->fallback_language;
+    }
     params = parameters(row, language, out);
     if (!params)
         return;

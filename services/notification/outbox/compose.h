@@ -34,6 +34,9 @@ struct compose_input {
     const struct outbox_row *row;
     int64_t now_us;   /* wall clock */
     long ttl_seconds; /* WHATSAPP_MESSAGE_TTL_SECONDS: older messages fail unsent; 0 none */
+    /* A purchase order goes out in this language instead of the tenant's (whose template
+     * is not approved), or NULL. A template message keeps the language it asked for. */
+    const char *fallback_language;
 };
 
 /* The decision. Strings are owned (compose_result_clear() frees them) except
@@ -45,8 +48,9 @@ struct compose_result {
     char phone_number_id[TENANT_PHONE_ID_MAX];
     char sender_display[TENANT_DISPLAY_MAX]; /* the tenant's own number as shown, or "" */
     char language[TENANT_LANGUAGE_MAX];
-    char *parameters; /* JSON array text */
-    char *body;       /* the Graph request body */
+    char fallback_from[TENANT_LANGUAGE_MAX]; /* the tenant's language, when it fell back */
+    char *parameters;                        /* JSON array text */
+    char *body;                              /* the Graph request body */
 };
 
 /* Decides for in into *out (zeroed first). */

@@ -87,11 +87,30 @@ static bool key_newer(struct holds_event_key a, struct holds_event_key b)
     return a.time_s > b.time_s || (a.time_s == b.time_s && a.seq > b.seq);
 }
 
-/* Meta's template states that stop its sends (every other one lets them go). */
+/* Meta's template states that stop its sends, and those that let them go; any other
+ * (a state Meta adds later) changes nothing. MISSING is ours: no such language. */
+static const char *const holding[] = {"PAUSED",   "DISABLED",       "REJECTED",         "PENDING",
+                                      "MISSING",  "IN_APPEAL",      "PENDING_DELETION", "DELETED",
+                                      "ARCHIVED", "LIMIT_EXCEEDED", "NOT_APPROVED"};
+static const char *const sending[] = {"APPROVED", "FLAGGED", "REINSTATED"};
+
+static bool among(const char *status, const char *const *set, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(status, set[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
 static bool status_holds(const char *status)
 {
-    return strcmp(status, "PAUSED") == 0 || strcmp(status, "DISABLED") == 0 ||
-           strcmp(status, "REJECTED") == 0;
+    return among(status, holding, sizeof holding / sizeof holding[0]);
+}
+
+static bool status_sends(const char *status)
+{
+    return among(status, sending, sizeof sending / sizeof sending[0]);
 }
 
 enum holds_applied holds_template_status(const char *name, const char *language, const char *status,
@@ -108,7 +127,7 @@ enum holds_applied holds_template_status(const char *name, const char *language,
             changed = !t->held || strcmp(t->status, status) != 0;
             hold(t, status, -1, reason);
             held = true;
-        } else if (strcmp(status, "APPROVED") == 0 && t->held) {
+        } else if (status_sends(status) && t->held) {
             t->held = false;
             changed = true;
         }
@@ -130,7 +149,11 @@ void holds_template_refused(const char *name, const char *language, long code, c
     struct template_hold *t = template_entry(name, language, true);
     if (t) {
         first = !t->held;
-        hold(t, code == 132016 ? "DISABLED" : "PAUSED", code, message);
+        hold(t,
+             code == 132016   ? "DISABLED"
+             : code == 132001 ? "NOT_APPROVED"
+                              : "PAUSED",
+             code, message);
     }
     pthread_mutex_unlock(&lock);
     if (first)
@@ -156,30 +179,40 @@ void holds_template_sent(const char *name, const char *language)
                  language);
 }
 
-long holds_template_wait(const char *name, const char *language, int64_t now_ms, bool *probe,
-                         char *why, size_t len, long *code)
+void holds_template_check(const char *name, const char *language, int64_t now_ms,
+                          struct hold_check *out)
 {
-    long wait = 0;
-    *probe = false;
+    memset(out, 0, sizeof(*out));
+    out->code = -1;
     pthread_mutex_lock(&lock);
     struct template_hold *t = template_entry(name, language, false);
     if (t && t->held) {
+        out->may_fall_back = strcmp(t->status, "PAUSED") != 0;
         if (now_ms >= t->next_probe_ms) {
             /* This one goes; the next probe waits twice as long, unless this one lifts
              * the hold. */
-            *probe = true;
+            out->probe = true;
             t->next_probe_ms = now_ms + t->backoff_ms;
             t->backoff_ms = t->backoff_ms * 2 > probe_max_ms ? probe_max_ms : t->backoff_ms * 2;
         } else {
             int64_t w = t->next_probe_ms - now_ms;
-            wait = w < HOLDS_RECHECK_MS ? (long)w : HOLDS_RECHECK_MS;
-            *code = t->code;
-            snprintf(why, len, "waiting: template %s (%s) is %s at Meta%s%s", name, language,
+            out->wait_ms = w < HOLDS_RECHECK_MS ? (long)w : HOLDS_RECHECK_MS;
+            out->code = t->code;
+            snprintf(out->why, sizeof out->why, "%s: template %s (%s) is %s at Meta%s%s",
+                     out->may_fall_back ? "template_not_approved" : "waiting", name, language,
                      t->status, t->reason[0] ? ": " : "", t->reason);
         }
     }
     pthread_mutex_unlock(&lock);
-    return wait;
+}
+
+bool holds_template_held(const char *name, const char *language)
+{
+    pthread_mutex_lock(&lock);
+    const struct template_hold *t = template_entry(name, language, false);
+    bool held = t && t->held;
+    pthread_mutex_unlock(&lock);
+    return held;
 }
 
 void holds_number_refused(const char *phone_number_id, long code, const char *message)

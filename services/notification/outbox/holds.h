@@ -1,14 +1,15 @@
 /* holds.h - sends held back for one template language or one sender number, short of
  * pausing the whole account (pause.h).
  *
- * A template language is held while Meta has it PAUSED, DISABLED or REJECTED: learnt
- * from a message_template_status_update webhook, or from a send Graph refused with
- * 132015 (paused) or 132016 (disabled). Its messages wait, attempts unused; the other
- * languages and templates go on. It is lifted by an APPROVED webhook, or by a probe: one
- * of its messages is let through after WHATSAPP_PAUSE_PROBE_MS, the next after twice
- * that, up to WHATSAPP_PAUSE_PROBE_MAX_MS, and the first one Graph accepts lifts the hold
- * (so a lost webhook never holds orders for ever). A held message is looked at again
- * within HOLDS_RECHECK_MS, so a lifted hold lets it go within that time.
+ * A template language is held while Meta does not have it APPROVED (PAUSED, DISABLED,
+ * REJECTED, PENDING, missing, ...): learnt from a message_template_status_update
+ * webhook, a read of the template list (sync), or a send Graph refused with 132015
+ * (paused), 132016 (disabled) or 132001 (not approved in that language). Its messages wait,
+ * attempts unused; the other languages and templates go on. It is lifted by an APPROVED webhook, or
+ * by a probe: one of its messages is let through after WHATSAPP_PAUSE_PROBE_MS, the next after
+ * twice that, up to WHATSAPP_PAUSE_PROBE_MAX_MS, and the first one Graph accepts lifts the hold (so
+ * a lost webhook never holds orders for ever). A held message is looked at again within
+ * HOLDS_RECHECK_MS, so a lifted hold lets it go within that time.
  *
  * A number is held for HOLDS_NUMBER_MS after Graph refused one of its sends with 131057
  * (maintenance or throughput upgrade); its messages wait that minute, the other numbers
@@ -52,18 +53,28 @@ enum holds_applied {
 enum holds_applied holds_template_status(const char *name, const char *language, const char *status,
                                          const char *reason, struct holds_event_key key);
 
-/* Graph refused a send of name in language with code (132015, 132016). */
+/* Graph refused a send of name in language with code (132015 paused, 132016 disabled,
+ * 132001 not approved in that language). */
 void holds_template_refused(const char *name, const char *language, long code, const char *message);
 
 /* Graph accepted a send of name in language: a hold on it ends. */
 void holds_template_sent(const char *name, const char *language);
 
-/* What to do with a message of name in language at now_ms (monotonic): 0 when it may go
- * (*probe true when it goes as the hold's probe), else the milliseconds to wait, with
- * why it waits in why ("template po_notification (es) is PAUSED: ...") and Meta's code
- * (-1 when an event held it) in *code. */
-long holds_template_wait(const char *name, const char *language, int64_t now_ms, bool *probe,
-                         char *why, size_t len, long *code);
+/* What to do with a message of name in language at now_ms (monotonic). */
+struct hold_check {
+    long wait_ms;       /* 0: it may go (as the hold's probe when probe is set) */
+    bool probe;         /* it goes as the probe of a held language */
+    bool may_fall_back; /* held for want of approval (not a quality pause): a purchase
+                           order may go in TEMPLATE_FALLBACK_LANGUAGE instead */
+    long code;          /* Meta's code of the hold, -1 when an event or a read set it */
+    char why[512];      /* "template_not_approved: template po_notification (ca) is
+                           PENDING at Meta", or "waiting: ... is PAUSED ..." */
+};
+void holds_template_check(const char *name, const char *language, int64_t now_ms,
+                          struct hold_check *out);
+
+/* True while name in language is held (no side effect: no probe is handed out). */
+bool holds_template_held(const char *name, const char *language);
 
 /* Graph refused a send from phone_number_id with 131057: hold the number a minute. */
 void holds_number_refused(const char *phone_number_id, long code, const char *message);

@@ -78,6 +78,8 @@ static const struct db_stmt apply_stmt = {
     "  wamid = CASE WHEN r.outcome = 'sent' THEN coalesce(r.wamid, m.wamid) ELSE m.wamid END,"
     "  phone_number_id = coalesce(r.phone_number_id, m.phone_number_id),"
     "  template_language = coalesce(r.language, m.template_language),"
+    "  fallback_from_language = CASE WHEN r.outcome = 'sent' THEN r.fallback_from"
+    "                                ELSE m.fallback_from_language END,"
     "  template_parameters = coalesce(r.parameters, m.template_parameters),"
     "  attempts = m.attempts + r.used,"
     "  next_attempt_at = CASE WHEN whatsapp_status_rank(m.status) >= 2 THEN NULL"
@@ -102,11 +104,12 @@ static const struct db_stmt apply_stmt = {
     "                   ELSE m.failed_at END,"
     "  lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
     " FROM unnest($2::uuid[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[],"
-    "             $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::bigint[])"
+    "             $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::bigint[],"
+    "             $14::text[])"
     "      AS r(id, outcome, used, delay_ms, error_code, error_message, skip_reason,"
-    "           wamid, phone_number_id, language, parameters, answered_ms)"
+    "           wamid, phone_number_id, language, parameters, answered_ms, fallback_from)"
     " WHERE m.id = r.id AND m.id = ANY ($2::uuid[]) AND m.lease_owner = $1",
-    13,
+    14,
     .replan = true,
 };
 
@@ -184,7 +187,9 @@ void outbox_result_clear(struct outbox_result *r)
     free(r->phone_number_id);
     free(r->language);
     free(r->parameters);
+    free(r->fallback_from);
     r->error_message = r->wamid = r->phone_number_id = r->language = r->parameters = NULL;
+    r->fallback_from = NULL;
 }
 
 enum {
@@ -200,6 +205,7 @@ enum {
     A_LANGUAGE,
     A_PARAMETERS,
     A_ANSWERED,
+    A_FALLBACK_FROM,
     NARRAYS
 };
 
@@ -239,6 +245,7 @@ enum db_status outbox_apply(const char *owner, struct outbox_result *const *resu
         pgarray_add(&arrays[A_LANGUAGE], r->language);
         pgarray_add(&arrays[A_PARAMETERS], r->parameters);
         pgarray_add_long(&arrays[A_ANSWERED], r->answered_ms, r->answered_ms == 0);
+        pgarray_add(&arrays[A_FALLBACK_FROM], r->fallback_from);
     }
     params[0] = owner;
     for (size_t a = 0; a < NARRAYS; a++) {

@@ -77,7 +77,9 @@ struct outbox_result {
     char *wamid;
     char *phone_number_id;
     char *language;
-    char *parameters; /* JSON array text */
+    char *parameters;    /* JSON array text */
+    char *fallback_from; /* the language the message was meant for, when it went out in
+                            TEMPLATE_FALLBACK_LANGUAGE instead; else NULL */
 };
 
 void outbox_result_clear(struct outbox_result *r);

@@ -394,6 +394,26 @@ static void settle_limits(struct sender *s, struct transfer *t, const struct gra
         rl_rate_block(&t->lane->rate, now + THROTTLE_BLOCK_US);
 }
 
+/* Holds the job's number (131057) or template language (132015, 132016, 132001) and
+ * sends the job back untried (holds.h). */
+static void hold(struct sender *s, struct send_job *job, const struct graph_outcome *o)
+{
+    set_error(job, o->code, o->message);
+    if (o->code == 131057) {
+        holds_number_refused(job->phone_number_id, o->code, o->message);
+        release(s, job, (int64_t)HOLDS_NUMBER_MS * 1000);
+        return;
+    }
+    if (o->code == 132001) { /* the message says it, in the word the admin looks for */
+        char why[GRAPH_MESSAGE_MAX + 32];
+        snprintf(why, sizeof why, "template_not_approved: %s", o->message);
+        set_error(job, o->code, why);
+    }
+    holds_template_refused(job->template_name, job->result.language ? job->result.language : "",
+                           o->code, o->message);
+    release(s, job, (int64_t)HOLDS_RECHECK_MS * 1000);
+}
+
 /* Turns a classified answer into the job's result. */
 static void conclude(struct sender *s, struct transfer *t, const struct graph_outcome *o,
                      int64_t now)
@@ -432,15 +452,7 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
         release(s, job, 0);
         return;
     case GRAPH_HOLD:
-        set_error(job, o->code, o->message);
-        if (o->code == 131057) {
-            holds_number_refused(job->phone_number_id, o->code, o->message);
-            release(s, job, (int64_t)HOLDS_NUMBER_MS * 1000);
-        } else {
-            holds_template_refused(job->template_name, r->language ? r->language : "", o->code,
-                                   o->message);
-            release(s, job, (int64_t)HOLDS_RECHECK_MS * 1000);
-        }
+        hold(s, job, o);
         return;
     case GRAPH_TRANSIENT:
         set_error(job, o->code, o->message);
@@ -458,6 +470,12 @@ static void conclude(struct sender *s, struct transfer *t, const struct graph_ou
         metric_inc(s->failed);
         break;
     case GRAPH_PERMANENT:
+        /* The platform's own template not approved in that language: it will be (the
+         * admin syncs the templates), so the order waits instead of failing. */
+        if (o->code == 132001 && strcmp(job->template_name, OUTBOX_PO_TEMPLATE) == 0) {
+            hold(s, job, o);
+            return;
+        }
         set_error(job, o->code, o->message);
         r->attempt_used = true;
         r->outcome = OUTBOX_FAILED;

@@ -283,39 +283,45 @@ static void *writer_run(void *arg)
 
 /* ---------- preparing a claimed row ---------- */
 
-/* Releases a composed job whose number or template language is held (holds.h): it
- * waits, its attempt unused, with why on the message. Returns true when held. */
-static bool held(struct worker *w, const struct outbox_row *row, struct send_job *job)
-{
-    char why[512];
-    long code = OUTBOX_NO_CODE;
-    int64_t now = monotonic_ms();
-    const char *language = job->result.language;
+enum verdict { GO, FALL_BACK, HOLD };
 
-    snprintf(job->template_name, sizeof job->template_name, "%s", row->template_name);
-    long wait = holds_number_wait(job->phone_number_id, now, why, sizeof why, &code);
-    if (wait == 0)
-        wait = holds_template_wait(row->template_name, language, now, &job->hold_probe, why,
-                                   sizeof why, &code);
-    if (wait == 0)
-        return false;
-    free(job->body);
-    job->body = NULL;
-    job->result.outcome = OUTBOX_RELEASE;
-    job->result.delay_ms = wait;
-    job->result.error_code = code < 0 ? OUTBOX_NO_CODE : code;
-    job->result.error_message = xstrdup(why);
-    metric_inc(w->released);
-    return true;
+/* Whether a composed message may go: its number or its template language may be held
+ * (holds.h). A purchase order whose language waits for approval goes in
+ * TEMPLATE_FALLBACK_LANGUAGE when that one is not held; else it waits, its attempt
+ * unused, with why in *check. */
+static enum verdict check_holds(const struct worker *w, const struct outbox_row *row,
+                                const struct compose_result *c, struct hold_check *check,
+                                bool *hold_probe)
+{
+    const char *fallback = w->cfg->template_fallback_language;
+    int64_t now = monotonic_ms();
+
+    memset(check, 0, sizeof(*check));
+    check->code = -1;
+    check->wait_ms =
+        holds_number_wait(c->phone_number_id, now, check->why, sizeof check->why, &check->code);
+    if (check->wait_ms)
+        return HOLD;
+    holds_template_check(row->template_name, c->language, now, check);
+    bool held = check->wait_ms > 0 || check->probe;
+    /* An order that can go in the fallback language goes, rather than wait or probe: the
+     * held language is lifted by its webhook or the next read of the list. */
+    if (held && row->kind == OUTBOX_PURCHASE_ORDER && check->may_fall_back && fallback[0] &&
+        strcmp(fallback, c->language) != 0 && !holds_template_held(row->template_name, fallback))
+        return FALL_BACK;
+    *hold_probe = check->probe;
+    return check->wait_ms == 0 ? GO : HOLD;
 }
 
 /* Turns a claimed row into a Graph request for the sender (returns true) or into its
- * answer for the writer (skipped, failed, released: returns false), by compose.h. */
+ * answer for the writer (skipped, failed, released: returns false), by compose.h and
+ * the holds. */
 static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
                     struct send_job *job)
 {
     struct tenant_settings ts;
     struct compose_result c;
+    struct hold_check check;
     struct compose_input in = {
         .platform_enabled = w->cfg->enabled,
         .default_phone_id = w->cfg->default_phone_number_id,
@@ -325,9 +331,11 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
         .now_us = wallclock_us(),
         .ttl_seconds = w->cfg->message_ttl_seconds,
     };
+    enum verdict verdict = GO;
 
     snprintf(job->result.id, sizeof job->result.id, "%s", row->id);
     snprintf(job->tenant_id, sizeof job->tenant_id, "%s", row->tenant_id);
+    snprintf(job->template_name, sizeof job->template_name, "%s", row->template_name);
     job->result.error_code = OUTBOX_NO_CODE;
     job->attempts = row->attempts;
     job->created_us = row->created_us;
@@ -335,8 +343,25 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     if (w->cfg->enabled)
         in.settings_status = tenant_settings_get(w->settings, row->tenant_id, row->created_us, &ts);
     compose(&in, &c);
+    if (c.outcome == COMPOSE_SEND) {
+        verdict = check_holds(w, row, &c, &check, &job->hold_probe);
+        if (verdict == FALL_BACK) {
+            compose_result_clear(&c);
+            in.fallback_language = w->cfg->template_fallback_language;
+            compose(&in, &c);
+        }
+    }
     switch (c.outcome) {
     case COMPOSE_SEND:
+        if (verdict == HOLD) {
+            job->result.outcome = OUTBOX_RELEASE;
+            job->result.delay_ms = check.wait_ms;
+            job->result.error_code = check.code < 0 ? OUTBOX_NO_CODE : check.code;
+            job->result.error_message = xstrdup(check.why);
+            job->result.language = xstrdup(c.language);
+            metric_inc(w->released);
+            break;
+        }
         job->body = c.body;
         c.body = NULL;
         job->body_len = strlen(job->body);
@@ -345,6 +370,7 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
         snprintf(job->recipient, sizeof job->recipient, "%s", row->recipient);
         job->result.phone_number_id = xstrdup(c.phone_number_id);
         job->result.language = xstrdup(c.language);
+        job->result.fallback_from = c.fallback_from[0] ? xstrdup(c.fallback_from) : NULL;
         job->result.parameters = c.parameters;
         c.parameters = NULL;
         break;
@@ -367,7 +393,7 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
         metric_inc(w->released);
         break;
     }
-    bool send = c.outcome == COMPOSE_SEND && !held(w, row, job);
+    bool send = c.outcome == COMPOSE_SEND && verdict != HOLD;
     compose_result_clear(&c);
     return send;
 }
