@@ -89,7 +89,8 @@ static char *post(const struct h_proc *p, const char *tenant)
                            "\"supplier_name\":\"Farines del Nord\",\"supplier_phone\":\"%s\","
                            "\"total_amount\":\"1250.00\",\"currency\":\"EUR\"}",
                            event, tenant, to);
-    struct h_resp r = h_call("POST", p->url, ht_service(), body, "/api/v1/notifications/purchase-orders");
+    struct h_resp r =
+        h_call("POST", p->url, ht_service(), body, "/api/v1/notifications/purchase-orders");
     if (r.status != 202)
         fail_msg("post: %ld %s", r.status, r.body);
     char *id = xstrdup(ht_str(&r, "message_id"));
@@ -228,8 +229,8 @@ static void an_order_in_a_pending_language_waits_then_goes(void **state)
     settings(t, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"ca\"}");
     /* ca disappears (deleted at Meta) and is created again: PENDING for 1.5 s */
     sim("/_sim/templates", "{\"templates\":[],\"replace\":true}");
-    struct h_resp r = admin("POST", "/api/v1/admin/whatsapp/templates/sync",
-                            "{\"languages\": [\"ca\"]}");
+    struct h_resp r =
+        admin("POST", "/api/v1/admin/whatsapp/templates/sync", "{\"languages\": [\"ca\"]}");
     assert_int_equal(r.status, 200);
     assert_string_equal(status_in(&r, "ca"), "PENDING");
     h_resp_free(&r);
@@ -307,7 +308,8 @@ static void with_a_fallback_the_order_goes_in_es_and_says_so(void **state)
     char *stored = column(id, "template_language"), *from = column(id, "fallback_from_language");
     assert_string_equal(stored, "es");
     assert_string_equal(from, "gl");
-    struct h_resp m = h_call("GET", st.notif.url, ht_admin(), NULL, "/api/v1/whatsapp/messages/%s", id);
+    struct h_resp m =
+        h_call("GET", st.notif.url, ht_admin(), NULL, "/api/v1/whatsapp/messages/%s", id);
     assert_string_equal(json_string_value(json_object_get(m.json, "fallback_from_language")), "gl");
     h_resp_free(&m);
     free(stored);

@@ -39,10 +39,17 @@ static void design_examples(void **state)
 {
     (void)state;
     static const struct amount_case cases[] = {
-        {"1250", "EUR", "es", "1.250,00 €"},      {"1250.00", "EUR", "es", "1.250,00 €"},
-        {"1250", "EUR", "eu", "1.250,00 €"},      {"1250", "EUR", "en", "€1,250.00"},
-        {"1250", "USD", "es", "1.250,00 USD"},    {"1250", "USD", "en", "USD 1,250.00"},
-        {"1250", "GBP", "en_GB", "GBP 1,250.00"}, {"1250", "EUR", "en-US", "€1,250.00"},
+        {"1250", "EUR", "es", "1.250,00 €"},
+        {"1250.00", "EUR", "es", "1.250,00 €"},
+        {"1250", "EUR", "eu", "1.250,00 €"},
+        {"1250", "EUR", "en", "€1,250.00"},
+        {"1250", "USD", "es", "1.250,00 USD"},
+        {"1250", "USD", "en", "USD 1,250.00"},
+        {"1250", "GBP", "en_GB", "GBP 1,250.00"},
+        {"1250", "EUR", "en-US", "€1,250.00"},
+        /* the four Iberian languages write it alike (issue 19) */
+        {"1250", "EUR", "ca", "1.250,00 €"},
+        {"1250", "EUR", "gl", "1.250,00 €"},
     };
     run_cases(cases, sizeof cases / sizeof cases[0]);
 }

@@ -1,7 +1,7 @@
 /* amount.h - money amounts as the {{3}} parameter of po_notification: formatted from the
  * exact decimal text (never through a float), in the style of the template's language.
  *
- *   es, eu and every other language:  1.250,00 €    1.250,00 USD
+ *   es, eu, ca, gl and every other:   1.250,00 €    1.250,00 USD
  *   en (en, en_US, en-GB...):           €1,250.00    USD 1,250.00
  *
  * Amounts are rounded half away from zero to cents, on the digits. Pure: no state. */
