@@ -897,7 +897,8 @@ static bool old_rows_gone(void *arg)
     return count_sql("SELECT count(*) FROM whatsapp_messages WHERE idempotency_key LIKE 'old-%'") ==
                0 &&
            count_sql(
-               "SELECT count(*) FROM whatsapp_pending_statuses WHERE wamid = 'wamid.stale'") == 0;
+               "SELECT count(*) FROM whatsapp_pending_statuses WHERE wamid = 'wamid.stale'") == 0 &&
+           count_sql("SELECT count(*) FROM whatsapp_account_events WHERE field = 'old'") == 0;
 }
 
 static void retention_deletes_old_rows_in_batches(void **state)
@@ -926,11 +927,17 @@ static void retention_deletes_old_rows_in_batches(void **state)
     free(h_sql(db_url, "INSERT INTO whatsapp_pending_statuses (wamid, status, status_ts,"
                        " received_at) VALUES ('wamid.stale', 'sent', now(), now() - interval"
                        " '2 days'), ('wamid.fresh', 'sent', now(), now())"));
+    /* account events: kept as long as messages */
+    free(h_sql(db_url, "INSERT INTO whatsapp_account_events (field, event_time, received_at,"
+                       " value, digest) VALUES ('old', now(), now() - interval '3 days', '{}',"
+                       " 'a'), ('young', now(), now(), '{}', 'b')"));
     assert_true(young > 0);
     assert_true(h_wait_until(old_rows_gone, NULL, 10000));
     assert_int_equal(count_sql("SELECT count(*) FROM whatsapp_messages"), young);
     assert_int_equal(
         count_sql("SELECT count(*) FROM whatsapp_pending_statuses WHERE wamid = 'wamid.fresh'"), 1);
+    assert_int_equal(
+        count_sql("SELECT count(*) FROM whatsapp_account_events WHERE field = 'young'"), 1);
 
     char *url = h_url(p.url, "/metrics");
     struct h_resp r = h_get(url, NULL);

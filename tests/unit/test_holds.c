@@ -30,8 +30,8 @@ static struct holds_event_key key(int64_t t, int64_t seq)
 static void states_that_hold_and_states_that_send(void **state)
 {
     (void)state;
-    static const char *const holding[] = {"PAUSED", "DISABLED", "REJECTED", "PENDING", "MISSING",
-                                          "IN_APPEAL"};
+    static const char *const holding[] = {"PAUSED",  "DISABLED", "REJECTED",
+                                          "PENDING", "MISSING",  "IN_APPEAL"};
     int64_t t = 100;
     for (size_t i = 0; i < sizeof holding / sizeof holding[0]; i++) {
         assert_int_equal(holds_template_status(T, "es", holding[i], "why", key(t++, 1)),
