@@ -44,6 +44,7 @@ struct notification_config {
     long message_ttl_seconds;
     const char *template_fallback_language; /* "" when none */
     long template_sync_seconds;
+    const char *billing_timezone;
     /* retention */
     long retention_days;
     long retention_batch;

@@ -91,6 +91,8 @@ static const struct cfg_var config_vars[] = {
     {"TEMPLATE_SYNC_INTERVAL_SECONDS", CFG_INT, C(template_sync_seconds), "3600", 0, 86400, 0,
      "how often the template statuses are read from Graph to repair what a lost webhook "
      "missed (0: never)"},
+    {"BILLING_TIMEZONE", CFG_STRING, C(billing_timezone), "Europe/Madrid", 0, 0, 0,
+     "the calendar month of quotas and usage is this time zone's"},
     {"OUTBOX_LEASE_SECONDS", CFG_INT, C(lease_seconds), "60", 5, 3600, 0,
      "how long a claimed message is reserved before another worker may take it"},
     {"WHATSAPP_RETENTION_DAYS", CFG_INT, C(retention_days), "90", 1, 36500, 0,

@@ -541,8 +541,9 @@ static void tenant_service_down_messages_wait_none_skipped(void **state)
 /* ======================= 4. Graph errors ======================= */
 
 /* Event i's recipient is permanently refused: 131026 (not on WhatsApp, an asynchronous
- * failed status) for i % 100 == 3, 132001 (a synchronous error) for i % 100 == 53 among
- * the first 4,000 (graph-sim keeps at most 64 error rules). */
+ * failed status) for i % 100 == 3, 132000 (a synchronous error: the parameters do not
+ * match the template) for i % 100 == 53 among the first 4,000 (graph-sim keeps at most
+ * 64 error rules). 132001 would hold the whole language instead (issue 19). */
 static bool not_on_whatsapp(int i)
 {
     return i % 100 == 3;
@@ -555,7 +556,7 @@ static bool bad_template(int i)
 
 #define PREFIX_ERRORS 5
 
-/* The error rules: a 132001 rule per bad-template recipient, then burst (may be NULL). */
+/* The error rules: a 132000 rule per bad-template recipient, then burst (may be NULL). */
 static char *error_rules(int n, const char *burst)
 {
     struct buf b = {0};
@@ -565,7 +566,7 @@ static char *error_rules(int n, const char *burst)
             continue;
         char to[16];
         hf_recipient(PREFIX_ERRORS, i, to);
-        buf_printf(&b, "%s{\"code\":132001,\"recipient\":\"%s\"}", b.len > 1 ? "," : "", to);
+        buf_printf(&b, "%s{\"code\":132000,\"recipient\":\"%s\"}", b.len > 1 ? "," : "", to);
     }
     if (burst)
         buf_printf(&b, "%s%s", b.len > 1 ? "," : "", burst);
@@ -690,15 +691,16 @@ static void graph_errors_transient_delivered_permanent_failed(void **state)
             continue;
         char to[16];
         hf_recipient(PREFIX_ERRORS, i, to);
-        /* 132001 is Graph's answer ("(#132001) Template name does not exist..."); 131026
+        /* 132000 is Graph's answer ("(#132000) Number of parameters does not match..."); 131026
          * comes in a failed status webhook ("Message undeliverable (...)"). */
-        long ok = hf_sql_long(r->s.notif_db,
-                              "SELECT count(*) FROM whatsapp_messages WHERE recipient_phone = "
-                              "'%s' AND status = 'failed' AND error_code = %d AND error_message "
-                              "LIKE '%s' AND failed_at IS NOT NULL",
-                              to, not_on_whatsapp(i) ? 131026 : 132001,
-                              not_on_whatsapp(i) ? "Message undeliverable%"
-                                                 : "(#132001) Template name does not exist%");
+        long ok =
+            hf_sql_long(r->s.notif_db,
+                        "SELECT count(*) FROM whatsapp_messages WHERE recipient_phone = "
+                        "'%s' AND status = 'failed' AND error_code = %d AND error_message "
+                        "LIKE '%s' AND failed_at IS NOT NULL",
+                        to, not_on_whatsapp(i) ? 131026 : 132000,
+                        not_on_whatsapp(i) ? "Message undeliverable%"
+                                           : "(#132000) Number of parameters does not match%");
         if (ok != 1) {
             char sql[256];
             snprintf(sql, sizeof sql,
@@ -714,7 +716,7 @@ static void graph_errors_transient_delivered_permanent_failed(void **state)
     /* Every other message went out: the transient errors all ended read. */
     assert_int_equal(hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_messages WHERE "
                                                 "status = 'failed' AND error_code NOT IN "
-                                                "(131026, 132001)"),
+                                                "(131026, 132000)"),
                      0);
     /* ... and carry no error of the attempts along the way. */
     assert_int_equal(hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_messages WHERE "
@@ -980,7 +982,7 @@ static long failed_messages(const struct run *r)
                        "SELECT count(*) FROM whatsapp_messages WHERE status = 'failed'");
 }
 
-#define BLOCKED_READ "probed by a read\" result=blocked"
+#define BLOCKED_READS "whatsapp_pause_probe_reads_total{result=\"blocked\"}"
 
 static void account_restricted_under_load_waits_and_resumes(void **state)
 {
@@ -1009,14 +1011,15 @@ static void account_restricted_under_load_waits_and_resumes(void **state)
         long e0 = sim_send_requests(r, NULL), a0 = hf_sim_accepted(&r->s);
         /* The probes: each instance reads the account's health first, and Graph reports
          * these codes as BLOCKED, so no probe goes as far as a send. */
-        const struct h_proc *inst[2] = {&r->s.notif, side};
-        long p0[2] = {h_log_count(inst[0], BLOCKED_READ), h_log_count(inst[1], BLOCKED_READ)};
+        long p0[2] = {(long)hf_metric(urls[0], BLOCKED_READS),
+                      (long)hf_metric(urls[1], BLOCKED_READS)};
         for (size_t i = 0; i < 2; i++)
             expect_ready_paused(urls[i], code);
         assert_int_equal(failed_messages(r), 0);
         usleep(PAUSE_WATCH_MS * 1000);
         long e1 = sim_send_requests(r, NULL), a1 = hf_sim_accepted(&r->s);
-        long p1[2] = {h_log_count(inst[0], BLOCKED_READ), h_log_count(inst[1], BLOCKED_READ)};
+        long p1[2] = {(long)hf_metric(urls[0], BLOCKED_READS),
+                      (long)hf_metric(urls[1], BLOCKED_READS)};
         long waiting =
             hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_messages WHERE status IN "
                                        "('queued', 'sending') AND attempts = 0");

@@ -69,7 +69,19 @@ enum {
  * release) keeps a next_attempt_at: every other one leaves the queue. */
 static const struct db_stmt apply_stmt = {
     "outbox_apply",
-    "UPDATE whatsapp_messages m SET"
+    "WITH r AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::int[], $5::int[], $6::int[],"
+    "             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[],"
+    "             $13::bigint[], $14::text[], $15::date[])"
+    "      AS r(id, outcome, used, delay_ms, error_code, error_message, skip_reason,"
+    "           wamid, phone_number_id, language, parameters, answered_ms, fallback_from,"
+    "           quota_month)),"
+    /* the quota units of messages Graph did not accept go back */
+    " back AS (UPDATE whatsapp_quota_usage q SET used = greatest(q.used - b.n, 0)"
+    "  FROM (SELECT m.tenant_id, r.quota_month, count(*) AS n FROM r"
+    "        JOIN whatsapp_messages m ON m.id = r.id"
+    "        WHERE r.quota_month IS NOT NULL AND r.outcome <> 'sent' GROUP BY 1, 2) b"
+    "  WHERE q.tenant_id = b.tenant_id AND q.month = b.quota_month)"
+    " UPDATE whatsapp_messages m SET"
     "  status = CASE WHEN whatsapp_status_rank(m.status) >= 2 THEN m.status"
     "                WHEN r.outcome = 'sent' THEN 'sent'"
     "                WHEN r.outcome = 'failed' THEN 'failed'"
@@ -103,13 +115,8 @@ static const struct db_stmt apply_stmt = {
     "                   THEN coalesce(to_timestamp(r.answered_ms / 1000.0), now())"
     "                   ELSE m.failed_at END,"
     "  lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
-    " FROM unnest($2::uuid[], $3::text[], $4::int[], $5::int[], $6::int[], $7::text[],"
-    "             $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::bigint[],"
-    "             $14::text[])"
-    "      AS r(id, outcome, used, delay_ms, error_code, error_message, skip_reason,"
-    "           wamid, phone_number_id, language, parameters, answered_ms, fallback_from)"
-    " WHERE m.id = r.id AND m.id = ANY ($2::uuid[]) AND m.lease_owner = $1",
-    14,
+    " FROM r WHERE m.id = r.id AND m.id = ANY ($2::uuid[]) AND m.lease_owner = $1",
+    15,
     .replan = true,
 };
 
@@ -206,6 +213,7 @@ enum {
     A_PARAMETERS,
     A_ANSWERED,
     A_FALLBACK_FROM,
+    A_QUOTA_MONTH,
     NARRAYS
 };
 
@@ -246,6 +254,7 @@ enum db_status outbox_apply(const char *owner, struct outbox_result *const *resu
         pgarray_add(&arrays[A_PARAMETERS], r->parameters);
         pgarray_add_long(&arrays[A_ANSWERED], r->answered_ms, r->answered_ms == 0);
         pgarray_add(&arrays[A_FALLBACK_FROM], r->fallback_from);
+        pgarray_add(&arrays[A_QUOTA_MONTH], r->quota_month[0] ? r->quota_month : NULL);
     }
     params[0] = owner;
     for (size_t a = 0; a < NARRAYS; a++) {
@@ -315,6 +324,49 @@ enum db_status outbox_pending_apply(const char *message_id, const char *wamid, l
     if (st == DB_OK)
         *applied = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
+    return st;
+}
+
+/* ---------- quotas ---------- */
+
+/* One statement per batch; the tenants come sorted, so concurrent batches lock their
+ * month rows in one order and never deadlock. */
+static const struct db_stmt st_quota_take = {
+    "outbox_quota_take",
+    "SELECT g.granted, g.used_before, mm.m::text"
+    " FROM (SELECT date_trunc('month', now() AT TIME ZONE $4)::date AS m) mm,"
+    "  unnest($1::uuid[], $2::int[], $3::int[]) WITH ORDINALITY AS r(t, w, q, i),"
+    "  LATERAL whatsapp_quota_take(r.t, mm.m, r.w, r.q) g"
+    " ORDER BY r.i",
+    4,
+    .replan = true,
+};
+
+enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, const char *timezone)
+{
+    struct buf arrays[3] = {{0}};
+    PGresult *res = NULL;
+    for (int a = 0; a < 3; a++)
+        pgarray_open(&arrays[a]);
+    for (size_t i = 0; i < n; i++) {
+        pgarray_add(&arrays[0], req[i].tenant_id);
+        pgarray_add_long(&arrays[1], req[i].want, false);
+        pgarray_add_long(&arrays[2], req[i].quota, false);
+    }
+    for (int a = 0; a < 3; a++)
+        pgarray_close(&arrays[a]);
+    const char *params[] = {arrays[0].data, arrays[1].data, arrays[2].data, timezone};
+    enum db_status st = db_exec_retrying(&st_quota_take, params, &res);
+    if (st == DB_OK && (size_t)PQntuples(res) != n)
+        st = DB_ERROR;
+    for (size_t i = 0; st == DB_OK && i < n; i++) {
+        req[i].granted = strtol(PQgetvalue(res, (int)i, 0), NULL, 10);
+        req[i].used_before = strtol(PQgetvalue(res, (int)i, 1), NULL, 10);
+        snprintf(req[i].month, sizeof req[i].month, "%s", PQgetvalue(res, (int)i, 2));
+    }
+    PQclear(res);
+    for (int a = 0; a < 3; a++)
+        buf_free(&arrays[a]);
     return st;
 }
 

@@ -77,9 +77,11 @@ struct outbox_result {
     char *wamid;
     char *phone_number_id;
     char *language;
-    char *parameters;    /* JSON array text */
-    char *fallback_from; /* the language the message was meant for, when it went out in
-                            TEMPLATE_FALLBACK_LANGUAGE instead; else NULL */
+    char *parameters;     /* JSON array text */
+    char *fallback_from;  /* the language the message was meant for, when it went out in
+                             TEMPLATE_FALLBACK_LANGUAGE instead; else NULL */
+    char quota_month[11]; /* the month whose quota unit the message holds ("" none):
+                             given back unless the outcome is sent */
 };
 
 void outbox_result_clear(struct outbox_result *r);
@@ -88,6 +90,22 @@ void outbox_result_clear(struct outbox_result *r);
  * one a webhook already stored (whatsapp_status_rank). Rows whose lease owner changed
  * are left alone. */
 enum db_status outbox_apply(const char *owner, struct outbox_result *const *results, size_t n)
+    __attribute__((warn_unused_result));
+
+/* A tenant's share of a batch against its monthly quota. */
+struct outbox_quota_request {
+    const char *tenant_id; /* in */
+    long want;             /* in: messages of the batch about to be sent */
+    long quota;            /* in: the month's quota (>= 0) */
+    long granted;          /* out: how many may go (the rest: quota_exceeded) */
+    long used_before;      /* out: the month's count before this batch */
+    char month[11];        /* out: "2026-12-01", the month in BILLING_TIMEZONE */
+};
+
+/* Takes the units of n tenants' shares (tenant ids sorted, distinct) in one atomic step:
+ * a month's count never passes its quota, whatever other workers and instances take.
+ * The results of the messages give back what Graph did not accept (outbox_apply). */
+enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, const char *timezone)
     __attribute__((warn_unused_result));
 
 /* Applies to the template holds (holds.h) the newest stored status event of every

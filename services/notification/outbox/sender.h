@@ -36,6 +36,7 @@ struct send_job {
     int64_t created_us; /* wall clock, for the event-to-Graph latency */
     bool probe;         /* may go while sending is paused */
     bool hold_probe;    /* the probe of a held template language (holds.h) */
+    long quota;         /* the tenant's monthly quota, -1 when unlimited */
 };
 
 /* A first-in first-out list of jobs, linked through job->next; owns its jobs. */

@@ -340,8 +340,11 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     job->attempts = row->attempts;
     job->created_us = row->created_us;
     job->probe = probe;
+    job->quota = -1;
     if (w->cfg->enabled)
         in.settings_status = tenant_settings_get(w->settings, row->tenant_id, row->created_us, &ts);
+    if (in.settings_status == TENANT_SETTINGS_OK || in.settings_status == TENANT_SETTINGS_STALE)
+        job->quota = ts.monthly_quota;
     compose(&in, &c);
     if (c.outcome == COMPOSE_SEND) {
         verdict = check_holds(w, row, &c, &check, &job->hold_probe);
@@ -398,6 +401,92 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     return send;
 }
 
+/* ---------- quotas ---------- */
+
+static int by_tenant(const void *a, const void *b)
+{
+    const struct send_job *x = *(struct send_job *const *)a, *y = *(struct send_job *const *)b;
+    return strcmp(x->tenant_id, y->tenant_id);
+}
+
+/* A job over its tenant's quota ends skipped, final and said. */
+static void over_quota(struct worker *w, struct send_job *job)
+{
+    free(job->body);
+    job->body = NULL;
+    job->result.outcome = OUTBOX_SKIPPED;
+    job->result.skip_reason = COMPOSE_SKIP_QUOTA;
+    metric_inc(w->skipped);
+    push_early(w, job);
+}
+
+static void crossed(const struct outbox_quota_request *q)
+{
+    long after = q->used_before + q->granted;
+    if (q->used_before * 5 < q->quota * 4 && after * 5 >= q->quota * 4 && after < q->quota)
+        log_warn("quota_warning: a tenant used 80%% of its monthly WhatsApp quota\ttenant=%s "
+                 "used=%ld quota=%ld month=%s",
+                 q->tenant_id, after, q->quota, q->month);
+    if (q->used_before < q->quota && after >= q->quota)
+        log_warn("quota_reached: a tenant used its monthly WhatsApp quota\ttenant=%s used=%ld "
+                 "quota=%ld month=%s",
+                 q->tenant_id, after, q->quota, q->month);
+}
+
+/* Takes the quota units of the jobs about to be sent, one statement for the batch; a
+ * tenant's jobs beyond its grant are skipped quota_exceeded. When the database cannot
+ * be asked, the limited tenants' jobs wait (released) rather than risk passing a quota. */
+static void take_quotas(struct worker *w, struct send_job_list *jobs)
+{
+    size_t n = jobs->n, nreq = 0;
+    if (n == 0)
+        return;
+    struct send_job **all = xcalloc(n, sizeof(*all));
+    struct outbox_quota_request *req = xcalloc(n, sizeof(*req));
+    for (size_t i = 0; i < n; i++)
+        all[i] = send_job_list_pop(jobs);
+    qsort(all, n, sizeof(*all), by_tenant); /* one lock order for every batch */
+    for (size_t i = 0; i < n; i++) {
+        if (all[i]->quota < 0)
+            continue;
+        if (nreq == 0 || strcmp(req[nreq - 1].tenant_id, all[i]->tenant_id) != 0)
+            req[nreq++] = (struct outbox_quota_request){.tenant_id = all[i]->tenant_id,
+                                                        .quota = all[i]->quota};
+        req[nreq - 1].want++;
+    }
+    enum db_status st = nreq ? outbox_quota_take(req, nreq, w->cfg->billing_timezone) : DB_OK;
+    long *left = xcalloc(nreq ? nreq : 1, sizeof(*left));
+    for (size_t k = 0; st == DB_OK && k < nreq; k++)
+        left[k] = req[k].granted;
+    for (size_t i = 0, k = 0; i < n; i++) {
+        struct send_job *job = all[i];
+        if (job->quota < 0) {
+            send_job_list_push(jobs, job);
+            continue;
+        }
+        while (strcmp(req[k].tenant_id, job->tenant_id) != 0)
+            k++;
+        if (st != DB_OK) {
+            free(job->body);
+            job->body = NULL;
+            job->result.outcome = OUTBOX_RELEASE;
+            job->result.delay_ms = DB_RETRY_MS;
+            push_early(w, job);
+        } else if (left[k] > 0) {
+            left[k]--;
+            snprintf(job->result.quota_month, sizeof job->result.quota_month, "%s", req[k].month);
+            send_job_list_push(jobs, job);
+        } else {
+            over_quota(w, job);
+        }
+    }
+    for (size_t k = 0; st == DB_OK && k < nreq; k++)
+        crossed(&req[k]);
+    free(left);
+    free(req);
+    free(all);
+}
+
 /* ---------- the claimer ---------- */
 
 /* Brings the settings of the claimed rows' tenants up to the newest row's creation, in
@@ -439,10 +528,16 @@ static bool account_readable(struct worker *w)
     enum graph_probe r =
         graph_probe_account(cfg->graph_base_url, cfg->api_version, cfg->business_account_id,
                             cfg->access_token, cfg->graph_timeout_ms, why, sizeof why);
-    log_info("paused account probed by a read	result=%s next_in_ms=%ld detail=\"%s\"",
-             r == GRAPH_PROBE_OK        ? "can_send"
-             : r == GRAPH_PROBE_BLOCKED ? "blocked"
-                                        : "failed",
+    const char *result = r == GRAPH_PROBE_OK        ? "can_send"
+                         : r == GRAPH_PROBE_BLOCKED ? "blocked"
+                                                    : "failed";
+    char labels[32];
+    snprintf(labels, sizeof labels, "result=\"%s\"", result);
+    metric_inc(metrics_counter("whatsapp_pause_probe_reads_total",
+                               "Reads of the paused account's health before a probe send, by "
+                               "what they found.",
+                               labels));
+    log_info("paused account probed by a read\tresult=%s next_in_ms=%ld detail=\"%s\"", result,
              (long)(w->next_probe_ms - monotonic_ms()), why);
     return r == GRAPH_PROBE_OK;
 }
@@ -499,6 +594,7 @@ static void claim(struct worker *w, int64_t now)
         else
             push_early(w, job);
     }
+    take_quotas(w, &submit);
     sender_submit(w->sender, &submit);
     if (c.n > 0)
         wakefd_signal(w->write_fd);

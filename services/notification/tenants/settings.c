@@ -120,6 +120,11 @@ static void parse(const json_t *obj, struct tenant_settings *out)
     memset(out, 0, sizeof(*out));
     out->whatsapp_enabled = bool_key(obj, "whatsapp_enabled", false);
     out->po_notifications_enabled = bool_key(obj, "enable_po_notifications", true);
+    /* the plan's quota; absent (an older tenant-service) or null: unlimited */
+    const json_t *quota = json_object_get(obj, "whatsapp_monthly_quota");
+    out->monthly_quota = json_is_integer(quota) && json_integer_value(quota) >= 0
+                             ? (long)json_integer_value(quota)
+                             : -1;
     const char *phone = json_string_value(json_object_get(obj, "whatsapp_phone_number_id"));
     if (phone && *phone) {
         if (all_digits(phone, TENANT_PHONE_ID_MAX - 1))

@@ -37,6 +37,7 @@ struct tenant_settings {
     bool phone_number_id_invalid;              /* set, but not 1-32 digits: never used */
     char display_phone_number[TENANT_DISPLAY_MAX];
     char language[TENANT_LANGUAGE_MAX]; /* whatsapp_default_language */
+    long monthly_quota;                 /* whatsapp_monthly_quota; -1 unlimited or absent */
 };
 
 enum tenant_settings_status {
