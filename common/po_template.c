@@ -2,7 +2,10 @@
  * thing in the register a supplier expects from a business message. */
 #include "po_template.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "jsonutil.h"
 
 const struct po_text po_texts[] = {
     {"es",
@@ -33,6 +36,40 @@ const struct po_text *po_text(const char *language)
     for (size_t i = 0; language && i < po_texts_count; i++) {
         if (strcmp(po_texts[i].language, language) == 0)
             return &po_texts[i];
+    }
+    return NULL;
+}
+
+const char *po_template_query_problem(const char *name, const char *language, const char **message)
+{
+    if (name && strcmp(name, PO_TEMPLATE_NAME) != 0) {
+        *message = "name: only " PO_TEMPLATE_NAME " is managed by the platform";
+        return "name";
+    }
+    if (language && !po_text(language)) {
+        *message = "language must be one of es, en, eu, ca, gl";
+        return "language";
+    }
+    return NULL;
+}
+
+const char *po_template_sync_problem(const json_t *body, const char **message)
+{
+    static const struct json_field fields[] = {{"languages", JK_STRING_ARRAY, false, 16}};
+    const char *field, *problem;
+    static __thread char sentence[96];
+    if (!json_check_object(body, fields, 1, false, &field, &problem)) {
+        snprintf(sentence, sizeof sentence, "%s %s", field ? field : "body", problem);
+        *message = sentence;
+        return field ? field : "body";
+    }
+    size_t i;
+    const json_t *v;
+    json_array_foreach (json_object_get(body, "languages"), i, v) {
+        if (!po_text(json_string_value(v))) {
+            *message = "languages must list codes among es, en, eu, ca, gl";
+            return "languages";
+        }
     }
     return NULL;
 }

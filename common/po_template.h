@@ -8,6 +8,7 @@
 #ifndef COMMON_PO_TEMPLATE_H
 #define COMMON_PO_TEMPLATE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,5 +27,12 @@ extern const size_t po_texts_count;
 
 /* The text of language, or NULL when it is not offered. */
 const struct po_text *po_text(const char *language);
+
+/* The checks of the template admin API, shared by both services so they answer alike.
+ * Each returns NULL, or the offending field with a sentence for a 422 in *message. */
+/* A report's query: name NULL or PO_TEMPLATE_NAME, language NULL or offered. */
+const char *po_template_query_problem(const char *name, const char *language, const char **message);
+/* A sync's body: an object with at most "languages", null or a list of offered codes. */
+const char *po_template_sync_problem(const json_t *body, const char **message);
 
 #endif

@@ -1,41 +1,21 @@
-/* retention.c - one thread that deletes old messages batch by batch until none is left,
- * prunes pending statuses older than a day, then sleeps; it wakes on shutdown. Several
+/* retention.c - a periodic thread (common/periodic.h) that deletes old messages batch
+ * by batch until none is left, prunes pending statuses older than a day and old account
+ * events, then sleeps. Several
  * instances may run it at once: batches skip rows another instance has locked. */
 #include "retention.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <unistd.h>
 
+#include "api/store.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
+#include "periodic.h"
 #include "shutdown.h"
-#include "wakefd.h"
-#include "api/store.h"
 
 #define PENDING_MAX_AGE_SECONDS 86400
 
-static pthread_t thread;
-static bool started;
-static atomic_bool stopping;
-static int stop_fd = -1; /* wakefd: stop */
-
-/* Sleeps up to ms; returns false when the process is shutting down. */
-static bool nap(long ms)
-{
-    struct pollfd fds[2] = {
-        {.fd = shutdown_fd(), .events = POLLIN},
-        {.fd = stop_fd, .events = POLLIN},
-    };
-    int timeout = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
-    while (poll(fds, 2, timeout) < 0 && errno == EINTR)
-        ;
-    return !atomic_load(&stopping) && !shutdown_requested() && !(fds[0].revents | fds[1].revents);
-}
+static struct periodic *thread;
 
 /* One pass: batches until a short one, then the pending statuses. Returns false when
  * the database failed (the next pass retries). */
@@ -47,7 +27,7 @@ static bool run_pass(const struct notification_config *cfg)
     long total = 0, deleted = 0;
 
     do {
-        if (atomic_load(&stopping) || shutdown_requested())
+        if (shutdown_requested())
             return true;
         if (store_retention_delete(cfg->retention_days, cfg->retention_batch, &deleted) != DB_OK) {
             log_warn("retention pass interrupted\terror=\"%s\"", db_error_message());
@@ -70,42 +50,20 @@ static bool run_pass(const struct notification_config *cfg)
     return true;
 }
 
-static void *retention_main(void *arg)
+static void retention_pass(void *arg)
 {
-    const struct notification_config *cfg = arg;
-    do {
-        run_pass(cfg);
-    } while (nap(cfg->retention_interval_seconds * 1000));
-    db_thread_close();
-    return NULL;
+    run_pass(arg);
 }
 
 bool retention_start(const struct notification_config *cfg)
 {
-    stop_fd = wakefd_new();
-    if (stop_fd < 0) {
-        log_error("retention cannot start: no eventfd");
-        return false;
-    }
-    atomic_store(&stopping, false);
-    if (pthread_create(&thread, NULL, retention_main, (void *)cfg) != 0) {
-        log_error("retention cannot start: no thread");
-        close(stop_fd);
-        stop_fd = -1;
-        return false;
-    }
-    started = true;
-    return true;
+    thread = periodic_start("retention", retention_pass, (void *)cfg, 0,
+                            cfg->retention_interval_seconds * 1000);
+    return thread != NULL;
 }
 
 void retention_stop(void)
 {
-    if (!started)
-        return;
-    atomic_store(&stopping, true);
-    wakefd_signal(stop_fd);
-    pthread_join(thread, NULL);
-    close(stop_fd);
-    stop_fd = -1;
-    started = false;
+    periodic_stop(thread);
+    thread = NULL;
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "handlers.h"
-#include "jsonutil.h"
 #include "notification_client.h"
 #include "po_template.h"
 
@@ -24,17 +23,12 @@ static void reply_report(struct http_request *req, enum notif_status st, struct 
 
 void handle_admin_templates(struct http_request *req)
 {
-    const char *name = http_query(req, "name"), *language = http_query(req, "language");
+    const char *message;
     struct notif_result r = {0};
-
-    if (name && strcmp(name, PO_TEMPLATE_NAME) != 0) {
-        http_reply_field_error(req, 422, "validation_error", "name",
-                               "name: only " PO_TEMPLATE_NAME " is managed by the platform");
-        return;
-    }
-    if (language && !po_text(language)) {
-        http_reply_field_error(req, 422, "validation_error", "language",
-                               "language must be one of es, en, eu, ca, gl");
+    const char *language = http_query(req, "language");
+    const char *field = po_template_query_problem(http_query(req, "name"), language, &message);
+    if (field) {
+        http_reply_field_error(req, 422, "validation_error", field, "%s", message);
         return;
     }
     reply_report(req, notif_template_report(language, &r), &r);
@@ -42,27 +36,15 @@ void handle_admin_templates(struct http_request *req)
 
 void handle_admin_templates_sync(struct http_request *req)
 {
-    static const struct json_field fields[] = {{"languages", JK_STRING_ARRAY, false, 16}};
-    const char *field, *problem;
+    const char *message;
     struct notif_result r = {0};
     json_t *body = http_body_object(req);
-
     if (!body)
         return;
-    if (!json_check_object(body, fields, 1, false, &field, &problem)) {
-        http_reply_field_error(req, 422, "validation_error", field, "%s %s", field, problem);
-        goto out;
-    }
-    size_t i;
-    const json_t *v;
-    json_array_foreach (json_object_get(body, "languages"), i, v) {
-        if (!po_text(json_string_value(v))) {
-            http_reply_field_error(req, 422, "validation_error", "languages",
-                                   "languages must list codes among es, en, eu, ca, gl");
-            goto out;
-        }
-    }
-    reply_report(req, notif_template_sync(body, &r), &r);
-out:
+    const char *field = po_template_sync_problem(body, &message);
+    if (field)
+        http_reply_field_error(req, 422, "validation_error", field, "%s", message);
+    else
+        reply_report(req, notif_template_sync(body, &r), &r);
     json_decref(body);
 }

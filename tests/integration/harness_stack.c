@@ -1,9 +1,14 @@
 /* harness_stack.c - graph-sim, notification-service and tenant-service wired together. */
 #include "harness_stack.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "alloc.h"
 #include "harness_tenant.h"
@@ -90,4 +95,44 @@ int hs_stop(struct h_stack *s)
     if (h_stop(&s->sim) != 0)
         rc = -1;
     return rc;
+}
+
+void hs_settings(const struct h_stack *s, const char *tenant, const char *json)
+{
+    char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", tenant);
+    struct h_resp r = ht_call(&s->ts, "PUT", path, ht_admin(), json);
+    if (r.status != 200)
+        fail_msg("settings %s: %ld %s", json, r.status, r.body);
+    h_resp_free(&r);
+    free(path);
+}
+
+void hs_assign(const struct h_stack *s, const char *tenant, const char *phone)
+{
+    char *path = xasprintf("/api/v1/admin/whatsapp/tenants/%s/assign-phone", tenant);
+    char *body = xasprintf("{\"phone_number_id\": \"%s\"}", phone);
+    struct h_resp r = ht_call(&s->ts, "POST", path, ht_admin(), body);
+    if (r.status != 200)
+        fail_msg("assign %s: %ld %s", phone, r.status, r.body);
+    h_resp_free(&r);
+    free(body);
+    free(path);
+}
+
+void hs_sim(const struct h_stack *s, const char *path, const char *body)
+{
+    struct h_resp r = h_call("POST", s->sim.url, NULL, body, "%s", path);
+    if (r.status != 200)
+        fail_msg("graph-sim %s %s: %ld %s", path, body, r.status, r.body);
+    h_resp_free(&r);
+}
+
+char *hs_column(const struct h_stack *s, const char *id, const char *col)
+{
+    char *sql =
+        xasprintf("SELECT coalesce(%s::text, '') FROM whatsapp_messages WHERE id = '%s'", col, id);
+    char *v = h_sql(s->notif_db, sql);
+    free(sql);
+    assert_non_null(v);
+    return v;
 }

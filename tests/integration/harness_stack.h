@@ -33,6 +33,16 @@ bool hs_start(struct h_stack *s, const char *name, const char *const *notif_extr
  * tenant-service, with the same settings, on port (pick it with h_free_port()). The caller stops
  * it. */
 bool hs_start_notification(struct h_stack *s, struct h_proc *p, unsigned port);
+/* What the suites on a stack do all the time; each fails the test when it does not work. */
+/* PUTs json to the tenant's notification settings, as the admin. */
+void hs_settings(const struct h_stack *s, const char *tenant, const char *json);
+/* Assigns a WABA number to the tenant, as the admin. */
+void hs_assign(const struct h_stack *s, const char *tenant, const char *phone);
+/* POSTs body to graph-sim's control path (200 expected). */
+void hs_sim(const struct h_stack *s, const char *path, const char *body);
+/* A column of a message as text ("" for NULL); the caller frees it. */
+char *hs_column(const struct h_stack *s, const char *id, const char *col);
+
 /* Stops them (tenant-service first); returns 0 when every one exited 0. */
 int hs_stop(struct h_stack *s);
 

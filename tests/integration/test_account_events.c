@@ -30,36 +30,6 @@ static char bakery_es[HT_ID_LEN], bakery_en[HT_ID_LEN], bakery_other[HT_ID_LEN];
 
 /* ---------- helpers ---------- */
 
-static void sim(const char *path, const char *body)
-{
-    struct h_resp r = h_call("POST", st.sim.url, NULL, body, "%s", path);
-    if (r.status != 200)
-        fail_msg("graph-sim %s %s: %ld %s", path, body, r.status, r.body);
-    h_resp_free(&r);
-}
-
-static void settings(const char *tenant, const char *json)
-{
-    char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", tenant);
-    struct h_resp r = ht_call(&st.ts, "PUT", path, ht_admin(), json);
-    if (r.status != 200)
-        fail_msg("settings %s: %ld %s", json, r.status, r.body);
-    h_resp_free(&r);
-    free(path);
-}
-
-static void assign(const char *tenant, const char *phone)
-{
-    char *path = xasprintf("/api/v1/admin/whatsapp/tenants/%s/assign-phone", tenant);
-    char *body = xasprintf("{\"phone_number_id\": \"%s\"}", phone);
-    struct h_resp r = ht_call(&st.ts, "POST", path, ht_admin(), body);
-    if (r.status != 200)
-        fail_msg("assign %s: %ld %s", phone, r.status, r.body);
-    h_resp_free(&r);
-    free(body);
-    free(path);
-}
-
 /* Posts an order of tenant to a recipient of its own; returns the message id (owned). */
 static char *post(const char *tenant)
 {
@@ -80,19 +50,9 @@ static char *post(const char *tenant)
     return id;
 }
 
-static char *column(const char *id, const char *col)
-{
-    char *sql =
-        xasprintf("SELECT coalesce(%s::text, '') FROM whatsapp_messages WHERE id = '%s'", col, id);
-    char *v = h_sql(st.notif_db, sql);
-    free(sql);
-    assert_non_null(v);
-    return v;
-}
-
 static long column_long(const char *id, const char *col)
 {
-    char *v = column(id, col);
+    char *v = hs_column(&st, id, col);
     long n = strtol(v, NULL, 10);
     free(v);
     return n;
@@ -100,7 +60,7 @@ static long column_long(const char *id, const char *col)
 
 static bool is_sent(void *arg)
 {
-    char *s = column(arg, "status");
+    char *s = hs_column(&st, arg, "status");
     bool sent = strcmp(s, "sent") == 0 || strcmp(s, "delivered") == 0 || strcmp(s, "read") == 0;
     free(s);
     return sent;
@@ -110,8 +70,8 @@ static bool is_sent(void *arg)
  * the send or probe that found the hold, or ours: "waiting: ..."). */
 static bool is_held(void *arg)
 {
-    char *s = column(arg, "status");
-    char *e = column(arg, "error_message");
+    char *s = hs_column(&st, arg, "status");
+    char *e = hs_column(&st, arg, "error_message");
     bool held = strcmp(s, "queued") == 0 && e[0];
     free(s);
     free(e);
@@ -121,7 +81,7 @@ static bool is_held(void *arg)
 static void expect_sent(const char *id, int timeout_ms)
 {
     if (!h_wait_until(is_sent, (void *)id, timeout_ms)) {
-        char *s = column(id, "status"), *e = column(id, "error_message");
+        char *s = hs_column(&st, id, "status"), *e = hs_column(&st, id, "error_message");
         fail_msg("message %s: %s (%s), want sent", id, s, e);
     }
 }
@@ -129,10 +89,10 @@ static void expect_sent(const char *id, int timeout_ms)
 static void expect_held(const char *id, const char *error_part)
 {
     if (!h_wait_until(is_held, (void *)id, 10000)) {
-        char *s = column(id, "status"), *e = column(id, "error_message");
+        char *s = hs_column(&st, id, "status"), *e = hs_column(&st, id, "error_message");
         fail_msg("message %s: %s (%s), want queued and waiting", id, s, e);
     }
-    char *e = column(id, "error_message");
+    char *e = hs_column(&st, id, "error_message");
     if (!strcasestr(e, error_part))
         fail_msg("message %s waits for \"%s\", want it to say \"%s\"", id, e, error_part);
     free(e);
@@ -142,7 +102,7 @@ static void expect_held(const char *id, const char *error_part)
 /* How many sends graph-sim accepted for the message's recipient. */
 static long sim_sends_of(const char *id)
 {
-    char *to = column(id, "recipient_phone");
+    char *to = hs_column(&st, id, "recipient_phone");
     struct h_resp r = h_call("GET", st.sim.url, NULL, NULL, "/_sim/messages?to=%%2B%s", to + 1);
     long n = (long)json_array_size(json_object_get(r.json, "messages"));
     h_resp_free(&r);
@@ -218,9 +178,9 @@ static bool sending(void *arg)
 static void paused_template_language_holds_only_its_orders(void **state)
 {
     (void)state;
-    sim("/_sim/templates/update",
-        "{\"name\":\"po_notification\",\"language\":\"es\",\"status\":\"PAUSED\","
-        "\"reason\":\"LOW_QUALITY\"}");
+    hs_sim(&st, "/_sim/templates/update",
+           "{\"name\":\"po_notification\",\"language\":\"es\",\"status\":\"PAUSED\","
+           "\"reason\":\"LOW_QUALITY\"}");
     /* graph-sim's webhook reaches the service within its delivery delay */
     usleep(500 * 1000);
     char *es = post(bakery_es), *en = post(bakery_en);
@@ -235,8 +195,8 @@ static void paused_template_language_holds_only_its_orders(void **state)
     hold = health_held(&h, "po_notification", "en"); /* json_is_null reads it twice */
     assert_true(json_is_null(hold));
     h_resp_free(&h);
-    sim("/_sim/templates/update",
-        "{\"name\":\"po_notification\",\"language\":\"es\",\"status\":\"APPROVED\"}");
+    hs_sim(&st, "/_sim/templates/update",
+           "{\"name\":\"po_notification\",\"language\":\"es\",\"status\":\"APPROVED\"}");
     expect_sent(es, 15000);
     assert_int_equal(sim_sends_of(es), 1);
     assert_int_equal(column_long(es, "attempts"), 1);
@@ -249,13 +209,14 @@ static void paused_template_language_holds_only_its_orders(void **state)
 static void template_refused_by_graph_is_held_then_probed(void **state)
 {
     (void)state;
-    sim("/_sim/faults", "{\"template_errors\":[{\"name\":\"po_notification\",\"language\":"
-                        "\"es\",\"code\":132015}]}");
+    hs_sim(&st, "/_sim/faults",
+           "{\"template_errors\":[{\"name\":\"po_notification\",\"language\":"
+           "\"es\",\"code\":132015}]}");
     char *es = post(bakery_es), *en = post(bakery_en);
     expect_sent(en, 10000);
     expect_held(es, "132015");
     assert_int_equal(column_long(es, "error_code"), 132015);
-    sim("/_sim/faults", "{\"template_errors\":[]}");
+    hs_sim(&st, "/_sim/faults", "{\"template_errors\":[]}");
     expect_sent(es, 20000); /* the next probe after WHATSAPP_PAUSE_PROBE_MS, doubling */
     assert_int_equal(sim_sends_of(es), 1);
     free(es);
@@ -269,8 +230,8 @@ static void template_refused_by_graph_is_held_then_probed(void **state)
 static void number_in_maintenance_holds_its_orders_a_minute(void **state)
 {
     (void)state;
-    sim("/_sim/faults",
-        "{\"phone_errors\":[{\"phone_number_id\":\"" HS_PHONE(04) "\",\"code\":131057}]}");
+    hs_sim(&st, "/_sim/faults",
+           "{\"phone_errors\":[{\"phone_number_id\":\"" HS_PHONE(04) "\",\"code\":131057}]}");
     char *held = post(bakery_other), *other = post(bakery_en);
     expect_sent(other, 10000);
     expect_held(held, "131057");
@@ -286,7 +247,7 @@ static void number_in_maintenance_holds_its_orders_a_minute(void **state)
     h_resp_free(&h);
     assert_in_range(strtol(wait, NULL, 10), 40, 61);
     free(wait);
-    sim("/_sim/faults", "{\"phone_errors\":[]}");
+    hs_sim(&st, "/_sim/faults", "{\"phone_errors\":[]}");
     /* it would go after the minute; the test does not wait for it: move its turn */
     free(h_sql(st.notif_db, "UPDATE whatsapp_messages SET next_attempt_at = now() "
                             "WHERE status = 'queued' AND error_code = 131057"));
@@ -338,7 +299,7 @@ static void account_restriction_event_pauses_until_a_probe_works(void **state)
 static void probe_reads_before_it_sends(void **state)
 {
     (void)state;
-    sim("/_sim/faults", "{\"account_error\":{\"code\":368}}");
+    hs_sim(&st, "/_sim/faults", "{\"account_error\":{\"code\":368}}");
     char *id = post(bakery_en);
     struct h_resp r;
     for (int i = 0; i < 100; i++) {
@@ -357,10 +318,10 @@ static void probe_reads_before_it_sends(void **state)
     sleep(2); /* probes every 300 ms, doubling to 1.2 s: a few reads, all blocked */
     assert_true(h_log_count(&st.notif, "result=blocked") > sends_before);
     assert_int_equal(sim_sends_of(id), 0);
-    char *status = column(id, "status");
+    char *status = hs_column(&st, id, "status");
     assert_string_equal(status, "queued");
     free(status);
-    sim("/_sim/faults", "{\"account_error\":null}");
+    hs_sim(&st, "/_sim/faults", "{\"account_error\":null}");
     assert_true(h_wait_until(sending, NULL, 10000));
     expect_sent(id, 10000);
     assert_int_equal(sim_sends_of(id), 1);
@@ -403,13 +364,13 @@ static void quality_webhook_refreshes_the_phone_list_at_once(void **state)
     body = xasprintf("{\"phone_number_id\":\"" HS_PHONE(05) "\",\"quality_rating\":\"%s\","
                                                             "\"event\":\"DOWNGRADE\"}",
                      after);
-    sim("/_sim/phone_numbers/update", body);
+    hs_sim(&st, "/_sim/phone_numbers/update", body);
     free(body);
     assert_true(h_wait_until(quality_is, (void *)after, 5000));
     body = xasprintf("{\"phone_number_id\":\"" HS_PHONE(05) "\",\"quality_rating\":\"%s\","
                                                             "\"event\":\"UPGRADE\"}",
                      before);
-    sim("/_sim/phone_numbers/update", body);
+    hs_sim(&st, "/_sim/phone_numbers/update", body);
     free(body);
 }
 
@@ -418,8 +379,8 @@ static void quality_webhook_refreshes_the_phone_list_at_once(void **state)
 static void category_change_of_po_notification_is_loud(void **state)
 {
     (void)state;
-    sim("/_sim/templates/update",
-        "{\"name\":\"po_notification\",\"language\":\"en\",\"category\":\"MARKETING\"}");
+    hs_sim(&st, "/_sim/templates/update",
+           "{\"name\":\"po_notification\",\"language\":\"en\",\"category\":\"MARKETING\"}");
     for (int i = 0; i < 50 && h_log_count(&st.notif, "TEMPLATE CATEGORY CHANGED") == 0; i++)
         usleep(100 * 1000);
     assert_int_equal(h_log_count(&st.notif, "TEMPLATE CATEGORY CHANGED"), 1);
@@ -428,8 +389,8 @@ static void category_change_of_po_notification_is_loud(void **state)
     assert_non_null(strstr(m.body, "whatsapp_template_category_changes_total{template="
                                    "\"po_notification\",category=\"MARKETING\"} 1"));
     h_resp_free(&m);
-    sim("/_sim/templates/update",
-        "{\"name\":\"po_notification\",\"language\":\"en\",\"category\":\"UTILITY\"}");
+    hs_sim(&st, "/_sim/templates/update",
+           "{\"name\":\"po_notification\",\"language\":\"en\",\"category\":\"UTILITY\"}");
 }
 
 /* At least once, out of order: a repeat is stored once and applied once; an older
@@ -491,7 +452,7 @@ static void bad_account_events_are_counted_and_never_fail_the_batch(void **state
     (void)state;
     char *id = post(bakery_en);
     expect_sent(id, 10000);
-    char *wamid = column(id, "wamid");
+    char *wamid = hs_column(&st, id, "wamid");
     char *body = xasprintf(
         "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"" HS_WABA_ID
         "\",\"time\":%lld,\"changes\":["
@@ -512,7 +473,7 @@ static void bad_account_events_are_counted_and_never_fail_the_batch(void **state
     assert_int_equal(summary(&w, "applied"), 0);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(w.json, "statuses"), "applied")), 1);
-    char *status = column(id, "status");
+    char *status = hs_column(&st, id, "status");
     assert_string_equal(status, "read");
     struct h_resp m = h_call("GET", st.notif.url, NULL, NULL, "/metrics");
     assert_non_null(strstr(m.body, "whatsapp_webhook_account_events_total{field=\"other\","
@@ -529,7 +490,7 @@ static void bad_account_events_are_counted_and_never_fail_the_batch(void **state
 
 static bool is_failed(void *arg)
 {
-    char *s = column(arg, "status");
+    char *s = hs_column(&st, arg, "status");
     bool failed = strcmp(s, "failed") == 0;
     free(s);
     return failed;
@@ -540,8 +501,8 @@ static bool is_failed(void *arg)
 static void an_order_past_its_time_to_live_fails_unsent(void **state)
 {
     (void)state;
-    sim("/_sim/faults",
-        "{\"phone_errors\":[{\"phone_number_id\":\"" HS_PHONE(04) "\",\"code\":131057}]}");
+    hs_sim(&st, "/_sim/faults",
+           "{\"phone_errors\":[{\"phone_number_id\":\"" HS_PHONE(04) "\",\"code\":131057}]}");
     char *first = post(bakery_other);
     expect_held(first, "131057"); /* the number is held now, whatever came before */
     char *late = post(bakery_other);
@@ -553,12 +514,12 @@ static void an_order_past_its_time_to_live_fails_unsent(void **state)
     free(sql);
     if (!h_wait_until(is_failed, late, 10000))
         fail_msg("a 13 h old order was not failed");
-    char *e = column(late, "error_message");
+    char *e = hs_column(&st, late, "error_message");
     assert_string_equal(e, "expired: not sent within 43200 s of the order "
                            "(WHATSAPP_MESSAGE_TTL_SECONDS)");
     assert_int_equal(sim_sends_of(late), 0);
     assert_int_equal(column_long(late, "attempts"), 0);
-    sim("/_sim/faults", "{\"phone_errors\":[]}");
+    hs_sim(&st, "/_sim/faults", "{\"phone_errors\":[]}");
     free(e);
     free(first);
     free(late);
@@ -582,7 +543,7 @@ static void metas_time_to_live_failure_is_kept(void **state)
         fail_msg("template creation: %ld %s", r.status, r.body);
     h_resp_free(&r);
     free(path);
-    sim("/_sim/faults", "{\"unreachable\":[\"+34600399999\"]}");
+    hs_sim(&st, "/_sim/faults", "{\"unreachable\":[\"+34600399999\"]}");
     char *body = xasprintf("{\"idempotency_key\":\"ttl-1\",\"tenant_id\":\"%s\",\"to\":"
                            "\"+34600399999\",\"template_name\":\"po_notification\",\"language\":"
                            "\"ca\",\"parameters\":[\"Forn Estel\",\"PO-31\",\"12,00 €\"]}",
@@ -596,10 +557,10 @@ static void metas_time_to_live_failure_is_kept(void **state)
     if (!h_wait_until(is_failed, id, 45000))
         fail_msg("Meta's TTL failure did not arrive");
     assert_int_equal(column_long(id, "error_code"), 131026);
-    char *sent_at = column(id, "sent_at");
+    char *sent_at = hs_column(&st, id, "sent_at");
     assert_true(sent_at[0] != '\0'); /* it was sent, and never delivered */
     free(sent_at);
-    sim("/_sim/faults", "{\"unreachable\":[]}");
+    hs_sim(&st, "/_sim/faults", "{\"unreachable\":[]}");
     free(id);
 }
 
@@ -627,12 +588,15 @@ static int setup(void **state)
     ht_create_tenant(&st.ts, "Panadería Sol", bakery_es);
     ht_create_tenant(&st.ts, "Bakehouse Moon", bakery_en);
     ht_create_tenant(&st.ts, "Forn Estel", bakery_other);
-    settings(bakery_es, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"es\"}");
-    settings(bakery_en, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"en\"}");
-    settings(bakery_other, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"en\"}");
-    assign(bakery_es, HS_PHONE(02));
-    assign(bakery_en, HS_PHONE(03));
-    assign(bakery_other, HS_PHONE(04));
+    hs_settings(&st, bakery_es,
+                "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"es\"}");
+    hs_settings(&st, bakery_en,
+                "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"en\"}");
+    hs_settings(&st, bakery_other,
+                "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"en\"}");
+    hs_assign(&st, bakery_es, HS_PHONE(02));
+    hs_assign(&st, bakery_en, HS_PHONE(03));
+    hs_assign(&st, bakery_other, HS_PHONE(04));
     return 0;
 }
 

@@ -29,28 +29,6 @@ static int next_phone; /* recipients: each order its own, so graph-sim can be as
 
 /* ---------- helpers ---------- */
 
-static void settings(const char *tenant, const char *json)
-{
-    char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", tenant);
-    struct h_resp r = ht_call(&st.ts, "PUT", path, ht_admin(), json);
-    if (r.status != 200)
-        fail_msg("settings %s: %ld %s", json, r.status, r.body);
-    h_resp_free(&r);
-    free(path);
-}
-
-static void assign(const char *tenant, const char *phone)
-{
-    char *path = xasprintf("/api/v1/admin/whatsapp/tenants/%s/assign-phone", tenant);
-    char *body = xasprintf("{\"phone_number_id\": \"%s\"}", phone);
-    struct h_resp r = ht_call(&st.ts, "POST", path, ht_admin(), body);
-    if (r.status != 200)
-        fail_msg("assign %s: %ld %s", phone, r.status, r.body);
-    h_resp_free(&r);
-    free(body);
-    free(path);
-}
-
 static void unassign(const char *tenant)
 {
     char *path = xasprintf("/api/v1/admin/whatsapp/tenants/%s/unassign-phone", tenant);
@@ -84,19 +62,9 @@ static long post(const struct h_proc *p, const char *tenant, char to[16], char i
     return status;
 }
 
-static char *column(const char *id, const char *col)
-{
-    char *sql =
-        xasprintf("SELECT coalesce(%s::text, '') FROM whatsapp_messages WHERE id = '%s'", col, id);
-    char *v = h_sql(st.notif_db, sql);
-    free(sql);
-    assert_non_null(v);
-    return v;
-}
-
 static bool final(void *arg)
 {
-    char *s = column(arg, "status");
+    char *s = hs_column(&st, arg, "status");
     bool done = strcmp(s, "sent") == 0 || strcmp(s, "delivered") == 0 || strcmp(s, "read") == 0 ||
                 strcmp(s, "failed") == 0 || strcmp(s, "skipped") == 0;
     free(s);
@@ -128,12 +96,12 @@ static void expect(const struct h_proc *p, const char *tenant, const char *phone
     char to[16], id[UUID_STR_LEN];
     assert_int_equal(post(p, tenant, to, id), 202);
     if (!h_wait_until(final, id, 10000)) {
-        char *s = column(id, "status");
+        char *s = hs_column(&st, id, "status");
         fail_msg("message %s stayed %s", id, s);
     }
-    char *status = column(id, "status");
-    char *skip = column(id, "skip_reason");
-    char *from = column(id, "phone_number_id");
+    char *status = hs_column(&st, id, "status");
+    char *skip = hs_column(&st, id, "skip_reason");
+    char *from = hs_column(&st, id, "phone_number_id");
     char *got = sim_senders(to);
     if (phone) {
         if (strcmp(status, "sent") != 0 || strcmp(from, phone) != 0 || strcmp(got, phone) != 0)
@@ -165,12 +133,12 @@ static void toggle_on_then_post_at_once_is_sent(void **state)
     (void)state;
     char t[HT_ID_LEN];
     ht_create_tenant(&st.ts, ninstances == 1 ? "Horno Uno" : "Horno Dos", t);
-    assign(t, HS_PHONE(02));
+    hs_assign(&st, t, HS_PHONE(02));
     expect_all(t, NULL, "whatsapp_disabled_for_tenant"); /* warms every cache with "off" */
     for (int round = 0; round < ROUNDS; round++) {
-        settings(t, "{\"whatsapp_enabled\": true}");
+        hs_settings(&st, t, "{\"whatsapp_enabled\": true}");
         expect_all(t, HS_PHONE(02), NULL);
-        settings(t, "{\"whatsapp_enabled\": false}");
+        hs_settings(&st, t, "{\"whatsapp_enabled\": false}");
         expect_all(t, NULL, "whatsapp_disabled_for_tenant");
     }
     unassign(t);
@@ -181,15 +149,15 @@ static void toggle_off_then_post_at_once_is_skipped(void **state)
     (void)state;
     char t[HT_ID_LEN];
     ht_create_tenant(&st.ts, ninstances == 1 ? "Obrador Uno" : "Obrador Dos", t);
-    assign(t, HS_PHONE(03));
-    settings(t, "{\"whatsapp_enabled\": true}");
+    hs_assign(&st, t, HS_PHONE(03));
+    hs_settings(&st, t, "{\"whatsapp_enabled\": true}");
     expect_all(t, HS_PHONE(03), NULL); /* warms every cache with "on" */
     for (int round = 0; round < ROUNDS; round++) {
-        settings(t, "{\"enable_po_notifications\": false}");
+        hs_settings(&st, t, "{\"enable_po_notifications\": false}");
         expect_all(t, NULL, "po_notifications_disabled");
-        settings(t, "{\"enable_po_notifications\": true, \"whatsapp_enabled\": false}");
+        hs_settings(&st, t, "{\"enable_po_notifications\": true, \"whatsapp_enabled\": false}");
         expect_all(t, NULL, "whatsapp_disabled_for_tenant");
-        settings(t, "{\"whatsapp_enabled\": true}");
+        hs_settings(&st, t, "{\"whatsapp_enabled\": true}");
         expect_all(t, HS_PHONE(03), NULL);
     }
     unassign(t);
@@ -203,15 +171,15 @@ static void a_moved_number_stops_sending_for_its_old_holder_at_once(void **state
     char a[HT_ID_LEN], b[HT_ID_LEN];
     ht_create_tenant(&st.ts, ninstances == 1 ? "Tahona A1" : "Tahona A2", a);
     ht_create_tenant(&st.ts, ninstances == 1 ? "Tahona B1" : "Tahona B2", b);
-    settings(a, "{\"whatsapp_enabled\": true}");
-    settings(b, "{\"whatsapp_enabled\": true}");
-    assign(a, HS_PHONE(04));
+    hs_settings(&st, a, "{\"whatsapp_enabled\": true}");
+    hs_settings(&st, b, "{\"whatsapp_enabled\": true}");
+    hs_assign(&st, a, HS_PHONE(04));
     expect_all(a, HS_PHONE(04), NULL);
     expect_all(b, PLATFORM, NULL);
     for (int round = 0; round < ROUNDS; round++) {
         const char *from = round % 2 ? b : a, *to = round % 2 ? a : b;
         unassign(from);
-        assign(to, HS_PHONE(04));
+        hs_assign(&st, to, HS_PHONE(04));
         expect_all(from, PLATFORM, NULL);
         expect_all(to, HS_PHONE(04), NULL);
     }
@@ -226,8 +194,8 @@ static void intake_takes_orders_while_tenant_service_is_down(void **state)
     (void)state;
     char t[HT_ID_LEN], to[16], id[UUID_STR_LEN];
     ht_create_tenant(&st.ts, "Panadería Apagón", t);
-    settings(t, "{\"whatsapp_enabled\": true}");
-    assign(t, HS_PHONE(05));
+    hs_settings(&st, t, "{\"whatsapp_enabled\": true}");
+    hs_assign(&st, t, HS_PHONE(05));
     unsigned port = st.ts.port;
     assert_int_equal(h_stop(&st.ts), 0);
     assert_int_equal(post(&st.notif, t, to, id), 202);
@@ -235,7 +203,7 @@ static void intake_takes_orders_while_tenant_service_is_down(void **state)
     uuid_new(unknown);
     assert_int_equal(post(&st.notif, unknown, to2, id2), 202); /* nobody can say: taken */
     usleep(300 * 1000);
-    char *status = column(id, "status");
+    char *status = hs_column(&st, id, "status");
     assert_string_equal(status, "queued"); /* waits, never skipped */
     free(status);
 
@@ -244,8 +212,8 @@ static void intake_takes_orders_while_tenant_service_is_down(void **state)
     assert_true(ht_start_tenant(&st.ts, st.tenant_db, st.notif.url, "frontend-static", env));
     free(port_var);
     assert_true(h_wait_until(final, id, 15000));
-    status = column(id, "status");
-    char *from = column(id, "phone_number_id");
+    status = hs_column(&st, id, "status");
+    char *from = hs_column(&st, id, "phone_number_id");
     assert_string_equal(status, "sent");
     assert_string_equal(from, HS_PHONE(05));
     free(status);
@@ -260,13 +228,13 @@ static void one_log_line_per_final_outcome(void **state)
     (void)state;
     char t[HT_ID_LEN], to[16], sent[UUID_STR_LEN], skipped[UUID_STR_LEN];
     ht_create_tenant(&st.ts, "Panadería Bitácora", t);
-    assign(t, HS_PHONE(06));
+    hs_assign(&st, t, HS_PHONE(06));
     assert_int_equal(post(&st.notif, t, to, skipped), 202);
     assert_true(h_wait_until(final, skipped, 10000));
-    settings(t, "{\"whatsapp_enabled\": true}");
+    hs_settings(&st, t, "{\"whatsapp_enabled\": true}");
     assert_int_equal(post(&st.notif, t, to, sent), 202);
     assert_true(h_wait_until(final, sent, 10000));
-    char *wamid = column(sent, "wamid");
+    char *wamid = hs_column(&st, sent, "wamid");
     usleep(100 * 1000);
 
     char needle[256];

@@ -24,14 +24,6 @@ static int next_phone;
 
 /* ---------- helpers ---------- */
 
-static void sim(const char *path, const char *body)
-{
-    struct h_resp r = h_call("POST", st.sim.url, NULL, body, "%s", path);
-    if (r.status != 200)
-        fail_msg("graph-sim %s %s: %ld %s", path, body, r.status, r.body);
-    h_resp_free(&r);
-}
-
 static struct h_resp admin(const char *method, const char *path, const char *body)
 {
     return ht_call(&st.ts, method, path, ht_admin(), body);
@@ -70,16 +62,6 @@ static bool all_reviewed(void *arg)
     return done;
 }
 
-static void settings(const char *tenant, const char *json)
-{
-    char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", tenant);
-    struct h_resp r = ht_call(&st.ts, "PUT", path, ht_admin(), json);
-    if (r.status != 200)
-        fail_msg("settings %s: %ld %s", json, r.status, r.body);
-    h_resp_free(&r);
-    free(path);
-}
-
 static char *post(const struct h_proc *p, const char *tenant)
 {
     char event[UUID_STR_LEN], to[16];
@@ -99,19 +81,9 @@ static char *post(const struct h_proc *p, const char *tenant)
     return id;
 }
 
-static char *column(const char *id, const char *col)
-{
-    char *sql =
-        xasprintf("SELECT coalesce(%s::text, '') FROM whatsapp_messages WHERE id = '%s'", col, id);
-    char *v = h_sql(st.notif_db, sql);
-    free(sql);
-    assert_non_null(v);
-    return v;
-}
-
 static bool is_sent(void *arg)
 {
-    char *s = column(arg, "status");
+    char *s = hs_column(&st, arg, "status");
     bool sent = strcmp(s, "sent") == 0 || strcmp(s, "delivered") == 0 || strcmp(s, "read") == 0;
     free(s);
     return sent;
@@ -119,7 +91,7 @@ static bool is_sent(void *arg)
 
 static bool is_waiting(void *arg)
 {
-    char *s = column(arg, "status"), *e = column(arg, "error_message");
+    char *s = hs_column(&st, arg, "status"), *e = hs_column(&st, arg, "error_message");
     bool waiting = strcmp(s, "queued") == 0 && strncmp(e, "template_not_approved", 21) == 0;
     free(s);
     free(e);
@@ -129,7 +101,7 @@ static bool is_waiting(void *arg)
 /* The language graph-sim accepted the message's send in ("" when none). */
 static char *sent_language(const char *id)
 {
-    char *to = column(id, "recipient_phone");
+    char *to = hs_column(&st, id, "recipient_phone");
     struct h_resp r = h_call("GET", st.sim.url, NULL, NULL, "/_sim/messages?to=%%2B%s", to + 1);
     const json_t *m = json_array_get(json_object_get(r.json, "messages"), 0);
     const char *lang = json_string_value(json_object_get(m, "language"));
@@ -180,7 +152,7 @@ static int stop(void **state)
 static void sync_creates_every_language_once(void **state)
 {
     (void)state;
-    sim("/_sim/templates", "{\"templates\":[],\"replace\":true}");
+    hs_sim(&st, "/_sim/templates", "{\"templates\":[],\"replace\":true}");
     struct h_resp r = admin("GET", "/api/v1/admin/whatsapp/templates", NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(status_in(&r, "es"), "MISSING");
@@ -226,9 +198,9 @@ static void an_order_in_a_pending_language_waits_then_goes(void **state)
     (void)state;
     char t[HT_ID_LEN];
     ht_create_tenant(&st.ts, "Forn de la Vila", t);
-    settings(t, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"ca\"}");
+    hs_settings(&st, t, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"ca\"}");
     /* ca disappears (deleted at Meta) and is created again: PENDING for 1.5 s */
-    sim("/_sim/templates", "{\"templates\":[],\"replace\":true}");
+    hs_sim(&st, "/_sim/templates", "{\"templates\":[],\"replace\":true}");
     struct h_resp r =
         admin("POST", "/api/v1/admin/whatsapp/templates/sync", "{\"languages\": [\"ca\"]}");
     assert_int_equal(r.status, 200);
@@ -236,14 +208,14 @@ static void an_order_in_a_pending_language_waits_then_goes(void **state)
     h_resp_free(&r);
     char *id = post(&st.notif, t);
     assert_true(h_wait_until(is_waiting, id, 5000));
-    char *attempts = column(id, "attempts");
+    char *attempts = hs_column(&st, id, "attempts");
     assert_string_equal(attempts, "0");
     free(attempts);
     if (!h_wait_until(is_sent, id, 15000))
         fail_msg("the order did not go once ca was approved");
     char *lang = sent_language(id);
     assert_string_equal(lang, "ca");
-    char *from = column(id, "fallback_from_language");
+    char *from = hs_column(&st, id, "fallback_from_language");
     assert_string_equal(from, "");
     free(from);
     free(lang);
@@ -296,7 +268,7 @@ static void with_a_fallback_the_order_goes_in_es_and_says_so(void **state)
     (void)state;
     char t[HT_ID_LEN];
     ht_create_tenant(&st.ts, "Panadaría do Porto", t);
-    settings(t, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"gl\"}");
+    hs_settings(&st, t, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"gl\"}");
     struct h_resp r = admin("GET", "/api/v1/admin/whatsapp/templates?language=gl", NULL);
     assert_string_equal(status_in(&r, "gl"), "MISSING"); /* and the holds know it now */
     h_resp_free(&r);
@@ -305,7 +277,8 @@ static void with_a_fallback_the_order_goes_in_es_and_says_so(void **state)
         fail_msg("the order did not fall back");
     char *lang = sent_language(id);
     assert_string_equal(lang, "es");
-    char *stored = column(id, "template_language"), *from = column(id, "fallback_from_language");
+    char *stored = hs_column(&st, id, "template_language"),
+         *from = hs_column(&st, id, "fallback_from_language");
     assert_string_equal(stored, "es");
     assert_string_equal(from, "gl");
     struct h_resp m =
@@ -325,13 +298,13 @@ static void graphs_132001_falls_back_instead_of_failing(void **state)
     (void)state;
     char t[HT_ID_LEN];
     ht_create_tenant(&st.ts, "Forn del Mar", t);
-    settings(t, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"ca\"}");
+    hs_settings(&st, t, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"ca\"}");
     char *id = post(&st.notif, t); /* ca: not at Meta, never read here */
     if (!h_wait_until(is_sent, id, 15000)) {
-        char *s = column(id, "status"), *e = column(id, "error_message");
+        char *s = hs_column(&st, id, "status"), *e = hs_column(&st, id, "error_message");
         fail_msg("message %s: %s (%s)", id, s, e);
     }
-    char *lang = sent_language(id), *from = column(id, "fallback_from_language");
+    char *lang = sent_language(id), *from = hs_column(&st, id, "fallback_from_language");
     assert_string_equal(lang, "es");
     assert_string_equal(from, "ca");
     free(lang);

@@ -3,27 +3,21 @@
 #include "api/templates.h"
 
 #include <curl/curl.h>
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "alloc.h"
 #include "api/handlers.h"
 #include "api/waba.h"
-#include "db.h"
 #include "httpclient.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "outbox/holds.h"
+#include "periodic.h"
 #include "po_template.h"
-#include "shutdown.h"
-#include "wakefd.h"
 
 #define FIRST_READ_MS 2000 /* after the start: the holds learn the statuses early */
 
@@ -193,18 +187,13 @@ static void reply_report(struct http_request *req, const struct language *langs,
 void handle_template_report(struct http_request *req)
 {
     const struct notification_config *cfg = &((struct notification_app *)http_app(req))->cfg;
-    const char *name = http_query(req, "name"), *language = http_query(req, "language");
+    const char *language = http_query(req, "language"), *message;
     struct language langs[16] = {{0}};
     struct waba_read rd = {.timeout_ms = cfg->graph_timeout_ms};
 
-    if (name && strcmp(name, PO_TEMPLATE_NAME) != 0) {
-        http_reply_field_error(req, 422, "validation_error", "name",
-                               "name: only " PO_TEMPLATE_NAME " is managed by the platform");
-        return;
-    }
-    if (language && !po_text(language)) {
-        http_reply_field_error(req, 422, "validation_error", "language",
-                               "language must be one of es, en, eu, ca, gl");
+    const char *field = po_template_query_problem(http_query(req, "name"), language, &message);
+    if (field) {
+        http_reply_field_error(req, 422, "validation_error", field, "%s", message);
         return;
     }
     if (!configured(req, cfg))
@@ -218,14 +207,13 @@ void handle_template_report(struct http_request *req)
     json_decref(items);
 }
 
-/* The languages of the sync's body ({} or {"languages": [...]}) marked wanted; false
+/* Marks the languages of the sync's body ({} or {"languages": [...]}) wanted; false
  * after answering 422. */
 static bool wanted_languages(struct http_request *req, const json_t *body, struct language *langs)
 {
-    static const struct json_field fields[] = {{"languages", JK_STRING_ARRAY, false, 16}};
-    const char *field, *problem;
-    if (!json_check_object(body, fields, 1, false, &field, &problem)) {
-        http_reply_field_error(req, 422, "validation_error", field, "%s %s", field, problem);
+    const char *message, *field = po_template_sync_problem(body, &message);
+    if (field) {
+        http_reply_field_error(req, 422, "validation_error", field, "%s", message);
         return false;
     }
     const json_t *list = json_object_get(body, "languages");
@@ -233,15 +221,8 @@ static bool wanted_languages(struct http_request *req, const json_t *body, struc
         langs[i].wanted = !list || json_is_null(list);
     size_t k;
     const json_t *v;
-    json_array_foreach (list, k, v) {
-        const struct po_text *po = po_text(json_string_value(v));
-        if (!po) {
-            http_reply_field_error(req, 422, "validation_error", "languages",
-                                   "languages must list codes among es, en, eu, ca, gl");
-            return false;
-        }
-        langs[po - po_texts].wanted = true;
-    }
+    json_array_foreach (list, k, v)
+        langs[po_text(json_string_value(v)) - po_texts].wanted = true;
     return true;
 }
 
@@ -296,71 +277,35 @@ out:
 
 /* ---------- the periodic read ---------- */
 
-static pthread_t thread;
-static bool started;
-static atomic_bool stopping;
-static int stop_fd = -1;
+static struct periodic *reads;
 
-static bool nap(long ms)
-{
-    struct pollfd fds[2] = {
-        {.fd = shutdown_fd(), .events = POLLIN},
-        {.fd = stop_fd, .events = POLLIN},
-    };
-    int timeout = ms > 0x7fffffff ? 0x7fffffff : (int)ms;
-    while (poll(fds, 2, timeout) < 0 && errno == EINTR)
-        ;
-    return !atomic_load(&stopping) && !shutdown_requested() && !(fds[0].revents | fds[1].revents);
-}
-
-static void *reads_main(void *arg)
+static void read_statuses(void *arg)
 {
     const struct notification_config *cfg = arg;
-    long wait = FIRST_READ_MS;
-    while (nap(wait)) {
-        struct language langs[16] = {{0}};
-        struct waba_read rd = {.timeout_ms = cfg->graph_timeout_ms};
-        waba_templates_forget();
-        json_t *items = waba_templates(cfg, &rd);
-        if (items && !rd.error[0]) {
-            match(langs, items);
-            tell_holds(langs, po_texts_count, &rd);
-        } else {
-            log_warn("template statuses not read\terror=\"%s\"", rd.error);
-        }
-        json_decref(items);
-        wait = cfg->template_sync_seconds * 1000;
+    struct language langs[16] = {{0}};
+    struct waba_read rd = {.timeout_ms = cfg->graph_timeout_ms};
+    waba_templates_forget();
+    json_t *items = waba_templates(cfg, &rd);
+    if (items && !rd.error[0]) {
+        match(langs, items);
+        tell_holds(langs, po_texts_count, &rd);
+    } else {
+        log_warn("template statuses not read\terror=\"%s\"", rd.error);
     }
-    httpc_thread_cleanup();
-    db_thread_close();
-    return NULL;
+    json_decref(items);
 }
 
 bool template_reads_start(const struct notification_config *cfg)
 {
     if (cfg->template_sync_seconds == 0 || !*cfg->business_account_id || !*cfg->access_token)
         return true;
-    stop_fd = wakefd_new();
-    if (stop_fd < 0) {
-        log_error("template reads cannot start: no eventfd");
-        return false;
-    }
-    if (pthread_create(&thread, NULL, reads_main, (void *)cfg) != 0) {
-        log_error("template reads cannot start: no thread");
-        return false;
-    }
-    started = true;
-    return true;
+    reads = periodic_start("template reads", read_statuses, (void *)cfg, FIRST_READ_MS,
+                           cfg->template_sync_seconds * 1000);
+    return reads != NULL;
 }
 
 void template_reads_stop(void)
 {
-    if (!started)
-        return;
-    atomic_store(&stopping, true);
-    wakefd_signal(stop_fd);
-    pthread_join(thread, NULL);
-    close(stop_fd);
-    stop_fd = -1;
-    started = false;
+    periodic_stop(reads);
+    reads = NULL;
 }
