@@ -3,13 +3,15 @@
 // admin and only shown here. The state box says where the bakery's orders go out from,
 // as tenant-service's GET .../whatsapp/sender answers it (off, its own number, the
 // platform's number, nowhere, or the platform's switch off); it is asked again after
-// every save. The tenant comes from the token; a platform admin may name
-// one with ?tenant=<id>. Owners and tenant admins may save; members and viewers read.
+// every save. The languages come from GET .../whatsapp/languages: one whose template
+// Meta has not approved is offered disabled, with a note, except the bakery's current
+// one, which stays selected (and selectable) with the note. The tenant comes from the
+// token; a platform admin may name one with ?tenant=<id>. Owners and tenant admins may
+// save; members and viewers read.
 
 import { api, ApiError, startPage, pageReady, showSignIn, decodeToken, getToken, t, onLangChange, el } from './common.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const LANGS = ['es', 'en', 'eu'];
 const EDIT_ROLES = ['owner', 'admin'];
 
 const $ = (id) => document.getElementById(id);
@@ -22,6 +24,8 @@ const state = {
   settings: null,
   sender: null, // the answer of GET .../whatsapp/sender, or null
   senderError: null, // the ApiError of its last call, or null
+  languages: null, // [{code, name, available}] of GET .../whatsapp/languages, or null
+  languagesKnown: false, // its template_status_known: Meta's approval could be checked
   saving: false,
   status: null, // {kind, key, message} of the last save
   problem: null, // {key, vars, link} shown instead of the form
@@ -40,6 +44,14 @@ function unwrap(res) {
 function senderUrl() {
   return `/api/v1/tenants/${encodeURIComponent(state.tenantId)}/whatsapp/sender`;
 }
+
+function languagesUrl() {
+  return `/api/v1/tenants/${encodeURIComponent(state.tenantId)}/whatsapp/languages`;
+}
+
+/** The languages of the markup, all offered: used when the list cannot be had. */
+const MARKUP_LANGUAGES = [...document.querySelectorAll('#wa-language option')].map(
+  (o) => ({ code: o.value, name: o.textContent, available: true }));
 
 function hasPhone(s) {
   return Boolean(s && typeof s.whatsapp_phone_number_id === 'string' && s.whatsapp_phone_number_id);
@@ -152,6 +164,7 @@ function render() {
   if (!s) return;
 
   renderSender();
+  renderLanguages();
   $('wa-enabled-hint').textContent = t('settings.toggle_hint');
 
   const readOnly = !state.canEdit;
@@ -171,11 +184,74 @@ function render() {
   renderStatus();
 }
 
+/** The saved message language, or '' when the settings have none. */
+function currentLanguage() {
+  const v = state.settings && state.settings.whatsapp_default_language;
+  return typeof v === 'string' ? v : '';
+}
+
+/**
+ * Fills the language select: one option per language, in the API's order with its own
+ * name; one Meta has not approved is disabled and says so, unless it is the current one
+ * (kept selectable, so a change of mind can go back to it). Rebuilt only when an option
+ * changes, so an open list or a screen reader is not disturbed; the choice is kept.
+ */
+function renderLanguages() {
+  const select = $('wa-language');
+  const current = currentLanguage();
+  const list = (state.languages || MARKUP_LANGUAGES).map((l) => ({ code: l.code, name: l.name, available: l.available !== false }));
+  if (current && !list.some((l) => l.code === current)) list.push({ code: current, name: current, available: true });
+  const items = list.map((l) => ({
+    code: l.code,
+    name: l.name,
+    label: l.available ? l.name : t('settings.language_pending', { name: l.name }),
+    // The name alone is in its language; with the note the label is in the page's.
+    lang: l.available ? l.code : '',
+    pending: !l.available,
+    disabled: !l.available && l.code !== current,
+  }));
+  const sig = JSON.stringify(items);
+  if (select.dataset.sig !== sig) {
+    const chosen = select.value;
+    select.replaceChildren(...items.map((x) => {
+      const o = el('option', '', x.label);
+      o.value = x.code;
+      if (x.lang) o.lang = x.lang;
+      if (x.pending) o.dataset.pending = x.name;
+      o.disabled = x.disabled;
+      return o;
+    }));
+    select.dataset.sig = sig;
+    const keep = items.find((x) => x.code === chosen && !x.disabled);
+    select.value = keep ? chosen : current;
+  }
+  renderLanguageNote();
+  const unchecked = $('wa-language-unchecked');
+  unchecked.hidden = state.languagesKnown;
+  select.setAttribute('aria-describedby', state.languagesKnown ? 'wa-language-hint' : 'wa-language-hint wa-language-unchecked');
+}
+
+/**
+ * Repeats the note of a selected language Meta has not approved under the select, where
+ * a narrow screen shows it whole (the select cuts long labels).
+ */
+function renderLanguageNote() {
+  const o = $('wa-language').selectedOptions[0];
+  const name = o ? o.dataset.pending : undefined;
+  const note = $('wa-language-pending');
+  const text = name ? t('settings.language_pending_hint', { name }) : '';
+  if (note.textContent !== text) note.textContent = text;
+  note.hidden = !name;
+}
+
 /** Puts the values of S into the form (on load and after a save, not on language change). */
 function fillForm(s) {
   $('wa-enabled').checked = s.whatsapp_enabled === true;
-  const lang = LANGS.includes(s.whatsapp_default_language) ? s.whatsapp_default_language : 'es';
-  $('wa-language').value = lang;
+  renderLanguages();
+  const select = $('wa-language');
+  const lang = currentLanguage();
+  select.value = [...select.options].some((o) => o.value === lang) ? lang : 'es';
+  renderLanguageNote();
 }
 
 function renderStatus() {
@@ -198,6 +274,8 @@ async function load() {
   state.settings = null;
   state.sender = null;
   state.senderError = null;
+  state.languages = null;
+  state.languagesKnown = false;
   state.problem = null;
   state.status = null;
   state.tenantName = '';
@@ -230,13 +308,14 @@ async function load() {
     return;
   }
   let settings;
-  // Both at once; the auth error of the sender call, if any, is a value (never an
-  // unhandled rejection while the settings call is still running).
+  // All at once; the auth error of the sender and languages calls, if any, is a value
+  // (never an unhandled rejection while the settings call is still running).
   const senderAuthError = loadSender().then(() => null, (e) => e);
+  const languagesAuthError = loadLanguages().then(() => null, (e) => e);
   try {
     settings = unwrap(await api('GET', settingsUrl()));
   } catch (e) {
-    await senderAuthError;
+    await Promise.all([senderAuthError, languagesAuthError]);
     if (e instanceof ApiError && e.isAuth) {
       showSignIn(e);
       return;
@@ -247,7 +326,7 @@ async function load() {
     return;
   }
   state.settings = settings && typeof settings === 'object' ? settings : {};
-  const authError = await senderAuthError;
+  const authError = (await senderAuthError) || (await languagesAuthError);
   if (authError) {
     showSignIn(authError);
     return;
@@ -275,6 +354,30 @@ async function loadSender() {
     state.sender = null;
     state.senderError = e;
   }
+}
+
+/**
+ * Asks which languages may be picked into state.languages and state.languagesKnown; when
+ * that fails the markup's list is offered, all of it, saying Meta's approval could not be
+ * checked. Rejects only with an auth ApiError (401/403), for the caller to sign in.
+ */
+async function loadLanguages() {
+  const id = state.tenantId;
+  let list = null;
+  let known = false;
+  try {
+    const x = await api('GET', languagesUrl());
+    if (x && Array.isArray(x.languages)
+      && x.languages.every((l) => l && typeof l.code === 'string' && typeof l.name === 'string')) {
+      list = x.languages;
+      known = x.template_status_known === true;
+    }
+  } catch (e) {
+    if (e instanceof ApiError && e.isAuth) throw e;
+  }
+  if (id !== state.tenantId) return;
+  state.languages = list;
+  state.languagesKnown = known;
 }
 
 /** The bakery's name for the subtitle; the page works without it. */
@@ -338,6 +441,7 @@ function wire() {
       }
     });
   }
+  $('wa-language').addEventListener('change', renderLanguageNote);
   onLangChange(render);
 }
 

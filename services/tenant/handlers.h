@@ -29,6 +29,9 @@ void handle_settings_put(struct http_request *req);
 /* whatsapp_sender.c: where a tenant's orders go out from */
 void handle_tenant_sender(struct http_request *req);
 
+/* whatsapp_languages.c: the languages a tenant may pick, with Meta's template status */
+void handle_tenant_languages(struct http_request *req);
+
 /* settings_feed.c: the change feed notification-service follows */
 void handle_settings_changes(struct http_request *req);
 

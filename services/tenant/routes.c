@@ -22,6 +22,7 @@ const struct http_route tenant_routes[] = {
     {"GET", "/api/v1/tenants/{id}/settings/notifications", handle_settings_get, READERS},
     {"PUT", "/api/v1/tenants/{id}/settings/notifications", handle_settings_put, WRITERS},
     {"GET", "/api/v1/tenants/{id}/whatsapp/sender", handle_tenant_sender, READERS},
+    {"GET", "/api/v1/tenants/{id}/whatsapp/languages", handle_tenant_languages, READERS},
     /* followed by every notification-service instance: not worth an access-log line */
     {"GET", "/api/v1/internal/settings-changes", handle_settings_changes, SERVICES,
      HTTP_ROUTE_QUIET},

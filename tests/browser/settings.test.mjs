@@ -69,7 +69,9 @@ test('the owner\'s toggle and language are saved and visible to the admin', T(90
   const language = page.getByLabel('Idioma de los mensajes');
   assert.equal(await toggle.isChecked(), false, 'WhatsApp starts off');
   assert.equal(await language.inputValue(), 'es');
-  assert.deepEqual(await language.locator('option').allInnerTexts(), ['Español', 'English', 'Euskara']);
+  await page.locator('#wa-language[data-sig]').waitFor({ state: 'attached' });
+  assert.deepEqual(await language.locator('option').allInnerTexts(), ['Español', 'English', 'Euskara',
+    'Català (pendiente de aprobación por Meta)', 'Galego (pendiente de aprobación por Meta)']);
 
   await toggle.check();
   await language.selectOption('eu');

@@ -4,9 +4,11 @@
 // ports, plus Debian's chromium driven by playwright-core with a fresh profile.
 //
 //   const stack = await startStack('admin');   // everything up, /ready answered
+//   startStack('x', {notificationEnv: {PHONE_NUMBERS_CACHE_SECONDS: '0'}})  // more settings
 //   stack.url('/app/admin/whatsapp')           // tenant-service serves the pages
 //   await stack.api('POST', '/api/v1/tenants', {name}, stack.adminToken)
 //   await stack.postOrder(tenantId, '+34600123456')  // as the order service does
+//   await stack.graph('POST', `/v25.0/${WABA_ID}/message_templates`, {...})  // as Meta's API
 //   await stack.stop()                         // daemons, databases (and PostgreSQL if we started it)
 
 import { spawn, execFile } from 'node:child_process';
@@ -26,7 +28,7 @@ export const BIN_DIR = path.resolve(ROOT, process.env.BIN_DIR || 'build/asan');
 const PG_DIR = '.run/browser-pg';
 const LOG_DIR = path.join(ROOT, '.run', 'browser-logs');
 
-const WABA_ID = '987654321098765';
+export const WABA_ID = '987654321098765';
 const ACCESS_TOKEN = 'EAAbrowser-test-token';
 const APP_SECRET = 'browser-test-app-secret';
 const VERIFY_TOKEN = 'browser-test-verify-token';
@@ -134,16 +136,17 @@ class Daemon {
 
 /**
  * Starts the private stack. NAME tags the log files (.run/browser-logs/NAME-*.log) and
- * the databases. Throws, with the daemon's last log lines, when something cannot start.
+ * the databases; OPTIONS.notificationEnv adds to (or overrides) notification-service's
+ * environment. Throws, with the daemon's last log lines, when something cannot start.
  */
-export async function startStack(name) {
+export async function startStack(name, options = {}) {
   for (const bin of ['tenant-service', 'notification-service', 'graph-sim', 'mint-token']) {
     if (!existsSync(path.join(BIN_DIR, bin))) {
       throw new Error(`${path.join(BIN_DIR, bin)} is missing: run make (SAN=1 for build/asan) first`);
     }
   }
   mkdirSync(LOG_DIR, { recursive: true });
-  const stack = new Stack(name);
+  const stack = new Stack(name, options);
   try {
     await stack.start();
   } catch (e) {
@@ -154,8 +157,9 @@ export async function startStack(name) {
 }
 
 class Stack {
-  constructor(name) {
+  constructor(name, options = {}) {
     this.name = name;
+    this.options = options;
     this.tag = `${name.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${process.pid}_${randomBytes(3).toString('hex')}`;
     this.daemons = {};
     this.databases = [];
@@ -219,6 +223,7 @@ class Stack {
       WHATSAPP_PHONE_NUMBER_ID: DEFAULT_PHONE_ID,
       WHATSAPP_APP_SECRET: APP_SECRET,
       WHATSAPP_WEBHOOK_VERIFY_TOKEN: VERIFY_TOKEN,
+      ...(this.options.notificationEnv || {}),
     };
     this.daemons.notification = new Daemon('notification-service', path.join(BIN_DIR, 'notification-service'),
       this.notificationEnv, log('notification-service'));
@@ -343,6 +348,20 @@ class Stack {
       throw new Error(`POST purchase-orders answered ${res.status}: ${JSON.stringify(body)}`);
     }
     return body.message_id;
+  }
+
+  /**
+   * A call to graph-sim's Graph API with the master access token, as the platform's
+   * admin makes it at Meta; resolves with {status, body}.
+   */
+  async graph(method, p, body) {
+    const res = await fetch(`${this.graphSimUrl}${p}`, {
+      method,
+      headers: { Authorization: `Bearer ${ACCESS_TOKEN}`, 'Content-Type': 'application/json', Accept: 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(15000),
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
   }
 
   /** notification-service's message ID (admin token): status, skip_reason, ... */

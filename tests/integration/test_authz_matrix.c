@@ -98,6 +98,8 @@ static const struct row rows[] = {
      "/api/v1/tenants/{A}/settings/notifications", SETTINGS_BODY, AUTH(200, 200, 403, 403, 403)},
     {TS, "GET", "/api/v1/tenants/{id}/whatsapp/sender", "/api/v1/tenants/{A}/whatsapp/sender",
      NO_BODY, AUTH(200, 200, 403, 200, 200)},
+    {TS, "GET", "/api/v1/tenants/{id}/whatsapp/languages", "/api/v1/tenants/{A}/whatsapp/languages",
+     NO_BODY, AUTH(200, 200, 403, 200, 200)},
     {TS, "GET", "/api/v1/internal/settings-changes", "/api/v1/internal/settings-changes", NO_BODY,
      SERVICE_OR_ADMIN(200)},
     {TS, "GET", "/api/v1/admin/whatsapp/phone-numbers", "/api/v1/admin/whatsapp/phone-numbers",

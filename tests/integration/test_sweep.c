@@ -99,6 +99,8 @@ static const struct endpoint endpoints[] = {
      "/api/v1/tenants/{tenant}/settings/notifications", NO_BODY, NULL, NULL, 0},
     {TS, "GET", "/api/v1/tenants/{id}/whatsapp/sender", "/api/v1/tenants/{tenant}/whatsapp/sender",
      NO_BODY, NULL, NULL, 0},
+    {TS, "GET", "/api/v1/tenants/{id}/whatsapp/languages",
+     "/api/v1/tenants/{tenant}/whatsapp/languages", NO_BODY, NULL, NULL, 0},
     {TS, "GET", "/api/v1/internal/settings-changes", "/api/v1/internal/settings-changes", NO_BODY,
      NULL, NULL, 0},
     {TS, "PUT", "/api/v1/tenants/{id}/settings/notifications",
