@@ -53,16 +53,17 @@ void handle_tenant_languages(struct http_request *req)
     bool known = notif_templates(PO_TEMPLATE_NAME, &templates) == NOTIF_OK;
     json_t *languages = json_array();
     for (size_t i = 0; i < po_texts_count; i++) {
-        json_t *status = known ? template_status(templates.json, po_texts[i].language) : json_null();
+        json_t *status =
+            known ? template_status(templates.json, po_texts[i].language) : json_null();
         const char *s = json_string_value(status);
         bool available = !known || (s && strcmp(s, "APPROVED") == 0);
-        json_array_append_new(languages, json_pack("{s:s, s:s, s:o, s:b}", "code",
-                                                   po_texts[i].language, "name", po_texts[i].name,
-                                                   "template_status", status, "available",
-                                                   available));
+        json_array_append_new(languages,
+                              json_pack("{s:s, s:s, s:o, s:b}", "code", po_texts[i].language,
+                                        "name", po_texts[i].name, "template_status", status,
+                                        "available", available));
     }
-    http_reply_json(req, 200,
-                    json_pack("{s:o, s:b}", "languages", languages, "template_status_known", known));
+    http_reply_json(
+        req, 200, json_pack("{s:o, s:b}", "languages", languages, "template_status_known", known));
 out:
     notif_result_free(&templates);
     json_decref(tenant);

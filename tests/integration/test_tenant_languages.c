@@ -105,10 +105,10 @@ static void sim_add_template(const char *language, const char *status)
 {
     const struct po_text *text = po_text(language);
     assert_non_null(text);
-    json_t *body = json_pack("{s:[{s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}]}", "templates", "name",
-                             PO_TEMPLATE_NAME, "language", language, "category",
-                             PO_TEMPLATE_CATEGORY, "status", status, "components", "type", "BODY",
-                             "text", text->body);
+    json_t *body =
+        json_pack("{s:[{s:s, s:s, s:s, s:s, s:[{s:s, s:s}]}]}", "templates", "name",
+                  PO_TEMPLATE_NAME, "language", language, "category", PO_TEMPLATE_CATEGORY,
+                  "status", status, "components", "type", "BODY", "text", text->body);
     char *s = json_dumps(body, JSON_COMPACT);
     sim("/_sim/templates", s);
     free(s);
@@ -256,8 +256,8 @@ static void settings_accept_catalan_and_galician(void **state)
         h_resp_free(&r);
         free(body);
     }
-    struct h_resp r = ht_call(&w.s.ts, "PUT", path, w.owner_a,
-                              "{\"whatsapp_default_language\": \"ca\"}");
+    struct h_resp r =
+        ht_call(&w.s.ts, "PUT", path, w.owner_a, "{\"whatsapp_default_language\": \"ca\"}");
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
     static const char *const refused[] = {"fr", "CA", "gl_ES", ""};
