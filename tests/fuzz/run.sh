@@ -39,7 +39,7 @@ declare -A SOURCES=(
     [webhook]="services/notification/api/webhook_parse.c common/alloc.c common/config.c common/e164.c common/hex.c common/hmac.c common/log.c common/uuidutil.c"
     [e164]="common/e164.c"
     [auth]="common/auth.c common/alloc.c common/uuidutil.c"
-    [settings]="services/tenant/settings_validate.c"
+    [settings]="services/tenant/settings_validate.c common/po_template.c common/jsonutil.c common/alloc.c"
     [route]="common/route.c"
 )
 declare -A INCLUDES=(
