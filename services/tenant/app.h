@@ -15,6 +15,7 @@ struct tenant_config {
     const char *notification_url;
     long upstream_timeout_ms;
     const char *static_dir;
+    const char *plan_default; /* PLAN_DEFAULT: a name plan_find() knows (checked at start) */
     const char *log_level;
 };
 

@@ -35,6 +35,11 @@ void handle_tenant_languages(struct http_request *req);
 /* settings_feed.c: the change feed notification-service follows */
 void handle_settings_changes(struct http_request *req);
 
+/* tenant_plan.c: a tenant's WhatsApp plan and quota */
+void handle_tenant_plan_get(struct http_request *req);
+void handle_admin_plan_get(struct http_request *req);
+void handle_admin_plan_put(struct http_request *req);
+
 /* whatsapp_admin.c */
 void handle_admin_phone_numbers(struct http_request *req);
 void handle_admin_health(struct http_request *req);

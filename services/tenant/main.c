@@ -10,6 +10,7 @@
 #include "httpclient.h"
 #include "log.h"
 #include "notification_client.h"
+#include "plans.h"
 #include "routes.h"
 #include "settings_listener.h"
 #include "shutdown.h"
@@ -31,6 +32,8 @@ static const struct cfg_var config_vars[] = {
      "timeout of calls to notification-service"},
     {"STATIC_DIR", CFG_STRING, C(static_dir), "frontend-static", 0, 0, 0,
      "directory of the web pages served under /app/"},
+    {"PLAN_DEFAULT", CFG_STRING, C(plan_default), "standard", 0, 0, 0,
+     "the WhatsApp plan of new tenants: basic, standard or enterprise"},
     {"LOG_LEVEL", CFG_STRING, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 };
 #undef C
@@ -42,6 +45,13 @@ int main(int argc, char **argv)
     enum cfg_action action = daemon_prepare(
         argc, argv, "tenant-service", "tenants and WhatsApp phone assignment", config_vars,
         sizeof config_vars / sizeof config_vars[0], &app.cfg.log_level, &exit_code);
+    if ((action == CFG_RUN || action == CFG_MIGRATE_ONLY || action == CFG_CHECK) &&
+        !plan_find(app.cfg.plan_default)) {
+        fprintf(stderr,
+                "tenant-service: configuration error: PLAN_DEFAULT must be %s (got \"%s\")\n",
+                plan_names(), app.cfg.plan_default);
+        return 2;
+    }
     if (action != CFG_RUN && action != CFG_MIGRATE_ONLY)
         return exit_code;
 

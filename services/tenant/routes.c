@@ -27,6 +27,11 @@ const struct http_route tenant_routes[] = {
     {"GET", "/api/v1/internal/settings-changes", handle_settings_changes, SERVICES,
      HTTP_ROUTE_QUIET},
 
+    /* WhatsApp plans (issue 20): the tenant's users read theirs, the admin changes it */
+    {"GET", "/api/v1/tenants/{id}/plan", handle_tenant_plan_get, READERS},
+    {"GET", "/api/v1/admin/tenants/{id}/plan", handle_admin_plan_get, ADMIN},
+    {"PUT", "/api/v1/admin/tenants/{id}/plan", handle_admin_plan_put, ADMIN},
+
     {"GET", "/api/v1/admin/whatsapp/phone-numbers", handle_admin_phone_numbers, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/health", handle_admin_health, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/templates", handle_admin_templates, ADMIN},

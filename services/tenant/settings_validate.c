@@ -44,6 +44,8 @@ static const struct setting settings[] = {
 /* Set only through POST /api/v1/admin/whatsapp/tenants/{id}/assign-phone. */
 static const char *const admin_keys[] = {"whatsapp_phone_number_id",
                                          "whatsapp_display_phone_number"};
+/* Served with the settings, set only through PUT /api/v1/admin/tenants/{id}/plan. */
+static const char *const plan_keys[] = {"plan", "whatsapp_monthly_quota"};
 /* The per-tenant credentials of the old model: the master account replaced them. */
 static const char *const removed_keys[] = {"whatsapp_access_token", "whatsapp_business_account_id",
                                            "whatsapp_api_version"};
@@ -170,6 +172,15 @@ bool settings_validate_patch(const json_t *patch, struct settings_problem *probl
             refuse(problem, 403, "phone_assigned_by_admin", admin_keys[i],
                    "The WhatsApp phone number is assigned by the platform admin; "
                    "contact support to get one");
+            return false;
+        }
+    }
+    for (size_t i = 0; i < COUNT(plan_keys); i++) {
+        if (json_object_get(patch, plan_keys[i])) {
+            refuse(problem, 403, "plan_set_by_admin", plan_keys[i],
+                   "%s comes with the WhatsApp plan, which the platform admin sets; contact "
+                   "support to change it",
+                   plan_keys[i]);
             return false;
         }
     }

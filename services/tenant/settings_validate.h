@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Why a patch was refused: 403 phone_assigned_by_admin or 422 validation_error, the key at
- * fault (borrowed from the patch or static) and the human sentence. */
+/* Why a patch was refused: 403 phone_assigned_by_admin or plan_set_by_admin, or 422
+ * validation_error; the key at fault (borrowed from the patch or static) and the human
+ * sentence. */
 struct settings_problem {
     unsigned status;
     const char *code;

@@ -1,13 +1,15 @@
-/* store.c - all of tenant-service's SQL: tenants, notification settings, phone-number
- * assignment (a transaction decided by the unique index) and its audit log. */
+/* store.c - all of tenant-service's SQL: tenants, notification settings, WhatsApp plans,
+ * phone-number assignment (a transaction decided by the unique index) and its audit log. */
 #include "store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "log.h"
 #include "pgarray.h"
+#include "plans.h"
 
 /* Timestamps leave the database as ISO 8601 in UTC with milliseconds. */
 #define ISO(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -18,6 +20,19 @@
     "json_build_object('id', t.id, 'name', t.name,"                                                \
     " 'created_at', " ISO("t.created_at") ","                                                      \
     " 'updated_at', " ISO("t.updated_at") ")"
+/* A tenant's effective monthly quota as jsonb (null = unlimited): its override, else its
+ * plan's, looked up in the parameter q (plan_quotas_json(), where the defaults are). */
+#define EFFECTIVE_QUOTA(q) "coalesce(to_jsonb(s.quota_override), " q "::jsonb -> s.plan)"
+/* The settings document served (GET, PUT, the feed): the stored keys, the plan and its
+ * effective quota, so that notification-service learns both with the settings. */
+#define SETTINGS_DOC(q)                                                                            \
+    "(s.notification_settings || jsonb_build_object('plan', s.plan,"                               \
+    " 'whatsapp_monthly_quota', " EFFECTIVE_QUOTA(q) "))"
+#define PLAN_JSON(q)                                                                               \
+    "json_build_object('tenant_id', s.tenant_id, 'plan', s.plan,"                                  \
+    " 'quota_override', s.quota_override, 'monthly_quota', " EFFECTIVE_QUOTA(q) ","               \
+    " 'updated_at', " ISO("s.plan_updated_at") ")"
+#define FEED_SETTINGS SETTINGS_DOC("$4") /* the feed statement's $4 */
 /* clang-format on */
 
 /* ---------- tenants ---------- */
@@ -26,10 +41,10 @@ static const struct db_stmt stmt_tenant_create = {
     "tenant_create",
     "WITH t AS (INSERT INTO tenants (name) VALUES ($1)"
     "           RETURNING id, name, created_at, updated_at),"
-    "     s AS (INSERT INTO tenant_settings (tenant_id, notification_settings)"
-    "           SELECT id, default_notification_settings() FROM t)"
+    "     s AS (INSERT INTO tenant_settings (tenant_id, notification_settings, plan)"
+    "           SELECT id, default_notification_settings(), $2 FROM t)"
     " SELECT " TENANT_JSON "::text FROM t",
-    1,
+    2,
 };
 
 static const struct db_stmt stmt_tenant_list = {
@@ -49,19 +64,19 @@ static const struct db_stmt stmt_tenant_get = {
 
 static const struct db_stmt stmt_settings_get = {
     "tenant_settings_get",
-    "SELECT notification_settings::text FROM tenant_settings WHERE tenant_id = $1",
-    1,
+    "SELECT " SETTINGS_DOC("$2") "::text FROM tenant_settings s WHERE s.tenant_id = $1",
+    2,
 };
 
 /* One statement: the merge happens under the row lock the UPDATE takes, so two owners
  * changing different keys at once both keep their change. */
 static const struct db_stmt stmt_settings_merge = {
     "tenant_settings_merge",
-    "UPDATE tenant_settings"
-    "   SET notification_settings = notification_settings || $2::jsonb, updated_at = now()"
-    " WHERE tenant_id = $1"
-    " RETURNING notification_settings::text",
-    2,
+    "UPDATE tenant_settings s"
+    "   SET notification_settings = s.notification_settings || $2::jsonb, updated_at = now()"
+    " WHERE s.tenant_id = $1"
+    " RETURNING " SETTINGS_DOC("$3") "::text",
+    3,
 };
 
 static const struct db_stmt stmt_tenant_settings = {
@@ -77,12 +92,14 @@ static const struct db_stmt stmt_tenant_settings = {
 static const struct db_stmt stmt_settings_changes = {
     "tenant_settings_changes",
     "WITH changed AS ("
-    "  SELECT tenant_id, change_seq, notification_settings FROM tenant_settings"
-    "   WHERE $1::bigint IS NOT NULL AND change_seq > $1::bigint"
-    "   ORDER BY change_seq LIMIT $2),"
+    "  SELECT s.tenant_id, s.change_seq, " FEED_SETTINGS " AS notification_settings"
+    "   FROM tenant_settings s"
+    "   WHERE $1::bigint IS NOT NULL AND s.change_seq > $1::bigint"
+    "   ORDER BY s.change_seq LIMIT $2),"
     " asked AS ("
-    "  SELECT tenant_id, change_seq, notification_settings FROM tenant_settings"
-    "   WHERE tenant_id = ANY ($3::uuid[]))"
+    "  SELECT s.tenant_id, s.change_seq, " FEED_SETTINGS " AS notification_settings"
+    "   FROM tenant_settings s"
+    "   WHERE s.tenant_id = ANY ($3::uuid[]))"
     " SELECT json_build_object("
     "  'position', c.seq, 'epoch', c.epoch,"
     "  'changes', coalesce((SELECT json_agg(json_build_object('tenant_id', tenant_id,"
@@ -91,6 +108,30 @@ static const struct db_stmt stmt_settings_changes = {
     "  'tenants', coalesce((SELECT json_agg(json_build_object('tenant_id', tenant_id,"
     "     'seq', change_seq, 'settings', notification_settings)) FROM asked), '[]'))::text"
     " FROM settings_change_counter c",
+    4,
+};
+
+/* ---------- plans ---------- */
+
+static const struct db_stmt stmt_plan_get = {
+    "tenant_plan_get",
+    "SELECT " PLAN_JSON("$2") "::text FROM tenant_settings s WHERE s.tenant_id = $1",
+    2,
+};
+
+/* Locks the settings row for the rest of the plan change. */
+static const struct db_stmt stmt_plan_lock = {
+    "tenant_plan_lock",
+    "SELECT s.plan, s.quota_override FROM tenant_settings s WHERE s.tenant_id = $1 FOR UPDATE",
+    1,
+};
+
+/* The trigger of migration 0003 (as 0004 left it) numbers the change for the feed. */
+static const struct db_stmt stmt_plan_set = {
+    "tenant_plan_set",
+    "UPDATE tenant_settings"
+    "   SET plan = $2, quota_override = $3::integer, plan_updated_at = now(), updated_at = now()"
+    " WHERE tenant_id = $1",
     3,
 };
 
@@ -237,9 +278,9 @@ static void set_str(char **dst, const char *src)
 
 /* ---------- tenants and settings ---------- */
 
-enum store_status store_tenant_create(const char *name, json_t **out)
+enum store_status store_tenant_create(const char *name, const char *plan, json_t **out)
 {
-    const char *params[] = {name};
+    const char *params[] = {name, plan};
     return exec_json(&stmt_tenant_create, params, out);
 }
 
@@ -256,14 +297,14 @@ enum store_status store_tenant_get(const char *id, json_t **out)
 
 enum store_status store_settings_get(const char *tenant_id, json_t **out)
 {
-    const char *params[] = {tenant_id};
+    const char *params[] = {tenant_id, plan_quotas_json()};
     return exec_json(&stmt_settings_get, params, out);
 }
 
 enum store_status store_settings_merge(const char *tenant_id, const json_t *patch, json_t **out)
 {
     char *text = json_dumps(patch, JSON_COMPACT);
-    const char *params[] = {tenant_id, text};
+    const char *params[] = {tenant_id, text, plan_quotas_json()};
     enum store_status st = exec_json(&stmt_settings_merge, params, out);
     free(text);
     return st;
@@ -282,7 +323,7 @@ enum store_status store_settings_changes(const long long *after, long limit,
     for (size_t i = 0; i < n; i++)
         pgarray_add(&ids, tenant_ids[i]);
     pgarray_close(&ids);
-    const char *params[] = {after ? after_text : NULL, limit_text, ids.data};
+    const char *params[] = {after ? after_text : NULL, limit_text, ids.data, plan_quotas_json()};
     enum store_status st = exec_json(&stmt_settings_changes, params, out);
     buf_free(&ids);
     return st;
@@ -460,6 +501,87 @@ enum store_status store_phone_unassign(const char *tenant_id, const char *actor,
 out:
     if (st != STORE_OK)
         db_rollback();
+    return st;
+}
+
+/* ---------- plans ---------- */
+
+enum store_status store_plan_get(const char *tenant_id, json_t **out)
+{
+    const char *params[] = {tenant_id, plan_quotas_json()};
+    return exec_json(&stmt_plan_get, params, out);
+}
+
+/* An override as the audit log says it: the number, or "none". */
+static void override_text(long q, char out[24])
+{
+    if (q < 0)
+        snprintf(out, 24, "none");
+    else
+        snprintf(out, 24, "%ld", q);
+}
+
+enum store_status store_plan_change(const char *tenant_id, const struct plan_change *change,
+                                    const char *actor, struct store_plan_outcome *out)
+{
+    PGresult *res = NULL;
+    char *reason = NULL;
+    char override_new[24] = "";
+    const char *lock_params[] = {tenant_id};
+
+    memset(out, 0, sizeof(*out));
+    enum store_status st = (enum store_status)db_begin();
+    if (st != STORE_OK)
+        return st;
+    st = exec_row(&stmt_plan_lock, lock_params, &res);
+    if (st != STORE_OK)
+        goto out;
+    snprintf(out->old_plan, sizeof out->old_plan, "%s", PQgetvalue(res, 0, 0));
+    out->old_override = PQgetisnull(res, 0, 1) ? -1 : strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    snprintf(out->new_plan, sizeof out->new_plan, "%s",
+             change->plan ? change->plan->name : out->old_plan);
+    out->new_override = change->set_override ? change->quota_override : out->old_override;
+    out->plan_changed = strcmp(out->old_plan, out->new_plan) != 0;
+    out->override_changed = out->old_override != out->new_override;
+    if (!out->plan_changed && !out->override_changed)
+        goto document;
+
+    if (out->new_override >= 0)
+        override_text(out->new_override, override_new);
+    const char *set_params[] = {tenant_id, out->new_plan, override_new[0] ? override_new : NULL};
+    st = (enum store_status)db_exec(&stmt_plan_set, set_params, NULL);
+    if (st != STORE_OK)
+        goto out;
+    if (out->plan_changed) {
+        reason = xasprintf("%s -> %s", out->old_plan, out->new_plan);
+        st = audit(tenant_id, "plan_change", "", "", actor, reason);
+        if (st != STORE_OK)
+            goto out;
+        free(reason);
+        reason = NULL;
+    }
+    if (out->override_changed) {
+        char before[24], after[24];
+        override_text(out->old_override, before);
+        override_text(out->new_override, after);
+        reason = xasprintf("%s -> %s", before, after);
+        st = audit(tenant_id, "quota_override", "", "", actor, reason);
+        if (st != STORE_OK)
+            goto out;
+    }
+document:
+    st = store_plan_get(tenant_id, &out->plan);
+    if (st != STORE_OK)
+        goto out;
+    st = (enum store_status)db_commit();
+out:
+    free(reason);
+    PQclear(res);
+    if (st != STORE_OK) {
+        db_rollback();
+        json_decref(out->plan);
+        out->plan = NULL;
+    }
     return st;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "plans.h"
 #include "uuidutil.h"
 
 enum store_status {
@@ -22,9 +23,9 @@ enum store_status {
 
 #define STORE_AUDIT_LIMIT_MAX 500
 
-/* Creates a tenant and its default notification settings in one transaction. *out: the
- * new tenant {id, name, created_at, updated_at}. */
-enum store_status store_tenant_create(const char *name, json_t **out)
+/* Creates a tenant and its default notification settings, on plan (PLAN_DEFAULT), in one
+ * transaction. *out: the new tenant {id, name, created_at, updated_at}. */
+enum store_status store_tenant_create(const char *name, const char *plan, json_t **out)
     __attribute__((warn_unused_result));
 /* *out: every tenant, ordered by name. */
 enum store_status store_tenant_list(json_t **out) __attribute__((warn_unused_result));
@@ -32,7 +33,9 @@ enum store_status store_tenant_list(json_t **out) __attribute__((warn_unused_res
 enum store_status store_tenant_get(const char *id, json_t **out)
     __attribute__((warn_unused_result));
 
-/* *out: the tenant's whole notification_settings object, or STORE_NOT_FOUND. */
+/* *out: the tenant's whole notification_settings object with its "plan" and
+ * "whatsapp_monthly_quota" (effective; null = unlimited), or STORE_NOT_FOUND. So are the
+ * settings of store_settings_merge() and of the feed's rows. */
 enum store_status store_settings_get(const char *tenant_id, json_t **out)
     __attribute__((warn_unused_result));
 /* Merges patch (an object of validated keys, borrowed) into the settings in a single
@@ -80,6 +83,27 @@ enum store_status store_phone_assign(const char *tenant_id, const char *phone_id
 /* Takes the tenant's number away (audit row with actor); nothing to do when it has none. */
 enum store_status store_phone_unassign(const char *tenant_id, const char *actor,
                                        struct store_assignment *out)
+    __attribute__((warn_unused_result));
+
+/* *out: the tenant's plan {tenant_id, plan, quota_override, monthly_quota (effective;
+ * null = unlimited), updated_at}, or STORE_NOT_FOUND. */
+enum store_status store_plan_get(const char *tenant_id, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* What store_plan_change() did. plan is owned (json_decref) and NULL unless STORE_OK. */
+struct store_plan_outcome {
+    char old_plan[16], new_plan[16];
+    long old_override, new_override; /* -1: none */
+    bool plan_changed, override_changed;
+    json_t *plan; /* the plan after, as store_plan_get() */
+};
+
+/* Applies change to the tenant's plan in one transaction under its settings row's lock:
+ * writes what differs, with an audit row (actor, "old -> new" as reason) for each of the
+ * plan (plan_change) and the override (quota_override) that changed. Being a settings
+ * change, it is numbered for the feed. Changing nothing writes nothing. */
+enum store_status store_plan_change(const char *tenant_id, const struct plan_change *change,
+                                    const char *actor, struct store_plan_outcome *out)
     __attribute__((warn_unused_result));
 
 /* *out: the newest audit rows first, at most limit, of one tenant (tenant_id not NULL)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "app.h"
 #include "handlers.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -45,7 +46,8 @@ void handle_tenant_create(struct http_request *req)
                                problem, TENANT_NAME_MAX);
         goto out;
     }
-    enum store_status st = store_tenant_create(name, &tenant);
+    const struct tenant_app *app = http_app(req);
+    enum store_status st = store_tenant_create(name, app->cfg.plan_default, &tenant);
     if (st != STORE_OK) {
         reply_store_failure(req, st);
         goto out;

@@ -60,7 +60,8 @@ enum body {
     MESSAGE_BODY,
     HOOK_BODY,
     RESUME_BODY,
-    SYNC_BODY
+    SYNC_BODY,
+    PLAN_BODY
 };
 
 struct row {
@@ -119,6 +120,13 @@ static const struct row rows[] = {
     {TS, "GET", "/api/v1/admin/whatsapp/tenants/{id}/diagnostics",
      "/api/v1/admin/whatsapp/tenants/{A}/diagnostics", NO_BODY, ADMIN_ONLY(200)},
     {TS, "GET", "/api/v1/admin/whatsapp/audit-log", "/api/v1/admin/whatsapp/audit-log", NO_BODY,
+     ADMIN_ONLY(200)},
+    /* WhatsApp plans (issue 20): the tenant's users read theirs, the admin changes it */
+    {TS, "GET", "/api/v1/tenants/{id}/plan", "/api/v1/tenants/{A}/plan", NO_BODY,
+     AUTH(200, 200, 403, 200, 200)},
+    {TS, "GET", "/api/v1/admin/tenants/{id}/plan", "/api/v1/admin/tenants/{A}/plan", NO_BODY,
+     ADMIN_ONLY(200)},
+    {TS, "PUT", "/api/v1/admin/tenants/{id}/plan", "/api/v1/admin/tenants/{A}/plan", PLAN_BODY,
      ADMIN_ONLY(200)},
     {TS, "GET", "/app/*", "/app/admin/whatsapp", NO_BODY, PUBLIC(200)},
 
@@ -241,6 +249,8 @@ static char *make_body(enum body kind)
         return xstrdup("{\"note\": \"authz matrix\"}");
     case SYNC_BODY: /* es exists: nothing is created */
         return xstrdup("{\"languages\": [\"es\"]}");
+    case PLAN_BODY: /* the plan the tenant has: nothing changes */
+        return xstrdup("{\"plan\": \"standard\"}");
     case ASSIGN_BODY:
         return xstrdup("{\"phone_number_id\": \"" HS_PHONE(03) "\"}");
     case PO_BODY:

@@ -1,8 +1,9 @@
 /* test_settings_now.c - a change takes effect at once (issue 15): the way an owner and
  * an admin act, a setting changed and an order posted the next instant, on one and on
  * two notification-service instances sharing one database. Every case first warms the
- * instances' settings with the old value, so a cache that lags shows. Also: intake with
- * tenant-service down, and the one log line per final outcome. */
+ * instances' settings with the old value, so a cache that lags shows; a plan change
+ * (issue 20) is held to the same bound. Also: intake with tenant-service down, and the
+ * one log line per final outcome. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,37 @@ static void a_moved_number_stops_sending_for_its_old_holder_at_once(void **state
     unassign(b);
 }
 
+/* A plan change (issue 20) rides the settings feed like any setting: an order posted the
+ * instant after the admin's change is counted against the new quota. basic (0 a month)
+ * skips it quota_exceeded, enterprise (unlimited) sends it, an override of 0 skips again
+ * and taking it away sends. */
+static void plan_change_then_post_at_once_follows_the_quota(void **state)
+{
+    (void)state;
+    char t[HT_ID_LEN];
+    ht_create_tenant(&st.ts, ninstances == 1 ? "Horno Plan Uno" : "Horno Plan Dos", t);
+    hs_assign(&st, t, HS_PHONE(07));
+    hs_settings(&st, t, "{\"whatsapp_enabled\": true}");
+    expect_all(t, HS_PHONE(07), NULL); /* warms every cache with standard (500 a month) */
+    static const char *const changes[] = {"{\"plan\": \"basic\"}", "{\"plan\": \"enterprise\"}",
+                                          "{\"quota_override\": 0}",
+                                          "{\"plan\": \"standard\", \"quota_override\": null}"};
+    char *path = xasprintf("/api/v1/admin/tenants/%s/plan", t);
+    for (int round = 0; round < ROUNDS; round++) {
+        for (size_t i = 0; i < 4; i++) {
+            struct h_resp r = ht_call(&st.ts, "PUT", path, ht_admin(), changes[i]);
+            assert_int_equal(r.status, 200);
+            h_resp_free(&r);
+            if (i % 2 == 0)
+                expect_all(t, NULL, "quota_exceeded");
+            else
+                expect_all(t, HS_PHONE(07), NULL);
+        }
+    }
+    free(path);
+    unassign(t);
+}
+
 /* tenant-service down: an order of a bakery this instance never saw is still taken
  * (it must never be lost), and goes out once tenant-service is back. */
 static void intake_takes_orders_while_tenant_service_is_down(void **state)
@@ -296,12 +328,14 @@ int main(void)
         cmocka_unit_test(toggle_on_then_post_at_once_is_sent),
         cmocka_unit_test(toggle_off_then_post_at_once_is_skipped),
         cmocka_unit_test(a_moved_number_stops_sending_for_its_old_holder_at_once),
+        cmocka_unit_test(plan_change_then_post_at_once_follows_the_quota),
         cmocka_unit_test(intake_takes_orders_while_tenant_service_is_down),
         cmocka_unit_test(one_log_line_per_final_outcome),
         cmocka_unit_test_setup(toggle_on_then_post_at_once_is_sent, two_instances),
         cmocka_unit_test_setup(toggle_off_then_post_at_once_is_skipped, two_instances),
         cmocka_unit_test_setup(a_moved_number_stops_sending_for_its_old_holder_at_once,
                                two_instances),
+        cmocka_unit_test_setup(plan_change_then_post_at_once_follows_the_quota, two_instances),
     };
     if (!h_pg_start())
         return 1;

@@ -58,6 +58,10 @@ struct endpoint {
 static const struct field tenant_fields[] = {{"name", K_STR, true, true, false}};
 static const struct field resume_fields[] = {{"note", K_STR, false, true, true}};
 static const struct field sync_fields[] = {{"languages", K_STRS, false, false, true}};
+static const struct field plan_fields[] = {
+    {"plan", K_STR, false, false, false},
+    {"quota_override", K_NUM, false, false, true},
+};
 static const struct field settings_fields[] = {
     {"whatsapp_enabled", K_BOOL, false, false, false},
     {"whatsapp_default_language", K_STR, false, false, false},
@@ -129,6 +133,13 @@ static const struct endpoint endpoints[] = {
      "/api/v1/admin/whatsapp/tenants/{tenant}/diagnostics", NO_BODY, NULL, NULL, 0},
     {TS, "GET", "/api/v1/admin/whatsapp/audit-log", "/api/v1/admin/whatsapp/audit-log", NO_BODY,
      NULL, NULL, 0},
+    /* WhatsApp plans (issue 20) */
+    {TS, "GET", "/api/v1/tenants/{id}/plan", "/api/v1/tenants/{tenant}/plan", NO_BODY, NULL, NULL,
+     0},
+    {TS, "GET", "/api/v1/admin/tenants/{id}/plan", "/api/v1/admin/tenants/{tenant}/plan", NO_BODY,
+     NULL, NULL, 0},
+    {TS, "PUT", "/api/v1/admin/tenants/{id}/plan", "/api/v1/admin/tenants/{tenant}/plan", JSON_BODY,
+     "{\"plan\": \"enterprise\", \"quota_override\": 1000}", F(plan_fields)},
     {TS, "GET", "/app/*", "/app/admin/whatsapp", NO_BODY, NULL, NULL, 0},
 
     {NS, "GET", "/health", "/health", NO_BODY, NULL, NULL, 0},

@@ -259,7 +259,8 @@ static void tenants_create_list_get(void **state)
         " \"enable_inventory_alerts\": true, \"enable_production_alerts\": true,"
         " \"enable_forecast_alerts\": true, \"po_notification_channels\": [\"email\"],"
         " \"inventory_alert_channels\": [\"email\"], \"production_alert_channels\": [\"email\"],"
-        " \"forecast_alert_channels\": [\"email\"]}",
+        " \"forecast_alert_channels\": [\"email\"],"
+        " \"plan\": \"standard\", \"whatsapp_monthly_quota\": 500}", /* PLAN_DEFAULT's */
         0, NULL);
     assert_true(json_equal(s, defaults));
     json_decref(defaults);

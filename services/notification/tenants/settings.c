@@ -8,6 +8,7 @@
 #include "tenants/settings.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -114,17 +115,27 @@ static bool bool_key(const json_t *obj, const char *key, bool def)
     return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
-/* DESIGN.md section 3's keys, defaults for absent or mistyped ones. */
-static void parse(const json_t *obj, struct tenant_settings *out)
+/* A plan's name as tenant-service writes them: lower-case letters, digits, '_'. */
+static bool valid_plan(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    return n >= 1 && n < TENANT_PLAN_MAX && s[n] == '\0';
+}
+
+/* DESIGN.md section 3's keys and the plan's two, defaults for absent or mistyped ones. */
+void tenant_settings_parse(const json_t *obj, struct tenant_settings *out)
 {
     memset(out, 0, sizeof(*out));
     out->whatsapp_enabled = bool_key(obj, "whatsapp_enabled", false);
     out->po_notifications_enabled = bool_key(obj, "enable_po_notifications", true);
+    const char *plan = json_string_value(json_object_get(obj, "plan"));
+    snprintf(out->plan, sizeof out->plan, "%s", plan && valid_plan(plan) ? plan : "");
     /* the plan's quota; absent (an older tenant-service) or null: unlimited */
     const json_t *quota = json_object_get(obj, "whatsapp_monthly_quota");
-    out->monthly_quota = json_is_integer(quota) && json_integer_value(quota) >= 0
+    out->monthly_quota = json_is_integer(quota) && json_integer_value(quota) >= 0 &&
+                                 json_integer_value(quota) <= LONG_MAX
                              ? (long)json_integer_value(quota)
-                             : -1;
+                             : TENANT_QUOTA_UNLIMITED;
     const char *phone = json_string_value(json_object_get(obj, "whatsapp_phone_number_id"));
     if (phone && *phone) {
         if (all_digits(phone, TENANT_PHONE_ID_MAX - 1))
@@ -158,7 +169,7 @@ static struct entry *apply_row(struct tenant_settings_cache *c, const json_t *ro
     if (!e->known || json_integer_value(seq) > e->seq) {
         e->known = true;
         e->seq = json_integer_value(seq);
-        parse(settings, &e->settings);
+        tenant_settings_parse(settings, &e->settings);
     }
     return e;
 }

@@ -19,6 +19,7 @@
 #ifndef NOTIFICATION_TENANT_SETTINGS_H
 #define NOTIFICATION_TENANT_SETTINGS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,8 @@
 #define TENANT_PHONE_ID_MAX 33 /* Meta's ids are decimal numbers; 32 digits is plenty */
 #define TENANT_LANGUAGE_MAX 16
 #define TENANT_DISPLAY_MAX 40
+#define TENANT_PLAN_MAX 16
+#define TENANT_QUOTA_UNLIMITED (-1L) /* monthly_quota without a limit */
 
 /* The keys sending needs, with DESIGN.md section 3's defaults for absent keys. */
 struct tenant_settings {
@@ -37,7 +40,13 @@ struct tenant_settings {
     bool phone_number_id_invalid;              /* set, but not 1-32 digits: never used */
     char display_phone_number[TENANT_DISPLAY_MAX];
     char language[TENANT_LANGUAGE_MAX]; /* whatsapp_default_language */
-    long monthly_quota;                 /* whatsapp_monthly_quota; -1 unlimited or absent */
+    /* The WhatsApp plan (issue 20): tenant-service's "plan" ("basic", "standard",
+     * "enterprise"; "" when absent or not a plan name: an older tenant-service), and
+     * "whatsapp_monthly_quota", the effective quota of messages a calendar month (the
+     * plan's or the tenant's override), TENANT_QUOTA_UNLIMITED when null (unlimited),
+     * absent or not a whole number >= 0: an older tenant-service never stops sending. */
+    char plan[TENANT_PLAN_MAX];
+    long monthly_quota;
 };
 
 enum tenant_settings_status {
@@ -54,6 +63,10 @@ struct tenant_settings_config {
 };
 
 struct tenant_settings_cache;
+
+/* Reads the keys above from a settings document (a feed row's "settings"), defaults for
+ * absent or mistyped keys; out is overwritten whole. Pure: tests/unit/test_tenant_settings.c. */
+void tenant_settings_parse(const json_t *obj, struct tenant_settings *out);
 
 /* A new, empty cache; free with tenant_settings_free() (NULL ok). */
 struct tenant_settings_cache *tenant_settings_new(const struct tenant_settings_config *cfg);
