@@ -50,12 +50,16 @@ static void *run(void *arg)
     return NULL;
 }
 
-struct periodic *periodic_start(const char *what, void (*job)(void *arg), void *arg,
-                                long first_ms, long interval_ms)
+struct periodic *periodic_start(const char *what, void (*job)(void *arg), void *arg, long first_ms,
+                                long interval_ms)
 {
     struct periodic *p = xcalloc(1, sizeof(*p));
-    *p = (struct periodic){.what = what, .job = job, .arg = arg, .first_ms = first_ms,
-                           .interval_ms = interval_ms, .stop_fd = wakefd_new()};
+    *p = (struct periodic){.what = what,
+                           .job = job,
+                           .arg = arg,
+                           .first_ms = first_ms,
+                           .interval_ms = interval_ms,
+                           .stop_fd = wakefd_new()};
     if (p->stop_fd < 0) {
         log_error("%s cannot start: no eventfd", what);
         free(p);

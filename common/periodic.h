@@ -9,9 +9,8 @@ struct periodic;
 /* Runs job(arg) after first_ms, then every interval_ms (the time between the end of one
  * run and the start of the next). Returns NULL (logged, naming what) when the thread
  * cannot start. */
-struct periodic *periodic_start(const char *what, void (*job)(void *arg), void *arg,
-                                long first_ms, long interval_ms)
-    __attribute__((warn_unused_result));
+struct periodic *periodic_start(const char *what, void (*job)(void *arg), void *arg, long first_ms,
+                                long interval_ms) __attribute__((warn_unused_result));
 
 /* Stops it: a run under way finishes first. NULL does nothing. Frees p. */
 void periodic_stop(struct periodic *p);
