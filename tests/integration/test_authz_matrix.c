@@ -60,7 +60,8 @@ enum body {
     MESSAGE_BODY,
     HOOK_BODY,
     RESUME_BODY,
-    SYNC_BODY
+    SYNC_BODY,
+    RATE_CARD_BODY
 };
 
 struct row {
@@ -151,6 +152,12 @@ static const struct row rows[] = {
      ADMIN_ONLY(200)},
     {NS, "GET", "/api/v1/admin/whatsapp/account-events", "/api/v1/admin/whatsapp/account-events",
      NO_BODY, ADMIN_ONLY(200)},
+    {NS, "GET", "/api/v1/admin/whatsapp/usage", "/api/v1/admin/whatsapp/usage?month=2026-11",
+     NO_BODY, ADMIN_ONLY(200)},
+    {NS, "GET", "/api/v1/admin/whatsapp/rate-card", "/api/v1/admin/whatsapp/rate-card", NO_BODY,
+     ADMIN_ONLY(200)},
+    {NS, "PUT", "/api/v1/admin/whatsapp/rate-card", "/api/v1/admin/whatsapp/rate-card",
+     RATE_CARD_BODY, ADMIN_ONLY(200)},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 
@@ -239,6 +246,9 @@ static char *make_body(enum body kind)
         return xstrdup("{\"note\": \"authz matrix\"}");
     case SYNC_BODY: /* es exists: nothing is created */
         return xstrdup("{\"languages\": [\"es\"]}");
+    case RATE_CARD_BODY:
+        return xstrdup("{\"rates\": [{\"category\": \"utility\", \"country\": \"ES\", "
+                       "\"price\": 0.02}]}");
     case ASSIGN_BODY:
         return xstrdup("{\"phone_number_id\": \"" HS_PHONE(03) "\"}");
     case PO_BODY:
