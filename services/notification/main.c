@@ -14,6 +14,7 @@
 #include "retention.h"
 #include "api/routes.h"
 #include "api/templates.h"
+#include "api/usage_store.h"
 #include "shutdown.h"
 #include "tenants/settings.h"
 #include "outbox/wakeup.h"
@@ -127,6 +128,21 @@ int main(int argc, char **argv)
                              notification_migrations_count);
     if (opened != 0)
         return opened < 0 ? 1 : 0;
+    /* Months of quotas and usage are calendar months of this zone: asked of PostgreSQL,
+     * which computes them. */
+    bool zone_known = false;
+    if (usage_store_timezone_known(app.cfg.billing_timezone, &zone_known) != DB_OK) {
+        log_error("BILLING_TIMEZONE could not be checked: the database failed\terror=\"%s\"",
+                  db_error_message());
+        return 1;
+    }
+    if (!zone_known) {
+        log_error("BILLING_TIMEZONE must be a time zone name PostgreSQL knows, such as "
+                  "Europe/Madrid\tvalue=\"%s\"",
+                  app.cfg.billing_timezone);
+        return 2;
+    }
+    db_thread_close(); /* the main thread serves nothing: its connection would sit idle */
 
     struct http_server_config http = daemon_http_server(
         &app.cfg.http, &app.cfg.auth, notification_routes, notification_routes_count, &app);

@@ -1,7 +1,8 @@
 /* retention.c - a periodic thread (common/periodic.h) that deletes old messages batch
- * by batch until none is left, prunes pending statuses older than a day and old account
- * events, then sleeps. Several
- * instances may run it at once: batches skip rows another instance has locked. */
+ * by batch until none is left (each batch adds its messages to the monthly usage rollup
+ * as it deletes them), prunes pending statuses older than a day and old account events,
+ * then sleeps. Several instances may run it at once: batches skip rows another instance
+ * has locked. */
 #include "retention.h"
 
 #include <stdbool.h>
@@ -29,7 +30,8 @@ static bool run_pass(const struct notification_config *cfg)
     do {
         if (shutdown_requested())
             return true;
-        if (store_retention_delete(cfg->retention_days, cfg->retention_batch, &deleted) != DB_OK) {
+        if (store_retention_delete(cfg->retention_days, cfg->retention_batch, cfg->billing_timezone,
+                                   &deleted) != DB_OK) {
             log_warn("retention pass interrupted\terror=\"%s\"", db_error_message());
             return false;
         }

@@ -61,7 +61,8 @@ enum body {
     HOOK_BODY,
     RESUME_BODY,
     SYNC_BODY,
-    PLAN_BODY
+    PLAN_BODY,
+    RATE_CARD_BODY
 };
 
 struct row {
@@ -161,6 +162,12 @@ static const struct row rows[] = {
      ADMIN_ONLY(200)},
     {NS, "GET", "/api/v1/admin/whatsapp/account-events", "/api/v1/admin/whatsapp/account-events",
      NO_BODY, ADMIN_ONLY(200)},
+    {NS, "GET", "/api/v1/admin/whatsapp/usage", "/api/v1/admin/whatsapp/usage?month=2026-11",
+     NO_BODY, ADMIN_ONLY(200)},
+    {NS, "GET", "/api/v1/admin/whatsapp/rate-card", "/api/v1/admin/whatsapp/rate-card", NO_BODY,
+     ADMIN_ONLY(200)},
+    {NS, "PUT", "/api/v1/admin/whatsapp/rate-card", "/api/v1/admin/whatsapp/rate-card",
+     RATE_CARD_BODY, ADMIN_ONLY(200)},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 
@@ -251,6 +258,9 @@ static char *make_body(enum body kind)
         return xstrdup("{\"languages\": [\"es\"]}");
     case PLAN_BODY: /* the plan the tenant has: nothing changes */
         return xstrdup("{\"plan\": \"standard\"}");
+    case RATE_CARD_BODY:
+        return xstrdup("{\"rates\": [{\"category\": \"utility\", \"country\": \"ES\", "
+                       "\"price\": 0.02}]}");
     case ASSIGN_BODY:
         return xstrdup("{\"phone_number_id\": \"" HS_PHONE(03) "\"}");
     case PO_BODY:

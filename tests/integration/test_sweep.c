@@ -87,6 +87,12 @@ static const struct field message_fields[] = {
     {"language", K_STR, false, false, true},
     {"parameters", K_STRS, true, true, false},
 };
+static const struct field rate_card_fields[] = {
+    {"rates", K_STRS, true, false, false}, /* objects: every K_STRS value is wrong for it */
+    {"effective_date", K_STR, false, false, true},
+    {"source", K_STR, false, true, true},
+    {"currency", K_STR, false, false, true},
+};
 #define F(a) a, sizeof(a) / sizeof((a)[0])
 
 /* Every route of both services (test every_route_is_swept keeps this complete). */
@@ -176,6 +182,14 @@ static const struct endpoint endpoints[] = {
      "{\"note\": \"payment method fixed\"}", F(resume_fields)},
     {NS, "GET", "/api/v1/admin/whatsapp/account-events", "/api/v1/admin/whatsapp/account-events",
      NO_BODY, NULL, NULL, 0},
+    {NS, "GET", "/api/v1/admin/whatsapp/usage", "/api/v1/admin/whatsapp/usage", NO_BODY, NULL, NULL,
+     0},
+    {NS, "GET", "/api/v1/admin/whatsapp/rate-card", "/api/v1/admin/whatsapp/rate-card", NO_BODY,
+     NULL, NULL, 0},
+    {NS, "PUT", "/api/v1/admin/whatsapp/rate-card", "/api/v1/admin/whatsapp/rate-card", JSON_BODY,
+     "{\"rates\": [{\"category\": \"utility\", \"country\": \"ES\", \"price\": 0.02}], "
+     "\"effective_date\": \"2026-01-01\", \"source\": \"Meta\", \"currency\": \"EUR\"}",
+     F(rate_card_fields)},
 };
 #define NENDPOINTS (sizeof endpoints / sizeof endpoints[0])
 

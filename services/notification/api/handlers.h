@@ -43,4 +43,9 @@ void handle_template_sync(struct http_request *req);
 /* account_events.c: the stored account-level webhook changes, newest first */
 void handle_account_events_list(struct http_request *req);
 
+/* usage.c: a month's usage and cost per tenant (JSON or CSV), and the rate card */
+void handle_usage(struct http_request *req);
+void handle_rate_card_get(struct http_request *req);
+void handle_rate_card_put(struct http_request *req);
+
 #endif

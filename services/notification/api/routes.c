@@ -34,6 +34,10 @@ struct http_route notification_routes[] = {
     {"POST", "/api/v1/admin/whatsapp/resume", handle_resume, AUTH_ROLE_ADMIN},
     /* the account-level webhook changes Meta sent, as kept */
     {"GET", "/api/v1/admin/whatsapp/account-events", handle_account_events_list, AUTH_ROLE_ADMIN},
+    /* usage and cost per tenant and month, for invoicing, and the rate card it prices with */
+    {"GET", "/api/v1/admin/whatsapp/usage", handle_usage, AUTH_ROLE_ADMIN},
+    {"GET", "/api/v1/admin/whatsapp/rate-card", handle_rate_card_get, AUTH_ROLE_ADMIN},
+    {"PUT", "/api/v1/admin/whatsapp/rate-card", handle_rate_card_put, AUTH_ROLE_ADMIN},
 };
 const size_t notification_routes_count =
     sizeof(notification_routes) / sizeof(notification_routes[0]);

@@ -206,13 +206,29 @@ static const struct db_stmt st_account_events_prune = {
 
 /* ---------- retention and gauges ---------- */
 
+/* The deleted messages' counters go to their tenant's month in the same statement
+ * (whatsapp_usage_counters, migration 0011): a month's usage is the same before and after,
+ * and no message is counted twice (usage_store.c adds the rollup to the stored rows).
+ * Keys are upserted in one order, so two instances' batches cannot deadlock. */
 static const struct db_stmt st_retention_delete = {
     "api_retention_delete",
-    "DELETE FROM whatsapp_messages WHERE id IN ("
-    " SELECT id FROM whatsapp_messages"
-    " WHERE created_at < now() - make_interval(days => $1::int)"
-    " LIMIT $2::int FOR UPDATE SKIP LOCKED)",
-    2,
+    "WITH gone AS ("
+    " DELETE FROM whatsapp_messages WHERE id IN ("
+    "  SELECT id FROM whatsapp_messages"
+    "  WHERE created_at < now() - make_interval(days => $1::int)"
+    "  LIMIT $2::int FOR UPDATE SKIP LOCKED)"
+    " RETURNING tenant_id, created_at, status, skip_reason, wamid, pricing, recipient_phone),"
+    " rolled AS ("
+    " INSERT INTO whatsapp_usage_rollup (month, tenant_id, counter, key, country, n)"
+    " SELECT date_trunc('month', g.created_at AT TIME ZONE $3)::date, g.tenant_id, u.counter,"
+    "  u.key, u.country, count(*)"
+    " FROM gone g, LATERAL whatsapp_usage_counters(g.status, g.skip_reason, g.wamid, g.pricing,"
+    "  g.recipient_phone) u"
+    " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5"
+    " ON CONFLICT (month, tenant_id, counter, key, country)"
+    " DO UPDATE SET n = whatsapp_usage_rollup.n + EXCLUDED.n RETURNING 1)"
+    " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM rolled)",
+    3,
     .replan = true,
 };
 
@@ -480,18 +496,18 @@ enum db_status store_account_events_prune(long days, long *deleted)
 
 /* ---------- retention and gauges ---------- */
 
-enum db_status store_retention_delete(long days, long batch, long *deleted)
+enum db_status store_retention_delete(long days, long batch, const char *billing_tz, long *deleted)
 {
     PGresult *res = NULL;
     char d[24], b[24];
     snprintf(d, sizeof d, "%ld", days);
     snprintf(b, sizeof b, "%ld", batch);
-    const char *params[] = {d, b};
+    const char *params[] = {d, b, billing_tz};
 
     *deleted = 0;
-    enum db_status st = db_exec(&st_retention_delete, params, &res);
+    enum db_status st = db_exec_retrying(&st_retention_delete, params, &res);
     if (st == DB_OK)
-        *deleted = strtol(PQcmdTuples(res), NULL, 10);
+        *deleted = get_long(res, 0, 0);
     PQclear(res);
     return st;
 }

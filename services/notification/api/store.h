@@ -114,8 +114,10 @@ enum db_status store_account_events_prune(long days, long *deleted)
 
 /* ---------- retention and gauges ---------- */
 
-/* Deletes up to batch messages created more than days ago; *deleted gets how many. */
-enum db_status store_retention_delete(long days, long batch, long *deleted)
+/* Deletes up to batch messages created more than days ago, adding their counters to
+ * whatsapp_usage_rollup under their month in billing_tz in the same statement; *deleted
+ * gets how many. */
+enum db_status store_retention_delete(long days, long batch, const char *billing_tz, long *deleted)
     __attribute__((warn_unused_result));
 /* Deletes pending statuses received more than max_age_seconds ago. */
 enum db_status store_pending_prune(long max_age_seconds, long *deleted)
