@@ -14,8 +14,8 @@ setup_tenants() { # N
     psql_t "$TENANT_DATABASE_URL" -c "
         WITH t AS (INSERT INTO tenants (name) SELECT 'E2E bakery ' || lpad(g::text, 3, '0')
                    FROM generate_series(1, $n) g RETURNING id, name)
-        INSERT INTO tenant_settings (tenant_id, notification_settings)
-        SELECT id, default_notification_settings() || jsonb_build_object(
+        INSERT INTO tenant_settings (tenant_id, plan, notification_settings)
+        SELECT id, 'enterprise', default_notification_settings() || jsonb_build_object(
             'whatsapp_enabled', true,
             'whatsapp_phone_number_id', (109876543210000 + substr(name, 12)::int)::text,
             'whatsapp_display_phone_number', '+34 600 000 ' || substr(name, 12))

@@ -9,6 +9,10 @@ CREATE TABLE whatsapp_quota_usage (
     PRIMARY KEY (tenant_id, month)
 );
 
+-- The month of the unit a message holds: set when its unit is taken, cleared when the
+-- unit goes back (a result other than sent), kept when Graph accepted it.
+ALTER TABLE whatsapp_messages ADD COLUMN quota_month date;
+
 -- Grants up to want units of quota to a tenant's month: how many it granted (0 when
 -- the quota is reached), and the units used before.
 CREATE FUNCTION whatsapp_quota_take(t uuid, m date, want integer, quota integer,

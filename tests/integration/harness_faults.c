@@ -116,6 +116,8 @@ bool hf_start_tenant(struct hf_stack *s)
     h_env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
     h_env_add(&e, "NOTIFICATION_SERVICE_URL=http://127.0.0.1:%u", s->notif_port);
     h_env_add(&e, "LOG_LEVEL=warn");
+    /* unlimited by default: a scenario that tests quotas sets its tenants' own */
+    h_env_add(&e, "PLAN_DEFAULT=enterprise");
     bool ok = h_start(&s->tenant, "tenant-service", "TENANT_PORT", (const char *const *)e.vars,
                       "/health");
     h_env_free(&e);

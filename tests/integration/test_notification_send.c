@@ -60,6 +60,8 @@ static bool start_tenant(struct stack *s)
     h_env_add(&e, "TENANT_DATABASE_URL=%s", s->tenant_db);
     h_env_add(&e, "JWT_SECRET=" H_JWT_SECRET);
     h_env_add(&e, "NOTIFICATION_SERVICE_URL=http://127.0.0.1:%u", s->notif_port);
+    /* thousands of orders per bakery here: these suites are about sending, not quotas */
+    h_env_add(&e, "PLAN_DEFAULT=enterprise");
     bool ok = h_start(&s->tenant, "tenant-service", "TENANT_PORT", (const char *const *)e.vars,
                       "/health");
     h_env_free(&e);

@@ -37,7 +37,8 @@ static const struct db_stmt claim_stmt = {
     "           m.payload->>'total_amount', m.payload->>'currency',"
     "           EXISTS (SELECT 1 FROM whatsapp_opt_outs o"
     "                    WHERE o.tenant_id = m.tenant_id"
-    "                      AND o.recipient_phone = m.recipient_phone)",
+    "                      AND o.recipient_phone = m.recipient_phone),"
+    "           coalesce(m.quota_month::text, '')",
     3,
     .replan = true,
 };
@@ -57,6 +58,7 @@ enum {
     COL_AMOUNT,
     COL_CURRENCY,
     COL_OPTED_OUT,
+    COL_QUOTA_MONTH,
     CLAIM_COLUMNS
 };
 
@@ -71,15 +73,14 @@ static const struct db_stmt apply_stmt = {
     "outbox_apply",
     "WITH r AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::int[], $5::int[], $6::int[],"
     "             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[],"
-    "             $13::bigint[], $14::text[], $15::date[])"
+    "             $13::bigint[], $14::text[])"
     "      AS r(id, outcome, used, delay_ms, error_code, error_message, skip_reason,"
-    "           wamid, phone_number_id, language, parameters, answered_ms, fallback_from,"
-    "           quota_month)),"
-    /* the quota units of messages Graph did not accept go back */
+    "           wamid, phone_number_id, language, parameters, answered_ms, fallback_from)),"
+    /* the quota unit of a message Graph did not accept goes back */
     " back AS (UPDATE whatsapp_quota_usage q SET used = greatest(q.used - b.n, 0)"
-    "  FROM (SELECT m.tenant_id, r.quota_month, count(*) AS n FROM r"
-    "        JOIN whatsapp_messages m ON m.id = r.id"
-    "        WHERE r.quota_month IS NOT NULL AND r.outcome <> 'sent' GROUP BY 1, 2) b"
+    "  FROM (SELECT m.tenant_id, m.quota_month, count(*) AS n FROM r"
+    "        JOIN whatsapp_messages m ON m.id = r.id AND m.lease_owner = $1"
+    "        WHERE m.quota_month IS NOT NULL AND r.outcome <> 'sent' GROUP BY 1, 2) b"
     "  WHERE q.tenant_id = b.tenant_id AND q.month = b.quota_month)"
     " UPDATE whatsapp_messages m SET"
     "  status = CASE WHEN whatsapp_status_rank(m.status) >= 2 THEN m.status"
@@ -92,6 +93,7 @@ static const struct db_stmt apply_stmt = {
     "  template_language = coalesce(r.language, m.template_language),"
     "  fallback_from_language = CASE WHEN r.outcome = 'sent' THEN r.fallback_from"
     "                                ELSE m.fallback_from_language END,"
+    "  quota_month = CASE WHEN r.outcome = 'sent' THEN m.quota_month END,"
     "  template_parameters = coalesce(r.parameters, m.template_parameters),"
     "  attempts = m.attempts + r.used,"
     "  next_attempt_at = CASE WHEN whatsapp_status_rank(m.status) >= 2 THEN NULL"
@@ -116,7 +118,7 @@ static const struct db_stmt apply_stmt = {
     "                   ELSE m.failed_at END,"
     "  lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
     " FROM r WHERE m.id = r.id AND m.id = ANY ($2::uuid[]) AND m.lease_owner = $1",
-    15,
+    14,
     .replan = true,
 };
 
@@ -176,6 +178,7 @@ enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
         r->total_amount = value_or_null(res, row, COL_AMOUNT);
         r->currency = value_or_null(res, row, COL_CURRENCY);
         r->opted_out = PQgetvalue(res, row, COL_OPTED_OUT)[0] == 't';
+        r->quota_month = PQgetvalue(res, row, COL_QUOTA_MONTH);
     }
     return DB_OK;
 }
@@ -213,7 +216,6 @@ enum {
     A_PARAMETERS,
     A_ANSWERED,
     A_FALLBACK_FROM,
-    A_QUOTA_MONTH,
     NARRAYS
 };
 
@@ -254,7 +256,6 @@ enum db_status outbox_apply(const char *owner, struct outbox_result *const *resu
         pgarray_add(&arrays[A_PARAMETERS], r->parameters);
         pgarray_add_long(&arrays[A_ANSWERED], r->answered_ms, r->answered_ms == 0);
         pgarray_add(&arrays[A_FALLBACK_FROM], r->fallback_from);
-        pgarray_add(&arrays[A_QUOTA_MONTH], r->quota_month[0] ? r->quota_month : NULL);
     }
     params[0] = owner;
     for (size_t a = 0; a < NARRAYS; a++) {
@@ -329,15 +330,25 @@ enum db_status outbox_pending_apply(const char *message_id, const char *wamid, l
 
 /* ---------- quotas ---------- */
 
-/* One statement per batch; the tenants come sorted, so concurrent batches lock their
- * month rows in one order and never deadlock. */
+/* One statement per batch: each tenant's units taken (its month row locked; tenants in
+ * id order, so concurrent batches never deadlock), and the granted messages marked as
+ * holding one, so a message re-claimed after a crash never takes a second. */
 static const struct db_stmt st_quota_take = {
     "outbox_quota_take",
-    "SELECT g.granted, g.used_before, mm.m::text"
-    " FROM (SELECT date_trunc('month', now() AT TIME ZONE $4)::date AS m) mm,"
-    "  unnest($1::uuid[], $2::int[], $3::int[]) WITH ORDINALITY AS r(t, w, q, i),"
-    "  LATERAL whatsapp_quota_take(r.t, mm.m, r.w, r.q) g"
-    " ORDER BY r.i",
+    "WITH mm AS (SELECT date_trunc('month', now() AT TIME ZONE $4)::date AS m),"
+    " req AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[]) WITH ORDINALITY"
+    "         AS r(tenant, id, quota, i)),"
+    " per AS (SELECT tenant, max(quota) AS quota, count(*)::int AS want FROM req"
+    "         GROUP BY tenant ORDER BY tenant),"
+    " g AS (SELECT p.tenant, t.granted, t.used_before FROM per p, mm,"
+    "       LATERAL whatsapp_quota_take(p.tenant, mm.m, p.want, p.quota) t),"
+    " ranked AS (SELECT r.*, row_number() OVER (PARTITION BY r.tenant ORDER BY r.i) AS k"
+    "            FROM req r),"
+    " marked AS (UPDATE whatsapp_messages m SET quota_month = mm.m FROM ranked x, g, mm"
+    "            WHERE g.tenant = x.tenant AND x.k <= g.granted AND m.id = x.id"
+    "            RETURNING m.id)"
+    " SELECT x.k <= g.granted, g.used_before, g.granted, mm.m::text"
+    " FROM ranked x JOIN g ON g.tenant = x.tenant, mm ORDER BY x.i",
     4,
     .replan = true,
 };
@@ -350,7 +361,7 @@ enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, con
         pgarray_open(&arrays[a]);
     for (size_t i = 0; i < n; i++) {
         pgarray_add(&arrays[0], req[i].tenant_id);
-        pgarray_add_long(&arrays[1], req[i].want, false);
+        pgarray_add(&arrays[1], req[i].message_id);
         pgarray_add_long(&arrays[2], req[i].quota, false);
     }
     for (int a = 0; a < 3; a++)
@@ -360,9 +371,10 @@ enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, con
     if (st == DB_OK && (size_t)PQntuples(res) != n)
         st = DB_ERROR;
     for (size_t i = 0; st == DB_OK && i < n; i++) {
-        req[i].granted = strtol(PQgetvalue(res, (int)i, 0), NULL, 10);
+        req[i].granted = PQgetvalue(res, (int)i, 0)[0] == 't';
         req[i].used_before = strtol(PQgetvalue(res, (int)i, 1), NULL, 10);
-        snprintf(req[i].month, sizeof req[i].month, "%s", PQgetvalue(res, (int)i, 2));
+        req[i].tenant_granted = strtol(PQgetvalue(res, (int)i, 2), NULL, 10);
+        snprintf(req[i].month, sizeof req[i].month, "%s", PQgetvalue(res, (int)i, 3));
     }
     PQclear(res);
     for (int a = 0; a < 3; a++)

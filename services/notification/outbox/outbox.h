@@ -34,9 +34,10 @@ struct outbox_row {
     const char *po_number;
     const char *total_amount;
     const char *currency;
-    int attempts;       /* Graph requests made so far */
-    int64_t created_us; /* wall-clock microseconds of created_at (exact) */
-    bool opted_out;     /* the recipient opted out of this tenant's messages */
+    int attempts;            /* Graph requests made so far */
+    int64_t created_us;      /* wall-clock microseconds of created_at (exact) */
+    bool opted_out;          /* the recipient opted out of this tenant's messages */
+    const char *quota_month; /* the month whose quota unit it holds, "" when none */
 };
 
 struct outbox_claim {
@@ -77,11 +78,9 @@ struct outbox_result {
     char *wamid;
     char *phone_number_id;
     char *language;
-    char *parameters;     /* JSON array text */
-    char *fallback_from;  /* the language the message was meant for, when it went out in
-                             TEMPLATE_FALLBACK_LANGUAGE instead; else NULL */
-    char quota_month[11]; /* the month whose quota unit the message holds ("" none):
-                             given back unless the outcome is sent */
+    char *parameters;    /* JSON array text */
+    char *fallback_from; /* the language the message was meant for, when it went out in
+                            TEMPLATE_FALLBACK_LANGUAGE instead; else NULL */
 };
 
 void outbox_result_clear(struct outbox_result *r);
@@ -92,19 +91,22 @@ void outbox_result_clear(struct outbox_result *r);
 enum db_status outbox_apply(const char *owner, struct outbox_result *const *results, size_t n)
     __attribute__((warn_unused_result));
 
-/* A tenant's share of a batch against its monthly quota. */
+/* One message of a batch against its tenant's monthly quota. */
 struct outbox_quota_request {
-    const char *tenant_id; /* in */
-    long want;             /* in: messages of the batch about to be sent */
-    long quota;            /* in: the month's quota (>= 0) */
-    long granted;          /* out: how many may go (the rest: quota_exceeded) */
-    long used_before;      /* out: the month's count before this batch */
-    char month[11];        /* out: "2026-12-01", the month in BILLING_TIMEZONE */
+    const char *tenant_id;  /* in */
+    const char *message_id; /* in */
+    long quota;             /* in: the tenant's quota for the month (>= 0) */
+    bool granted;           /* out: it may go, holding a unit (else: quota_exceeded) */
+    long used_before;       /* out: the tenant's month count before this batch */
+    long tenant_granted;    /* out: units the tenant got in this batch */
+    char month[11];         /* out: "2026-12-01", the month in BILLING_TIMEZONE */
 };
 
-/* Takes the units of n tenants' shares (tenant ids sorted, distinct) in one atomic step:
- * a month's count never passes its quota, whatever other workers and instances take.
- * The results of the messages give back what Graph did not accept (outbox_apply). */
+/* Takes a unit of quota for each of n messages (sorted by tenant; none holding one) in
+ * one atomic step, and marks the granted messages as holding theirs: a month's count
+ * never passes its quota, whatever other workers and instances take, and a message
+ * claimed again after a crash keeps its unit. outbox_apply() gives the unit back unless
+ * Graph accepted the message. */
 enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, const char *timezone)
     __attribute__((warn_unused_result));
 

@@ -341,6 +341,7 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     job->created_us = row->created_us;
     job->probe = probe;
     job->quota = -1;
+    job->holds_unit = row->quota_month[0] != '\0';
     if (w->cfg->enabled)
         in.settings_status = tenant_settings_get(w->settings, row->tenant_id, row->created_us, &ts);
     if (in.settings_status == TENANT_SETTINGS_OK || in.settings_status == TENANT_SETTINGS_STALE)
@@ -420,9 +421,10 @@ static void over_quota(struct worker *w, struct send_job *job)
     push_early(w, job);
 }
 
+/* Logs a tenant's crossing of 80% and of its quota with this batch's grant. */
 static void crossed(const struct outbox_quota_request *q)
 {
-    long after = q->used_before + q->granted;
+    long after = q->used_before + q->tenant_granted;
     if (q->used_before * 5 < q->quota * 4 && after * 5 >= q->quota * 4 && after < q->quota)
         log_warn("quota_warning: a tenant used 80%% of its monthly WhatsApp quota\ttenant=%s "
                  "used=%ld quota=%ld month=%s",
@@ -434,7 +436,8 @@ static void crossed(const struct outbox_quota_request *q)
 }
 
 /* Takes the quota units of the jobs about to be sent, one statement for the batch; a
- * tenant's jobs beyond its grant are skipped quota_exceeded. When the database cannot
+ * job beyond its tenant's grant is skipped quota_exceeded. A job whose row holds a unit
+ * already (claimed again after a crash or a release) keeps it. When the database cannot
  * be asked, the limited tenants' jobs wait (released) rather than risk passing a quota. */
 static void take_quotas(struct worker *w, struct send_job_list *jobs)
 {
@@ -447,42 +450,34 @@ static void take_quotas(struct worker *w, struct send_job_list *jobs)
         all[i] = send_job_list_pop(jobs);
     qsort(all, n, sizeof(*all), by_tenant); /* one lock order for every batch */
     for (size_t i = 0; i < n; i++) {
-        if (all[i]->quota < 0)
-            continue;
-        if (nreq == 0 || strcmp(req[nreq - 1].tenant_id, all[i]->tenant_id) != 0)
+        if (all[i]->quota >= 0 && !all[i]->holds_unit)
             req[nreq++] = (struct outbox_quota_request){.tenant_id = all[i]->tenant_id,
+                                                        .message_id = all[i]->result.id,
                                                         .quota = all[i]->quota};
-        req[nreq - 1].want++;
     }
     enum db_status st = nreq ? outbox_quota_take(req, nreq, w->cfg->billing_timezone) : DB_OK;
-    long *left = xcalloc(nreq ? nreq : 1, sizeof(*left));
-    for (size_t k = 0; st == DB_OK && k < nreq; k++)
-        left[k] = req[k].granted;
     for (size_t i = 0, k = 0; i < n; i++) {
         struct send_job *job = all[i];
-        if (job->quota < 0) {
+        if (job->quota < 0 || job->holds_unit) {
             send_job_list_push(jobs, job);
             continue;
         }
-        while (strcmp(req[k].tenant_id, job->tenant_id) != 0)
-            k++;
+        const struct outbox_quota_request *q = &req[k++];
         if (st != DB_OK) {
             free(job->body);
             job->body = NULL;
             job->result.outcome = OUTBOX_RELEASE;
             job->result.delay_ms = DB_RETRY_MS;
             push_early(w, job);
-        } else if (left[k] > 0) {
-            left[k]--;
-            snprintf(job->result.quota_month, sizeof job->result.quota_month, "%s", req[k].month);
+        } else if (q->granted) {
             send_job_list_push(jobs, job);
         } else {
             over_quota(w, job);
         }
+        /* once per tenant: the last request of each tenant's run */
+        if (st == DB_OK && (k == nreq || strcmp(req[k].tenant_id, q->tenant_id) != 0))
+            crossed(q);
     }
-    for (size_t k = 0; st == DB_OK && k < nreq; k++)
-        crossed(&req[k]);
-    free(left);
     free(req);
     free(all);
 }
