@@ -8,14 +8,17 @@
 e2e_secs=${E2E_SECS:-30}
 [ "$quick" = 1 ] && e2e_secs=10
 
+# With E2E_QUOTA set, every tenant has a quota that far (the quota step runs for every
+# message); without, the enterprise plan (unlimited: no quota step).
 setup_tenants() { # N
-    local n=$1
+    local n=$1 plan=enterprise override=NULL
+    [ -n "${E2E_QUOTA:-}" ] && { plan=standard; override=$E2E_QUOTA; }
     psql_t "$TENANT_DATABASE_URL" -c "DELETE FROM tenants WHERE name LIKE 'E2E bakery %'"
     psql_t "$TENANT_DATABASE_URL" -c "
         WITH t AS (INSERT INTO tenants (name) SELECT 'E2E bakery ' || lpad(g::text, 3, '0')
                    FROM generate_series(1, $n) g RETURNING id, name)
-        INSERT INTO tenant_settings (tenant_id, plan, notification_settings)
-        SELECT id, 'enterprise', default_notification_settings() || jsonb_build_object(
+        INSERT INTO tenant_settings (tenant_id, plan, quota_override, notification_settings)
+        SELECT id, '$plan', $override, default_notification_settings() || jsonb_build_object(
             'whatsapp_enabled', true,
             'whatsapp_phone_number_id', (109876543210000 + substr(name, 12)::int)::text,
             'whatsapp_display_phone_number', '+34 600 000 ' || substr(name, 12))
@@ -33,7 +36,7 @@ e2e_run() {
         GRAPH_SIM_WEBHOOK_URL="$NS/api/v1/whatsapp/webhook" GRAPH_SIM_STATUS_DELAY_MS=200 \
         GRAPH_SIM_WEBHOOK_BATCH_MAX=500
     stop_pid "$ns_pid"
-    psql_t "$NOTIFICATION_DATABASE_URL" -c "TRUNCATE whatsapp_messages, whatsapp_pending_statuses"
+    psql_t "$NOTIFICATION_DATABASE_URL" -c "TRUNCATE whatsapp_messages, whatsapp_pending_statuses, whatsapp_quota_usage"
     start_ns
     wait_ready "$NS"
     setup_tenants "$n"
@@ -169,7 +172,7 @@ awk -v d="$dir/webhook_split" '{f = sprintf("%s/%06d", d, NR); printf "%s", $0 >
     paste -d' ' - "$dir/webhook_bodies.json" >"$dir/webhook_bodies"
 rates=() ceiling=()
 for run in $(seq 1 "$runs"); do
-    psql_t "$NOTIFICATION_DATABASE_URL" -c "TRUNCATE whatsapp_messages, whatsapp_pending_statuses"
+    psql_t "$NOTIFICATION_DATABASE_URL" -c "TRUNCATE whatsapp_messages, whatsapp_pending_statuses, whatsapp_quota_usage"
     psql_t "$NOTIFICATION_DATABASE_URL" -c "
         INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,
             recipient_phone, template_name, template_parameters, payload, status, wamid,
