@@ -24,6 +24,8 @@ const state = {
   settings: null,
   sender: null, // the answer of GET .../whatsapp/sender, or null
   senderError: null, // the ApiError of its last call, or null
+  plan: null, // the answer of GET .../plan ({plan, monthly_quota, usage}), or null
+  planError: null, // the error of its last call, or null
   languages: null, // [{code, name, available}] of GET .../whatsapp/languages, or null
   languagesKnown: false, // its template_status_known: Meta's approval could be checked
   saving: false,
@@ -43,6 +45,10 @@ function unwrap(res) {
 
 function senderUrl() {
   return `/api/v1/tenants/${encodeURIComponent(state.tenantId)}/whatsapp/sender`;
+}
+
+function planUrl() {
+  return `/api/v1/tenants/${encodeURIComponent(state.tenantId)}/plan`;
 }
 
 function languagesUrl() {
@@ -129,6 +135,47 @@ function renderSender() {
   box.hidden = false;
 }
 
+/**
+ * The plan line and this month's messages, as tenant-service and notification-service
+ * count them (GET .../plan with its usage); never worked out here.
+ */
+function renderPlan() {
+  const box = $('wa-plan');
+  const p = state.plan;
+  // Not "included" on a plan without WhatsApp messages.
+  $('included-notice').hidden = Boolean(p && p.monthly_quota === 0);
+  const badge = $('wa-plan-badge');
+  const usageLine = $('wa-plan-usage');
+  box.hidden = !p && !state.planError;
+  if (box.hidden) return;
+  if (!p) {
+    badge.hidden = true;
+    usageLine.textContent = t('settings.plan_failed', { message: state.planError.message });
+    box.dataset.plan = '';
+    return;
+  }
+  const name = ['basic', 'standard', 'enterprise'].includes(p.plan) ? t(`plan.${p.plan}`) : String(p.plan);
+  badge.hidden = false;
+  if (badge.textContent !== name) badge.textContent = name;
+  const quota = p.monthly_quota;
+  const usage = p.usage && typeof p.usage === 'object' && Number.isInteger(p.usage.used) ? p.usage : null;
+  let text;
+  if (quota === null) {
+    text = usage ? t('settings.plan_unlimited', { plan: name, used: usage.used })
+      : t('settings.plan_unlimited_unknown', { plan: name });
+  } else if (quota === 0) {
+    text = t('settings.plan_none');
+  } else if (usage) {
+    text = t('settings.plan_usage', { used: usage.used, quota });
+  } else {
+    text = t('settings.plan_usage_unknown', { quota });
+  }
+  // Replaced only when it changes, so the live region speaks only of real changes.
+  if (usageLine.textContent !== text) usageLine.textContent = text;
+  box.dataset.plan = String(p.plan);
+  box.dataset.used = usage ? String(usage.used) : '';
+}
+
 // ---- render -------------------------------------------------------------------------
 
 function renderSubtitle() {
@@ -164,6 +211,7 @@ function render() {
   if (!s) return;
 
   renderSender();
+  renderPlan();
   renderLanguages();
   $('wa-enabled-hint').textContent = t('settings.toggle_hint');
 
@@ -274,6 +322,8 @@ async function load() {
   state.settings = null;
   state.sender = null;
   state.senderError = null;
+  state.plan = null;
+  state.planError = null;
   state.languages = null;
   state.languagesKnown = false;
   state.problem = null;
@@ -312,10 +362,11 @@ async function load() {
   // (never an unhandled rejection while the settings call is still running).
   const senderAuthError = loadSender().then(() => null, (e) => e);
   const languagesAuthError = loadLanguages().then(() => null, (e) => e);
+  const planLoaded = loadPlan();
   try {
     settings = unwrap(await api('GET', settingsUrl()));
   } catch (e) {
-    await Promise.all([senderAuthError, languagesAuthError]);
+    await Promise.all([senderAuthError, languagesAuthError, planLoaded]);
     if (e instanceof ApiError && e.isAuth) {
       showSignIn(e);
       return;
@@ -326,6 +377,7 @@ async function load() {
     return;
   }
   state.settings = settings && typeof settings === 'object' ? settings : {};
+  await planLoaded;
   const authError = (await senderAuthError) || (await languagesAuthError);
   if (authError) {
     showSignIn(authError);
@@ -353,6 +405,23 @@ async function loadSender() {
     if (id !== state.tenantId) return;
     state.sender = null;
     state.senderError = e;
+  }
+}
+
+/** Asks for the plan and this month's usage into state.plan (state.planError). Never rejects. */
+async function loadPlan() {
+  const id = state.tenantId;
+  try {
+    const x = await api('GET', planUrl());
+    if (id !== state.tenantId) return;
+    const ok = x && typeof x === 'object' && typeof x.plan === 'string'
+      && (x.monthly_quota === null || Number.isInteger(x.monthly_quota));
+    state.plan = ok ? x : null;
+    state.planError = ok ? null : new ApiError(0, 'bad_response', t('err.generic', { status: 200, message: 'bad_response' }));
+  } catch (e) {
+    if (id !== state.tenantId) return;
+    state.plan = null;
+    state.planError = e;
   }
 }
 

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "po_template.h"
 #include "retention.h"
+#include "tenants/quota_events.h"
 #include "api/routes.h"
 #include "api/templates.h"
 #include "api/usage_store.h"
@@ -165,7 +166,9 @@ int main(int argc, char **argv)
         tenant_settings_free(app.settings);
         return 1;
     }
-    if (!retention_start(&app.cfg) || !template_reads_start(&app.cfg)) {
+    if (!retention_start(&app.cfg) || !template_reads_start(&app.cfg) ||
+        !quota_events_start(&app.cfg)) {
+        template_reads_stop();
         retention_stop();
         http_server_stop(srv);
         tenant_settings_free(app.settings);
@@ -175,6 +178,7 @@ int main(int argc, char **argv)
     struct worker *worker = NULL;
     if (app.cfg.outbox_enabled ? !(worker = worker_start(&app.cfg, app.settings))
                                : !wakeup_notifier_start()) {
+        quota_events_stop();
         template_reads_stop();
         retention_stop();
         http_server_stop(srv);
@@ -189,6 +193,7 @@ int main(int argc, char **argv)
     http_server_stop(srv);
     worker_stop(worker);
     wakeup_notifier_stop();
+    quota_events_stop();
     template_reads_stop();
     retention_stop();
     tenant_settings_free(app.settings);

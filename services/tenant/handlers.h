@@ -39,6 +39,8 @@ void handle_settings_changes(struct http_request *req);
 void handle_tenant_plan_get(struct http_request *req);
 void handle_admin_plan_get(struct http_request *req);
 void handle_admin_plan_put(struct http_request *req);
+/* POST /api/v1/internal/tenants/{id}/quota-events: notification-service's quota crossings */
+void handle_internal_quota_event(struct http_request *req);
 
 /* whatsapp_admin.c */
 void handle_admin_phone_numbers(struct http_request *req);

@@ -162,6 +162,15 @@ enum notif_status notif_template_sync(const json_t *body, struct notif_result *o
     return call_json("POST", path, path, body, timeout, JSON_OBJECT, out);
 }
 
+enum notif_status notif_quota_usage(const char *tenant_id, struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/quota-usage";
+    char *with_query = xasprintf("%s?tenant_id=%s", path, tenant_id);
+    enum notif_status st = get_json(with_query, path, JSON_OBJECT, out);
+    free(with_query);
+    return st;
+}
+
 bool notif_reachable(void)
 {
     struct httpc_result res;

@@ -57,6 +57,10 @@ enum notif_status notif_template_report(const char *language, struct notif_resul
  * each creation is a Graph call. */
 enum notif_status notif_template_sync(const json_t *body, struct notif_result *out)
     __attribute__((warn_unused_result));
+/* GET /api/v1/whatsapp/quota-usage?tenant_id=ID (ID a checked UUID): on NOTIF_OK
+ * out->json is {tenant_id, month "2026-12", used}, this month's quota units. */
+enum notif_status notif_quota_usage(const char *tenant_id, struct notif_result *out)
+    __attribute__((warn_unused_result));
 /* True when notification-service answers GET /health (short timeout, no token). */
 bool notif_reachable(void);
 void notif_result_free(struct notif_result *r);

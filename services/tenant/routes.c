@@ -31,6 +31,9 @@ const struct http_route tenant_routes[] = {
     {"GET", "/api/v1/tenants/{id}/plan", handle_tenant_plan_get, READERS},
     {"GET", "/api/v1/admin/tenants/{id}/plan", handle_admin_plan_get, ADMIN},
     {"PUT", "/api/v1/admin/tenants/{id}/plan", handle_admin_plan_put, ADMIN},
+    /* notification-service's quota crossings, written to the audit log */
+    {"POST", "/api/v1/internal/tenants/{id}/quota-events", handle_internal_quota_event,
+     AUTH_ROLE_SERVICE},
 
     {"GET", "/api/v1/admin/whatsapp/phone-numbers", handle_admin_phone_numbers, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/health", handle_admin_health, ADMIN},

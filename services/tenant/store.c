@@ -198,6 +198,18 @@ static const struct db_stmt stmt_audit_insert = {
     6,
 };
 
+/* A quota crossing, once per tenant, event and month (migration 0005's index): the
+ * first column says whether the tenant exists, the second whether a row was written. */
+static const struct db_stmt stmt_quota_event = {
+    "tenant_quota_event",
+    "WITH t AS (SELECT id FROM tenants WHERE id = $1),"
+    " ins AS (INSERT INTO whatsapp_assignment_audit"
+    "           (tenant_id, action, phone_number_id, display_phone_number, actor, reason)"
+    "         SELECT id, $2, '', '', $3, $4 FROM t ON CONFLICT DO NOTHING RETURNING id)"
+    " SELECT EXISTS (SELECT 1 FROM t), EXISTS (SELECT 1 FROM ins)",
+    4,
+};
+
 /* clang-format off */
 #define AUDIT_JSON                                                                                 \
     "SELECT coalesce(json_agg(json_build_object("                                                  \
@@ -586,6 +598,21 @@ out:
 }
 
 /* ---------- audit log ---------- */
+
+enum store_status store_quota_event(const char *tenant_id, const char *event, const char *actor,
+                                    const char *reason, bool *written)
+{
+    PGresult *res = NULL;
+    const char *params[] = {tenant_id, event, actor, reason};
+    *written = false;
+    enum store_status st = exec_row(&stmt_quota_event, params, &res);
+    if (st == STORE_OK && PQgetvalue(res, 0, 0)[0] != 't')
+        st = STORE_NOT_FOUND;
+    if (st == STORE_OK)
+        *written = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    return st;
+}
 
 enum store_status store_audit_list(const char *tenant_id, long limit, json_t **out)
 {

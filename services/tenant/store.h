@@ -106,6 +106,13 @@ enum store_status store_plan_change(const char *tenant_id, const struct plan_cha
                                     const char *actor, struct store_plan_outcome *out)
     __attribute__((warn_unused_result));
 
+/* Writes the audit row of a quota crossing (event quota_warning or quota_reached; reason
+ * "YYYY-MM: ..." names its month) unless the tenant has it for that month already
+ * (*written false). STORE_NOT_FOUND for an unknown tenant. */
+enum store_status store_quota_event(const char *tenant_id, const char *event, const char *actor,
+                                    const char *reason, bool *written)
+    __attribute__((warn_unused_result));
+
 /* *out: the newest audit rows first, at most limit, of one tenant (tenant_id not NULL)
  * or of all. */
 enum store_status store_audit_list(const char *tenant_id, long limit, json_t **out)

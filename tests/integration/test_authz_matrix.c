@@ -62,7 +62,8 @@ enum body {
     RESUME_BODY,
     SYNC_BODY,
     PLAN_BODY,
-    RATE_CARD_BODY
+    RATE_CARD_BODY,
+    QUOTA_EVENT_BODY
 };
 
 struct row {
@@ -129,6 +130,9 @@ static const struct row rows[] = {
      ADMIN_ONLY(200)},
     {TS, "PUT", "/api/v1/admin/tenants/{id}/plan", "/api/v1/admin/tenants/{A}/plan", PLAN_BODY,
      ADMIN_ONLY(200)},
+    /* notification-service's quota crossings: services only, not even the admin */
+    {TS, "POST", "/api/v1/internal/tenants/{id}/quota-events",
+     "/api/v1/internal/tenants/{A}/quota-events", QUOTA_EVENT_BODY, AUTH(403, 403, 403, 403, 200)},
     {TS, "GET", "/app/*", "/app/admin/whatsapp", NO_BODY, PUBLIC(200)},
 
     {NS, "GET", "/health", "/health", NO_BODY, PUBLIC(200)},
@@ -158,6 +162,8 @@ static const struct row rows[] = {
      SERVICE_OR_ADMIN(200)},
     {NS, "GET", "/api/v1/whatsapp/health", "/api/v1/whatsapp/health", NO_BODY,
      SERVICE_OR_ADMIN(200)},
+    {NS, "GET", "/api/v1/whatsapp/quota-usage", "/api/v1/whatsapp/quota-usage?tenant_id={A}",
+     NO_BODY, SERVICE_OR_ADMIN(200)},
     {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", RESUME_BODY,
      ADMIN_ONLY(200)},
     {NS, "GET", "/api/v1/admin/whatsapp/account-events", "/api/v1/admin/whatsapp/account-events",
@@ -258,6 +264,9 @@ static char *make_body(enum body kind)
         return xstrdup("{\"languages\": [\"es\"]}");
     case PLAN_BODY: /* the plan the tenant has: nothing changes */
         return xstrdup("{\"plan\": \"standard\"}");
+    case QUOTA_EVENT_BODY:
+        return xstrdup("{\"event\": \"quota_warning\", \"used\": 4, \"quota\": 5, "
+                       "\"month\": \"2026-12\"}");
     case RATE_CARD_BODY:
         return xstrdup("{\"rates\": [{\"category\": \"utility\", \"country\": \"ES\", "
                        "\"price\": 0.02}]}");

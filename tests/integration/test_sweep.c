@@ -53,11 +53,18 @@ struct endpoint {
     const char *valid; /* a valid body (JSON_BODY) with the same placeholders */
     const struct field *fields;
     size_t nfields;
+    bool service_only; /* called with a service token rather than the admin's */
 };
 
 static const struct field tenant_fields[] = {{"name", K_STR, true, true, false}};
 static const struct field resume_fields[] = {{"note", K_STR, false, true, true}};
 static const struct field sync_fields[] = {{"languages", K_STRS, false, false, true}};
+static const struct field quota_event_fields[] = {
+    {"event", K_STR, true, false, false},
+    {"used", K_NUM, true, false, false},
+    {"quota", K_NUM, true, false, false},
+    {"month", K_STR, true, false, false},
+};
 static const struct field plan_fields[] = {
     {"plan", K_STR, false, false, false},
     {"quota_override", K_NUM, false, false, true},
@@ -146,6 +153,10 @@ static const struct endpoint endpoints[] = {
      NULL, NULL, 0},
     {TS, "PUT", "/api/v1/admin/tenants/{id}/plan", "/api/v1/admin/tenants/{tenant}/plan", JSON_BODY,
      "{\"plan\": \"enterprise\", \"quota_override\": 1000}", F(plan_fields)},
+    {TS, "POST", "/api/v1/internal/tenants/{id}/quota-events",
+     "/api/v1/internal/tenants/{tenant}/quota-events", JSON_BODY,
+     "{\"event\": \"quota_warning\", \"used\": 400, \"quota\": 500, \"month\": \"2026-12\"}",
+     F(quota_event_fields), true},
     {TS, "GET", "/app/*", "/app/admin/whatsapp", NO_BODY, NULL, NULL, 0},
 
     {NS, "GET", "/health", "/health", NO_BODY, NULL, NULL, 0},
@@ -174,6 +185,8 @@ static const struct endpoint endpoints[] = {
     {NS, "GET", "/api/v1/whatsapp/config-status", "/api/v1/whatsapp/config-status", NO_BODY, NULL,
      NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/health", "/api/v1/whatsapp/health", NO_BODY, NULL, NULL, 0},
+    {NS, "GET", "/api/v1/whatsapp/quota-usage", "/api/v1/whatsapp/quota-usage", NO_BODY, NULL, NULL,
+     0},
     {NS, "GET", "/api/v1/whatsapp/templates/report", "/api/v1/whatsapp/templates/report", NO_BODY,
      NULL, NULL, 0},
     {NS, "POST", "/api/v1/whatsapp/templates/sync", "/api/v1/whatsapp/templates/sync", JSON_BODY,
@@ -197,7 +210,8 @@ static struct {
     struct h_stack s;
     char tenant[UUID_STR_LEN];
     char message[UUID_STR_LEN];
-    char *auth; /* "Authorization: Bearer <admin>\r\n" */
+    char *auth;         /* "Authorization: Bearer <admin>\r\n" */
+    char *service_auth; /* the same with a service token */
     struct buf failures;
     long nfailures;
     long requests;
@@ -290,7 +304,7 @@ static void expect(const struct endpoint *e, const char *method, const char *tar
 {
     struct buf req = {0};
     buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s", method, target,
-               w.auth);
+               e->service_only ? w.service_auth : w.auth);
     if (headers)
         buf_append_str(&req, headers);
     if (body)
@@ -369,6 +383,7 @@ static int setup(void **state)
     if (!hs_start(&w.s, "sweep", extra, NULL))
         return -1;
     w.auth = xasprintf("Authorization: Bearer %s\r\n", ht_admin());
+    w.service_auth = xasprintf("Authorization: Bearer %s\r\n", ht_service());
     ht_create_tenant(&w.s.ts, "Panadería del Barrido", w.tenant);
     /* A message to read back through /messages/{id} (skipped: sending is off). */
     char *body = xasprintf("{\"event_id\": \"0b3c2f1e-7a54-4e1b-9c8d-000000000001\", "
@@ -401,6 +416,7 @@ static int teardown(void **state)
 {
     (void)state;
     free(w.auth);
+    free(w.service_auth);
     buf_free(&w.failures);
     return hs_stop(&w.s) == 0 ? 0 : -1;
 }
@@ -525,7 +541,7 @@ static void sweep_chunked(const struct endpoint *e)
     buf_printf(&req,
                "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s%s"
                "Transfer-Encoding: chunked\r\n\r\n",
-               e->method, path, w.auth, JSON_CT);
+               e->method, path, e->service_only ? w.service_auth : w.auth, JSON_CT);
     for (size_t sent = 0; sent <= limit; sent += 16384) {
         buf_printf(&req, "%x\r\n", 16384);
         for (size_t k = 0; k < 16384; k++)

@@ -116,7 +116,11 @@ static void assert_plan(const json_t *p, const char *id, const char *plan, long 
     else
         assert_int_equal(json_integer_value(q), quota);
     assert_true(json_is_string(json_object_get(p, "updated_at")));
-    assert_int_equal(json_object_size(p), 5);
+    /* GETs add the month's usage: null here, notification-service is at a dead port */
+    const json_t *usage = json_object_get(p, "usage");
+    if (usage)
+        assert_true(json_is_null(usage));
+    assert_int_equal(json_object_size(p), usage ? 6 : 5);
 }
 
 /* The tenant's audit rows, newest first (a new reference). */
@@ -250,6 +254,7 @@ static void admin_reads_and_changes_the_plan(void **state)
     /* {} changes nothing and answers the plan */
     json_t *now = plan_of(id);
     p = put_plan(id, "{}", NULL);
+    json_object_del(now, "usage"); /* GETs only */
     assert_true(json_equal(p, now));
     json_decref(p);
     json_decref(now);

@@ -48,4 +48,7 @@ void handle_usage(struct http_request *req);
 void handle_rate_card_get(struct http_request *req);
 void handle_rate_card_put(struct http_request *req);
 
+/* quota_usage.c: a tenant's quota units taken this month */
+void handle_quota_usage(struct http_request *req);
+
 #endif

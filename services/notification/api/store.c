@@ -204,6 +204,17 @@ static const struct db_stmt st_account_events_prune = {
     .replan = true,
 };
 
+/* ---------- quota usage ---------- */
+
+/* The tenant's count of the current month in the billing time zone; no row is 0. */
+static const struct db_stmt st_quota_usage = {
+    "api_quota_usage",
+    "WITH mm AS (SELECT date_trunc('month', now() AT TIME ZONE $2)::date AS m)"
+    " SELECT to_char(mm.m, 'YYYY-MM'), coalesce(q.used, 0)"
+    "   FROM mm LEFT JOIN whatsapp_quota_usage q ON q.tenant_id = $1 AND q.month = mm.m",
+    2,
+};
+
 /* ---------- retention and gauges ---------- */
 
 /* The deleted messages' counters go to their tenant's month in the same statement
@@ -534,6 +545,22 @@ enum db_status store_queue_stats(long *depth, double *oldest_queued_seconds)
     if (st == DB_OK) {
         *depth = get_long(res, 0, 0);
         *oldest_queued_seconds = strtod(PQgetvalue(res, 0, 1), NULL);
+    }
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_quota_usage(const char *tenant_id, const char *billing_tz, char month[8],
+                                 long *used)
+{
+    PGresult *res = NULL;
+    const char *params[] = {tenant_id, billing_tz};
+    enum db_status st = db_exec(&st_quota_usage, params, &res);
+    if (st == DB_OK && PQntuples(res) != 1)
+        st = DB_ERROR;
+    if (st == DB_OK) {
+        snprintf(month, 8, "%s", PQgetvalue(res, 0, 0));
+        *used = strtol(PQgetvalue(res, 0, 1), NULL, 10);
     }
     PQclear(res);
     return st;

@@ -112,6 +112,13 @@ enum db_status store_account_event_list(const char *field, const char *before_id
 enum db_status store_account_events_prune(long days, long *deleted)
     __attribute__((warn_unused_result));
 
+/* ---------- quota usage ---------- */
+
+/* The tenant's quota units taken this month (whatsapp_quota_usage, 0 without a row) and
+ * the month, "2026-12", in billing_tz. */
+enum db_status store_quota_usage(const char *tenant_id, const char *billing_tz, char month[8],
+                                 long *used) __attribute__((warn_unused_result));
+
 /* ---------- retention and gauges ---------- */
 
 /* Deletes up to batch messages created more than days ago, adding their counters to

@@ -28,6 +28,7 @@
 #include "outbox/pause.h"
 #include "outbox/sender.h"
 #include "shutdown.h"
+#include "tenants/quota_events.h"
 #include "tenants/settings.h"
 #include "wakefd.h"
 #include "outbox/wakeup.h"
@@ -421,18 +422,23 @@ static void over_quota(struct worker *w, struct send_job *job)
     push_early(w, job);
 }
 
-/* Logs a tenant's crossing of 80% and of its quota with this batch's grant. */
+/* Logs a tenant's crossing of 80% and of its quota with this batch's grant, and queues
+ * it for tenant-service's audit log (never blocks: tenants/quota_events.h). */
 static void crossed(const struct outbox_quota_request *q)
 {
     long after = q->used_before + q->tenant_granted;
-    if (q->used_before * 5 < q->quota * 4 && after * 5 >= q->quota * 4 && after < q->quota)
+    if (q->used_before * 5 < q->quota * 4 && after * 5 >= q->quota * 4 && after < q->quota) {
         log_warn("quota_warning: a tenant used 80%% of its monthly WhatsApp quota\ttenant=%s "
                  "used=%ld quota=%ld month=%s",
                  q->tenant_id, after, q->quota, q->month);
-    if (q->used_before < q->quota && after >= q->quota)
+        quota_events_push(q->tenant_id, "quota_warning", after, q->quota, q->month);
+    }
+    if (q->used_before < q->quota && after >= q->quota) {
         log_warn("quota_reached: a tenant used its monthly WhatsApp quota\ttenant=%s used=%ld "
                  "quota=%ld month=%s",
                  q->tenant_id, after, q->quota, q->month);
+        quota_events_push(q->tenant_id, "quota_reached", after, q->quota, q->month);
+    }
 }
 
 /* Takes the quota units of the jobs about to be sent, one statement for the batch; a
