@@ -400,6 +400,14 @@ bool h_start(struct h_proc *p, const char *binary, const char *port_var, const c
     if (!up) {
         fprintf(stderr, "harness: %s did not become ready; log: %s\n", binary, p->log_path);
         h_kill(p, SIGKILL);
+        /* The log is named by port and a later daemon on the same port rewrites it:
+         * keep what this one said in the suite's output. */
+        FILE *f = fopen(p->log_path, "r");
+        char line[512];
+        while (f && fgets(line, sizeof line, f))
+            fprintf(stderr, "# %s", line);
+        if (f)
+            fclose(f);
     }
     return up;
 }
