@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "harness_tenant.h"
+#include "uuidutil.h"
 
 bool hs_start_notification(struct h_stack *s, struct h_proc *p, unsigned port)
 {
@@ -125,6 +126,24 @@ void hs_sim(const struct h_stack *s, const char *path, const char *body)
     if (r.status != 200)
         fail_msg("graph-sim %s %s: %ld %s", path, body, r.status, r.body);
     h_resp_free(&r);
+}
+
+char *hs_post_order(const struct h_proc *p, const char *tenant, const char *to)
+{
+    char event[UUID_STR_LEN];
+    uuid_new(event);
+    char *body = xasprintf("{\"event_id\":\"%s\",\"tenant_id\":\"%s\",\"po_number\":\"PO-7\","
+                           "\"supplier_name\":\"Harinas Norte\",\"supplier_phone\":\"%s\","
+                           "\"total_amount\":\"1250.00\",\"currency\":\"EUR\"}",
+                           event, tenant, to);
+    struct h_resp r =
+        h_call("POST", p->url, ht_service(), body, "/api/v1/notifications/purchase-orders");
+    if (r.status != 202)
+        fail_msg("order: %ld %s", r.status, r.body);
+    char *id = xstrdup(ht_str(&r, "message_id"));
+    h_resp_free(&r);
+    free(body);
+    return id;
 }
 
 char *hs_column(const struct h_stack *s, const char *id, const char *col)

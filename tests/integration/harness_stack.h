@@ -40,6 +40,9 @@ void hs_settings(const struct h_stack *s, const char *tenant, const char *json);
 void hs_assign(const struct h_stack *s, const char *tenant, const char *phone);
 /* POSTs body to graph-sim's control path (200 expected). */
 void hs_sim(const struct h_stack *s, const char *path, const char *body);
+/* POSTs a purchase order of tenant for the supplier at to (E.164) through p, as the
+ * order service; 202 expected. Returns the message id (the caller frees it). */
+char *hs_post_order(const struct h_proc *p, const char *tenant, const char *to);
 /* A column of a message as text ("" for NULL); the caller frees it. */
 char *hs_column(const struct h_stack *s, const char *id, const char *col);
 

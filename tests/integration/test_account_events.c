@@ -26,29 +26,17 @@
 
 static struct h_stack st;
 static int next_phone;
-static char bakery_es[HT_ID_LEN], bakery_en[HT_ID_LEN], bakery_other[HT_ID_LEN];
-
-/* ---------- helpers ---------- */
 
 /* Posts an order of tenant to a recipient of its own; returns the message id (owned). */
 static char *post(const char *tenant)
 {
-    char event[UUID_STR_LEN], to[16];
-    uuid_new(event);
+    char to[16];
     snprintf(to, sizeof to, "+3460030%04d", next_phone++);
-    char *body = xasprintf("{\"event_id\":\"%s\",\"tenant_id\":\"%s\",\"po_number\":\"PO-18\","
-                           "\"supplier_name\":\"Harinas Norte\",\"supplier_phone\":\"%s\","
-                           "\"total_amount\":\"1250.00\",\"currency\":\"EUR\"}",
-                           event, tenant, to);
-    struct h_resp r =
-        h_call("POST", st.notif.url, ht_service(), body, "/api/v1/notifications/purchase-orders");
-    if (r.status != 202)
-        fail_msg("post: %ld %s", r.status, r.body);
-    char *id = xstrdup(ht_str(&r, "message_id"));
-    h_resp_free(&r);
-    free(body);
-    return id;
+    return hs_post_order(&st.notif, tenant, to);
 }
+static char bakery_es[HT_ID_LEN], bakery_en[HT_ID_LEN], bakery_other[HT_ID_LEN];
+
+/* ---------- helpers ---------- */
 
 static long column_long(const char *id, const char *col)
 {

@@ -64,21 +64,9 @@ static bool all_reviewed(void *arg)
 
 static char *post(const struct h_proc *p, const char *tenant)
 {
-    char event[UUID_STR_LEN], to[16];
-    uuid_new(event);
+    char to[16];
     snprintf(to, sizeof to, "+3460040%04d", next_phone++);
-    char *body = xasprintf("{\"event_id\":\"%s\",\"tenant_id\":\"%s\",\"po_number\":\"PO-19\","
-                           "\"supplier_name\":\"Farines del Nord\",\"supplier_phone\":\"%s\","
-                           "\"total_amount\":\"1250.00\",\"currency\":\"EUR\"}",
-                           event, tenant, to);
-    struct h_resp r =
-        h_call("POST", p->url, ht_service(), body, "/api/v1/notifications/purchase-orders");
-    if (r.status != 202)
-        fail_msg("post: %ld %s", r.status, r.body);
-    char *id = xstrdup(ht_str(&r, "message_id"));
-    h_resp_free(&r);
-    free(body);
-    return id;
+    return hs_post_order(p, tenant, to);
 }
 
 static bool is_sent(void *arg)

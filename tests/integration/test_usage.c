@@ -652,24 +652,6 @@ static void shutdown_is_clean(void **state)
 
 static struct h_stack st;
 
-static char *post_order(const char *tenant, const char *to)
-{
-    char event[UUID_STR_LEN];
-    uuid_new(event);
-    char *body = xasprintf("{\"event_id\":\"%s\",\"tenant_id\":\"%s\",\"po_number\":\"PO-20\","
-                           "\"supplier_name\":\"Harinas Norte\",\"supplier_phone\":\"%s\","
-                           "\"total_amount\":\"125.00\",\"currency\":\"EUR\"}",
-                           event, tenant, to);
-    struct h_resp r =
-        h_call("POST", st.notif.url, ht_service(), body, "/api/v1/notifications/purchase-orders");
-    if (r.status != 202)
-        fail_msg("order: %ld %s", r.status, r.body);
-    char *id = xstrdup(ht_str(&r, "message_id"));
-    h_resp_free(&r);
-    free(body);
-    return id;
-}
-
 struct wait_for {
     const char *id;
     const char *status;
@@ -729,21 +711,21 @@ static void orders_sent_through_graph_are_counted_as_meta_priced_them(void **sta
     hs_assign(&st, open, HS_PHONE(02));
 
     /* billed: a utility template outside any customer-service window */
-    char *billed = post_order(open, "+34600200001");
+    char *billed = hs_post_order(&st.notif, open, "+34600200001");
     expect_status(billed, "read");
     /* free: the supplier wrote first, so the window is open */
     hs_sim(&st, "/_sim/inbound",
            "{\"phone_number_id\":\"" HS_PHONE(02) "\",\"from\":\"+34600200002\",\"text\":"
                                                   "\"Hola\"}");
-    char *free_one = post_order(open, "+34600200002");
+    char *free_one = hs_post_order(&st.notif, open, "+34600200002");
     expect_status(free_one, "read");
     /* accepted by Graph, then failed: not on WhatsApp (131026) */
     hs_sim(&st, "/_sim/faults", "{\"not_on_whatsapp\":[\"+34600200003\"]}");
-    char *failed = post_order(open, "+34600200003");
+    char *failed = hs_post_order(&st.notif, open, "+34600200003");
     expect_status(failed, "failed");
     hs_sim(&st, "/_sim/faults", "{\"not_on_whatsapp\":[]}");
     /* WhatsApp off for the tenant */
-    char *skipped = post_order(closed, "+34600200004");
+    char *skipped = hs_post_order(&st.notif, closed, "+34600200004");
     expect_status(skipped, "skipped");
 
     char *month = hs_column(&st, billed,

@@ -30,17 +30,12 @@ struct language {
     char error[512]; /* why creating it failed */
 };
 
-static const char *str(const json_t *item, const char *key)
-{
-    return json_string_value(json_object_get(item, key));
-}
-
 static const json_t *find(const json_t *items, const char *language)
 {
     size_t i;
     const json_t *item;
     json_array_foreach (items, i, item) {
-        const char *name = str(item, "name"), *lang = str(item, "language");
+        const char *name = json_str(item, "name"), *lang = json_str(item, "language");
         if (name && lang && strcmp(name, PO_TEMPLATE_NAME) == 0 && strcmp(lang, language) == 0)
             return item;
     }
@@ -49,14 +44,14 @@ static const json_t *find(const json_t *items, const char *language)
 
 static const char *status_of(const struct language *l)
 {
-    const char *status = l->item ? str(l->item, "status") : NULL;
+    const char *status = l->item ? json_str(l->item, "status") : NULL;
     return status ? status : "MISSING";
 }
 
 /* Meta's rejected_reason of a REJECTED language ("NONE" otherwise), or NULL. */
 static const char *reason_of(const struct language *l)
 {
-    const char *reason = l->item ? str(l->item, "rejected_reason") : NULL;
+    const char *reason = l->item ? json_str(l->item, "rejected_reason") : NULL;
     return reason && *reason && strcmp(reason, "NONE") != 0 ? reason : NULL;
 }
 
@@ -124,8 +119,8 @@ static bool create(const struct notification_config *cfg, struct language *l)
         ok = true;
     } else {
         const json_t *err = json_object_get(res.json, "error");
-        const char *message = str(err, "message");
-        const char *details = str(json_object_get(err, "error_data"), "details");
+        const char *message = json_str(err, "message");
+        const char *details = json_str(json_object_get(err, "error_data"), "details");
         ok = json_integer_value(json_object_get(err, "error_subcode")) == 2388024;
         snprintf(l->error, sizeof l->error, "%s%s%s",
                  message ? message : "Graph API refused the template", details ? ": " : "",
@@ -259,12 +254,7 @@ void handle_template_sync(struct http_request *req)
         if (!items)
             goto unlock;
         rd = again;
-        bool made[16];
-        for (size_t i = 0; i < po_texts_count; i++)
-            made[i] = langs[i].created;
-        match(langs, items);
-        for (size_t i = 0; i < po_texts_count; i++)
-            langs[i].created = made[i];
+        match(langs, items); /* keeps what each language's creation did */
     }
     tell_holds(langs, po_texts_count, &rd);
     reply_report(req, langs, NULL, &rd, created);

@@ -398,17 +398,17 @@ static void settle_limits(struct sender *s, struct transfer *t, const struct gra
  * sends the job back untried (holds.h). */
 static void hold(struct sender *s, struct send_job *job, const struct graph_outcome *o)
 {
-    set_error(job, o->code, o->message);
     if (o->code == 131057) {
+        set_error(job, o->code, o->message);
         holds_number_refused(job->phone_number_id, o->code, o->message);
         release(s, job, (int64_t)HOLDS_NUMBER_MS * 1000);
         return;
     }
-    if (o->code == 132001) { /* the message says it, in the word the admin looks for */
-        char why[GRAPH_MESSAGE_MAX + 32];
-        snprintf(why, sizeof why, "template_not_approved: %s", o->message);
-        set_error(job, o->code, why);
-    }
+    /* 132001: the message says it in the word the admin looks for */
+    char why[GRAPH_MESSAGE_MAX + 32];
+    snprintf(why, sizeof why, "%s%s", o->code == 132001 ? "template_not_approved: " : "",
+             o->message);
+    set_error(job, o->code, why);
     holds_template_refused(job->template_name, job->result.language ? job->result.language : "",
                            o->code, o->message);
     release(s, job, (int64_t)HOLDS_RECHECK_MS * 1000);
