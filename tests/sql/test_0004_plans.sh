@@ -3,51 +3,22 @@
 # standard and no override, every settings row is numbered anew (so the followers of the
 # change feed learn the plan), and afterwards a change of plan or override is numbered like
 # any settings change while an update that changes nothing is not; the CHECKs refuse an
-# unknown plan and a negative override; the audit log takes the two plan actions. Starts
-# its own private cluster (.run/test-pg-sql-0004, wiped at the end) and works in a scratch
-# database. Output: TAP.
+# unknown plan and a negative override; the audit log takes the two plan actions. Works in
+# a scratch database on the test cluster (tests/lib/scratch_db.sh). Output: TAP.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
-PG_TEST_DIR="${PG_TEST_DIR:-.run/test-pg-sql-0004}"
 MIG="$ROOT/migrations/tenant"
 SCRATCH="mig0004_$$"
 T1=00000000-0000-0000-0000-000000000001
 T2=00000000-0000-0000-0000-000000000002
 
-ADMIN_URL=""
 # shellcheck source=tests/lib/tap.sh
 . "$ROOT/tests/lib/tap.sh"
+# shellcheck source=tests/lib/scratch_db.sh
+. "$ROOT/tests/lib/scratch_db.sh"
 
-finish() {
-    if [ -n "$ADMIN_URL" ]; then
-        psql -X -q "$ADMIN_URL" -c "drop database if exists $SCRATCH" >/dev/null 2>&1
-    fi
-    "$ROOT/scripts/pg.sh" wipe "$PG_TEST_DIR" || true
-    tap_done
-}
-
-bail() {
-    not_ok "$1" "${2:-}"
-    finish
-    exit 1
-}
-
-url_with_db() {
-    local re='^(postgres(ql)?://[^/?#]*)(/[^?#]*)?([?#].*)?$'
-    [[ "$1" =~ $re ]] || return 1
-    echo "${BASH_REMATCH[1]}/$2${BASH_REMATCH[4]}"
-}
-
-# Applies a migration file the way the runner does: one transaction, stop on error.
-apply() {
-    PGOPTIONS='-c client_min_messages=warning' psql -X -q -v ON_ERROR_STOP=1 \
-        --single-transaction -d "$URL" -f "$1" 2>&1
-}
-
-q() {
-    psql -X -q -At -v ON_ERROR_STOP=1 -d "$URL" -c "$1" 2>&1
-}
+q() { sql "$1"; }
 
 # check DESCRIPTION SQL: passes when SQL returns exactly "t".
 check() {
@@ -63,23 +34,15 @@ refused() {
     if [[ "$out" == *"$3"* ]]; then ok "$1"; else not_ok "$1" "got: $out"; fi
 }
 
-out="$("$ROOT/scripts/pg.sh" start "$PG_TEST_DIR" 2>&1)" || bail "start PostgreSQL" "$out"
-env_text="$("$ROOT/scripts/pg.sh" env "$PG_TEST_DIR" 2>&1)" || bail "read the cluster's env" "$env_text"
-eval "$env_text"
-ADMIN_URL="$TENANT_DATABASE_URL"
-URL="$(url_with_db "$TENANT_DATABASE_URL" "$SCRATCH")" || bail "parse TENANT_DATABASE_URL"
-out="$(psql -X -q -v ON_ERROR_STOP=1 "$ADMIN_URL" -c "create database $SCRATCH" 2>&1)" ||
-    bail "create scratch database" "$out"
-
 for m in 0001_init 0002_shared_whatsapp_account 0003_settings_changes; do
-    out="$(apply "$MIG/$m.sql")" || bail "$m applies" "$out"
+    apply "$MIG/$m.sql"
 done
 out="$(q "insert into tenants (id, name) values ('$T1', 'Horno Uno'), ('$T2', 'Horno Dos');
           insert into tenant_settings (tenant_id) values ('$T1'), ('$T2');")" ||
-    bail "two tenants before 0004" "$out"
+    { not_ok "two tenants before 0004" "$out"; exit 1; }
 before="$(q "select max(change_seq) from tenant_settings")"
 
-out="$(apply "$MIG/0004_plans.sql")" || bail "0004 applies" "$out"
+apply "$MIG/0004_plans.sql"
 ok "0004 applies on a database with tenants"
 
 check "existing tenants get standard without an override" "
@@ -123,5 +86,3 @@ select count(*) = 2 from a"
 refused "and no other action" \
     "insert into whatsapp_assignment_audit (tenant_id, action, phone_number_id, actor)
      values ('$T2', 'upgrade', '', 'test')" whatsapp_assignment_audit_action_check
-
-finish
