@@ -45,6 +45,8 @@ struct notification_config {
     const char *template_fallback_language; /* "" when none */
     long template_sync_seconds;
     const char *billing_timezone;
+    long messaging_limit;       /* fixed unique recipients per 24 h; 0: as Graph reports */
+    long messaging_limit_share; /* percent one tenant may take once the account nears it */
     /* retention */
     long retention_days;
     long retention_batch;

@@ -15,6 +15,7 @@
 #include "tenants/quota_events.h"
 #include "api/routes.h"
 #include "api/templates.h"
+#include "api/waba.h"
 #include "api/usage_store.h"
 #include "shutdown.h"
 #include "tenants/settings.h"
@@ -95,6 +96,11 @@ static const struct cfg_var config_vars[] = {
      "missed (0: never)"},
     {"BILLING_TIMEZONE", CFG_STRING, C(billing_timezone), "Europe/Madrid", 0, 0, 0,
      "the calendar month of quotas and usage is this time zone's"},
+    {"WHATSAPP_MESSAGING_LIMIT", CFG_INT, C(messaging_limit), "0", 0, 10000000, 0,
+     "unique recipients the account may reach per rolling 24 h (0: the business portfolio's "
+     "limit as Graph reports it)"},
+    {"MESSAGING_LIMIT_TENANT_SHARE", CFG_INT, C(messaging_limit_share), "25", 1, 100, 0,
+     "percent of the messaging limit one tenant may take once the account nears it"},
     {"OUTBOX_LEASE_SECONDS", CFG_INT, C(lease_seconds), "60", 5, 3600, 0,
      "how long a claimed message is reserved before another worker may take it"},
     {"WHATSAPP_RETENTION_DAYS", CFG_INT, C(retention_days), "90", 1, 36500, 0,
@@ -167,7 +173,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!retention_start(&app.cfg) || !template_reads_start(&app.cfg) ||
-        !quota_events_start(&app.cfg)) {
+        !quota_events_start(&app.cfg) || !waba_limit_reads_start(&app.cfg)) {
+        quota_events_stop();
         template_reads_stop();
         retention_stop();
         http_server_stop(srv);
@@ -178,6 +185,7 @@ int main(int argc, char **argv)
     struct worker *worker = NULL;
     if (app.cfg.outbox_enabled ? !(worker = worker_start(&app.cfg, app.settings))
                                : !wakeup_notifier_start()) {
+        waba_limit_reads_stop();
         quota_events_stop();
         template_reads_stop();
         retention_stop();
@@ -193,6 +201,7 @@ int main(int argc, char **argv)
     http_server_stop(srv);
     worker_stop(worker);
     wakeup_notifier_stop();
+    waba_limit_reads_stop();
     quota_events_stop();
     template_reads_stop();
     retention_stop();

@@ -662,3 +662,20 @@ bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
         usleep(20000);
     }
 }
+
+double h_metric(const char *base, const char *series)
+{
+    struct h_resp r = h_call("GET", base, NULL, NULL, "/metrics");
+    size_t n = strlen(series);
+    double v = -1;
+    for (const char *line = r.body; line && *line;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ') {
+            v = strtod(line + n + 1, NULL);
+            break;
+        }
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : NULL;
+    }
+    h_resp_free(&r);
+    return v;
+}

@@ -129,5 +129,7 @@ void h_assert_error(const struct h_resp *r, long status, const char *code);
 
 /* Polls until cond(arg) is true or timeout_ms passes; returns the last cond value. */
 bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
+/* The value of a Prometheus series ("name{labels}") at base/metrics, or -1. */
+double h_metric(const char *base, const char *series);
 
 #endif

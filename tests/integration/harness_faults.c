@@ -270,23 +270,6 @@ void hf_make_tenant(const struct hf_stack *s, const char *name, const char *phon
     h_resp_free(&r);
 }
 
-double hf_metric(const char *base, const char *series)
-{
-    struct h_resp r = h_call("GET", base, NULL, NULL, "/metrics");
-    size_t n = strlen(series);
-    double v = -1;
-    for (const char *line = r.body; line && *line;) {
-        if (strncmp(line, series, n) == 0 && line[n] == ' ') {
-            v = strtod(line + n + 1, NULL);
-            break;
-        }
-        const char *nl = strchr(line, '\n');
-        line = nl ? nl + 1 : NULL;
-    }
-    h_resp_free(&r);
-    return v;
-}
-
 long hf_sql_long(const char *db, const char *fmt, ...)
 {
     struct buf b = {0};

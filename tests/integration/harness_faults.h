@@ -67,8 +67,6 @@ void hf_sim_post(const struct hf_stack *s, const char *path, const char *body);
 /* Creates a tenant with WhatsApp enabled and, when phone_id is not NULL, that number. */
 void hf_make_tenant(const struct hf_stack *s, const char *name, const char *phone_id,
                     char id[HF_ID_LEN]);
-/* The value of a Prometheus series ("name{labels}") at base/metrics, or -1. */
-double hf_metric(const char *base, const char *series);
 /* The first column of the first row of a query on db as a number (-1 on error). */
 long hf_sql_long(const char *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* graph-sim's counters: sends accepted, answers with error code (a string: "190"). */

@@ -318,7 +318,7 @@ struct metric_wait {
 static bool metric_is(void *arg)
 {
     struct metric_wait *w = arg;
-    return hf_metric(w->base, w->series) == w->want;
+    return h_metric(w->base, w->series) == w->want;
 }
 
 /* ======================= 1. kill -9 and restart ======================= */
@@ -614,7 +614,7 @@ static bool fault_seen(void *arg)
     const struct seen *w = arg;
     if (w->code)
         return hf_sim_errors(&w->r->s, w->code) >= w->want;
-    return hf_metric(w->r->s.notif.url, w->metric) > 0;
+    return h_metric(w->r->s.notif.url, w->metric) > 0;
 }
 
 static void graph_errors_transient_delivered_permanent_failed(void **state)
@@ -677,10 +677,9 @@ static void graph_errors_transient_delivered_permanent_failed(void **state)
     struct hf_sends x;
     tally(r, &t);
     hf_sim_sends(&r->s, &x);
-    long timeouts =
-        (long)hf_metric(r->s.notif.url, "whatsapp_graph_errors_total{code=\"network\"}");
-    long e500 = (long)hf_metric(r->s.notif.url, "whatsapp_graph_errors_total{code=\"1\"}");
-    long e503 = (long)hf_metric(r->s.notif.url, "whatsapp_graph_errors_total{code=\"2\"}");
+    long timeouts = (long)h_metric(r->s.notif.url, "whatsapp_graph_errors_total{code=\"network\"}");
+    long e500 = (long)h_metric(r->s.notif.url, "whatsapp_graph_errors_total{code=\"1\"}");
+    long e503 = (long)h_metric(r->s.notif.url, "whatsapp_graph_errors_total{code=\"2\"}");
     long e130429 = hf_sim_errors(&r->s, "130429");
     long e131056 = hf_sim_errors(&r->s, "131056");
     char extra[256];
@@ -944,7 +943,7 @@ static bool wait_both_paused_is(const char *const urls[2], double want, double t
     at[0] = at[1] = -1;
     for (;;) {
         for (size_t i = 0; i < 2; i++) {
-            if (at[i] < 0 && hf_metric(urls[i], PAUSED) == want)
+            if (at[i] < 0 && h_metric(urls[i], PAUSED) == want)
                 at[i] = hf_now() - t0;
         }
         if (at[0] >= 0 && at[1] >= 0)
@@ -1021,15 +1020,15 @@ static void account_restricted_under_load_waits_and_resumes(void **state)
         long e0 = sim_send_requests(r, NULL), a0 = hf_sim_accepted(&r->s);
         /* The probes: each instance reads the account's health first, and Graph reports
          * these codes as BLOCKED, so no probe goes as far as a send. */
-        long p0[2] = {(long)hf_metric(urls[0], BLOCKED_READS),
-                      (long)hf_metric(urls[1], BLOCKED_READS)};
+        long p0[2] = {(long)h_metric(urls[0], BLOCKED_READS),
+                      (long)h_metric(urls[1], BLOCKED_READS)};
         for (size_t i = 0; i < 2; i++)
             expect_ready_paused(urls[i], code);
         assert_int_equal(failed_messages(r), 0);
         usleep(PAUSE_WATCH_MS * 1000);
         long e1 = sim_send_requests(r, NULL), a1 = hf_sim_accepted(&r->s);
-        long p1[2] = {(long)hf_metric(urls[0], BLOCKED_READS),
-                      (long)hf_metric(urls[1], BLOCKED_READS)};
+        long p1[2] = {(long)h_metric(urls[0], BLOCKED_READS),
+                      (long)h_metric(urls[1], BLOCKED_READS)};
         long waiting =
             hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_messages WHERE status IN "
                                        "('queued', 'sending') AND attempts = 0");

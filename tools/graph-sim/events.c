@@ -148,8 +148,12 @@ static int fill(const char *field, json_t *v, char *err, size_t errlen)
         return 0;
     }
     if (strcmp(field, "business_capability_update") == 0) {
+        /* an integer here (Meta: 250, 2000, 10000, 100000, or -1 for unlimited), a tier
+         * name in phone_number_quality_update */
+        long limit = current_limit();
         if (!json_object_get(v, "max_daily_conversations_per_business"))
-            json_object_set_new(v, "max_daily_conversations_per_business", json_string(tier));
+            json_object_set_new(v, "max_daily_conversations_per_business",
+                                json_integer(limit > 0 ? limit : -1));
         if (!json_object_get(v, "max_phone_numbers_per_business"))
             json_object_set_new(v, "max_phone_numbers_per_business", json_integer(20));
     }

@@ -190,12 +190,17 @@ static enum effect apply(const struct account_event *e, struct holds_event_key k
             str(e->value, "new_quality_score") ? str(e->value, "new_quality_score") : "?");
         return APPLIED;
     }
-    /* business_capability_update: the limits show in the phone-number list */
+    /* business_capability_update: the portfolio's messaging limit, an integer (-1:
+     * unlimited), which the phone-number list shows as a tier too */
     waba_phone_numbers_forget();
-    log_info("business capability update\tmessaging_limit=%s",
-             str(e->value, "max_daily_conversations_per_business")
-                 ? str(e->value, "max_daily_conversations_per_business")
-                 : "-");
+    const json_t *limit = json_object_get(e->value, "max_daily_conversations_per_business");
+    if (!json_is_integer(limit)) {
+        log_info("business capability update without a messaging limit");
+        return APPLIED;
+    }
+    json_int_t n = json_integer_value(limit);
+    log_info("business capability update\tmessaging_limit=%lld", (long long)n);
+    waba_messaging_limit_report(n < 0 ? 0 : (long)n, "business_capability_update");
     return APPLIED;
 }
 

@@ -204,6 +204,13 @@ static const struct db_stmt st_account_events_prune = {
     .replan = true,
 };
 
+static const struct db_stmt st_messaging_limit_report = {
+    "api_messaging_limit_report",
+    "UPDATE whatsapp_messaging_limit SET reported = $1::int, source = $2, reported_at = now()"
+    " WHERE reported IS DISTINCT FROM $1::int",
+    2,
+};
+
 /* ---------- quota usage ---------- */
 
 /* The tenant's count of the current month in the billing time zone; no row is 0. */
@@ -501,6 +508,20 @@ enum db_status store_account_events_prune(long days, long *deleted)
     enum db_status st = db_exec(&st_account_events_prune, params, &res);
     if (st == DB_OK)
         *deleted = strtol(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_messaging_limit_report(long limit, const char *source, bool *changed)
+{
+    PGresult *res = NULL;
+    char l[24];
+    snprintf(l, sizeof l, "%ld", limit);
+    const char *params[] = {l, source};
+    *changed = false;
+    enum db_status st = db_exec_retrying(&st_messaging_limit_report, params, &res);
+    if (st == DB_OK)
+        *changed = strcmp(PQcmdTuples(res), "1") == 0;
     PQclear(res);
     return st;
 }

@@ -112,6 +112,12 @@ enum db_status store_account_event_list(const char *field, const char *before_id
 enum db_status store_account_events_prune(long days, long *deleted)
     __attribute__((warn_unused_result));
 
+/* Records the business portfolio's messaging limit as Meta reported it (0: unlimited)
+ * for every instance's outbox (migration 0013); *changed tells whether it differs from
+ * the one recorded before. */
+enum db_status store_messaging_limit_report(long limit, const char *source, bool *changed)
+    __attribute__((warn_unused_result));
+
 /* ---------- quota usage ---------- */
 
 /* The tenant's quota units taken this month (whatsapp_quota_usage, 0 without a row) and

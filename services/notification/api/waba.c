@@ -17,12 +17,15 @@
 
 #include "alloc.h"
 #include "api/handlers.h"
+#include "api/store.h"
 #include "jsonutil.h"
+#include "graph/probe.h"
 #include "graph/version.h"
 #include "httpclient.h"
 #include "log.h"
 #include "monotonic.h"
 #include "outbox/pause.h"
+#include "periodic.h"
 #include "outbox/wakeup.h"
 
 #define GRAPH_PAGE_LIMIT 100
@@ -319,9 +322,97 @@ static void expire(struct graph_list *list)
     pthread_mutex_unlock(&list->lock);
 }
 
+void waba_messaging_limit_report(long limit, const char *source)
+{
+    bool changed;
+    if (store_messaging_limit_report(limit, source, &changed) != DB_OK)
+        log_warn("messaging limit not recorded: the database failed\tlimit=%ld source=%s", limit,
+                 source);
+    else if (changed)
+        log_info("messaging limit of the business portfolio\tlimit=%ld source=%s (0: unlimited)",
+                 limit, source);
+}
+
+/* The unique recipients a tier of whatsapp_business_manager_messaging_limit stands for
+ * (0: unlimited), or -1 for a name Meta does not document. */
+static long tier_limit(const char *tier)
+{
+    static const struct {
+        const char *name;
+        long limit;
+    } tiers[] = {
+        {"TIER_250", 250},     {"TIER_2K", 2000},     {"TIER_10K", 10000},
+        {"TIER_100K", 100000}, {"TIER_UNLIMITED", 0},
+    };
+    for (size_t i = 0; i < sizeof tiers / sizeof tiers[0]; i++)
+        if (strcmp(tier, tiers[i].name) == 0)
+            return tiers[i].limit;
+    return -1;
+}
+
+/* Records the messaging limit of a list Graph has just given (every number carries the
+ * business portfolio's). */
+static void report_limit(const json_t *numbers)
+{
+    size_t i;
+    const json_t *item;
+    json_array_foreach (numbers, i, item) {
+        const char *tier = json_string_value(json_object_get(item, "messaging_limit"));
+        if (!tier)
+            continue;
+        long limit = tier_limit(tier);
+        if (limit < 0)
+            log_warn("messaging limit not understood: the last one is kept\ttier=\"%s\"", tier);
+        else
+            waba_messaging_limit_report(limit, "phone-number read");
+        return;
+    }
+}
+
 json_t *waba_phone_numbers(const struct notification_config *cfg, struct waba_read *rd)
 {
-    return cached_list(cfg, &phone_numbers, rd);
+    json_t *numbers = cached_list(cfg, &phone_numbers, rd);
+    if (numbers && rd->cache && strcmp(rd->cache, "miss") == 0)
+        report_limit(numbers);
+    return numbers;
+}
+
+/* ---------- the periodic read of the messaging limit ---------- */
+
+#define LIMIT_READ_EVERY_MS (15 * 60 * 1000) /* a change comes by webhook as well */
+
+static struct periodic *limit_reads;
+
+static void read_limit(void *arg)
+{
+    const struct notification_config *cfg = arg;
+    char tier[32], why[512];
+    if (!graph_read_messaging_limit(cfg->graph_base_url, cfg->api_version,
+                                    cfg->default_phone_number_id, cfg->access_token,
+                                    cfg->graph_timeout_ms, tier, sizeof tier, why, sizeof why)) {
+        log_warn("messaging limit not read\terror=\"%s\"", why);
+        return;
+    }
+    long limit = tier_limit(tier);
+    if (limit < 0)
+        log_warn("messaging limit not understood: the last one is kept\ttier=\"%s\"", tier);
+    else
+        waba_messaging_limit_report(limit, "read");
+}
+
+bool waba_limit_reads_start(const struct notification_config *cfg)
+{
+    if (!cfg->outbox_enabled || !*cfg->default_phone_number_id || !*cfg->access_token)
+        return true;
+    limit_reads =
+        periodic_start("messaging-limit reads", read_limit, (void *)cfg, 0, LIMIT_READ_EVERY_MS);
+    return limit_reads != NULL;
+}
+
+void waba_limit_reads_stop(void)
+{
+    periodic_stop(limit_reads);
+    limit_reads = NULL;
 }
 
 json_t *waba_templates(const struct notification_config *cfg, struct waba_read *rd)

@@ -38,6 +38,20 @@ struct waba_read {
 json_t *waba_phone_numbers(const struct notification_config *cfg, struct waba_read *rd);
 json_t *waba_templates(const struct notification_config *cfg, struct waba_read *rd);
 
+/* On a sending instance, reads the messaging limit from the default number now and then
+ * every 15 minutes (a change also comes as a business_capability_update webhook, and
+ * with every read of the phone-number list), so that the outbox keeps to it from its
+ * start. Nothing to do without the number and token. False when the thread cannot
+ * start. */
+bool waba_limit_reads_start(const struct notification_config *cfg)
+    __attribute__((warn_unused_result));
+void waba_limit_reads_stop(void);
+
+/* Records the business portfolio's messaging limit (unique recipients per rolling 24 h,
+ * 0: unlimited) that Meta reported through source, for every instance's outbox; logs a
+ * change. */
+void waba_messaging_limit_report(long limit, const char *source);
+
 /* True when id is the platform's own number, WHATSAPP_PHONE_NUMBER_ID. */
 bool waba_is_default_phone(const struct notification_config *cfg, const char *id);
 

@@ -38,7 +38,7 @@ static const struct db_stmt claim_stmt = {
     "           EXISTS (SELECT 1 FROM whatsapp_opt_outs o"
     "                    WHERE o.tenant_id = m.tenant_id"
     "                      AND o.recipient_phone = m.recipient_phone),"
-    "           coalesce(m.quota_month::text, '')",
+    "           coalesce(m.quota_month::text, ''), m.reach_taken",
     3,
     .replan = true,
 };
@@ -59,6 +59,7 @@ enum {
     COL_CURRENCY,
     COL_OPTED_OUT,
     COL_QUOTA_MONTH,
+    COL_REACH_TAKEN,
     CLAIM_COLUMNS
 };
 
@@ -81,7 +82,11 @@ static const struct db_stmt apply_stmt = {
     "  FROM (SELECT m.tenant_id, m.quota_month, count(*) AS n FROM r"
     "        JOIN whatsapp_messages m ON m.id = r.id AND m.lease_owner = $1"
     "        WHERE m.quota_month IS NOT NULL AND r.outcome <> 'sent' GROUP BY 1, 2) b"
-    "  WHERE q.tenant_id = b.tenant_id AND q.month = b.quota_month)"
+    "  WHERE q.tenant_id = b.tenant_id AND q.month = b.quota_month),"
+    /* and so does the messaging-limit place it took (migration 0013) */
+    " gone AS (DELETE FROM whatsapp_reach x USING r, whatsapp_messages m"
+    "  WHERE m.id = r.id AND m.lease_owner = $1 AND m.reach_taken AND r.outcome <> 'sent'"
+    "    AND x.recipient_phone = m.recipient_phone AND x.message_id = m.id)"
     " UPDATE whatsapp_messages m SET"
     "  status = CASE WHEN whatsapp_status_rank(m.status) >= 2 THEN m.status"
     "                WHEN r.outcome = 'sent' THEN 'sent'"
@@ -94,6 +99,7 @@ static const struct db_stmt apply_stmt = {
     "  fallback_from_language = CASE WHEN r.outcome = 'sent' THEN r.fallback_from"
     "                                ELSE m.fallback_from_language END,"
     "  quota_month = CASE WHEN r.outcome = 'sent' THEN m.quota_month END,"
+    "  reach_taken = false,"
     "  template_parameters = coalesce(r.parameters, m.template_parameters),"
     "  attempts = m.attempts + r.used,"
     "  next_attempt_at = CASE WHEN whatsapp_status_rank(m.status) >= 2 THEN NULL"
@@ -179,6 +185,7 @@ enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
         r->currency = value_or_null(res, row, COL_CURRENCY);
         r->opted_out = PQgetvalue(res, row, COL_OPTED_OUT)[0] == 't';
         r->quota_month = PQgetvalue(res, row, COL_QUOTA_MONTH);
+        r->reach_taken = PQgetvalue(res, row, COL_REACH_TAKEN)[0] == 't';
     }
     return DB_OK;
 }
@@ -375,6 +382,67 @@ enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, con
         req[i].used_before = strtol(PQgetvalue(res, (int)i, 1), NULL, 10);
         req[i].tenant_granted = strtol(PQgetvalue(res, (int)i, 2), NULL, 10);
         snprintf(req[i].month, sizeof req[i].month, "%s", PQgetvalue(res, (int)i, 3));
+    }
+    PQclear(res);
+    for (int a = 0; a < 3; a++)
+        buf_free(&arrays[a]);
+    return st;
+}
+
+/* ---------- the messaging limit ---------- */
+
+static const struct db_stmt st_messaging_limit = {
+    "outbox_messaging_limit",
+    "SELECT coalesce(reported, -1) FROM whatsapp_messaging_limit",
+    0,
+};
+
+enum db_status outbox_messaging_limit(long *limit)
+{
+    PGresult *res = NULL;
+    enum db_status st = db_exec(&st_messaging_limit, NULL, &res);
+    if (st == DB_OK && PQntuples(res) != 1)
+        st = DB_ERROR;
+    if (st == DB_OK)
+        *limit = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return st;
+}
+
+static const struct db_stmt st_reach_take = {
+    "outbox_reach_take",
+    "SELECT granted, taken, used, coalesce(frees_in_ms, 0)"
+    " FROM whatsapp_reach_take($1::uuid[], $2::text[], $3::uuid[], $4::int, $5::int)",
+    5,
+    .replan = true,
+};
+
+enum db_status outbox_reach_take(struct outbox_reach_request *req, size_t n, long limit, long share,
+                                 long *used, long *frees_in_ms)
+{
+    struct buf arrays[3] = {{0}};
+    PGresult *res = NULL;
+    char lim[24], sh[24];
+    snprintf(lim, sizeof lim, "%ld", limit);
+    snprintf(sh, sizeof sh, "%ld", share);
+    for (int a = 0; a < 3; a++)
+        pgarray_open(&arrays[a]);
+    for (size_t i = 0; i < n; i++) {
+        pgarray_add(&arrays[0], req[i].tenant_id);
+        pgarray_add(&arrays[1], req[i].recipient);
+        pgarray_add(&arrays[2], req[i].message_id);
+    }
+    for (int a = 0; a < 3; a++)
+        pgarray_close(&arrays[a]);
+    const char *params[] = {arrays[0].data, arrays[1].data, arrays[2].data, lim, sh};
+    enum db_status st = db_exec_retrying(&st_reach_take, params, &res);
+    if (st == DB_OK && (size_t)PQntuples(res) != n)
+        st = DB_ERROR;
+    for (size_t i = 0; st == DB_OK && i < n; i++) {
+        req[i].granted = PQgetvalue(res, (int)i, 0)[0] == 't';
+        req[i].taken = PQgetvalue(res, (int)i, 1)[0] == 't';
+        *used = strtol(PQgetvalue(res, (int)i, 2), NULL, 10);
+        *frees_in_ms = strtol(PQgetvalue(res, (int)i, 3), NULL, 10);
     }
     PQclear(res);
     for (int a = 0; a < 3; a++)

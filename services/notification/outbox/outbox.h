@@ -38,6 +38,7 @@ struct outbox_row {
     int64_t created_us;      /* wall-clock microseconds of created_at (exact) */
     bool opted_out;          /* the recipient opted out of this tenant's messages */
     const char *quota_month; /* the month whose quota unit it holds, "" when none */
+    bool reach_taken;        /* it holds a messaging-limit place (claimed again) */
 };
 
 struct outbox_claim {
@@ -109,6 +110,29 @@ struct outbox_quota_request {
  * Graph accepted the message. */
 enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, const char *timezone)
     __attribute__((warn_unused_result));
+
+/* The business portfolio's messaging limit as an instance last recorded it (migration
+ * 0013): *limit gets it, 0 when unlimited, -1 while unknown. */
+enum db_status outbox_messaging_limit(long *limit) __attribute__((warn_unused_result));
+
+/* One message of a batch against the account's messaging limit. */
+struct outbox_reach_request {
+    const char *tenant_id;  /* in */
+    const char *recipient;  /* in: E.164 */
+    const char *message_id; /* in */
+    bool granted;           /* out: it may go (a known recipient, or a place taken) */
+    bool taken;             /* out: it took a new recipient's place */
+};
+
+/* Takes places under the account's messaging limit (unique recipients in a rolling
+ * 24 h, migration 0013) for n messages none of which holds one, in order, in one atomic
+ * step: a recipient reached in the last 24 h is granted at no cost; a new one while the
+ * account has fewer than limit, and once it has limit - share or more, only for a
+ * tenant with fewer than share. *used gets the account's count after the batch,
+ * *frees_in_ms the time until its oldest place frees (0: it has none). outbox_apply()
+ * gives a place back unless Graph accepted its message. */
+enum db_status outbox_reach_take(struct outbox_reach_request *req, size_t n, long limit, long share,
+                                 long *used, long *frees_in_ms) __attribute__((warn_unused_result));
 
 /* Applies to the template holds (holds.h) the newest stored status event of every
  * template language, as every instance learns of events another instance received;

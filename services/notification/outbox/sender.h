@@ -38,6 +38,7 @@ struct send_job {
     bool hold_probe;    /* the probe of a held template language (holds.h) */
     long quota;         /* the tenant's monthly quota, -1 when unlimited */
     bool holds_unit;    /* its row holds a quota unit already (claimed again) */
+    bool holds_reach;   /* its row holds a messaging-limit place already (claimed again) */
 };
 
 /* A first-in first-out list of jobs, linked through job->next; owns its jobs. */

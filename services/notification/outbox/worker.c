@@ -69,6 +69,8 @@ struct worker {
     int64_t next_probe_ms;
     long probe_backoff_ms; /* the wait after the next probe of a paused account */
     int64_t next_holds_ms; /* when to read the template events again */
+    long reported_limit;   /* the messaging limit every instance records: 0 unlimited,
+                              -1 unknown (read with the template events) */
 
     /* the writer's own */
     pthread_t writer;
@@ -77,6 +79,7 @@ struct worker {
     int64_t write_retry_ms;
 
     struct metric *skipped, *failed, *released, *pending_applied;
+    struct metric *reach_waits, *reach_used, *reach_limit;
 };
 
 static double paused_value(void *arg)
@@ -343,6 +346,7 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     job->probe = probe;
     job->quota = -1;
     job->holds_unit = row->quota_month[0] != '\0';
+    job->holds_reach = row->reach_taken;
     if (w->cfg->enabled)
         in.settings_status = tenant_settings_get(w->settings, row->tenant_id, row->created_us, &ts);
     if (in.settings_status == TENANT_SETTINGS_OK || in.settings_status == TENANT_SETTINGS_STALE)
@@ -488,6 +492,81 @@ static void take_quotas(struct worker *w, struct send_job_list *jobs)
     free(all);
 }
 
+/* ---------- the messaging limit ---------- */
+
+/* A job that found no place under the messaging limit waits delay_ms, its attempt
+ * unused, and says why in its row (why NULL: the database could not be asked). */
+static void wait_for_reach(struct worker *w, struct send_job *job, const char *why, long delay_ms)
+{
+    free(job->body);
+    job->body = NULL;
+    job->result.outcome = OUTBOX_RELEASE;
+    job->result.delay_ms = delay_ms;
+    if (why) {
+        job->result.error_message = xstrdup(why);
+        metric_inc(w->reach_waits);
+    }
+    push_early(w, job);
+}
+
+/* Takes the messaging-limit places of the jobs about to be sent (outbox_reach_take), one
+ * statement for the batch, before their quota units: a job that waits here holds no
+ * unit. A job to a new recipient without a place waits until the account's oldest place
+ * frees, looked at again at least every WHATSAPP_PAUSE_PROBE_MAX_MS (a raised limit);
+ * a job whose row holds a place already (claimed again after a crash) keeps it.
+ * Nothing is taken while the account has no known limit. */
+static void take_reach(struct worker *w, struct send_job_list *jobs)
+{
+    char full[160], over_share[200];
+    long limit = w->cfg->messaging_limit > 0 ? w->cfg->messaging_limit : w->reported_limit;
+    long used = 0, frees_in_ms = 0;
+    size_t n = jobs->n, nreq = 0;
+    if (limit <= 0 || n == 0)
+        return;
+    long share = limit * w->cfg->messaging_limit_share / 100;
+    if (share < 1)
+        share = 1;
+    struct send_job **all = xcalloc(n, sizeof(*all));
+    struct outbox_reach_request *req = xcalloc(n, sizeof(*req));
+    for (size_t i = 0; i < n; i++) {
+        all[i] = send_job_list_pop(jobs);
+        if (!all[i]->holds_reach)
+            req[nreq++] = (struct outbox_reach_request){.tenant_id = all[i]->tenant_id,
+                                                        .recipient = all[i]->recipient,
+                                                        .message_id = all[i]->result.id};
+    }
+    enum db_status st =
+        nreq ? outbox_reach_take(req, nreq, limit, share, &used, &frees_in_ms) : DB_OK;
+    long wait_ms = frees_in_ms < 1000 ? 1000 : frees_in_ms;
+    if (wait_ms > w->cfg->pause_probe_max_ms)
+        wait_ms = w->cfg->pause_probe_max_ms;
+    if (st == DB_OK && nreq)
+        metric_set(w->reach_used, (double)used);
+    snprintf(full, sizeof full,
+             "messaging_limit: the account reached its limit of %ld unique recipients in 24 h",
+             limit);
+    snprintf(over_share, sizeof over_share,
+             "messaging_limit: the account is near its limit of %ld unique recipients in 24 h "
+             "and this bakery has reached its share of %ld",
+             limit, share);
+    for (size_t i = 0, k = 0; i < n; i++) {
+        struct send_job *job = all[i];
+        if (job->holds_reach) {
+            send_job_list_push(jobs, job);
+            continue;
+        }
+        const struct outbox_reach_request *q = &req[k++];
+        if (st != DB_OK)
+            wait_for_reach(w, job, NULL, DB_RETRY_MS);
+        else if (q->granted)
+            send_job_list_push(jobs, job);
+        else
+            wait_for_reach(w, job, used >= limit ? full : over_share, wait_ms);
+    }
+    free(req);
+    free(all);
+}
+
 /* ---------- the claimer ---------- */
 
 /* Brings the settings of the claimed rows' tenants up to the newest row's creation, in
@@ -595,6 +674,7 @@ static void claim(struct worker *w, int64_t now)
         else
             push_early(w, job);
     }
+    take_reach(w, &submit);
     take_quotas(w, &submit);
     sender_submit(w->sender, &submit);
     if (c.n > 0)
@@ -603,8 +683,8 @@ out:
     outbox_claim_free(&c);
 }
 
-/* Brings the template holds up to the events every instance stored: a webhook reaches
- * one instance, its effect every instance within HOLDS_READ_MS. */
+/* Brings the template holds and the messaging limit up to what every instance stored: a
+ * webhook reaches one instance, its effect every instance within HOLDS_READ_MS. */
 static void read_holds(struct worker *w, int64_t now)
 {
     size_t changed;
@@ -613,6 +693,11 @@ static void read_holds(struct worker *w, int64_t now)
     w->next_holds_ms = now + HOLDS_READ_MS;
     if (outbox_template_statuses(&changed) == DB_OK && changed)
         w->claim_due = true; /* released messages may go now */
+    long limit;
+    if (outbox_messaging_limit(&limit) == DB_OK)
+        w->reported_limit = limit;
+    metric_set(w->reach_limit, w->cfg->messaging_limit > 0 ? (double)w->cfg->messaging_limit
+                                                           : (double)w->reported_limit);
 }
 
 static void keep_listening(struct worker *w, int64_t now)
@@ -753,6 +838,7 @@ struct worker *worker_start(const struct notification_config *cfg,
     w->write_fd = wakefd_new();
     pthread_mutex_init(&w->lock, NULL);
     atomic_store(&w->next_due_ms, NEVER);
+    w->reported_limit = -1;
     if (*cfg->instance_id) {
         snprintf(w->owner, sizeof w->owner, "%s", cfg->instance_id);
     } else {
@@ -767,6 +853,18 @@ struct worker *worker_start(const struct notification_config *cfg,
     w->pending_applied =
         metrics_counter("whatsapp_webhook_statuses_total", "Webhook status reports by outcome.",
                         "result=\"pending_applied\"");
+    w->reach_waits = metrics_counter(
+        "whatsapp_messaging_limit_waits_total",
+        "Messages to new recipients that waited for a place under the messaging limit.", "");
+    w->reach_used = metrics_gauge("whatsapp_messaging_limit_used",
+                                  "Unique recipients the account reached in the last 24 h, as "
+                                  "the last take counted them.",
+                                  "");
+    w->reach_limit = metrics_gauge("whatsapp_messaging_limit",
+                                   "The messaging limit this instance's sender keeps to (unique "
+                                   "recipients per rolling 24 h; 0 unlimited, -1 not known yet).",
+                                   "");
+    metric_set(w->reach_limit, -1);
     if (w->claim_fd < 0 || w->write_fd < 0)
         goto fail;
     w->settings = settings;
