@@ -52,6 +52,8 @@ small and shared: compare ratios, not absolute numbers.
 | 5 | notification-service resident memory idle / at peak (benchmark 3) | $(mib "$(val idle_rss_notification_kb)") / $(mib "$(val peak_rss_notification_kb)") MiB (idle, its own pages only: $(mib "$(val idle_private_notification_kb)") MiB) | floor: $(mib "$(val rss_floor_kb)") MiB, the same libraries loaded and initialised, nothing else | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_notification_kb) < 10240 && $(val peak_rss_notification_kb) < 102400") |
 | 5 | start to /ready, migrated database: tenant / notification | $(val start_to_ready_tenant_ms) / $(val start_to_ready_notification_ms) ms | | | < 200 ms | $(verdict "$(val start_to_ready_tenant_ms) < 200 && $(val start_to_ready_notification_ms) < 200") |
 | 6 | graph-sim template sends | $(val graph_sim_sends_per_s) sends/s | | | ≥ 20,000 | $(verdict "$(val graph_sim_sends_per_s) >= 20000") |
+| 7 | draining queued orders, every tenant with a quota | $(val drain_msgs_per_s_quota) msg/s | without quotas: $(val drain_msgs_per_s_no_quota) msg/s | $(val drain_quota_ratio) | ≥ 0.90 | $(verdict "$(val drain_quota_ratio) >= 0.9") |
+| 7 | the same with a messaging limit as well | $(val drain_msgs_per_s_quota_and_limit) msg/s | without either: $(val drain_msgs_per_s_no_quota) msg/s | $(val drain_quota_and_limit_ratio) | ≥ 0.90 | $(verdict "$(val drain_quota_and_limit_ratio) >= 0.9") |
 
 ## Commands
 
@@ -81,6 +83,10 @@ Everything above is \`make bench\`. The pieces, for a rerun by hand:
   the services' libraries, libcurl initialised as they do, nothing else); start-to-ready is process start to the first 200 from
   \`/ready\`, polled every 5 ms.
 - 6: \`wrk -t2 -c64 -d${secs}s -s bench/graph-sim.lua\` with limits off.
+- 7 (bench/drain.sh): about ${DRAIN_MSGS:-20000} orders of 40 tenants queued with sending
+  off, then drained by one instance through graph-sim with limits off (the sender is the
+  bottleneck), rounds alternating: no quota, a quota on every tenant, a quota and a
+  messaging limit; rate = messages accepted / time from the instance's start to the last.
 MD
 echo
 echo "Benchmark 3, each N=40 run (fields: verdict, slowest number msg/s, 130429s, p99 ms, read, not read, duplicates, rows, sends):"

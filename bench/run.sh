@@ -241,3 +241,4 @@ wait_ready "$NS"
 fi
 
 . bench/e2e.sh
+. bench/drain.sh
