@@ -36,8 +36,12 @@ export function createCombo({ options, render, announce, texts, onChange, onSubm
   empty.hidden = true;
   root.append(input, listbox, empty);
 
-  let chosen = ''; // the chosen option's id
+  let chosen = ''; // the chosen option's id (also the box's data-value, for tests and styles)
   let chosenLabel = '';
+  const mark = () => {
+    if (chosen) input.dataset.value = chosen;
+    else delete input.dataset.value;
+  };
   let shown = []; // the options in the open list
   let active = -1; // index in shown of the highlighted option
   let open = false;
@@ -110,6 +114,7 @@ export function createCombo({ options, render, announce, texts, onChange, onSubm
     chosen = o.id;
     chosenLabel = o.label;
     input.value = o.label;
+    mark();
     close();
     onChange(chosen);
   }
@@ -149,6 +154,7 @@ export function createCombo({ options, render, announce, texts, onChange, onSubm
           if (chosen) {
             chosen = '';
             chosenLabel = '';
+            mark();
             onChange('');
           }
         }
@@ -164,6 +170,7 @@ export function createCombo({ options, render, announce, texts, onChange, onSubm
     if (chosen && input.value !== chosenLabel) {
       chosen = '';
       chosenLabel = '';
+      mark();
       onChange('');
     }
     open = true;
@@ -196,6 +203,7 @@ export function createCombo({ options, render, announce, texts, onChange, onSubm
       chosen = o ? o.id : '';
       chosenLabel = o ? o.label : '';
       input.value = chosenLabel;
+      mark();
     },
     /**
      * Follows a change of OPTIONS() (a refresh): an open list is rebuilt around its
@@ -211,6 +219,7 @@ export function createCombo({ options, render, announce, texts, onChange, onSubm
           const typed = input.value === chosenLabel;
           chosen = '';
           chosenLabel = '';
+          mark();
           if (typed) input.value = '';
         } else if (o.label !== chosenLabel) {
           const typed = input.value === chosenLabel;
