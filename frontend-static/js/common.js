@@ -147,7 +147,9 @@ export async function api(method, path, body) {
  */
 export function errorText(e, vars = {}) {
   if (!(e instanceof ApiError)) return { text: t('err.unexpected'), detail: String(e && e.message || e || '') };
-  const all = { field: e.field || '', status: e.status, ...vars };
+  // The field at fault by its name on the page when it has one ("idioma de los mensajes").
+  const field = e.field && hasText(`field.${e.field}`) ? t(`field.${e.field}`) : e.field || '';
+  const all = { field, status: e.status, ...vars };
   const key = `err.${e.code}`;
   let text;
   if (e.code && hasText(key)) text = t(key, all);

@@ -84,7 +84,7 @@ test('no horizontal scrolling at 375 px on the admin page', T(90), async () => {
   await assertNoHorizontalScroll(page, 'admin page in English');
   await page.getByRole('button', { name: 'ES', exact: true }).click();
   // Touch targets: the buttons and dropdowns are at least 44 px high.
-  const small = await page.locator('#tenant-list button, #tenant-list select').evaluateAll(
+  const small = await page.locator('#tenant-list button, #tenant-list select, #tenant-list input').evaluateAll(
     (els) => els.filter((e) => e.getBoundingClientRect().height < 44).map((e) => e.className));
   assert.deepEqual(small, []);
   assertCleanPage(page);
@@ -202,7 +202,7 @@ test('keyboard focus is always visible', T(60), async () => {
     seen.push(f);
     assert.ok(f.outline !== 'none' && f.width >= 2, `focus ring on ${f.what}: ${f.outline} ${f.width}px`);
   }
-  assert.ok(seen.some((f) => f.what.startsWith('select')) && seen.some((f) => f.what.includes('btn')));
+  assert.ok(seen.some((f) => f.what.startsWith('input')) && seen.some((f) => f.what.includes('btn')));
   await page.close();
 });
 

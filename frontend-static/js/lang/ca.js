@@ -237,4 +237,8 @@ export default {
   'settings.unsaved': 'Canvis sense desar',
   'support.title': 'Necessites ajuda?',
   'support.text': 'Suport de la plataforma:',
+  'field.whatsapp_default_language': 'llengua dels missatges',
+  'field.whatsapp_enabled': 'WhatsApp activat',
+  'field.phone_number_id': 'número',
+  'field.display_phone_number': 'número',
 };

@@ -237,4 +237,8 @@ export default {
   'settings.unsaved': 'Unsaved changes',
   'support.title': 'Need help?',
   'support.text': 'Platform support:',
+  'field.whatsapp_default_language': 'message language',
+  'field.whatsapp_enabled': 'WhatsApp on',
+  'field.phone_number_id': 'number',
+  'field.display_phone_number': 'number',
 };

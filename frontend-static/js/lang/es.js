@@ -237,4 +237,8 @@ export default {
   'settings.unsaved': 'Cambios sin guardar',
   'support.title': '¿Necesitas ayuda?',
   'support.text': 'Soporte de la plataforma:',
+  'field.whatsapp_default_language': 'idioma de los mensajes',
+  'field.whatsapp_enabled': 'WhatsApp activado',
+  'field.phone_number_id': 'número',
+  'field.display_phone_number': 'número',
 };

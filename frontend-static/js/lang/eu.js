@@ -237,4 +237,8 @@ export default {
   'settings.unsaved': 'Gorde gabeko aldaketak',
   'support.title': 'Laguntza behar duzu?',
   'support.text': 'Plataformaren laguntza-zerbitzua:',
+  'field.whatsapp_default_language': 'mezuen hizkuntza',
+  'field.whatsapp_enabled': 'WhatsApp aktibatuta',
+  'field.phone_number_id': 'zenbakia',
+  'field.display_phone_number': 'zenbakia',
 };

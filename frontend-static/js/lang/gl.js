@@ -237,4 +237,8 @@ export default {
   'settings.unsaved': 'Cambios sen gardar',
   'support.title': 'Necesitas axuda?',
   'support.text': 'Soporte da plataforma:',
+  'field.whatsapp_default_language': 'idioma das mensaxes',
+  'field.whatsapp_enabled': 'WhatsApp activado',
+  'field.phone_number_id': 'número',
+  'field.display_phone_number': 'número',
 };
