@@ -10,6 +10,8 @@ import { startStack, DEFAULT_PHONE_ID } from './stack.mjs';
 import {
   T, eventually, openSettings, text, assertCleanPage, assertCleanExit,
   orderOutcome, assertSentFrom, assertSkipped,
+
+  assertAxeClean,
 } from './helpers.mjs';
 
 let stack;
@@ -67,6 +69,7 @@ test('off: "Desactivado", never a green "configurado", and the order is skipped'
     await page.getByRole('button', { name: 'ES', exact: true }).click();
     assertSkipped(await orderOutcome(stack, tenant), 'whatsapp_disabled_for_tenant', who);
   }
+  await assertAxeClean(page, 'settings-sender.test.mjs #1');
   assertCleanPage(page);
   await page.close();
 });
@@ -82,6 +85,7 @@ test('the owner turns WhatsApp on with a number: the card shows it in green, and
   assert.match(await box(page).getAttribute('class'), /\bwa-ok\b/);
   assert.match(await page.locator('#wa-phone').getAttribute('class'), /badge-ok/);
   assertSentFrom(await orderOutcome(stack, id.sanJuan), own.id, 'San Juan');
+  await assertAxeClean(page, 'settings-sender.test.mjs #2');
   assertCleanPage(page);
   await page.close();
 });
@@ -118,6 +122,7 @@ test('on without a number of its own: a warning that orders go from the platform
     `esleitu arte. Zure hornitzaileek «${platform.verified_name}» izenarekin jasotzen dituzte.`);
   await viewer.getByRole('button', { name: 'ES', exact: true }).click();
   await viewer.close();
+  await assertAxeClean(page, 'settings-sender.test.mjs #3');
   assertCleanPage(page);
   await page.close();
 });
@@ -144,6 +149,7 @@ test('no platform number: the card says WhatsApp orders cannot be sent, and they
     'un número con el que enviar en su lugar: tus pedidos no se envían por WhatsApp. Contacta con soporte para que te asignen uno.');
   assert.match(await box(page).getAttribute('class'), /\bwa-warn\b/);
   assertSkipped(await orderOutcome(stack, id.goiko), 'no_sender_phone_number', 'Goiko without a platform number');
+  await assertAxeClean(page, 'settings-sender.test.mjs #4');
   assertCleanPage(page);
   await page.close();
 });
@@ -159,6 +165,7 @@ test('the platform\'s switch off: the card says so, and nothing is sent even fro
   assert.equal(await box(page).locator('.badge-ok').count(), 0, 'nothing green');
   assert.equal(await page.getByRole('switch').isChecked(), true, 'the bakery\'s own switch is still on');
   assertSkipped(await orderOutcome(stack, id.sanJuan), 'whatsapp_notifications_disabled', 'San Juan, platform off');
+  await assertAxeClean(page, 'settings-sender.test.mjs #5');
   assertCleanPage(page);
   await page.close();
 });
@@ -178,6 +185,7 @@ test('notification-service down: the card says it cannot tell, rather than guess
   assert.equal(await box(page).locator('.badge-ok').count(), 0, 'nothing green');
   // The settings themselves still load and save.
   assert.equal(await page.getByRole('switch').isChecked(), true);
+  await assertAxeClean(page, 'settings-sender.test.mjs #6');
   assertCleanPage(page);
   await page.close();
 });

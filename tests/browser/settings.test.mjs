@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
 import {
   T, eventually, openAdmin, openSettings, row, text, assertCleanPage, assertCleanExit, SETTINGS_PATH,
+
+  assertAxeClean,
 } from './helpers.mjs';
 
 let stack;
@@ -59,6 +61,7 @@ test('with WhatsApp off the owner sees "Desactivado", the number not green, and 
   assert.match(await text(page.locator('.notice-included')),
     /Notificaciones de WhatsApp incluidas.*Los mensajes de WhatsApp están incluidos en tu suscripción/);
   await eventually(async () => assert.equal(await text(page.locator('#subtitle')), 'Panadería: Panadería San Juan'));
+  await assertAxeClean(page, 'settings.test.mjs #1');
   assertCleanPage(page);
   await page.close();
 });
@@ -120,6 +123,7 @@ test('the owner\'s toggle and language are saved and visible to the admin', T(90
   await openAdmin(stack, admin);
   assert.equal(await text(row(admin, id.sanJuan).locator('.tenant-status')), 'Desactivado');
   assert.equal(await text(row(admin, id.sanJuan).locator('.tenant-phone')), `Teléfono: ${phone.display_phone_number}`);
+  await assertAxeClean(page, 'settings.test.mjs #2');
   assertCleanPage(page);
   assertCleanPage(admin);
   await page.close();
@@ -141,6 +145,7 @@ test('a bakery without a number and WhatsApp off sees "Desactivado" and no numbe
   await page.getByRole('button', { name: 'EN', exact: true }).click();
   assert.equal(await text(box), 'Off WhatsApp is off: your orders are not sent to your suppliers on WhatsApp.');
   await page.getByRole('button', { name: 'ES', exact: true }).click();
+  await assertAxeClean(page, 'settings.test.mjs #3');
   assertCleanPage(page);
   await page.close();
 });
@@ -166,6 +171,7 @@ for (const [role, label] of [['member', 'miembro'], ['viewer', 'lector']]) {
     const r = await stack.api('PUT', `/api/v1/tenants/${id.sanJuan}/settings/notifications`,
       { whatsapp_enabled: !before.whatsapp_enabled }, tok[role]);
     assert.equal(r.status, 403);
+    await assertAxeClean(page, 'settings.test.mjs #4');
     assertCleanPage(page);
     await page.close();
   });
@@ -216,6 +222,7 @@ test('no credential fields anywhere, and English available', T(60), async () => 
   assert.equal(await page.getByLabel('Message language').count(), 1);
   await page.getByRole('button', { name: 'ES', exact: true }).click();
   assert.equal(await text(page.locator('#card-title')), 'Configuración de WhatsApp');
+  await assertAxeClean(page, 'settings.test.mjs #5');
   assertCleanPage(page);
   await page.close();
 });
@@ -228,6 +235,7 @@ test('a platform admin without ?tenant= is told how to pick a bakery', T(60), as
   assert.match(await text(box), /\?tenant=/);
   assert.equal(await box.getByRole('link').getAttribute('href'), '/app/admin/whatsapp');
   assert.ok(await page.locator('#settings-form').isHidden());
+  await assertAxeClean(page, 'settings.test.mjs #6');
   assertCleanPage(page);
   await page.close();
 });
