@@ -387,7 +387,11 @@ function renderStatus() {
 
 // ---- load and save ------------------------------------------------------------------
 
+/** Counts the loads: a load overtaken by a newer one (a new #token=) stops where it is. */
+let loadSeq = 0;
+
 async function load() {
+  const seq = ++loadSeq;
   state.settings = null;
   state.sender = null;
   state.senderError = null;
@@ -437,6 +441,7 @@ async function load() {
     settings = unwrap(await api('GET', settingsUrl()));
   } catch (e) {
     await Promise.all([senderAuthError, languagesAuthError, planLoaded]);
+    if (seq !== loadSeq) return;
     if (e instanceof ApiError && e.isAuth) {
       showSignIn(e);
       return;
@@ -446,9 +451,11 @@ async function load() {
     pageReady();
     return;
   }
+  if (seq !== loadSeq) return;
   state.settings = settings && typeof settings === 'object' ? settings : {};
   await planLoaded;
   const authError = (await senderAuthError) || (await languagesAuthError);
+  if (seq !== loadSeq) return;
   if (authError) {
     showSignIn(authError);
     return;
