@@ -93,7 +93,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # npm modules of the node suites: tests/browser drives Debian's chromium through
-# playwright-core (never a downloaded browser, hence PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD);
+# playwright-core (never a downloaded browser, hence PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD)
+# and checks each page with axe-core;
 # tests/openapi checks docs/openapi.yaml (ajv, yaml, openapi-typescript, typescript).
 # Each directory is installed when the module named after it is missing.
 npm_install() { # DIR SENTINEL-MODULE
@@ -116,6 +117,7 @@ npm_install() { # DIR SENTINEL-MODULE
 }
 if [ "$want_test" = 1 ]; then
     npm_install tests/browser playwright-core
+    npm_install tests/browser axe-core
     npm_install tests/openapi ajv
     npm_install tests/openapi openapi-typescript
 fi

@@ -1,16 +1,28 @@
-// admin.js - the WhatsApp Admin Management page (/app/admin/whatsapp): the master
-// account's phone numbers and who holds each (the platform's default number labelled as
-// such and never offered), the bakeries with where their orders go out from, assign
-// and unassign. The lists are refreshed after each action and every 15 seconds; rows are
-// updated in place so an open dropdown, its selection and the focus survive a refresh.
+// admin.js - the WhatsApp Admin Management page (/app/admin/whatsapp), built for the
+// account's 120 numbers: the bakeries first, each with where its orders go out from, its
+// number's quality and readiness, a warning when the number's verified name is not the
+// bakery's, and a searchable picker of the free numbers (free, high-quality, ready ones
+// first; a low-quality or not-ready one is assigned only after a confirmation); then
+// the account's numbers in a collapsible table, filtered, sorted and 50 to a page.
+// Readiness is the account's health (GET .../whatsapp/health: the number's status, name
+// review, what Meta lets it send, a hold). The lists are refreshed after each action and
+// every 15 seconds; rows are updated in place so a picker, its choice and the focus
+// survive a refresh. Every error is said in the page's language from its error code.
 
-import { api, ApiError, startPage, pageReady, showSignIn, t, getLang, onLangChange, fold, el } from './common.js';
+import {
+  api, ApiError, errorText, startPage, pageReady, showSignIn, t, getLang, LOCALES, onLangChange, fold, el,
+} from './common.js';
+import { createCombo } from './combobox.js';
 
 const REFRESH_MS = 15000;
 const SUCCESS_MESSAGE_MS = 10000;
+const PAGE_SIZE = 50;
 const PHONES_URL = '/api/v1/admin/whatsapp/phone-numbers';
 const TENANTS_URL = '/api/v1/admin/whatsapp/tenants';
-const QUALITY = ['GREEN', 'YELLOW', 'RED'];
+const HEALTH_URL = '/api/v1/admin/whatsapp/health';
+const QUALITY_RANK = { green: 0, yellow: 1, unknown: 2, red: 3 };
+/** Meta's name_status values under which the verified name may be shown. */
+const NAME_OK = ['APPROVED', 'AVAILABLE_WITHOUT_REVIEW'];
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,6 +31,7 @@ const state = {
   phonesError: null, // ApiError of the last phone-number load, or null
   tenants: null,
   tenantsError: null,
+  health: null, // Map phone id -> the health's phone_numbers item, or null when unknown
   updatedAt: null,
   platformOn: null, // ENABLE_WHATSAPP_NOTIFICATIONS as the sender endpoint reports it; null: unknown
   seq: 0, // sequence number of the newest refresh; older answers are dropped
@@ -26,11 +39,14 @@ const state = {
   timer: 0,
 };
 
+/** What the number table shows: its filters, sort and page. */
+const table = { open: false, sort: 'number', dir: 1, page: 1 };
+
 /** tenant_id -> row record (the <li> and its parts). */
 const rows = new Map();
 /** tenant ids with an assign/unassign in flight. */
 const busy = new Set();
-/** tenant_id -> {kind: 'ok'|'error', text, timer}: the message under a row. */
+/** tenant_id -> {kind: 'ok'|'error', text, detail, timer}: the message under a row. */
 const messages = new Map();
 
 // ---- data ---------------------------------------------------------------------------
@@ -46,7 +62,8 @@ function authProblem(e) {
 async function refresh() {
   const seq = ++state.seq;
   $('updated').textContent = t('admin.updating');
-  const [phones, tenants] = await Promise.allSettled([api('GET', PHONES_URL), api('GET', TENANTS_URL)]);
+  const [phones, tenants, health] = await Promise.allSettled(
+    [api('GET', PHONES_URL), api('GET', TENANTS_URL), api('GET', HEALTH_URL)]);
   if (seq !== state.seq) return; // a newer refresh was started meanwhile
   for (const r of [tenants, phones]) {
     if (r.status === 'rejected' && authProblem(r.reason)) {
@@ -69,6 +86,10 @@ async function refresh() {
   } else {
     state.tenantsError = tenants.status === 'rejected' ? tenants.reason : new ApiError(0, 'bad_response', '');
   }
+  // Readiness is extra: without the health every number's readiness is "not checked".
+  const h = health.status === 'fulfilled' && health.value && Array.isArray(health.value.phone_numbers)
+    ? health.value.phone_numbers : null;
+  state.health = h ? new Map(h.filter((x) => x && x.id).map((x) => [x.id, x])) : null;
   state.updatedAt = new Date();
   render();
   if (!state.started) {
@@ -112,6 +133,13 @@ function stopTimer() {
   state.timer = 0;
 }
 
+/** The tenant holding phone P (by either list), or null. */
+function holderOf(p) {
+  const tenants = state.tenants || [];
+  return tenants.find((x) => x.tenant_id === p.assigned_tenant_id)
+    || tenants.find((x) => x.phone_number_id === p.id) || null;
+}
+
 /**
  * The numbers nobody holds, by the phone list and by the tenants list. The platform's
  * default number (is_default) is never one of them: it sends for every bakery without a
@@ -126,6 +154,61 @@ function freePhones() {
 /** The platform's default number, null when the account has none or the list failed. */
 function platformPhone() {
   return (state.phones || []).find((p) => p.is_default === true) || null;
+}
+
+function phoneById(id) {
+  return (state.phones || []).find((p) => p.id === id) || null;
+}
+
+/** 'green', 'yellow', 'red' or 'unknown': Meta's quality rating of P. */
+function quality(p) {
+  const r = String((p && p.quality_rating) || '').toLowerCase();
+  return r === 'green' || r === 'yellow' || r === 'red' ? r : 'unknown';
+}
+
+/** 'approved', 'pending', 'declined', 'other', or null when the health is unknown. */
+function nameStatus(p) {
+  const h = state.health && state.health.get(p.id);
+  const s = h && typeof h.name_status === 'string' ? h.name_status : null;
+  if (!s) return null;
+  if (NAME_OK.includes(s)) return 'approved';
+  if (s === 'PENDING_REVIEW') return 'pending';
+  if (s === 'DECLINED') return 'declined';
+  return 'other';
+}
+
+/**
+ * Whether P can send now, by the account's health: {known, ready, reasons: [texts]}.
+ * Not known when the health could not be had or does not list P.
+ */
+function readiness(p) {
+  const h = state.health && state.health.get(p.id);
+  if (!h) return { known: false, ready: false, reasons: [] };
+  const reasons = [];
+  if (h.status && h.status !== 'CONNECTED') reasons.push(t('ready.status', { status: metaStatus(h.status) }));
+  const name = nameStatus(p);
+  if (name && name !== 'approved') reasons.push(t(`ready.name_${name}`));
+  if (h.can_send_message === 'BLOCKED') reasons.push(t('ready.blocked'));
+  else if (h.can_send_message === 'LIMITED') reasons.push(t('ready.limited'));
+  if (h.held && h.held.until) {
+    const until = new Date(h.held.until);
+    reasons.push(t('ready.held', { time: Number.isNaN(until.getTime()) ? h.held.until : until.toLocaleTimeString(LOCALES[getLang()]) }));
+  }
+  return { known: true, ready: reasons.length === 0, reasons };
+}
+
+/** Meta's status of a number (CONNECTED, FLAGGED, ...) in the page's language. */
+function metaStatus(s) {
+  const key = `meta_status.${String(s).toLowerCase()}`;
+  const text = t(key);
+  return text === key ? String(s) : text;
+}
+
+/** Whether P's verified name is not the name of the bakery X (accents and case aside). */
+function nameDiffers(p, x) {
+  if (!p || !x || !p.verified_name) return false;
+  const norm = (s) => fold(s).replace(/\s+/g, ' ').trim();
+  return norm(p.verified_name) !== norm(x.tenant_name);
 }
 
 /**
@@ -161,44 +244,130 @@ function tenantName(id) {
   return x ? x.tenant_name : '';
 }
 
-// ---- phone numbers ------------------------------------------------------------------
-
-function qualityBadge(rating) {
-  const r = String(rating || '').toUpperCase();
-  const known = QUALITY.includes(r);
-  const badge = el('span', `badge quality quality-${known ? r.toLowerCase() : 'unknown'}`);
-  badge.append(el('span', 'dot'));
-  badge.append(el('span', 'sr-only', `${t('phones.col.quality')}: `));
-  badge.append(document.createTextNode(known ? r : t('quality.unknown')));
-  return badge;
+function digitsOf(s) {
+  return String(s || '').replace(/\D/g, '');
 }
 
 function byNumber(a, b) {
-  return String(a || '').replace(/\D/g, '').localeCompare(String(b || '').replace(/\D/g, ''), 'en', { numeric: true });
+  return digitsOf(a).localeCompare(digitsOf(b), 'en', { numeric: true });
+}
+
+// ---- badges -------------------------------------------------------------------------
+
+/** "Calidad: Alta" as a badge, coloured by the rating; the label is hidden when SHORT. */
+function qualityBadge(p, short) {
+  const q = quality(p);
+  const badge = el('span', `badge quality quality-${q}`);
+  badge.dataset.quality = q;
+  badge.append(el('span', 'dot'));
+  badge.append(el('span', short ? 'sr-only' : '', `${t('phones.col.quality')}: `));
+  badge.append(document.createTextNode(t(`quality.${q}`)));
+  return badge;
+}
+
+/** "Lista", "No lista: ..." or "Sin comprobar", as an element with class ready-*. */
+function readinessNode(p) {
+  const r = readiness(p);
+  if (!r.known) return el('span', 'ready ready-unknown', t('ready.unknown'));
+  if (r.ready) return el('span', 'ready ready-ok', t('ready.ok'));
+  return el('span', 'ready ready-no', t('ready.not', { reasons: r.reasons.join('; ') }));
+}
+
+// ---- phone numbers ------------------------------------------------------------------
+
+function phoneMatches(p) {
+  const holderFilter = $('phones-holder-filter').value;
+  const qualityFilter = $('phones-quality-filter').value;
+  const nameFilter = $('phones-name-filter').value;
+  const holder = holderOf(p);
+  if (holderFilter === 'free' && (p.is_default || holder)) return false;
+  if (holderFilter === 'assigned' && (p.is_default || !holder)) return false;
+  if (holderFilter === 'platform' && !p.is_default) return false;
+  if (qualityFilter && quality(p) !== qualityFilter) return false;
+  if (nameFilter === 'mismatch' && !nameDiffers(p, holder)) return false;
+  if (nameFilter && nameFilter !== 'mismatch') {
+    const n = nameStatus(p);
+    if (nameFilter === 'pending' ? !(n === 'pending' || n === 'other') : n !== nameFilter) return false;
+  }
+  const q = $('phones-search').value.trim();
+  if (q) {
+    const f = fold(q);
+    if (/\p{L}/u.test(f)) {
+      if (!fold(`${p.verified_name || ''} ${holder ? holder.tenant_name : ''}`).includes(f)) return false;
+    } else if (!digitsOf(p.display_phone_number || p.id).includes(digitsOf(q))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+const SORTS = {
+  number: (a, b) => byNumber(a.display_phone_number || a.id, b.display_phone_number || b.id),
+  name: (a, b) => fold(a.verified_name).localeCompare(fold(b.verified_name)),
+  quality: (a, b) => QUALITY_RANK[quality(a)] - QUALITY_RANK[quality(b)],
+  ready: (a, b) => readyRank(a) - readyRank(b),
+  holder: (a, b) => holderKey(a).localeCompare(holderKey(b)),
+};
+
+function readyRank(p) {
+  const r = readiness(p);
+  return r.known ? (r.ready ? 0 : 2) : 1;
+}
+
+/** Free numbers first, then the platform's, then by holder name. */
+function holderKey(p) {
+  if (p.is_default) return '1';
+  const h = holderOf(p);
+  return h ? `2${fold(h.tenant_name)}` : '0';
 }
 
 function renderPhones() {
-  const table = $('phones-table');
-  const body = $('phones-body');
   const errorBox = $('phones-error');
-  const empty = $('phones-empty');
   if (state.phonesError) {
-    errorBox.replaceChildren(el('p', 'notice-title', t('phones.unavailable')),
-      el('p', '', state.phonesError.message));
+    const { text, detail } = errorText(state.phonesError);
+    errorBox.replaceChildren(el('p', 'notice-title', t('phones.unavailable')), el('p', '', text));
+    if (detail) errorBox.append(el('p', 'msg-detail', t('err.detail', { message: detail })));
     errorBox.hidden = false;
   } else {
     errorBox.hidden = true;
     errorBox.replaceChildren();
   }
-  // By number, the way people look one up (the WABA lists newest first).
-  const phones = [...(state.phones || [])].sort((a, b) => byNumber(a.display_phone_number, b.display_phone_number));
-  $('phones-count').textContent = state.phones ? `(${phones.length})` : '';
+  const all = state.phones || [];
+  $('phones-count').textContent = state.phones ? `(${all.length})` : '';
   $('phones-summary').textContent = state.phones
-    ? t('phones.summary', { total: phones.length, free: freePhones().length }) : '';
-  empty.hidden = !(state.phones && phones.length === 0);
-  table.hidden = phones.length === 0;
-  const free = new Set(freePhones().map((p) => p.id));
-  body.replaceChildren(...phones.map((p) => {
+    ? t('phones.summary', { total: all.length, free: freePhones().length }) : '';
+  $('phones-toggle').setAttribute('aria-expanded', String(table.open));
+  $('phones-panel').hidden = !table.open;
+  if (!table.open) return;
+
+  const sort = SORTS[table.sort] || SORTS.number;
+  const list = all.filter(phoneMatches)
+    .sort((a, b) => table.dir * sort(a, b) || SORTS.number(a, b));
+  const pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
+  table.page = Math.min(Math.max(1, table.page), pages);
+  const from = (table.page - 1) * PAGE_SIZE;
+  const slice = list.slice(from, from + PAGE_SIZE);
+
+  for (const th of document.querySelectorAll('#phones-table th[data-sort]')) {
+    if (th.dataset.sort === table.sort) th.setAttribute('aria-sort', table.dir > 0 ? 'ascending' : 'descending');
+    else th.removeAttribute('aria-sort');
+  }
+  const filtered = list.length !== all.length;
+  $('phones-shown').textContent = !state.phones ? '' : list.length === 0 ? ''
+    : t(filtered ? 'phones.shown_filtered' : 'phones.shown',
+      { from: from + 1, to: from + slice.length, total: list.length, all: all.length });
+  const empty = $('phones-empty');
+  empty.textContent = !state.phones ? '' : all.length === 0 ? t('phones.empty') : t('phones.no_match');
+  empty.hidden = !state.phones || list.length !== 0;
+  $('phones-table').hidden = slice.length === 0;
+  $('phones-pager').hidden = pages <= 1;
+  $('phones-page').textContent = t('phones.page', { page: table.page, pages });
+  setBusy($('phones-prev'), false, t('phones.prev'));
+  setBusy($('phones-next'), false, t('phones.next'));
+  $('phones-prev').setAttribute('aria-disabled', String(table.page <= 1));
+  $('phones-next').setAttribute('aria-disabled', String(table.page >= pages));
+
+  $('phones-body').replaceChildren(...slice.map((p) => {
     // Explicit roles: the table keeps its semantics when CSS lays it out as cards.
     const tr = el('tr');
     tr.setAttribute('role', 'row');
@@ -206,22 +375,27 @@ function renderPhones() {
     const num = el('td', 'phone-number');
     num.append(el('span', 'num', p.display_phone_number || p.id));
     tr.append(num);
-    const name = el('td', 'phone-name', p.verified_name || '—');
-    name.dataset.label = t('phones.col.name');
+    const name = el('td', 'phone-name');
+    name.append(el('span', 'verified', p.verified_name || '—'));
+    const ns = nameStatus(p);
+    if (ns && ns !== 'approved') name.append(el('span', 'name-status warn', t(`name.${ns}`)));
     tr.append(name);
     const q = el('td', 'phone-quality');
-    q.append(qualityBadge(p.quality_rating));
+    q.append(qualityBadge(p, true));
     tr.append(q);
+    const ready = el('td', 'phone-ready');
+    ready.append(readinessNode(p));
+    tr.append(ready);
     const holder = el('td', 'phone-holder');
+    const h = holderOf(p);
     if (p.is_default) {
       holder.append(el('span', 'holder-platform', t('phones.platform')));
-    } else if (free.has(p.id)) {
+    } else if (!h && !p.assigned_tenant_id) {
       holder.append(el('span', 'holder-free', t('phones.free')));
     } else {
-      const holderName = p.assigned_tenant_name || tenantName(p.assigned_tenant_id) ||
-        tenantName((state.tenants || []).find((x) => x.phone_number_id === p.id)?.tenant_id) || '—';
       holder.append(el('span', 'sr-only', `${t('phones.col.holder')}: `));
-      holder.append(el('span', 'holder-name', holderName));
+      holder.append(el('span', 'holder-name', (h && h.tenant_name) || p.assigned_tenant_name || '—'));
+      if (nameDiffers(p, h)) holder.append(el('span', 'name-mismatch warn', t('phones.name_differs')));
     }
     tr.append(holder);
     for (const td of tr.children) td.setAttribute('role', 'cell');
@@ -246,48 +420,75 @@ function createRow(x) {
   head.append(name, badge);
   const info = el('div', 'tenant-info');
   const phone = el('p', 'tenant-phone');
+  const quality = el('p', 'tenant-quality');
   const link = el('a', 'tenant-link');
-  info.append(phone, link);
+  info.append(phone, quality, link);
+  const warnings = el('div', 'tenant-warnings');
   const actions = el('div', 'tenant-actions');
   const msg = el('div', 'row-msg');
   msg.setAttribute('aria-live', 'polite');
   const main = el('div', 'tenant-main');
-  main.append(head, info);
+  main.append(head, info, warnings);
   li.append(main, actions, msg);
-  return { li, nameText, badge, phone, link, actions, msg, mode: '', select: null, assignBtn: null, unassignBtn: null, optionsKey: '', lang: '' };
+  return { li, nameText, badge, phone, quality, link, warnings, actions, msg, mode: '', combo: null, assignBtn: null, unassignBtn: null };
+}
+
+/** The picker's options: the free numbers, free high-quality ready ones first. */
+function comboOptions() {
+  const risky = (p) => {
+    const r = readiness(p);
+    return quality(p) === 'red' || (r.known && !r.ready) ? 1 : 0;
+  };
+  return freePhones()
+    .sort((a, b) => risky(a) - risky(b) || QUALITY_RANK[quality(a)] - QUALITY_RANK[quality(b)]
+      || byNumber(a.display_phone_number, b.display_phone_number))
+    .map((p) => ({
+      id: p.id,
+      label: p.verified_name ? `${p.display_phone_number || p.id} · ${p.verified_name}` : (p.display_phone_number || p.id),
+      search: `${p.verified_name || ''} ${p.display_phone_number || ''}`,
+      digits: digitsOf(p.display_phone_number || p.id),
+      phone: p,
+    }));
+}
+
+function renderOption(o, li) {
+  const p = o.phone;
+  const r = readiness(p);
+  if (quality(p) === 'red' || (r.known && !r.ready)) li.classList.add('risky');
+  const top = el('span', 'opt-top');
+  top.append(el('span', 'num', p.display_phone_number || p.id));
+  if (p.verified_name) top.append(el('span', 'opt-name', p.verified_name));
+  const bottom = el('span', 'opt-bottom');
+  bottom.append(qualityBadge(p, false), readinessNode(p));
+  li.append(top, bottom);
 }
 
 function buildAssignControls(rec, x) {
-  const id = `assign-${x.tenant_id}`;
   const wrap = el('div', 'assign');
+  const combo = createCombo({
+    options: comboOptions,
+    render: renderOption,
+    announce: (text) => {
+      $('combo-status').textContent = text;
+    },
+    texts: () => ({
+      empty: !state.phones ? t('assign.phones_unavailable') : freePhones().length ? t('assign.no_match') : t('assign.no_free'),
+      count: (n) => t('assign.count', { n }),
+    }),
+    onChange: () => clearMessage(x.tenant_id),
+    onSubmit: () => assign(x.tenant_id),
+  });
   const label = el('label', 'sr-only');
-  label.htmlFor = id;
-  const select = el('select', 'select');
-  select.id = id;
+  label.htmlFor = combo.input.id;
   const btn = el('button', 'btn btn-primary assign-btn');
   btn.type = 'button';
   btn.addEventListener('click', () => assign(x.tenant_id));
-  select.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter') {
-      ev.preventDefault();
-      assign(x.tenant_id);
-    }
-  });
-  select.addEventListener('change', () => clearMessage(x.tenant_id));
-  select.addEventListener('blur', () => {
-    if (rec.deferredOptions) {
-      rec.deferredOptions = false;
-      const current = (state.tenants || []).find((y) => y.tenant_id === x.tenant_id);
-      if (current) updateRow(rec, current);
-    }
-  });
-  wrap.append(label, select, btn);
+  wrap.append(label, combo.root, btn);
   rec.actions.replaceChildren(wrap);
-  rec.select = select;
-  rec.selectLabel = label;
+  rec.combo = combo;
+  rec.comboLabel = label;
   rec.assignBtn = btn;
   rec.unassignBtn = null;
-  rec.optionsKey = '';
 }
 
 function buildUnassignControls(rec, x) {
@@ -296,45 +497,22 @@ function buildUnassignControls(rec, x) {
   btn.addEventListener('click', () => confirmUnassign(x.tenant_id, btn));
   rec.actions.replaceChildren(btn);
   rec.unassignBtn = btn;
-  rec.select = null;
+  rec.combo = null;
   rec.assignBtn = null;
-  rec.optionsKey = '';
 }
 
-function fillOptions(rec, x) {
-  const select = rec.select;
-  const free = freePhones().sort((a, b) => byNumber(a.display_phone_number, b.display_phone_number));
-  const key = [getLang(), state.phones ? 'ok' : 'none', ...free.map((p) => `${p.id}|${p.display_phone_number}|${p.verified_name}`)].join('\n');
-  if (key === rec.optionsKey) return;
-  if (rec.optionsKey && document.activeElement === select) {
-    // Never change the options under the user's hands: wait until the list loses focus.
-    rec.deferredOptions = true;
-    return;
+/** The picker follows the new lists; says so when the chosen number was taken. */
+function updateCombo(rec, x) {
+  const combo = rec.combo;
+  const chosen = combo.value;
+  const chosenPhone = chosen ? phoneById(chosen) : null;
+  combo.input.placeholder = !state.phones ? t('assign.phones_unavailable')
+    : freePhones().length ? t('assign.placeholder') : t('assign.no_free');
+  if (!combo.refresh() && !messages.has(x.tenant_id)) {
+    setMessage(x.tenant_id, 'error', t('assign.gone', {
+      number: (chosenPhone && chosenPhone.display_phone_number) || chosen,
+    }));
   }
-  const chosen = select.value;
-  const chosenText = chosen ? select.selectedOptions[0]?.dataset.number || chosen : '';
-  const opts = [];
-  const placeholder = el('option', '', !state.phones ? t('assign.phones_unavailable')
-    : free.length ? t('assign.placeholder') : t('assign.no_free'));
-  placeholder.value = '';
-  opts.push(placeholder);
-  for (const p of free) {
-    const o = el('option', '', p.verified_name ? `${p.display_phone_number} · ${p.verified_name}` : p.display_phone_number);
-    o.value = p.id;
-    o.dataset.number = p.display_phone_number || p.id;
-    opts.push(o);
-  }
-  select.replaceChildren(...opts);
-  if (chosen && free.some((p) => p.id === chosen)) {
-    select.value = chosen;
-  } else {
-    select.value = '';
-    // Say why the choice vanished, unless the row already explains (e.g. the 409).
-    if (chosen && rec.optionsKey && !messages.has(x.tenant_id)) {
-      setMessage(x.tenant_id, 'error', t('assign.gone', { number: chosenText }));
-    }
-  }
-  rec.optionsKey = key;
 }
 
 function updateRow(rec, x) {
@@ -350,21 +528,39 @@ function updateRow(rec, x) {
   rec.link.textContent = t('tenants.settings_link');
   rec.link.setAttribute('aria-label', t('tenants.settings_link_label', { name: x.tenant_name }));
 
+  // The number's quality, readiness and verified name, as the account reports them.
+  const own = x.phone_number_id ? phoneById(x.phone_number_id) : null;
+  rec.quality.replaceChildren(...(own ? [qualityBadge(own, false)] : []));
+  rec.quality.hidden = !own;
+  const warnings = [];
+  if (own && nameDiffers(own, x)) {
+    warnings.push(t('tenants.name_differs', { verified: own.verified_name, name: x.tenant_name }));
+  }
+  if (own) {
+    const r = readiness(own);
+    if (r.known && !r.ready) warnings.push(t('tenants.not_ready', { reasons: r.reasons.join('; ') }));
+  }
+  const sig = warnings.join('\n');
+  if (rec.warnings.dataset.sig !== sig) {
+    rec.warnings.replaceChildren(...warnings.map((w) => el('p', 'tenant-warning', w)));
+    rec.warnings.dataset.sig = sig;
+  }
+  rec.warnings.hidden = warnings.length === 0;
+
   const mode = x.phone_number_id ? 'assigned' : 'free';
   if (mode !== rec.mode) {
     const hadFocus = rec.actions.contains(document.activeElement);
     if (mode === 'assigned') buildUnassignControls(rec, x);
     else buildAssignControls(rec, x);
     rec.mode = mode;
-    if (hadFocus) (rec.unassignBtn || rec.select).focus();
+    if (hadFocus) (rec.unassignBtn || rec.combo.input).focus();
   }
   const isBusy = busy.has(x.tenant_id);
   if (mode === 'free') {
-    rec.selectLabel.textContent = t('assign.select_label', { name: x.tenant_name });
-    fillOptions(rec, x);
+    rec.comboLabel.textContent = t('assign.select_label', { name: x.tenant_name });
+    updateCombo(rec, x);
     setBusy(rec.assignBtn, isBusy, isBusy ? t('assign.busy') : t('assign.button'));
     rec.assignBtn.setAttribute('aria-label', isBusy ? t('assign.busy') : t('assign.button_label', { name: x.tenant_name }));
-    rec.select.disabled = false;
   } else {
     setBusy(rec.unassignBtn, isBusy, isBusy ? t('unassign.busy') : t('unassign.button'));
     rec.unassignBtn.setAttribute('aria-label', isBusy ? t('unassign.busy') : t('unassign.button_label', { name: x.tenant_name }));
@@ -374,7 +570,7 @@ function updateRow(rec, x) {
 
 /** Marks BUTTON busy without disabling it, so that it keeps the keyboard focus. */
 function setBusy(button, isBusy, text) {
-  button.textContent = text;
+  if (button.textContent !== text) button.textContent = text;
   if (isBusy) {
     button.setAttribute('aria-disabled', 'true');
     button.setAttribute('aria-busy', 'true');
@@ -388,8 +584,9 @@ function renderTenants() {
   const list = $('tenant-list');
   const errorBox = $('tenants-error');
   if (state.tenantsError) {
-    errorBox.replaceChildren(el('p', 'notice-title', t('tenants.unavailable')),
-      el('p', '', state.tenantsError.message));
+    const { text, detail } = errorText(state.tenantsError);
+    errorBox.replaceChildren(el('p', 'notice-title', t('tenants.unavailable')), el('p', '', text));
+    if (detail) errorBox.append(el('p', 'msg-detail', t('err.detail', { message: detail })));
     errorBox.hidden = false;
   } else {
     errorBox.hidden = true;
@@ -426,8 +623,8 @@ function applyFilter() {
   for (const x of tenants) {
     const rec = rows.get(x.tenant_id);
     if (!rec) continue;
-    const hay = fold(`${x.tenant_name} ${x.display_phone_number || ''} ${(x.display_phone_number || '').replace(/\D/g, '')}`);
-    const match = !q || hay.includes(q) || (/\d/.test(q) && hay.includes(q.replace(/\D/g, '')));
+    const hay = fold(`${x.tenant_name} ${x.display_phone_number || ''} ${digitsOf(x.display_phone_number)}`);
+    const match = !q || hay.includes(q) || (/\d/.test(q) && hay.includes(digitsOf(q)));
     rec.li.hidden = !match;
     if (match) shown++;
   }
@@ -446,20 +643,19 @@ function applyFilter() {
 
 function render() {
   $('platform-off').hidden = state.platformOn !== false;
-  renderPhones();
   renderTenants();
-  const time = state.updatedAt
-    ? state.updatedAt.toLocaleTimeString({ es: 'es-ES', en: 'en-GB', eu: 'eu-ES' }[getLang()] || 'es-ES') : '';
+  renderPhones();
+  const time = state.updatedAt ? state.updatedAt.toLocaleTimeString(LOCALES[getLang()] || 'es-ES') : '';
   $('updated').textContent = time ? t('admin.updated', { time }) : '';
   $('refresh-tools').hidden = false;
 }
 
 // ---- row messages -------------------------------------------------------------------
 
-function setMessage(id, kind, text) {
+function setMessage(id, kind, text, detail = '') {
   const old = messages.get(id);
   if (old && old.timer) clearTimeout(old.timer);
-  const m = { kind, text, timer: 0 };
+  const m = { kind, text, detail, timer: 0 };
   if (kind === 'ok') {
     m.timer = setTimeout(() => {
       if (messages.get(id) === m) clearMessage(id);
@@ -486,35 +682,69 @@ function renderMessage(rec, id) {
     if (current) rec.msg.replaceChildren();
     return;
   }
-  if (current && current.textContent === m.text && current.dataset.kind === m.kind) return;
-  const p = el('p', `row-msg-text ${m.kind === 'ok' ? 'msg-ok' : 'msg-error'}`, m.text);
+  const sig = `${m.kind}\n${m.text}\n${m.detail}`;
+  if (current && current.dataset.sig === sig) return;
+  const p = el('p', `row-msg-text ${m.kind === 'ok' ? 'msg-ok' : 'msg-error'}`);
+  p.append(el('span', 'msg-main', m.text));
+  if (m.detail) p.append(el('span', 'msg-detail', t('err.detail', { message: m.detail })));
   p.dataset.kind = m.kind;
+  p.dataset.sig = sig;
   rec.msg.replaceChildren(p);
 }
 
 // ---- actions ------------------------------------------------------------------------
 
+/** Why assigning P deserves a second thought (low quality, not ready), as sentences. */
+function assignRisks(p) {
+  const risks = [];
+  const number = p.display_phone_number || p.id;
+  if (quality(p) === 'red') risks.push(t('assign.risk_red', { number }));
+  const r = readiness(p);
+  if (r.known && !r.ready) risks.push(t('assign.risk_not_ready', { number, reasons: r.reasons.join('; ') }));
+  return risks;
+}
+
+/** Opens the confirmation of a risky assignment; resolves with whether it was confirmed. */
+function confirmAssign(id, p, risks) {
+  const dialog = $('assign-dialog');
+  const texts = [...risks, t('assign.confirm_question', { number: p.display_phone_number || p.id, name: tenantName(id) })];
+  $('assign-dialog-text').replaceChildren(...texts.map((x) => el('p', '', x)));
+  dialog.returnValue = '';
+  dialog.dataset.tenantId = id;
+  dialog.showModal();
+  $('assign-cancel').focus();
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(dialog.returnValue === 'confirm'), { once: true });
+  });
+}
+
 async function assign(id) {
   const rec = rows.get(id);
-  if (!rec || !rec.select || busy.has(id)) return;
-  const phoneId = rec.select.value;
+  if (!rec || !rec.combo || busy.has(id)) return;
+  const phoneId = rec.combo.value;
   const name = tenantName(id);
   if (!phoneId) {
     setMessage(id, 'error', t('assign.choose_first'));
-    rec.select.focus();
+    rec.combo.input.focus();
     return;
   }
-  const phone = (state.phones || []).find((p) => p.id === phoneId);
+  const phone = phoneById(phoneId);
   const body = { phone_number_id: phoneId };
   if (phone && phone.display_phone_number) body.display_phone_number = phone.display_phone_number;
+  const number = body.display_phone_number || phoneId;
+  const risks = phone ? assignRisks(phone) : [];
+  if (risks.length) {
+    const ok = await confirmAssign(id, phone, risks);
+    const now = rows.get(id);
+    if (now && (now.combo || now.unassignBtn)) (now.combo ? now.combo.input : now.unassignBtn).focus();
+    if (!ok || busy.has(id)) return;
+  }
   clearMessage(id);
   busy.add(id);
   updateRow(rec, state.tenants.find((x) => x.tenant_id === id));
   try {
     const res = await api('POST', `/api/v1/admin/whatsapp/tenants/${encodeURIComponent(id)}/assign-phone`, body);
-    setMessage(id, 'ok', t('assign.done', {
-      number: (res && res.display_phone_number) || body.display_phone_number || phoneId, name,
-    }));
+    setMessage(id, 'ok', t('assign.done', { number: (res && res.display_phone_number) || number, name }));
   } catch (e) {
     if (authProblem(e)) {
       busy.delete(id);
@@ -522,11 +752,14 @@ async function assign(id) {
       showSignIn(e);
       return;
     }
-    if (e instanceof ApiError && e.code === 'phone_number_reserved') {
-      setMessage(id, 'error', t('assign.reserved', { number: body.display_phone_number || phoneId }));
-    } else {
-      setMessage(id, 'error', t('assign.failed', { message: e.message }));
+    const vars = { number, name };
+    if (e instanceof ApiError && e.code === 'phone_already_assigned') {
+      const holderId = e.data && e.data.assigned_tenant_id;
+      vars.holder = (e.data && e.data.assigned_tenant_name) || tenantName(holderId) || '';
+      if (!vars.holder) e.code = 'phone_already_assigned_unknown';
     }
+    const { text, detail } = errorText(e, vars);
+    setMessage(id, 'error', t('assign.failed', { message: text }), detail);
   }
   busy.delete(id);
   await refresh();
@@ -562,7 +795,7 @@ function confirmUnassign(id, trigger) {
     }
     // Back to where the user was: the button, or what replaced it in the row.
     if (document.body.contains(trigger)) trigger.focus();
-    else if (rec && (rec.unassignBtn || rec.select)) (rec.unassignBtn || rec.select).focus();
+    else if (rec && (rec.unassignBtn || rec.combo)) (rec.unassignBtn || rec.combo.input).focus();
   }, { once: true });
 }
 
@@ -583,7 +816,8 @@ async function unassign(id) {
       showSignIn(e);
       return;
     }
-    setMessage(id, 'error', t('unassign.failed', { message: e.message }));
+    const { text, detail } = errorText(e, { name });
+    setMessage(id, 'error', t('unassign.failed', { message: text }), detail);
   }
   busy.delete(id);
   await refresh();
@@ -594,6 +828,35 @@ async function unassign(id) {
 function wire() {
   $('filter').addEventListener('input', applyFilter);
   $('refresh').addEventListener('click', () => refresh());
+  $('phones-toggle').addEventListener('click', () => {
+    table.open = !table.open;
+    renderPhones();
+  });
+  for (const id of ['phones-search', 'phones-holder-filter', 'phones-quality-filter', 'phones-name-filter']) {
+    $(id).addEventListener(id === 'phones-search' ? 'input' : 'change', () => {
+      table.page = 1;
+      renderPhones();
+    });
+  }
+  for (const b of document.querySelectorAll('#phones-table .sort-btn')) {
+    b.addEventListener('click', () => {
+      if (table.sort === b.dataset.sort) table.dir = -table.dir;
+      else {
+        table.sort = b.dataset.sort;
+        table.dir = 1;
+      }
+      table.page = 1;
+      renderPhones();
+    });
+  }
+  const turn = (delta) => () => {
+    const btn = $(delta < 0 ? 'phones-prev' : 'phones-next');
+    if (btn.getAttribute('aria-disabled') === 'true') return;
+    table.page += delta;
+    renderPhones();
+  };
+  $('phones-prev').addEventListener('click', turn(-1));
+  $('phones-next').addEventListener('click', turn(1));
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden && state.started && state.timer) refresh();
   });

@@ -2,9 +2,9 @@
 // pasted, kept in sessionStorage), calls to tenant-service's REST API, the page shell
 // (language switch, "change token", the sign-in panel) and the i18n functions.
 
-import { t, getLang, setLang, applyTranslations, onLangChange, LANGUAGES } from './i18n.js';
+import { t, hasText, getLang, setLang, applyTranslations, onLangChange, LANGUAGES, LOCALES } from './i18n.js';
 
-export { t, getLang, onLangChange };
+export { t, getLang, onLangChange, LOCALES };
 
 const TOKEN_KEY = 'bakery.token';
 const REQUEST_TIMEOUT_MS = 20000;
@@ -77,14 +77,20 @@ export function decodeToken(token) {
 
 // ---- API ----------------------------------------------------------------------------
 
-/** A failed API call: HTTP status (0 when the server was not reached) and error code. */
+/**
+ * A failed API call: HTTP status (0 when the server was not reached), error code, the
+ * server's own sentence (serverMessage, English, '' when none) and the whole error body
+ * (data: extra keys such as assigned_tenant_name, or null).
+ */
 export class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, serverMessage, data) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field || null;
+    this.serverMessage = serverMessage || '';
+    this.data = data || null;
   }
 
   get isAuth() {
@@ -126,9 +132,31 @@ export async function api(method, path, body) {
     const message = data && typeof data.message === 'string' && data.message
       ? data.message
       : t('err.generic', { status: res.status, message: res.statusText || code });
-    throw new ApiError(res.status, code, message, data && data.field);
+    const serverMessage = data && typeof data.message === 'string' ? data.message : '';
+    throw new ApiError(res.status, code, message, data && data.field, serverMessage,
+      data && typeof data === 'object' ? data : null);
   }
   return data;
+}
+
+/**
+ * What to tell the user about E (an ApiError or anything thrown), in the page's language:
+ * {text, detail}. The text comes from the error code (err.<code> in i18n.js, filled with
+ * VARS and the error's field), else a sentence with the HTTP status; detail is the
+ * server's own sentence ('' when none), shown apart and only as a detail.
+ */
+export function errorText(e, vars = {}) {
+  if (!(e instanceof ApiError)) return { text: t('err.unexpected'), detail: String(e && e.message || e || '') };
+  // The field at fault by its name on the page when it has one ("idioma de los mensajes").
+  const field = e.field && hasText(`field.${e.field}`) ? t(`field.${e.field}`) : e.field || '';
+  const all = { field, status: e.status, ...vars };
+  const key = `err.${e.code}`;
+  let text;
+  if (e.code && hasText(key)) text = t(key, all);
+  else if (e.status >= 500) text = t('err.server', all);
+  else text = t('err.unknown', all);
+  const detail = e.serverMessage && e.serverMessage !== text ? e.serverMessage : '';
+  return { text, detail };
 }
 
 // ---- page shell ---------------------------------------------------------------------

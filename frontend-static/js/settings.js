@@ -7,9 +7,13 @@
 // Meta has not approved is offered disabled, with a note, except the bakery's current
 // one, which stays selected (and selectable) with the note. The tenant comes from the
 // token; a platform admin may name one with ?tenant=<id>. Owners and tenant admins may
-// save; members and viewers read.
+// save; members and viewers read. The own number's quality is shown as Meta rates it
+// (green only when it is high); changes not yet saved are marked, and leaving the page
+// with them asks first; the platform's support contact comes from tenant-service.
 
-import { api, ApiError, startPage, pageReady, showSignIn, decodeToken, getToken, t, onLangChange, el } from './common.js';
+import {
+  api, ApiError, errorText, startPage, pageReady, showSignIn, decodeToken, getToken, t, onLangChange, el,
+} from './common.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EDIT_ROLES = ['owner', 'admin'];
@@ -31,6 +35,7 @@ const state = {
   saving: false,
   status: null, // {kind, key, message} of the last save
   problem: null, // {key, vars, link} shown instead of the form
+  support: null, // {email, phone} of GET /api/v1/support-contact, or null
 };
 
 function settingsUrl() {
@@ -63,6 +68,13 @@ function hasPhone(s) {
   return Boolean(s && typeof s.whatsapp_phone_number_id === 'string' && s.whatsapp_phone_number_id);
 }
 
+/** The failure of the sender call in the page's language, the server's sentence as a detail. */
+function senderErrorTexts() {
+  if (!state.senderError) return [];
+  const { text, detail } = errorText(state.senderError);
+  return detail ? [text, t('err.detail', { message: detail })] : [text];
+}
+
 /**
  * What the state box shows: {state, icon, title, texts, phoneLabel, phone, phoneCls}.
  * Green only when the orders go out from the bakery's own number.
@@ -72,17 +84,24 @@ function senderView() {
   if (!x) {
     return {
       state: 'unknown', icon: 'warn', title: t('settings.sender_failed_title'),
-      texts: [state.senderError ? state.senderError.message : ''],
+      texts: senderErrorTexts(),
     };
   }
   const number = x.display_phone_number || x.phone_number_id || '';
   const s = state.settings;
   switch (x.state) {
-    case 'assigned':
+    case 'assigned': {
+      // Green only for a number Meta rates high (or has not rated): never a tick on a
+      // low-quality one.
+      const q = qualityOf(x.quality_rating);
+      const good = q === 'green' || q === 'unknown';
       return {
-        state: 'assigned', icon: 'ok', title: t('settings.configured'), texts: [t('settings.assigned_text')],
-        phoneLabel: t('settings.phone_label'), phone: number, phoneCls: 'badge-ok',
+        state: 'assigned', icon: good ? 'ok' : 'warn',
+        title: t(q === 'red' ? 'settings.configured_red' : q === 'yellow' ? 'settings.configured_yellow' : 'settings.configured'),
+        texts: [t(q === 'red' ? 'settings.assigned_text_red' : q === 'yellow' ? 'settings.assigned_text_yellow' : 'settings.assigned_text')],
+        phoneLabel: t('settings.phone_label'), phone: number, phoneCls: good ? 'badge-ok' : 'badge-warn', quality: q,
       };
+    }
     case 'platform': {
       const texts = [t('settings.platform_text', { number })];
       if (x.verified_name) texts.push(t('settings.platform_name', { verified: x.verified_name }));
@@ -111,6 +130,12 @@ function senderView() {
   }
 }
 
+/** 'green', 'yellow', 'red' or 'unknown': Meta's quality rating R. */
+function qualityOf(r) {
+  const q = String(r || '').toLowerCase();
+  return q === 'green' || q === 'yellow' || q === 'red' ? q : 'unknown';
+}
+
 function renderSender() {
   const box = $('wa-state');
   const v = senderView();
@@ -132,7 +157,45 @@ function renderSender() {
   const badge = $('wa-phone');
   if (badge.textContent !== (v.phone || '')) badge.textContent = v.phone || '';
   badge.className = `badge badge-phone ${v.phoneCls || 'badge-neutral'}`;
+  const quality = $('wa-quality');
+  quality.hidden = !v.quality;
+  box.dataset.quality = v.quality || '';
+  if (v.quality) {
+    quality.className = `badge quality quality-${v.quality}`;
+    const text = `${t('phones.col.quality')}: ${t(`quality.${v.quality}`)}`;
+    if (quality.textContent !== text) quality.textContent = text;
+  }
   box.hidden = false;
+}
+
+/** The support contact under the card, when the platform configured one. */
+function renderSupport() {
+  const s = state.support;
+  const email = s && typeof s.email === 'string' && s.email ? s.email : '';
+  const phone = s && typeof s.phone === 'string' && s.phone ? s.phone : '';
+  const a = $('support-email');
+  a.hidden = !email;
+  a.textContent = email;
+  if (email) a.href = `mailto:${email}`;
+  const b = $('support-phone');
+  b.hidden = !phone;
+  b.textContent = phone;
+  if (phone) b.href = `tel:${phone.replace(/[^+\d]/g, '')}`;
+  $('support').hidden = !email && !phone;
+}
+
+/** Whether the form holds changes not saved yet (only those who may save have any). */
+function isDirty() {
+  const s = state.settings;
+  if (!s || !state.canEdit) return false;
+  return $('wa-enabled').checked !== (s.whatsapp_enabled === true)
+    || $('wa-language').value !== (currentLanguage() || 'es');
+}
+
+function renderDirty() {
+  const dirty = isDirty();
+  $('dirty-note').hidden = !dirty;
+  $('settings-form').classList.toggle('dirty', dirty);
 }
 
 /**
@@ -150,7 +213,7 @@ function renderPlan() {
   if (box.hidden) return;
   if (!p) {
     badge.hidden = true;
-    usageLine.textContent = t('settings.plan_failed', { message: state.planError.message });
+    usageLine.textContent = t('settings.plan_failed', { message: errorText(state.planError).text });
     box.dataset.plan = '';
     return;
   }
@@ -213,6 +276,8 @@ function render() {
   renderSender();
   renderPlan();
   renderLanguages();
+  renderSupport();
+  renderDirty();
   $('wa-enabled-hint').textContent = t('settings.toggle_hint');
 
   const readOnly = !state.canEdit;
@@ -310,15 +375,23 @@ function renderStatus() {
     return;
   }
   const text = st.kind === 'ok' ? t(st.key) : t(st.key, { message: st.message });
+  const sig = `${text}\n${st.detail || ''}`;
   const current = box.firstElementChild;
-  if (current && current.textContent === text) return;
-  const p = el('p', `status-text ${st.kind === 'ok' ? 'msg-ok' : 'msg-error'}`, text);
+  if (current && current.dataset.sig === sig) return;
+  const p = el('p', `status-text ${st.kind === 'ok' ? 'msg-ok' : 'msg-error'}`);
+  p.append(el('span', 'msg-main', text));
+  if (st.detail) p.append(el('span', 'msg-detail', t('err.detail', { message: st.detail })));
+  p.dataset.sig = sig;
   box.replaceChildren(p);
 }
 
 // ---- load and save ------------------------------------------------------------------
 
+/** Counts the loads: a load overtaken by a newer one (a new #token=) stops where it is. */
+let loadSeq = 0;
+
 async function load() {
+  const seq = ++loadSeq;
   state.settings = null;
   state.sender = null;
   state.senderError = null;
@@ -363,22 +436,26 @@ async function load() {
   const senderAuthError = loadSender().then(() => null, (e) => e);
   const languagesAuthError = loadLanguages().then(() => null, (e) => e);
   const planLoaded = loadPlan();
+  loadSupport();
   try {
     settings = unwrap(await api('GET', settingsUrl()));
   } catch (e) {
     await Promise.all([senderAuthError, languagesAuthError, planLoaded]);
+    if (seq !== loadSeq) return;
     if (e instanceof ApiError && e.isAuth) {
       showSignIn(e);
       return;
     }
-    state.problem = { key: 'settings.load_failed', vars: { message: e.message } };
+    state.problem = { key: 'settings.load_failed', vars: { message: errorText(e).text } };
     render();
     pageReady();
     return;
   }
+  if (seq !== loadSeq) return;
   state.settings = settings && typeof settings === 'object' ? settings : {};
   await planLoaded;
   const authError = (await senderAuthError) || (await languagesAuthError);
+  if (seq !== loadSeq) return;
   if (authError) {
     showSignIn(authError);
     return;
@@ -449,6 +526,17 @@ async function loadLanguages() {
   state.languagesKnown = known;
 }
 
+/** The platform's support contact; the card works without it. */
+async function loadSupport() {
+  try {
+    const x = await api('GET', '/api/v1/support-contact');
+    state.support = x && typeof x === 'object' ? x : null;
+  } catch (_) {
+    state.support = null;
+  }
+  if (state.settings) renderSupport();
+}
+
 /** The bakery's name for the subtitle; the page works without it. */
 async function loadTenantName() {
   const id = state.tenantId;
@@ -493,7 +581,8 @@ async function save(ev) {
       showSignIn(e);
       return;
     }
-    state.status = { kind: 'error', key: 'settings.save_failed', message: e.message };
+    const { text, detail } = errorText(e);
+    state.status = { kind: 'error', key: 'settings.save_failed', message: text, detail };
   }
   state.saving = false;
   render();
@@ -508,8 +597,15 @@ function wire() {
         state.status = null;
         renderStatus();
       }
+      renderDirty();
     });
   }
+  // Leaving with changes not saved asks first (the browser words the question).
+  window.addEventListener('beforeunload', (ev) => {
+    if (!isDirty()) return;
+    ev.preventDefault();
+    ev.returnValue = '';
+  });
   $('wa-language').addEventListener('change', renderLanguageNote);
   onLangChange(render);
 }

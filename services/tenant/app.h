@@ -15,7 +15,9 @@ struct tenant_config {
     const char *notification_url;
     long upstream_timeout_ms;
     const char *static_dir;
-    const char *plan_default; /* PLAN_DEFAULT: a name plan_find() knows (checked at start) */
+    const char *plan_default;  /* PLAN_DEFAULT: a name plan_find() knows (checked at start) */
+    const char *support_email; /* SUPPORT_EMAIL, "" when unset (checked at start: support.h) */
+    const char *support_phone; /* SUPPORT_PHONE, likewise */
     const char *log_level;
 };
 

@@ -53,6 +53,9 @@ void handle_admin_assign_phone(struct http_request *req);
 void handle_admin_unassign_phone(struct http_request *req);
 void handle_admin_audit_log(struct http_request *req);
 
+/* support.c: GET /api/v1/support-contact */
+void handle_support_contact(struct http_request *req);
+
 /* diagnostics.c */
 void handle_admin_diagnostics(struct http_request *req);
 

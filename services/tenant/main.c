@@ -14,6 +14,7 @@
 #include "routes.h"
 #include "settings_listener.h"
 #include "shutdown.h"
+#include "support.h"
 
 extern const struct db_migration tenant_migrations[];
 extern const size_t tenant_migrations_count;
@@ -34,6 +35,10 @@ static const struct cfg_var config_vars[] = {
      "directory of the web pages served under /app/"},
     {"PLAN_DEFAULT", CFG_STRING, C(plan_default), "standard", 0, 0, 0,
      "the WhatsApp plan of new tenants: basic, standard or enterprise"},
+    {"SUPPORT_EMAIL", CFG_STRING, C(support_email), NULL, 0, 0, 0,
+     "support e-mail address the owner's card shows (empty: none)"},
+    {"SUPPORT_PHONE", CFG_STRING, C(support_phone), NULL, 0, 0, 0,
+     "support phone number the owner's card shows (empty: none)"},
     {"LOG_LEVEL", CFG_STRING, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 };
 #undef C
@@ -50,6 +55,14 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "tenant-service: configuration error: PLAN_DEFAULT must be %s (got \"%s\")\n",
                 plan_names(), app.cfg.plan_default);
+        return 2;
+    }
+    const char *support_problem =
+        action == CFG_RUN || action == CFG_MIGRATE_ONLY || action == CFG_CHECK
+            ? support_contact_problem(app.cfg.support_email, app.cfg.support_phone)
+            : NULL;
+    if (support_problem) {
+        fprintf(stderr, "tenant-service: configuration error: %s\n", support_problem);
         return 2;
     }
     if (action != CFG_RUN && action != CFG_MIGRATE_ONLY)

@@ -23,6 +23,8 @@ const struct http_route tenant_routes[] = {
     {"PUT", "/api/v1/tenants/{id}/settings/notifications", handle_settings_put, WRITERS},
     {"GET", "/api/v1/tenants/{id}/whatsapp/sender", handle_tenant_sender, READERS},
     {"GET", "/api/v1/tenants/{id}/whatsapp/languages", handle_tenant_languages, READERS},
+    /* the platform's support contact, for the owner's card (issue 22) */
+    {"GET", "/api/v1/support-contact", handle_support_contact, READERS},
     /* followed by every notification-service instance: not worth an access-log line */
     {"GET", "/api/v1/internal/settings-changes", handle_settings_changes, SERVICES,
      HTTP_ROUTE_QUIET},

@@ -164,7 +164,7 @@ static const struct db_stmt stmt_phone_holders = {
 /* The second condition lets the planner use the partial unique index. */
 static const struct db_stmt stmt_phone_holder = {
     "tenant_phone_holder",
-    "SELECT s.tenant_id::text FROM tenant_settings s"
+    "SELECT s.tenant_id::text, t.name FROM tenant_settings s JOIN tenants t ON t.id = s.tenant_id"
     " WHERE " PHONE_ID " = $1 AND " PHONE_ID " <> ''",
     1,
 };
@@ -379,6 +379,7 @@ void store_assignment_free(struct store_assignment *a)
     free(a->tenant_name);
     free(a->previous_phone_id);
     free(a->previous_display);
+    free(a->holder_name);
     memset(a, 0, sizeof(*a));
 }
 
@@ -453,15 +454,18 @@ out:
     return st;
 }
 
-/* Who holds phone_id now; holder stays "" when nobody does. */
-static enum store_status find_holder(const char *phone_id, char holder[UUID_STR_LEN])
+/* Who holds phone_id now, into a->holder and a->holder_name (named, so that the admin
+ * page can say which bakery has it); holder stays "" when nobody does. */
+static enum store_status find_holder(const char *phone_id, struct store_assignment *a)
 {
     PGresult *res = NULL;
     const char *params[] = {phone_id};
     enum store_status st = exec_row(&stmt_phone_holder, params, &res);
-    holder[0] = '\0';
-    if (st == STORE_OK)
-        uuid_is_valid(PQgetvalue(res, 0, 0), holder);
+    a->holder[0] = '\0';
+    free(a->holder_name);
+    a->holder_name = NULL;
+    if (st == STORE_OK && uuid_is_valid(PQgetvalue(res, 0, 0), a->holder))
+        a->holder_name = xstrdup(PQgetvalue(res, 0, 1));
     PQclear(res);
     return st == STORE_NOT_FOUND ? STORE_OK : st;
 }
@@ -482,7 +486,7 @@ enum store_status store_phone_assign(const char *tenant_id, const char *phone_id
             log_error("unexpected unique violation\tconstraint=%s", db_error_constraint());
             return STORE_ERROR;
         }
-        enum store_status hs = find_holder(phone_id, out->holder);
+        enum store_status hs = find_holder(phone_id, out);
         if (hs != STORE_OK)
             return hs;
         if (out->holder[0])

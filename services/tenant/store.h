@@ -69,13 +69,15 @@ struct store_assignment {
     char *previous_display;
     bool changed;              /* false: it was already so (no audit row written) */
     char holder[UUID_STR_LEN]; /* STORE_CONFLICT: the tenant holding the number */
+    char *holder_name;         /* STORE_CONFLICT: its name (owned), NULL when unknown */
 };
 void store_assignment_free(struct store_assignment *a);
 
 /* Gives phone_id (shown as display) to the tenant, replacing any number it had, and
  * writes the audit rows with actor, all in one transaction. The unique index on the
  * phone id decides between concurrent assignments: the loser gets STORE_CONFLICT with
- * out->holder set. Assigning the number the tenant already has changes nothing. */
+ * out->holder and out->holder_name set. Assigning the number the tenant already has changes
+ * nothing. */
 enum store_status store_phone_assign(const char *tenant_id, const char *phone_id,
                                      const char *display, const char *actor,
                                      struct store_assignment *out)

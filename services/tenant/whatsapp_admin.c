@@ -209,10 +209,11 @@ void handle_admin_assign_phone(struct http_request *req)
 
     st = store_phone_assign(id, phone_id, display, http_principal(req)->sub, &a);
     if (st == STORE_CONFLICT) {
-        json_t *err =
-            json_pack("{s:b, s:s, s:s, s:o}", "success", 0, "error", "phone_already_assigned",
-                      "message", "Phone number already assigned to another tenant",
-                      "assigned_tenant_id", a.holder[0] ? json_string(a.holder) : json_null());
+        json_t *err = json_pack(
+            "{s:b, s:s, s:s, s:o, s:o}", "success", 0, "error", "phone_already_assigned", "message",
+            "Phone number already assigned to another tenant", "assigned_tenant_id",
+            a.holder[0] ? json_string(a.holder) : json_null(), "assigned_tenant_name",
+            a.holder_name ? json_string(a.holder_name) : json_null());
         http_reply_json(req, 409, err);
         goto out;
     }

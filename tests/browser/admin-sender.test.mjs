@@ -9,8 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, DEFAULT_PHONE_ID } from './stack.mjs';
 import {
-  T, eventually, openAdmin, row, phoneRow, offered, text, assertCleanPage, assertCleanExit,
-  orderOutcome, assertSentFrom, assertSkipped,
+  T, eventually, openAdmin, openNumbers, row, phoneRow, offered, text, assertCleanPage, assertCleanExit,
+  orderOutcome, assertSentFrom, assertSkipped, chooseInCombo, assertAxeClean,
 } from './helpers.mjs';
 
 let stack;
@@ -41,9 +41,10 @@ after(async () => {
   if (stack) await stack.stop();
 }, T(60));
 
-test('the platform number is labelled as such and never offered in an assign dropdown', T(60), async () => {
+test('the platform number is labelled as such and never offered in a number picker', T(60), async () => {
   const page = await stack.newPage();
   await openAdmin(stack, page);
+  await openNumbers(page);
   assert.equal(await text(phoneRow(page, DEFAULT_PHONE_ID).locator('.phone-holder')), 'Número de la plataforma');
   const free = (await stack.phones()).filter((p) => !p.is_default && !p.assigned_tenant_id).map((p) => p.id).sort();
   for (const name of ['Panadería Goiko', 'Obrador Goikoetxea', 'Forn de Sant Jaume']) {
@@ -77,7 +78,7 @@ test('WhatsApp on and no number: a warning that orders go from the platform numb
   assert.equal(await text(phoneLine),
     `Sin número propio: sus pedidos se envían desde el número de la plataforma ${platform.display_phone_number}`);
   assert.match(await phoneLine.getAttribute('class'), /\bwarn\b/);
-  assert.equal(await goiko.locator('select').count(), 1, 'a number of its own can still be assigned');
+  assert.equal(await goiko.getByRole('combobox').count(), 1, 'a number of its own can still be assigned');
 
   assertSentFrom(await orderOutcome(stack, id['Panadería Goiko']), DEFAULT_PHONE_ID, 'Goiko');
   assertCleanPage(page);
@@ -119,7 +120,7 @@ test('the unassign dialog says the orders move to the platform number, and the n
   const page = await stack.newPage();
   await openAdmin(stack, page);
   const horno = row(page, id['Horno Santa Ana']);
-  await horno.getByRole('button', { name: 'Quitar el número de Horno Santa Ana' }).click();
+  await horno.getByRole('button', { name: 'Quitar número de Horno Santa Ana' }).click();
   const dialog = page.getByRole('dialog', { name: '¿Quitar el número de WhatsApp?' });
   await dialog.waitFor({ state: 'visible' });
   assert.equal(await text(dialog.locator('#confirm-text')),
@@ -145,20 +146,23 @@ test('assigning the platform number anyway shows the 409 in Spanish and changes 
   const page = await stack.newPage();
   await openAdmin(stack, page);
   const forn = row(page, id['Forn de Sant Jaume']);
-  // A stale or tampered page: the platform number in the dropdown after all.
-  await forn.locator('select').evaluate((s, p) => {
-    const o = document.createElement('option');
-    o.value = p.id;
-    o.textContent = p.display_phone_number;
-    s.append(o);
-    s.value = p.id;
-  }, { id: platform.id, display_phone_number: platform.display_phone_number });
+  // A stale or tampered page: the platform number offered after all (its list rewritten).
+  await page.route('**/api/v1/admin/whatsapp/phone-numbers', async (route) => {
+    const res = await route.fetch();
+    const list = await res.json();
+    for (const p of list) p.is_default = false;
+    await route.fulfill({ response: res, json: list }).catch(() => {}); // the page may be gone
+  });
+  await page.getByRole('button', { name: 'Actualizar' }).click();
+  await chooseInCombo(page, id['Forn de Sant Jaume'], platform.display_phone_number.replace(/\D/g, '').slice(-4), platform.id);
   await forn.locator('.assign-btn').click();
+  if (await page.locator('#assign-dialog').isVisible()) await page.locator('#assign-ok').click();
   await eventually(async () => {
-    assert.equal(await text(forn.locator('.row-msg')),
-      `El número ${platform.display_phone_number} es el número de la plataforma: envía los pedidos de las ` +
+    assert.equal(await text(forn.locator('.row-msg .msg-main')),
+      `No se pudo asignar el número. El número ${platform.display_phone_number} es el número de la plataforma: envía los pedidos de las ` +
       'panaderías sin número propio y no se puede asignar a ninguna.');
   });
+  await page.unrouteAll({ behavior: 'wait' }); // the refreshes in flight end first
   const r = await stack.api('POST', `/api/v1/admin/whatsapp/tenants/${id['Forn de Sant Jaume']}/assign-phone`,
     { phone_number_id: platform.id });
   assert.equal(r.status, 409);
@@ -174,6 +178,7 @@ test('without a platform number the page and the dialog say the orders are not s
   await stack.restartNotification({ WHATSAPP_PHONE_NUMBER_ID: null }, 'no-default');
   const page = await stack.newPage();
   await openAdmin(stack, page);
+  await openNumbers(page);
   assert.equal(await text(phoneRow(page, DEFAULT_PHONE_ID).locator('.phone-holder')), 'Libre', 'no longer the platform\'s');
   const goiko = row(page, id['Panadería Goiko']);
   assert.equal(await text(goiko.locator('.tenant-status')), 'Sin envío');
@@ -211,6 +216,7 @@ test('the platform\'s switch off: a notice, no row claims to send, and nothing i
   assert.equal(await text(row(page, id['Obrador Goikoetxea']).locator('.tenant-status')), 'Desactivado');
   await row(page, id['Pastelería La Espiga']).locator('.unassign-btn').click();
   await page.locator('#confirm-dialog').waitFor({ state: 'visible' });
+  await assertAxeClean(page, 'admin page, platform switch off, unassign dialog');
   assert.equal(await text(page.locator('#confirm-text')),
     `El número ${own[1].display_phone_number} dejará de estar asignado a «Pastelería La Espiga». ` +
     'El envío por WhatsApp está desactivado en la plataforma: ahora no se envía ningún pedido, con número o sin él.');

@@ -7,7 +7,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
 import {
-  T, eventually, escapeRe, openAdmin, row, phoneRow, offered, text, focused, assertCleanPage, assertCleanExit,
+  T, eventually, escapeRe, openAdmin, openNumbers, row, phoneRow, offered, text, focused, assertCleanPage, assertCleanExit,
+  assertAxeClean, assertNamesStartWithLabels, chooseInCombo,
 } from './helpers.mjs';
 
 const NAMES = ['Panadería San Juan', 'Panadería Goiko', 'Horno Santa Ana', 'Obrador Goikoetxea', 'Pastelería La Espiga'];
@@ -46,6 +47,7 @@ test('lists the numbers with verified name, quality badge and holder', T(60), as
   await openAdmin(stack, page);
   assert.equal(await text(page.locator('h1')), 'Gestión de WhatsApp');
   assert.equal(await text(page.locator('#phones-count')), `(${allPhones.length})`);
+  await openNumbers(page);
   assert.equal(await page.locator('#phones-body tr').count(), allPhones.length);
   for (const p of await stack.phones()) {
     const tr = phoneRow(page, p.id);
@@ -53,7 +55,8 @@ test('lists the numbers with verified name, quality badge and holder', T(60), as
     assert.equal(await text(tr.locator('.phone-name')), p.verified_name);
     const rating = ['GREEN', 'YELLOW', 'RED'].includes(p.quality_rating) ? p.quality_rating : null;
     const badge = tr.locator('.quality');
-    assert.equal(await text(badge), `Calidad: ${rating || 'desconocida'}`, `quality badge of ${p.id}`);
+    const words = { GREEN: 'Alta', YELLOW: 'Media', RED: 'Baja' };
+    assert.equal(await text(badge), `Calidad: ${rating ? words[rating] : 'Desconocida'}`, `quality badge of ${p.id}`);
     assert.match(await badge.getAttribute('class'), new RegExp(`quality-${rating ? rating.toLowerCase() : 'unknown'}`));
     const holder = await text(tr.locator('.phone-holder'));
     if (p.is_default) assert.equal(holder, 'Número de la plataforma');
@@ -62,6 +65,7 @@ test('lists the numbers with verified name, quality badge and holder', T(60), as
   }
   assert.match(await text(phoneRow(page, phones[0].id).locator('.phone-holder')), /Panadería San Juan/);
   assert.match(await text(phoneRow(page, phones[1].id).locator('.phone-holder')), /Horno Santa Ana/);
+  await assertAxeClean(page, 'admin page with the numbers open');
   assertCleanPage(page);
   await page.close();
 });
@@ -89,15 +93,19 @@ test('lists the bakeries by name with their status', T(60), async () => {
   assert.equal(await text(goiko.locator('.tenant-status')), 'Desactivado');
   assert.match(await goiko.locator('.tenant-status').getAttribute('class'), /badge-neutral/);
   assert.equal(await text(goiko.locator('.tenant-phone')), 'Sin número asignado');
-  assert.equal(await goiko.locator('select').count(), 1);
+  assert.equal(await goiko.getByRole('combobox').count(), 1);
   assert.equal(await goiko.locator('.assign-btn').count(), 1);
-  // Every control has an accessible name.
+  // Every control has an accessible name, starting with its visible label.
   assert.equal(await goiko.getByLabel('Número de teléfono para Panadería Goiko').count(), 1);
+  assert.equal(await sanJuan.getByRole('button', { name: 'Quitar número de Panadería San Juan' }).count(), 1);
+  assert.equal(await sanJuan.getByRole('link', { name: 'Ver ajustes de Panadería San Juan' }).count(), 1);
+  await assertNamesStartWithLabels(page, 'admin page');
+  await assertAxeClean(page, 'admin page');
   assertCleanPage(page);
   await page.close();
 });
 
-test('the dropdown offers only the free numbers', T(60), async () => {
+test('the picker offers only the free numbers', T(60), async () => {
   const page = await stack.newPage();
   await openAdmin(stack, page);
   const free = await freeIds();
@@ -114,8 +122,9 @@ test('assigns a number through the UI', T(60), async () => {
   const page = await stack.newPage();
   await openAdmin(stack, page);
   const goiko = row(page, id['Panadería Goiko']);
-  const phone = phones[2];
-  await goiko.locator('select').selectOption(phone.id);
+  // A number Meta rates high (a low one asks first: admin-scale.test.mjs).
+  const phone = phones.find((p) => p.quality_rating === 'GREEN' && ![phones[0].id, phones[1].id].includes(p.id));
+  await chooseInCombo(page, id['Panadería Goiko'], phone.display_phone_number.replace(/\D/g, '').slice(-4), phone.id);
   await goiko.getByRole('button', { name: 'Asignar el número elegido a Panadería Goiko' }).click();
 
   await eventually(async () => {
@@ -128,7 +137,8 @@ test('assigns a number through the UI', T(60), async () => {
   const t = await apiTenant('Panadería Goiko');
   assert.equal(t.phone_number_id, phone.id, 'the API has the assignment');
   assert.equal(t.display_phone_number, phone.display_phone_number);
-  // The lists were refreshed: the number's holder, and no other dropdown offers it.
+  // The lists were refreshed: the number's holder, and no other picker offers it.
+  await openNumbers(page);
   assert.match(await text(phoneRow(page, phone.id).locator('.phone-holder')), /Panadería Goiko/);
   assert.ok(!(await offered(page, id['Pastelería La Espiga'])).includes(phone.id));
   assertCleanPage(page);
@@ -144,8 +154,9 @@ test('unassigns through the UI after a confirmation dialog', T(60), async () => 
   const dialog = page.locator('#confirm-dialog');
 
   // Cancel changes nothing.
-  await goiko.getByRole('button', { name: 'Quitar el número de Panadería Goiko' }).click();
+  await goiko.getByRole('button', { name: 'Quitar número de Panadería Goiko' }).click();
   await dialog.waitFor({ state: 'visible' });
+  await assertAxeClean(page, 'the unassign dialog');
   assert.equal(await page.getByRole('dialog', { name: '¿Quitar el número de WhatsApp?' }).count(), 1);
   const question = await text(dialog.locator('#confirm-text'));
   assert.match(question, new RegExp(escapeRe(before.display_phone_number)));
@@ -166,25 +177,30 @@ test('unassigns through the UI after a confirmation dialog', T(60), async () => 
   assert.equal(await text(goiko.locator('.tenant-status')), 'Desactivado');
   assert.match(await text(goiko.locator('.row-msg')), /Número quitado de «Panadería Goiko»/);
   assert.equal((await apiTenant('Panadería Goiko')).phone_number_id, null, 'the API has no number for Goiko');
+  await openNumbers(page);
   assert.equal(await text(phoneRow(page, before.phone_number_id).locator('.phone-holder')), 'Libre');
   assertCleanPage(page);
   await page.close();
 });
 
-test('shows the server\'s 409 when the number was taken behind the page\'s back', T(60), async () => {
+test('says in Spanish who took the number behind the page\'s back (the 409)', T(60), async () => {
   const page = await stack.newPage();
   await openAdmin(stack, page);
   const phone = phones[3];
   const espiga = row(page, id['Pastelería La Espiga']);
-  await espiga.locator('select').selectOption(phone.id);
+  await chooseInCombo(page, id['Pastelería La Espiga'], phone.display_phone_number.replace(/\D/g, '').slice(-4), phone.id);
   // Meanwhile another admin gives the number to Goikoetxea.
   await stack.assign(id['Obrador Goikoetxea'], phone);
 
   await espiga.locator('.assign-btn').click();
+  // A low-quality number asks first; confirmed, the server answers 409.
+  if (await page.locator('#assign-dialog').isVisible()) await page.locator('#assign-ok').click();
   await eventually(async () => {
-    assert.match(await text(espiga.locator('.row-msg')),
-      /No se pudo asignar el número: Phone number already assigned to another tenant/);
+    assert.equal(await text(espiga.locator('.row-msg .msg-main')),
+      `No se pudo asignar el número. El número ${phone.display_phone_number} ya está asignado a «Obrador Goikoetxea».`);
   });
+  assert.equal(await text(espiga.locator('.row-msg .msg-detail')),
+    'Detalle del servidor: Phone number already assigned to another tenant');
   assert.equal(await text(espiga.locator('.tenant-phone')), 'Sin número asignado');
   assert.equal((await apiTenant('Pastelería La Espiga')).phone_number_id, null);
   // The refresh after the failure shows the real holder and the message stays.
@@ -192,9 +208,10 @@ test('shows the server\'s 409 when the number was taken behind the page\'s back'
     assert.equal(await text(row(page, id['Obrador Goikoetxea']).locator('.tenant-phone')),
       `Teléfono: ${phone.display_phone_number}`);
   });
+  await openNumbers(page);
   assert.match(await text(phoneRow(page, phone.id).locator('.phone-holder')), /Obrador Goikoetxea/);
   assert.ok(!(await offered(page, id['Pastelería La Espiga'])).includes(phone.id));
-  assert.match(await text(espiga.locator('.row-msg')), /already assigned to another tenant/);
+  assert.match(await text(espiga.locator('.row-msg')), /ya está asignado a «Obrador Goikoetxea»/);
   assertCleanPage(page);
   await page.close();
 });
@@ -211,20 +228,27 @@ test('assigns and unassigns with the keyboard only', T(90), async () => {
   await page.keyboard.type('espiga');
   assert.equal(await text(page.locator('#tenants-shown')), 'Mostrando 1 de 5');
 
-  // Tab into the only row left: its settings link, then the dropdown.
+  // Tab into the only row left: its settings link, then the number picker.
   await page.keyboard.press('Tab');
   let f = await focused(page);
   assert.equal(f.tenant, id[name]);
   assert.equal(f.tag, 'a');
   await page.keyboard.press('Tab');
   f = await focused(page);
-  assert.equal(f.tag, 'select');
+  assert.equal(f.tag, 'input');
   assert.equal(f.tenant, id[name]);
+  const input = espiga.getByRole('combobox');
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
-  assert.notEqual(outline, 'none', 'the focused dropdown shows a focus ring');
-  await page.keyboard.press('ArrowDown'); // the first free number
-  const chosen = await espiga.locator('select').inputValue();
-  assert.ok(chosen, 'ArrowDown chose a number');
+  assert.notEqual(outline, 'none', 'the focused picker shows a focus ring');
+  await page.keyboard.press('ArrowDown'); // opens the list on the first free number
+  assert.equal(await input.getAttribute('aria-expanded'), 'true');
+  const highlighted = await input.getAttribute('aria-activedescendant');
+  assert.ok(highlighted, 'an option is highlighted');
+  await assertAxeClean(page, 'the picker open by keyboard');
+  await page.keyboard.press('Enter'); // chooses it
+  const chosen = await input.getAttribute('data-value');
+  assert.ok(chosen, 'Enter chose a number');
+  assert.equal(await input.getAttribute('aria-expanded'), 'false');
   const phone = (await stack.phones()).find((p) => p.id === chosen);
   await page.keyboard.press('Tab');
   f = await focused(page);
@@ -252,7 +276,7 @@ test('assigns and unassigns with the keyboard only', T(90), async () => {
   assert.equal((await apiTenant(name)).phone_number_id, null);
   f = await focused(page);
   assert.equal(f.tenant, id[name], 'the focus stays in the row');
-  assert.equal(f.tag, 'select');
+  assert.equal(f.tag, 'input');
   assertCleanPage(page);
   await page.close();
 });
@@ -282,11 +306,12 @@ test('refreshes every 15 s without losing the open choice or the focus', T(90), 
   await page.clock.install();
   await openAdmin(stack, page);
   const espiga = row(page, id['Pastelería La Espiga']);
-  const select = espiga.locator('select');
+  const input = espiga.getByRole('combobox');
   const free = await freeIds();
-  await select.selectOption(free[0]);
-  await select.focus();
-  const optionsBefore = await offered(page, id['Pastelería La Espiga']);
+  const chosenPhone = phones.find((p) => p.id === free[0]);
+  await chooseInCombo(page, id['Pastelería La Espiga'], chosenPhone.display_phone_number.replace(/\D/g, '').slice(-4), free[0]);
+  const label = await input.inputValue();
+  await input.focus();
 
   // Behind the page's back: Horno Santa Ana loses its number, Goiko gets one.
   const hornoPhone = (await apiTenant('Horno Santa Ana')).phone_number_id;
@@ -300,29 +325,34 @@ test('refreshes every 15 s without losing the open choice or the focus', T(90), 
     assert.equal(await text(row(page, id['Panadería Goiko']).locator('.tenant-phone')),
       `Teléfono: ${goikoPhone.display_phone_number}`);
   });
-  assert.match(await text(phoneRow(page, hornoPhone).locator('.phone-holder')), /Libre/);
-  // The user's dropdown kept its choice, its focus and (while focused) its options.
-  assert.equal(await select.inputValue(), free[0]);
+  // The user's picker kept its choice, its text and its focus.
+  assert.equal(await input.getAttribute('data-value'), free[0]);
+  assert.equal(await input.inputValue(), label);
   const f = await focused(page);
-  assert.equal(f.tag, 'select');
+  assert.equal(f.tag, 'input');
   assert.equal(f.tenant, id['Pastelería La Espiga']);
-  assert.deepEqual(await offered(page, id['Pastelería La Espiga']), optionsBefore);
-  // Once the user leaves it, the dropdown catches up and still holds the choice.
-  await page.keyboard.press('Tab');
-  await eventually(async () => {
-    const now = await offered(page, id['Pastelería La Espiga']);
-    assert.ok(now.includes(hornoPhone), 'the freed number is offered');
-    assert.ok(!now.includes(goikoPhone.id), 'the taken number is not');
-  });
-  assert.equal(await select.inputValue(), free[0]);
-
-  // Another period, another refresh.
+  // Its list follows the new lists: the freed number is offered, the taken one is not.
+  const now = await offered(page, id['Pastelería La Espiga']);
+  assert.ok(now.includes(hornoPhone), 'the freed number is offered');
+  assert.ok(!now.includes(goikoPhone.id), 'the taken number is not');
+  assert.equal(await input.getAttribute('data-value'), free[0], 'still chosen');
+  // An open list survives a refresh with its highlight.
+  await input.fill('');
+  await input.press('ArrowDown');
+  await input.press('ArrowDown');
+  const highlighted = await espiga.locator('[role="option"][aria-selected="true"]').getAttribute('data-value');
   await stack.assign(id['Horno Santa Ana'], phones.find((p) => p.id === hornoPhone));
   await page.clock.runFor(15000);
   await eventually(async () => {
     assert.equal(await text(row(page, id['Horno Santa Ana']).locator('.tenant-phone')),
       `Teléfono: ${phones.find((p) => p.id === hornoPhone).display_phone_number}`);
   });
+  assert.equal(await input.getAttribute('aria-expanded'), 'true', 'the list is still open');
+  assert.equal(await espiga.locator('[role="option"][aria-selected="true"]').getAttribute('data-value'), highlighted);
+  await input.press('Escape');
+  assert.equal(await input.getAttribute('aria-expanded'), 'false', 'Escape closes the list');
+  await openNumbers(page);
+  assert.match(await text(phoneRow(page, hornoPhone).locator('.phone-holder')), /Horno Santa Ana/);
   assertCleanPage(page);
   await page.close();
 });
@@ -357,11 +387,15 @@ test('with notification-service down the numbers show the error and the bakeries
   const r = await stack.api('GET', '/api/v1/admin/whatsapp/phone-numbers');
   assert.equal(r.status, 503);
   assert.equal(r.body.error, 'upstream_unavailable');
-  assert.ok(r.body.message && (await text(box)).includes(r.body.message), 'the server\'s message is shown');
+  assert.match(await text(box), /No se pudo contactar con el servicio de notificaciones/);
+  assert.ok(r.body.message && (await text(box)).includes(`Detalle del servidor: ${r.body.message}`), 'the server\'s message as a detail');
   assert.equal(await page.locator('#tenant-list li.tenant').count(), NAMES.length);
   assert.equal(await text(row(page, id['Panadería San Juan']).locator('.tenant-status')), 'Activo');
   const espiga = row(page, id['Pastelería La Espiga']);
-  assert.match(await text(espiga.locator('select option').first()), /Lista de números no disponible/);
+  assert.equal(await espiga.getByRole('combobox').getAttribute('placeholder'), 'Lista de números no disponible');
+  await espiga.getByRole('combobox').click();
+  assert.equal(await text(espiga.locator('.combo-empty')), 'Lista de números no disponible');
+  await assertAxeClean(page, 'admin page without the numbers');
   // Unassign does not need notification-service.
   await row(page, id['Panadería Goiko']).locator('.unassign-btn').click();
   await page.locator('#confirm-ok').click();

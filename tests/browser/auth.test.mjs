@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import { startStack, BIN_DIR } from './stack.mjs';
-import { T, openAdmin, text, assertCleanPage, assertCleanExit, ADMIN_PATH, SETTINGS_PATH } from './helpers.mjs';
+import { T, openAdmin, text, assertCleanPage, assertCleanExit, ADMIN_PATH, SETTINGS_PATH, assertAxeClean } from './helpers.mjs';
 
 const run = promisify(execFile);
 let stack;
@@ -39,6 +39,7 @@ test('the token moves from the fragment to sessionStorage and out of the address
   await page.reload();
   await page.locator('#app').waitFor({ state: 'visible' });
   assert.ok(await page.locator('#signin').isHidden());
+  await assertAxeClean(page, 'auth.test.mjs #1');
   assertCleanPage(page);
   await page.close();
 });
@@ -71,6 +72,7 @@ test('without a token the page asks for one, and a pasted token opens it', T(60)
   await page.getByRole('button', { name: 'Cambiar token' }).click();
   await form.waitFor({ state: 'visible' });
   assert.equal(await storedToken(page), null);
+  await assertAxeClean(page, 'auth.test.mjs #2');
   assertCleanPage(page);
   await page.close();
 });
@@ -94,6 +96,7 @@ test('401 with a token signed by another secret, then a good token', T(60), asyn
   await page.getByRole('button', { name: 'Entrar' }).click();
   await page.locator('#settings-form').waitFor({ state: 'visible' });
   assert.ok(await page.locator('#signin').isHidden());
+  await assertAxeClean(page, 'auth.test.mjs #3');
   assertCleanPage(page);
   await page.close();
 });
@@ -163,6 +166,7 @@ test('the pages carry a same-origin Content-Security-Policy and load nothing els
   await openAdmin(stack, page);
   await page.goto(stack.url(`${SETTINGS_PATH}#token=${ownerToken}`));
   await page.locator('#settings-form').waitFor({ state: 'visible' });
+  await assertAxeClean(page, 'auth.test.mjs #4');
   assertCleanPage(page);
   await page.close();
 });

@@ -3,6 +3,8 @@
 // page must pass (no script error, no CSP violation, nothing loaded from elsewhere).
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 export const ADMIN_PATH = '/app/admin/whatsapp';
 export const SETTINGS_PATH = '/app/settings/notifications';
@@ -35,6 +37,13 @@ export async function openAdmin(stack, page, token = stack.adminToken) {
   await page.locator('#tenant-list li.tenant').first().waitFor({ state: 'attached' });
 }
 
+/** Opens the admin page's numbers table (collapsed until asked for). */
+export async function openNumbers(page) {
+  const toggle = page.locator('#phones-toggle');
+  if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+  await page.locator('#phones-panel').waitFor({ state: 'visible' });
+}
+
 /** Opens the settings card with TOKEN (and ?tenant=ID for an admin) and waits for it. */
 export async function openSettings(stack, page, token, tenantId) {
   const q = tenantId ? `?tenant=${encodeURIComponent(tenantId)}` : '';
@@ -52,10 +61,36 @@ export function phoneRow(page, id) {
   return page.locator(`#phones-body tr[data-phone-id="${id}"]`);
 }
 
-/** The values offered by the assign dropdown of tenant ID (the placeholder left out). */
+/**
+ * The options the open number picker of tenant ID shows now: [{value, text, risky}].
+ * Opens the list first (a click) when it is closed.
+ */
+export async function comboOptions(page, id) {
+  const r = row(page, id);
+  const input = r.getByRole('combobox');
+  if ((await input.getAttribute('aria-expanded')) !== 'true' && !(await r.locator('.combo-empty').isVisible())) {
+    await input.click();
+  }
+  return r.locator('[role="listbox"] [role="option"]').evaluateAll((lis) => lis.map((li) => ({
+    value: li.dataset.value, text: li.innerText.replace(/\s+/g, ' ').trim(), risky: li.classList.contains('risky'),
+  })));
+}
+
+/**
+ * The numbers offered by the picker of tenant ID: its whole list, as it shows it while
+ * the box is empty or holds the chosen number (as the user left it); closed afterwards.
+ */
 export async function offered(page, id) {
-  return row(page, id).locator('select option').evaluateAll(
-    (opts) => opts.map((o) => o.value).filter(Boolean));
+  const values = (await comboOptions(page, id)).map((o) => o.value);
+  await row(page, id).getByRole('combobox').press('Escape');
+  return values;
+}
+
+/** Types TYPED into the picker of tenant ID and clicks the option of number PHONE_ID. */
+export async function chooseInCombo(page, id, typed, phoneId) {
+  const r = row(page, id);
+  await r.getByRole('combobox').fill(typed);
+  await r.locator(`[role="option"][data-value="${phoneId}"]`).click();
 }
 
 /** S with the characters special in a regular expression escaped. */
@@ -153,4 +188,42 @@ export function assertSkipped(outcome, reason, what) {
   assert.equal(outcome.message.status, 'skipped', `${what}: the order is skipped`);
   assert.equal(outcome.message.skip_reason, reason, `${what}: skip reason`);
   assert.deepEqual(outcome.sends, [], `${what}: nothing reached graph-sim`);
+}
+
+// ---- accessibility (axe-core) ---------------------------------------------------------
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Runs axe-core on PAGE as it is now (every rule of WCAG A and AA and axe's best
+ * practices, the experimental ones such as label-content-name-mismatch included; the AAA
+ * ones, e.g. 7:1 contrast, are beyond what the pages promise) and asserts there is no
+ * violation. The source is
+ * evaluated through the DevTools protocol, so the pages' strict CSP stays as it is. WHAT
+ * names the page and state in the failure.
+ */
+export async function assertAxeClean(page, what) {
+  const violations = await page.evaluate(async (source) => {
+    if (!window.axe) (0, eval)(source);
+    const rules = Object.fromEntries(window.axe.getRules().map((r) => [r.ruleId,
+      { enabled: !r.tags.some((tag) => /^wcag2\d*aaa$/.test(tag)) }]));
+    const result = await window.axe.run(document, { rules, resultTypes: ['violations'] });
+    return result.violations.map((v) => ({
+      id: v.id, impact: v.impact,
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ').slice(0, 200)}`),
+    }));
+  }, AXE_SOURCE);
+  assert.deepEqual(violations, [], `${what}: axe-core violations`);
+}
+
+/**
+ * Asserts that every button and link in PAGE whose accessible name comes from
+ * aria-label starts with its visible text (WCAG 2.5.3: speech users say what they see).
+ */
+export async function assertNamesStartWithLabels(page, what) {
+  const bad = await page.evaluate(() => [...document.querySelectorAll('button[aria-label], a[aria-label], [role="button"][aria-label]')]
+    .filter((e) => e.getClientRects().length)
+    .map((e) => ({ visible: e.innerText.replace(/\s+/g, ' ').trim(), name: e.getAttribute('aria-label') }))
+    .filter((x) => x.visible && !x.name.toLowerCase().startsWith(x.visible.toLowerCase())));
+  assert.deepEqual(bad, [], `${what}: accessible names that do not start with the visible label`);
 }

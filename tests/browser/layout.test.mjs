@@ -11,6 +11,8 @@ import { startStack, ROOT } from './stack.mjs';
 import {
   T, eventually, openAdmin, openSettings, row, horizontalOverflow, assertCleanPage, assertCleanExit,
   DEMO_BAKERIES,
+
+  assertAxeClean,
 } from './helpers.mjs';
 
 const PHONE = { width: 375, height: 812 };
@@ -84,9 +86,10 @@ test('no horizontal scrolling at 375 px on the admin page', T(90), async () => {
   await assertNoHorizontalScroll(page, 'admin page in English');
   await page.getByRole('button', { name: 'ES', exact: true }).click();
   // Touch targets: the buttons and dropdowns are at least 44 px high.
-  const small = await page.locator('#tenant-list button, #tenant-list select').evaluateAll(
+  const small = await page.locator('#tenant-list button, #tenant-list select, #tenant-list input').evaluateAll(
     (els) => els.filter((e) => e.getBoundingClientRect().height < 44).map((e) => e.className));
   assert.deepEqual(small, []);
+  await assertAxeClean(page, 'layout.test.mjs #1');
   assertCleanPage(page);
   await page.close();
 });
@@ -103,6 +106,7 @@ test('no horizontal scrolling at 375 px on the settings card and the sign-in for
   await page.getByRole('button', { name: 'Cambiar token' }).click();
   await page.locator('#signin').waitFor({ state: 'visible' });
   await assertNoHorizontalScroll(page, 'sign-in form');
+  await assertAxeClean(page, 'layout.test.mjs #2');
   assertCleanPage(page);
   await page.close();
 });
@@ -202,7 +206,7 @@ test('keyboard focus is always visible', T(60), async () => {
     seen.push(f);
     assert.ok(f.outline !== 'none' && f.width >= 2, `focus ring on ${f.what}: ${f.outline} ${f.width}px`);
   }
-  assert.ok(seen.some((f) => f.what.startsWith('select')) && seen.some((f) => f.what.includes('btn')));
+  assert.ok(seen.some((f) => f.what.startsWith('input')) && seen.some((f) => f.what.includes('btn')));
   await page.close();
 });
 
@@ -231,6 +235,7 @@ test('screenshots of both pages at desktop and phone width', T(120), async (t) =
     await openSettings(stack, page, ownerToken);
     await eventually(async () => assert.match(await page.locator('#subtitle').innerText(), /San Juan/));
     await shoot(page, `settings-${tag}.png`, tag === 'desktop');
+    await assertAxeClean(page, 'layout.test.mjs #3');
     assertCleanPage(page);
     await page.close();
   }

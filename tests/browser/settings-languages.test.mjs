@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startStack, ROOT, WABA_ID } from './stack.mjs';
-import { T, eventually, openSettings, text, assertCleanPage, assertCleanExit } from './helpers.mjs';
+import { T, eventually, openSettings, text, assertCleanPage, assertCleanExit, assertAxeClean } from './helpers.mjs';
 
 const PENDING_ES = ' (pendiente de aprobación por Meta)';
 const NAMES = ['Español', 'English', 'Euskara', 'Català', 'Galego'];
@@ -91,6 +91,7 @@ test('the owner may pick es, en, eu; Catalan and Galician are offered disabled, 
   await page.getByRole('button', { name: 'ES', exact: true }).click();
   assert.equal((await options(page))[3].label, `Català${PENDING_ES}`);
   assert.equal(await language.inputValue(), 'es');
+  await assertAxeClean(page, 'settings-languages.test.mjs #1');
   assertCleanPage(page);
   await page.close();
 });
@@ -120,6 +121,7 @@ test('once Meta approves Catalan the owner selects Català, saves, and the baker
   await page.reload();
   await page.locator('#wa-language[data-sig]').waitFor({ state: 'attached' });
   assert.equal(await language.inputValue(), 'ca');
+  await assertAxeClean(page, 'settings-languages.test.mjs #2');
   assertCleanPage(page);
   await page.close();
 });
@@ -152,6 +154,7 @@ test('a current language Meta has not approved stays selected, with the note', T
   const saved = await stack.settings(bakery);
   assert.equal(saved.whatsapp_default_language, 'gl');
   assert.equal(saved.whatsapp_enabled, true);
+  await assertAxeClean(page, 'settings-languages.test.mjs #3');
   assertCleanPage(page);
   await page.close();
 });
@@ -174,6 +177,7 @@ test('with notification-service down every language is offered and the card says
   await page.getByRole('button', { name: 'Guardar cambios' }).click();
   await eventually(async () => assert.equal(await text(page.locator('#save-status')), 'Cambios guardados.'));
   assert.equal((await stack.settings(bakery)).whatsapp_default_language, 'eu');
+  await assertAxeClean(page, 'settings-languages.test.mjs #4');
   assertCleanPage(page);
   await page.close();
 });

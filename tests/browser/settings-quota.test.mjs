@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, DEFAULT_PHONE_ID } from './stack.mjs';
-import { T, eventually, openSettings, text, assertCleanPage, assertCleanExit, orderOutcome, assertSentFrom } from './helpers.mjs';
+import { T, eventually, openSettings, text, assertCleanPage, assertCleanExit, orderOutcome, assertSentFrom, assertAxeClean } from './helpers.mjs';
 
 let stack;
 let bakery;
@@ -49,6 +49,7 @@ test('a new standard bakery: 0 de 500 mensajes este mes', T(60), async () => {
   assert.equal(await text(page.locator('#wa-plan-badge')), 'Estándar');
   assert.equal(await text(page.locator('#wa-plan-usage')), '0 de 500 mensajes este mes');
   assert.ok(await page.locator('#included-notice').isVisible());
+  await assertAxeClean(page, 'settings-quota.test.mjs #1');
   assertCleanPage(page);
   await page.close();
 });
@@ -77,6 +78,7 @@ test('after orders are sent, the card shows the count notification-service keeps
   await page.getByRole('button', { name: 'EU', exact: true }).click();
   assert.equal(await text(page.locator('#wa-plan-usage')), `Hilabete honetan ${used} mezu 500etik`);
   await page.getByRole('button', { name: 'ES', exact: true }).click();
+  await assertAxeClean(page, 'settings-quota.test.mjs #2');
   assertCleanPage(page);
   await page.close();
 });
@@ -98,6 +100,7 @@ test('enterprise is unlimited; basic does not include WhatsApp messages', T(60),
   assert.equal(outcome.message.status, 'skipped');
   assert.equal(outcome.message.skip_reason, 'quota_exceeded');
   assert.deepEqual(outcome.sends, []);
+  await assertAxeClean(page, 'settings-quota.test.mjs #3');
   assertCleanPage(page);
   await page.close();
 });

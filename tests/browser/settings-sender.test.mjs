@@ -10,6 +10,8 @@ import { startStack, DEFAULT_PHONE_ID } from './stack.mjs';
 import {
   T, eventually, openSettings, text, assertCleanPage, assertCleanExit,
   orderOutcome, assertSentFrom, assertSkipped,
+
+  assertAxeClean,
 } from './helpers.mjs';
 
 let stack;
@@ -25,7 +27,9 @@ before(async () => {
   const phones = await stack.phones();
   platform = phones.find((p) => p.is_default);
   assert.equal(platform && platform.id, DEFAULT_PHONE_ID);
-  own = phones.find((p) => !p.is_default);
+  // A number Meta rates high: the card is green only for such (a RED one warns:
+  // settings-card.test.mjs).
+  own = phones.find((p) => !p.is_default && p.quality_rating === 'GREEN');
   await stack.assign(id.sanJuan, own);
   tok.sanJuan = await stack.userToken(id.sanJuan, 'owner');
   tok.goiko = await stack.userToken(id.goiko, 'owner');
@@ -65,6 +69,7 @@ test('off: "Desactivado", never a green "configurado", and the order is skipped'
     await page.getByRole('button', { name: 'ES', exact: true }).click();
     assertSkipped(await orderOutcome(stack, tenant), 'whatsapp_disabled_for_tenant', who);
   }
+  await assertAxeClean(page, 'settings-sender.test.mjs #1');
   assertCleanPage(page);
   await page.close();
 });
@@ -76,10 +81,11 @@ test('the owner turns WhatsApp on with a number: the card shows it in green, and
   await toggleAndSave(page, true);
   await eventually(async () => assert.equal(await stateOf(page), 'assigned'));
   assert.equal(await text(box(page)),
-    `WhatsApp configurado Tus pedidos se envían por WhatsApp desde el número de tu panadería. Teléfono: ${own.display_phone_number}`);
+    `WhatsApp configurado Tus pedidos se envían por WhatsApp desde el número de tu panadería. Teléfono: ${own.display_phone_number} Calidad: Alta`);
   assert.match(await box(page).getAttribute('class'), /\bwa-ok\b/);
   assert.match(await page.locator('#wa-phone').getAttribute('class'), /badge-ok/);
   assertSentFrom(await orderOutcome(stack, id.sanJuan), own.id, 'San Juan');
+  await assertAxeClean(page, 'settings-sender.test.mjs #2');
   assertCleanPage(page);
   await page.close();
 });
@@ -116,6 +122,7 @@ test('on without a number of its own: a warning that orders go from the platform
     `esleitu arte. Zure hornitzaileek «${platform.verified_name}» izenarekin jasotzen dituzte.`);
   await viewer.getByRole('button', { name: 'ES', exact: true }).click();
   await viewer.close();
+  await assertAxeClean(page, 'settings-sender.test.mjs #3');
   assertCleanPage(page);
   await page.close();
 });
@@ -142,6 +149,7 @@ test('no platform number: the card says WhatsApp orders cannot be sent, and they
     'un número con el que enviar en su lugar: tus pedidos no se envían por WhatsApp. Contacta con soporte para que te asignen uno.');
   assert.match(await box(page).getAttribute('class'), /\bwa-warn\b/);
   assertSkipped(await orderOutcome(stack, id.goiko), 'no_sender_phone_number', 'Goiko without a platform number');
+  await assertAxeClean(page, 'settings-sender.test.mjs #4');
   assertCleanPage(page);
   await page.close();
 });
@@ -157,6 +165,7 @@ test('the platform\'s switch off: the card says so, and nothing is sent even fro
   assert.equal(await box(page).locator('.badge-ok').count(), 0, 'nothing green');
   assert.equal(await page.getByRole('switch').isChecked(), true, 'the bakery\'s own switch is still on');
   assertSkipped(await orderOutcome(stack, id.sanJuan), 'whatsapp_notifications_disabled', 'San Juan, platform off');
+  await assertAxeClean(page, 'settings-sender.test.mjs #5');
   assertCleanPage(page);
   await page.close();
 });
@@ -169,11 +178,14 @@ test('notification-service down: the card says it cannot tell, rather than guess
   await openSettings(stack, page, tok.goiko);
   await eventually(async () => assert.equal(await stateOf(page), 'unknown'));
   assert.equal(await text(page.locator('#wa-state-title')), 'No se pudo comprobar desde qué número se envían tus pedidos');
-  assert.equal(await text(page.locator('#wa-state-text')), r.body.message, 'the server\'s sentence');
+  assert.equal(await text(page.locator('#wa-state-text')),
+    `No se pudo contactar con el servicio de notificaciones. Detalle del servidor: ${r.body.message}`,
+    'in Spanish from the error code, the server\'s sentence as a detail');
   assert.match(await box(page).getAttribute('class'), /\bwa-warn\b/);
   assert.equal(await box(page).locator('.badge-ok').count(), 0, 'nothing green');
   // The settings themselves still load and save.
   assert.equal(await page.getByRole('switch').isChecked(), true);
+  await assertAxeClean(page, 'settings-sender.test.mjs #6');
   assertCleanPage(page);
   await page.close();
 });

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
 import {
   T, eventually, openAdmin, openSettings, row, text, assertCleanPage, assertCleanExit, SETTINGS_PATH,
+
+  assertAxeClean,
 } from './helpers.mjs';
 
 let stack;
@@ -21,7 +23,8 @@ before(async () => {
   stack = await startStack('settings');
   id.sanJuan = await stack.createTenant('Panadería San Juan');
   id.goiko = await stack.createTenant('Panadería Goiko');
-  phone = (await stack.phones())[0];
+  // A number Meta rates high: the card is green only for such (settings-card.test.mjs).
+  phone = (await stack.phones()).find((p) => !p.is_default && p.quality_rating === 'GREEN');
   await stack.assign(id.sanJuan, phone);
   tok.owner = await stack.userToken(id.sanJuan, 'owner');
   tok.member = await stack.userToken(id.sanJuan, 'member');
@@ -58,6 +61,7 @@ test('with WhatsApp off the owner sees "Desactivado", the number not green, and 
   assert.match(await text(page.locator('.notice-included')),
     /Notificaciones de WhatsApp incluidas.*Los mensajes de WhatsApp están incluidos en tu suscripción/);
   await eventually(async () => assert.equal(await text(page.locator('#subtitle')), 'Panadería: Panadería San Juan'));
+  await assertAxeClean(page, 'settings.test.mjs #1');
   assertCleanPage(page);
   await page.close();
 });
@@ -82,7 +86,7 @@ test('the owner\'s toggle and language are saved and visible to the admin', T(90
   await eventually(async () => assert.equal(await page.locator('#wa-state').getAttribute('data-state'), 'assigned'));
   assert.equal(await text(page.locator('#wa-state-title')), 'WhatsApp configurado');
   const badge = page.locator('#wa-phone');
-  assert.equal(await text(page.locator('#wa-phone-line')), `Teléfono: ${phone.display_phone_number}`);
+  assert.equal(await text(page.locator('#wa-phone-line')), `Teléfono: ${phone.display_phone_number} Calidad: Alta`);
   assert.match(await badge.getAttribute('class'), /badge-ok/);
   const rgb = await background(badge);
   assert.ok(isGreen(rgb), `the badge is green (rgb ${rgb})`);
@@ -103,7 +107,7 @@ test('the owner\'s toggle and language are saved and visible to the admin', T(90
   await openAdmin(stack, admin);
   const r = row(admin, id.sanJuan);
   assert.equal(await text(r.locator('.tenant-status')), 'Activo');
-  await r.getByRole('link', { name: 'Ver los ajustes de notificaciones de Panadería San Juan' }).click();
+  await r.getByRole('link', { name: 'Ver ajustes de Panadería San Juan' }).click();
   await admin.waitForURL((u) => u.pathname === SETTINGS_PATH && u.searchParams.get('tenant') === id.sanJuan);
   await admin.locator('#settings-form').waitFor({ state: 'visible' });
   assert.equal(await admin.getByRole('switch').isChecked(), true);
@@ -119,6 +123,7 @@ test('the owner\'s toggle and language are saved and visible to the admin', T(90
   await openAdmin(stack, admin);
   assert.equal(await text(row(admin, id.sanJuan).locator('.tenant-status')), 'Desactivado');
   assert.equal(await text(row(admin, id.sanJuan).locator('.tenant-phone')), `Teléfono: ${phone.display_phone_number}`);
+  await assertAxeClean(page, 'settings.test.mjs #2');
   assertCleanPage(page);
   assertCleanPage(admin);
   await page.close();
@@ -140,6 +145,7 @@ test('a bakery without a number and WhatsApp off sees "Desactivado" and no numbe
   await page.getByRole('button', { name: 'EN', exact: true }).click();
   assert.equal(await text(box), 'Off WhatsApp is off: your orders are not sent to your suppliers on WhatsApp.');
   await page.getByRole('button', { name: 'ES', exact: true }).click();
+  await assertAxeClean(page, 'settings.test.mjs #3');
   assertCleanPage(page);
   await page.close();
 });
@@ -165,12 +171,13 @@ for (const [role, label] of [['member', 'miembro'], ['viewer', 'lector']]) {
     const r = await stack.api('PUT', `/api/v1/tenants/${id.sanJuan}/settings/notifications`,
       { whatsapp_enabled: !before.whatsapp_enabled }, tok[role]);
     assert.equal(r.status, 403);
+    await assertAxeClean(page, 'settings.test.mjs #4');
     assertCleanPage(page);
     await page.close();
   });
 }
 
-test('a refused save is shown with the server\'s message', T(60), async () => {
+test('a refused save is said in Spanish, with the server\'s message as a detail', T(60), async () => {
   const page = await stack.newPage();
   await openSettings(stack, page, tok.owner);
   const before = await stack.settings(id.sanJuan);
@@ -187,7 +194,8 @@ test('a refused save is shown with the server\'s message', T(60), async () => {
     { whatsapp_default_language: 'fr' }, tok.owner);
   assert.equal(r.status, 422);
   await eventually(async () => {
-    assert.equal(await text(page.locator('#save-status')), `No se pudieron guardar los cambios: ${r.body.message}`);
+    assert.equal(await text(page.locator('#save-status')),
+      `No se pudieron guardar los cambios. Un valor no es válido (idioma de los mensajes). Detalle del servidor: ${r.body.message}`);
   });
   assert.match(await page.locator('#save-status .status-text').getAttribute('class'), /msg-error/);
   assert.deepEqual(await stack.settings(id.sanJuan), before);
@@ -214,6 +222,7 @@ test('no credential fields anywhere, and English available', T(60), async () => 
   assert.equal(await page.getByLabel('Message language').count(), 1);
   await page.getByRole('button', { name: 'ES', exact: true }).click();
   assert.equal(await text(page.locator('#card-title')), 'Configuración de WhatsApp');
+  await assertAxeClean(page, 'settings.test.mjs #5');
   assertCleanPage(page);
   await page.close();
 });
@@ -226,6 +235,7 @@ test('a platform admin without ?tenant= is told how to pick a bakery', T(60), as
   assert.match(await text(box), /\?tenant=/);
   assert.equal(await box.getByRole('link').getAttribute('href'), '/app/admin/whatsapp');
   assert.ok(await page.locator('#settings-form').isHidden());
+  await assertAxeClean(page, 'settings.test.mjs #6');
   assertCleanPage(page);
   await page.close();
 });

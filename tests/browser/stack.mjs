@@ -5,6 +5,7 @@
 //
 //   const stack = await startStack('admin');   // everything up, /ready answered
 //   startStack('x', {notificationEnv: {PHONE_NUMBERS_CACHE_SECONDS: '0'}})  // more settings
+//   startStack('x', {tenantEnv: {SUPPORT_EMAIL: 'a@b.example'}})             // tenant-service's
 //   stack.url('/app/admin/whatsapp')           // tenant-service serves the pages
 //   await stack.api('POST', '/api/v1/tenants', {name}, stack.adminToken)
 //   await stack.postOrder(tenantId, '+34600123456')  // as the order service does
@@ -137,7 +138,7 @@ class Daemon {
 /**
  * Starts the private stack. NAME tags the log files (.run/browser-logs/NAME-*.log) and
  * the databases; OPTIONS.notificationEnv adds to (or overrides) notification-service's
- * environment. Throws, with the daemon's last log lines, when something cannot start.
+ * environment, OPTIONS.tenantEnv tenant-service's. Throws, with the daemon's last log lines, when something cannot start.
  */
 export async function startStack(name, options = {}) {
   for (const bin of ['tenant-service', 'notification-service', 'graph-sim', 'mint-token']) {
@@ -197,7 +198,7 @@ class Stack {
     const base = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || 'warn' };
     // Nothing of the developer's environment may point our daemons elsewhere.
     for (const k of Object.keys(base)) {
-      if (/^(TENANT_|NOTIFICATION_|GRAPH_|WHATSAPP_|JWT_|STATIC_DIR$|DATABASE_URL$)/.test(k)) delete base[k];
+      if (/^(TENANT_|NOTIFICATION_|GRAPH_|WHATSAPP_|JWT_|SUPPORT_|STATIC_DIR$|DATABASE_URL$)/.test(k)) delete base[k];
     }
     const log = (d) => path.join(LOG_DIR, `${this.name}-${d}.log`);
 
@@ -235,6 +236,7 @@ class Stack {
       TENANT_PORT: String(tenantPort),
       NOTIFICATION_SERVICE_URL: this.notificationUrl,
       STATIC_DIR: path.join(ROOT, 'frontend-static'),
+      ...(this.options.tenantEnv || {}),
     }, log('tenant-service'));
 
     await this.daemons.notification.waitReady(this.notificationUrl);

@@ -103,6 +103,9 @@ static const struct row rows[] = {
      NO_BODY, AUTH(200, 200, 403, 200, 200)},
     {TS, "GET", "/api/v1/tenants/{id}/whatsapp/languages", "/api/v1/tenants/{A}/whatsapp/languages",
      NO_BODY, AUTH(200, 200, 403, 200, 200)},
+    /* the platform's support contact: every signed-in caller, not tenant-scoped */
+    {TS, "GET", "/api/v1/support-contact", "/api/v1/support-contact", NO_BODY,
+     AUTH(200, 200, 200, 200, 200)},
     {TS, "GET", "/api/v1/internal/settings-changes", "/api/v1/internal/settings-changes", NO_BODY,
      SERVICE_OR_ADMIN(200)},
     {TS, "GET", "/api/v1/admin/whatsapp/phone-numbers", "/api/v1/admin/whatsapp/phone-numbers",

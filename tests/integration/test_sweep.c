@@ -118,6 +118,7 @@ static const struct endpoint endpoints[] = {
      NO_BODY, NULL, NULL, 0},
     {TS, "GET", "/api/v1/tenants/{id}/whatsapp/languages",
      "/api/v1/tenants/{tenant}/whatsapp/languages", NO_BODY, NULL, NULL, 0},
+    {TS, "GET", "/api/v1/support-contact", "/api/v1/support-contact", NO_BODY, NULL, NULL, 0},
     {TS, "GET", "/api/v1/internal/settings-changes", "/api/v1/internal/settings-changes", NO_BODY,
      NULL, NULL, 0},
     {TS, "PUT", "/api/v1/tenants/{id}/settings/notifications",

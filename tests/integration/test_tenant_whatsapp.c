@@ -486,6 +486,7 @@ static void number_of_another_tenant_is_409(void **state)
     h_assert_error(&r, 409, "phone_already_assigned");
     assert_string_equal(ht_str(&r, "message"), "Phone number already assigned to another tenant");
     assert_string_equal(ht_str(&r, "assigned_tenant_id"), a);
+    assert_string_equal(ht_str(&r, "assigned_tenant_name"), "Confitería Sarasola");
     h_resp_free(&r);
     assert_int_equal(audit_rows(b), 0);
 
