@@ -4,7 +4,7 @@
 #
 # Usage: scripts/setup.sh [GROUP...]
 #   build   compilers, pkg-config and the -dev libraries (plus cmocka for unit tests)
-#   test    build + postgresql + curl + jq + chromium + node/npm + docker-compose
+#   test    build + postgresql + curl + jq + chromium + node/npm + docker-compose + aiosmtpd
 #           + clang/libclang-rt (fuzzing, sanitizers) + valgrind; npm modules of tests/browser
 #           and tests/openapi
 #   bench   build + postgresql + wrk
@@ -19,7 +19,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 PKGS_BUILD=(build-essential pkg-config libmicrohttpd-dev libpq-dev libcurl4-openssl-dev
     libjansson-dev uuid-dev libssl-dev libjwt-dev libcmocka-dev libyaml-dev)
 PKGS_PG=(postgresql postgresql-contrib)
-PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind)
+PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind python3-aiosmtpd)
 PKGS_NODE=(nodejs npm)
 PKGS_BENCH_EXTRA=(wrk jq curl openssl)
 PKGS_LINT=(clang-format)

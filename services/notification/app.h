@@ -47,6 +47,13 @@ struct notification_config {
     const char *billing_timezone;
     long messaging_limit;       /* fixed unique recipients per 24 h; 0: as Graph reports */
     long messaging_limit_share; /* percent one tenant may take once the account nears it */
+    /* email (issue 21) */
+    const char *smtp_url; /* smtp:// or smtps://; "" when no email is sent */
+    const char *smtp_username;
+    const char *smtp_password;
+    const char *smtp_from; /* the sender when a bakery has no email_from_address */
+    bool smtp_starttls;
+    bool po_email_fallback; /* a failed or skipped WhatsApp order goes by email */
     /* retention */
     long retention_days;
     long retention_batch;

@@ -3,6 +3,7 @@
  * WhatsApp access token. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "app.h"
 #include "daemon.h"
@@ -10,6 +11,7 @@
 #include "http.h"
 #include "httpclient.h"
 #include "log.h"
+#include "email.h"
 #include "po_template.h"
 #include "retention.h"
 #include "tenants/quota_events.h"
@@ -99,6 +101,20 @@ static const struct cfg_var config_vars[] = {
     {"WHATSAPP_MESSAGING_LIMIT", CFG_INT, C(messaging_limit), "0", 0, 10000000, 0,
      "unique recipients the account may reach per rolling 24 h (0: the business portfolio's "
      "limit as Graph reports it)"},
+    {"SMTP_URL", CFG_STRING, C(smtp_url), "", 0, 0, 0,
+     "mail server for purchase orders by email: smtp://host:port or smtps://host:port "
+     "(empty: no email; those messages wait)"},
+    {"SMTP_USERNAME", CFG_STRING, C(smtp_username), "", 0, 0, 0,
+     "AUTH user at the mail server (empty: no AUTH)"},
+    {"SMTP_PASSWORD", CFG_STRING, C(smtp_password), "", 0, 0, CFG_SECRET,
+     "AUTH password at the mail server"},
+    {"SMTP_FROM", CFG_STRING, C(smtp_from), "", 0, 0, 0,
+     "sender address of a bakery without email_from_address"},
+    {"SMTP_STARTTLS", CFG_BOOL, C(smtp_starttls), "true", 0, 0, 0,
+     "smtp:// must upgrade with STARTTLS (false: plain, for a server on this machine)"},
+    {"PO_EMAIL_FALLBACK", CFG_BOOL, C(po_email_fallback), "true", 0, 0, 0,
+     "a purchase order whose WhatsApp message fails or is skipped goes by email, when its "
+     "event has supplier_email"},
     {"MESSAGING_LIMIT_TENANT_SHARE", CFG_INT, C(messaging_limit_share), "25", 1, 100, 0,
      "percent of the messaging limit one tenant may take once the account nears it"},
     {"OUTBOX_LEASE_SECONDS", CFG_INT, C(lease_seconds), "60", 5, 3600, 0,
@@ -128,6 +144,16 @@ int main(int argc, char **argv)
         log_error("TEMPLATE_FALLBACK_LANGUAGE must be empty or one of the offered languages "
                   "(es, en, eu, ca, gl)\tvalue=\"%s\"",
                   app.cfg.template_fallback_language);
+        return 2;
+    }
+
+    if (app.cfg.smtp_url[0] && strncmp(app.cfg.smtp_url, "smtp://", 7) != 0 &&
+        strncmp(app.cfg.smtp_url, "smtps://", 8) != 0) {
+        log_error("SMTP_URL must be an smtp:// or smtps:// URL\tvalue=\"%s\"", app.cfg.smtp_url);
+        return 2;
+    }
+    if (app.cfg.smtp_url[0] && app.cfg.smtp_from[0] && !email_address_valid(app.cfg.smtp_from)) {
+        log_error("SMTP_FROM must be one email address\tvalue=\"%s\"", app.cfg.smtp_from);
         return 2;
     }
 

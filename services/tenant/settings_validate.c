@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "email.h"
 #include "po_template.h"
 
 enum setting_kind {
@@ -62,49 +63,6 @@ static bool member(const char *s, const char *const *set, size_t n)
     return false;
 }
 
-static bool in_range(char c, char lo, char hi)
-{
-    return c >= lo && c <= hi;
-}
-
-/* A pragmatic check of an e-mail address (RFC 5321 sizes, dot-atom local part, a domain
- * of LDH labels with an alphabetic top level): enough to catch typos and header
- * injection; whether it receives mail only a mail server can tell. */
-static bool email_ok(const char *s)
-{
-    static const char local_extra[] = "!#$%&'*+/=?^_`{|}~.-";
-    const char *at = strchr(s, '@');
-    if (!at || at == s || at - s > 64 || strchr(at + 1, '@'))
-        return false;
-    for (const char *p = s; p < at; p++) {
-        if (!(in_range(*p, 'a', 'z') || in_range(*p, 'A', 'Z') || in_range(*p, '0', '9') ||
-              strchr(local_extra, *p)))
-            return false;
-        if (*p == '.' && (p == s || p + 1 == at || p[1] == '.'))
-            return false;
-    }
-    const char *label = at + 1;
-    size_t labels = 0;
-    bool tld_alpha = false;
-    for (;;) {
-        size_t n = strspn(label, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
-        if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-')
-            return false;
-        labels++;
-        tld_alpha = true;
-        for (size_t i = 0; i < n; i++) {
-            if (!(in_range(label[i], 'a', 'z') || in_range(label[i], 'A', 'Z')))
-                tld_alpha = false;
-        }
-        if (label[n] == '\0')
-            break;
-        if (label[n] != '.')
-            return false;
-        label += n + 1;
-    }
-    return labels >= 2 && tld_alpha;
-}
-
 /* Checks value for setting s. Returns NULL, or a sentence fragment for the 422. */
 static const char *value_problem(const struct setting *s, const json_t *value)
 {
@@ -123,7 +81,7 @@ static const char *value_problem(const struct setting *s, const json_t *value)
         const char *problem = text_problem(text, s->max_chars);
         if (problem)
             return problem;
-        if (s->kind == SET_EMAIL && text[0] && !email_ok(text))
+        if (s->kind == SET_EMAIL && text[0] && !email_address_valid(text))
             return "must be an e-mail address (or \"\" for none)";
         return NULL;
     }

@@ -7,6 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -154,4 +162,57 @@ char *hs_column(const struct h_stack *s, const char *id, const char *col)
     free(sql);
     assert_non_null(v);
     return v;
+}
+
+/* ---------- a mail server ---------- */
+
+static bool accepts(void *arg)
+{
+    const struct h_proc *p = arg;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+bool hs_start_smtp(struct h_proc *p, const char *dir, const char *const *args)
+{
+    memset(p, 0, sizeof(*p));
+    p->port = h_free_port();
+    snprintf(p->name, sizeof p->name, "smtp-sink");
+    snprintf(p->url, sizeof p->url, "smtp://127.0.0.1:%u", p->port);
+    mkdir(".run", 0755);
+    mkdir(".run/test-logs", 0755);
+    snprintf(p->log_path, sizeof p->log_path, ".run/test-logs/smtp-sink-%u.log", p->port);
+    char port[16];
+    snprintf(port, sizeof port, "%u", p->port);
+    const char *argv[32] = {
+        "/usr/bin/python3", "tests/lib/smtp_sink.py", "--port", port, "--dir", dir};
+    size_t argc = 6;
+    for (size_t i = 0; args && args[i] && argc < 31; i++)
+        argv[argc++] = args[i];
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        int fd = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    p->pid = pid;
+    if (h_wait_until(accepts, p, 15000))
+        return true;
+    fprintf(stderr, "harness: the SMTP sink did not start; log: %s\n", p->log_path);
+    h_kill(p, SIGKILL);
+    return false;
 }

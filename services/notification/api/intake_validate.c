@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "e164.h"
 #include "jsonutil.h"
+#include "email.h"
 #include "uuidutil.h"
 
 #define TEXT_MAX_CHARS 200         /* po_number, supplier_name, idempotency_key */
@@ -152,6 +153,20 @@ static bool take_text(struct intake *in, const char *key, size_t max, bool trim)
         return false;
     }
     json_object_set_new(in->payload, key, json_stringn(s, len));
+    return true;
+}
+
+/* An optional address the order may also go to by email (issue 21). */
+static bool take_email(struct intake *in, const char *key)
+{
+    const char *s = json_string_value(json_object_get(in->body, key));
+    if (!s)
+        return true;
+    if (!email_address_valid(s)) {
+        field_error(in, key, "must be one email address, e.g. pedidos@harinas.example");
+        return false;
+    }
+    json_object_set_new(in->payload, key, json_string(s));
     return true;
 }
 
@@ -350,7 +365,7 @@ json_t *intake_validate_purchase_order(const char *body, size_t len, struct inta
         {"event_id", JK_STRING, true, 0},       {"tenant_id", JK_STRING, true, 0},
         {"po_number", JK_STRING, true, 0},      {"supplier_name", JK_STRING, true, 0},
         {"supplier_phone", JK_STRING, true, 0}, {"total_amount", JK_ANY, true, 0},
-        {"currency", JK_STRING, true, 0},
+        {"currency", JK_STRING, true, 0},       {"supplier_email", JK_STRING, false, 0},
     };
     struct intake in = {.payload = json_object(), .problem = problem};
 
@@ -361,7 +376,8 @@ json_t *intake_validate_purchase_order(const char *body, size_t len, struct inta
               take_text(&in, "supplier_name", TEXT_MAX_CHARS, true) &&
               take_phone(&in, "supplier_phone") && take_amount(&in, "total_amount") &&
               take_word(&in, "currency", UPPER, 3, 3,
-                        "must be an ISO 4217 code of three upper-case letters, e.g. EUR");
+                        "must be an ISO 4217 code of three upper-case letters, e.g. EUR") &&
+              take_email(&in, "supplier_email");
     return finish(&in, ok);
 }
 

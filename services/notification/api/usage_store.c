@@ -25,7 +25,7 @@ static const struct db_stmt st_month = {
     "  SELECT m.tenant_id, u.counter, u.key, u.country, 1 FROM bounds, whatsapp_messages m,"
     "   LATERAL whatsapp_usage_counters(m.status, m.skip_reason, m.wamid, m.pricing,"
     "    m.recipient_phone) u"
-    "   WHERE m.created_at >= bounds.lo AND m.created_at < bounds.hi"
+    "   WHERE m.created_at >= bounds.lo AND m.created_at < bounds.hi AND m.channel = 'whatsapp'"
     "    AND ($3::uuid IS NULL OR m.tenant_id = $3::uuid)),"
     " s AS (SELECT tenant_id, counter, key, country, sum(n) AS n FROM c GROUP BY 1, 2, 3, 4),"
     " priced AS (SELECT s.tenant_id, s.counter, s.key, s.n,"

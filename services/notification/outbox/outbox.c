@@ -38,7 +38,9 @@ static const struct db_stmt claim_stmt = {
     "           EXISTS (SELECT 1 FROM whatsapp_opt_outs o"
     "                    WHERE o.tenant_id = m.tenant_id"
     "                      AND o.recipient_phone = m.recipient_phone),"
-    "           coalesce(m.quota_month::text, ''), m.reach_taken",
+    "           coalesce(m.quota_month::text, ''), m.reach_taken,"
+    "           m.channel = 'email', coalesce(m.recipient_email, ''),"
+    "           coalesce(m.follows_reason, ''), m.payload ? 'supplier_email'",
     3,
     .replan = true,
 };
@@ -60,6 +62,10 @@ enum {
     COL_OPTED_OUT,
     COL_QUOTA_MONTH,
     COL_REACH_TAKEN,
+    COL_EMAIL,
+    COL_RECIPIENT_EMAIL,
+    COL_FOLLOWS,
+    COL_HAS_EMAIL,
     CLAIM_COLUMNS
 };
 
@@ -186,6 +192,10 @@ enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
         r->opted_out = PQgetvalue(res, row, COL_OPTED_OUT)[0] == 't';
         r->quota_month = PQgetvalue(res, row, COL_QUOTA_MONTH);
         r->reach_taken = PQgetvalue(res, row, COL_REACH_TAKEN)[0] == 't';
+        r->email = PQgetvalue(res, row, COL_EMAIL)[0] == 't';
+        r->recipient_email = PQgetvalue(res, row, COL_RECIPIENT_EMAIL);
+        r->follows_reason = PQgetvalue(res, row, COL_FOLLOWS);
+        r->has_email = PQgetvalue(res, row, COL_HAS_EMAIL)[0] == 't';
     }
     return DB_OK;
 }
@@ -386,6 +396,46 @@ enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, con
     PQclear(res);
     for (int a = 0; a < 3; a++)
         buf_free(&arrays[a]);
+    return st;
+}
+
+/* ---------- email ---------- */
+
+/* The order's email row beside its WhatsApp one (migration 0014's columns; the key and
+ * the check that the order has no email row yet are migration 0016's, so an order gets
+ * one however its email comes about). */
+static const struct db_stmt st_email_siblings = {
+    "outbox_email_siblings",
+    "INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,"
+    "  recipient_phone, template_name, template_language, template_parameters, payload,"
+    "  status, next_attempt_at, channel, recipient_email, order_event_id)"
+    " SELECT gen_random_uuid(), m.tenant_id,"
+    "        coalesce(m.order_event_id, m.idempotency_key) || '#email', m.kind, m.request_hash,"
+    "        m.recipient_phone, m.template_name, m.template_language, '[]', m.payload,"
+    "        'queued', now(), 'email', m.payload ->> 'supplier_email',"
+    "        coalesce(m.order_event_id, m.idempotency_key)"
+    "   FROM whatsapp_messages m"
+    "  WHERE m.id = ANY ($1::uuid[]) AND m.payload ? 'supplier_email'"
+    "    AND NOT EXISTS (SELECT 1 FROM whatsapp_messages e"
+    "                     WHERE e.tenant_id = m.tenant_id AND e.channel = 'email'"
+    "                       AND e.order_event_id = coalesce(m.order_event_id, m.idempotency_key))"
+    " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+    1,
+    .replan = true,
+};
+
+enum db_status outbox_email_siblings(const char *const *ids, size_t n)
+{
+    struct buf a = {0};
+    PGresult *res = NULL;
+    pgarray_open(&a);
+    for (size_t i = 0; i < n; i++)
+        pgarray_add(&a, ids[i]);
+    pgarray_close(&a);
+    const char *params[] = {a.data};
+    enum db_status st = db_exec_retrying(&st_email_siblings, params, &res);
+    PQclear(res);
+    buf_free(&a);
     return st;
 }
 

@@ -39,6 +39,11 @@ struct outbox_row {
     bool opted_out;          /* the recipient opted out of this tenant's messages */
     const char *quota_month; /* the month whose quota unit it holds, "" when none */
     bool reach_taken;        /* it holds a messaging-limit place (claimed again) */
+    /* channels (issue 21, migration 0014) */
+    bool email;                  /* an email to recipient_email, not a WhatsApp message */
+    const char *recipient_email; /* "" when none */
+    const char *follows_reason;  /* "fallback", "resend" or "" */
+    bool has_email;              /* the order's event gave a supplier_email */
 };
 
 struct outbox_claim {
@@ -109,6 +114,11 @@ struct outbox_quota_request {
  * claimed again after a crash keeps its unit. outbox_apply() gives the unit back unless
  * Graph accepted the message. */
 enum db_status outbox_quota_take(struct outbox_quota_request *req, size_t n, const char *timezone)
+    __attribute__((warn_unused_result));
+
+/* Adds the email row of each of n purchase orders (ids of their WhatsApp rows) whose
+ * event has a supplier_email and that has none yet: the order goes both ways. */
+enum db_status outbox_email_siblings(const char *const *ids, size_t n)
     __attribute__((warn_unused_result));
 
 /* The business portfolio's messaging limit as an instance last recorded it (migration

@@ -3,6 +3,8 @@
  * multi handle's connection cache, and classified when answered. */
 #include "outbox/sender.h"
 
+#include "mail/compose.h"
+
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -137,6 +139,9 @@ void send_job_list_free(struct send_job_list *l)
     for (struct send_job *job; (job = send_job_list_pop(l)) != NULL;) {
         outbox_result_clear(&job->result);
         free(job->body);
+        if (job->mail)
+            mail_clear(job->mail);
+        free(job->mail);
         free(job);
     }
 }

@@ -39,6 +39,8 @@ struct send_job {
     long quota;         /* the tenant's monthly quota, -1 when unlimited */
     bool holds_unit;    /* its row holds a quota unit already (claimed again) */
     bool holds_reach;   /* its row holds a messaging-limit place already (claimed again) */
+    struct mail *mail;  /* an email's job (mailer.h) instead of a Graph request; owned */
+    bool email_too;     /* an order sent both ways: its email row is to be made */
 };
 
 /* A first-in first-out list of jobs, linked through job->next; owns its jobs. */

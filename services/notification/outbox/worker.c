@@ -25,6 +25,7 @@
 #include "outbox/outbox.h"
 #include "graph/probe.h"
 #include "outbox/holds.h"
+#include "outbox/mailer.h"
 #include "outbox/pause.h"
 #include "outbox/sender.h"
 #include "shutdown.h"
@@ -45,6 +46,7 @@ struct worker {
     const struct notification_config *cfg;
     char owner[128]; /* the lease owner: INSTANCE_ID or hostname:pid */
     struct sender *sender;
+    struct mailer *mailer; /* emails (issue 21) */
     atomic_bool stop;
 
     /* shared by the two threads */
@@ -117,6 +119,7 @@ static void push_early(struct worker *w, struct send_job *job)
 static void collect(struct worker *w)
 {
     atomic_fetch_add(&w->unwritten, sender_collect(w->sender, &w->results));
+    atomic_fetch_add(&w->unwritten, mailer_collect(w->mailer, &w->results));
     pthread_mutex_lock(&w->lock);
     send_job_list_splice(&w->results, &w->early);
     pthread_mutex_unlock(&w->lock);
@@ -266,7 +269,7 @@ static void *writer_run(void *arg)
         if (atomic_load(&w->claimer_done)) {
             if (deadline == NEVER)
                 deadline = now + STOP_MAX_MS;
-            bool sender_done = sender_finished(w->sender);
+            bool sender_done = sender_finished(w->sender) && mailer_finished(w->mailer);
             collect(w);
             if ((sender_done && w->results.n == 0) || now >= deadline)
                 break;
@@ -317,6 +320,80 @@ static enum verdict check_holds(const struct worker *w, const struct outbox_row 
     return check->wait_ms == 0 ? GO : HOLD;
 }
 
+/* ---------- emails ---------- */
+
+/* Skip reasons of an email row. */
+#define MAIL_SKIP_NOT_CONFIGURED "email_not_configured"    /* no SMTP_URL */
+#define MAIL_SKIP_TENANT "email_disabled_for_tenant"       /* email_enabled false */
+#define MAIL_SKIP_FALLBACK_OFF "email_fallback_not_wanted" /* PO_EMAIL_FALLBACK false */
+
+/* Whether the tenant's purchase orders go by email of their own accord, not only as
+ * a fallback: "email" is among its channels, and WhatsApp is either among them too
+ * (both) or not available to it (its switch off, its plan without WhatsApp). */
+static bool email_chosen(const struct notification_config *cfg, const struct tenant_settings *ts)
+{
+    bool whatsapp = cfg->enabled && ts->whatsapp_enabled && ts->monthly_quota != 0;
+    return (ts->po_channels & TENANT_CHANNEL_EMAIL) &&
+           (!whatsapp || (ts->po_channels & TENANT_CHANNEL_WHATSAPP));
+}
+
+/* An email row: the message for the mailer (returns true), or its answer. */
+static bool prepare_email(struct worker *w, const struct outbox_row *row,
+                          enum tenant_settings_status status, const struct tenant_settings *ts,
+                          struct send_job *job)
+{
+    const struct notification_config *cfg = w->cfg;
+    const char *skip = NULL;
+    char error[256];
+
+    if (status == TENANT_SETTINGS_UNAVAILABLE) {
+        job->result.outcome = OUTBOX_RELEASE;
+        job->result.delay_ms = SETTINGS_RETRY_MS;
+        job->result.error_message =
+            xstrdup("waiting for the tenant's settings: tenant-service does not answer");
+        metric_inc(w->released);
+        return false;
+    }
+    if (status == TENANT_SETTINGS_UNKNOWN) {
+        job->result.outcome = OUTBOX_FAILED;
+        job->result.error_message = xasprintf("unknown tenant %s", row->tenant_id);
+        metric_inc(w->failed);
+        return false;
+    }
+    if (!cfg->smtp_url[0])
+        skip = MAIL_SKIP_NOT_CONFIGURED;
+    else if (!ts->email_enabled)
+        skip = MAIL_SKIP_TENANT;
+    else if (strcmp(row->follows_reason, "fallback") == 0 && !cfg->po_email_fallback &&
+             !email_chosen(cfg, ts))
+        skip = MAIL_SKIP_FALLBACK_OFF;
+    if (skip) {
+        job->result.outcome = OUTBOX_SKIPPED;
+        job->result.skip_reason = skip;
+        metric_inc(w->skipped);
+        return false;
+    }
+    struct mail_order order = {
+        .language = row->language,
+        .to = row->recipient_email,
+        .supplier_name = row->supplier_name,
+        .po_number = row->po_number,
+        .total_amount = row->total_amount,
+        .currency = row->currency,
+    };
+    struct mail *m = xcalloc(1, sizeof(*m));
+    if (mail_compose(&order, ts, cfg->smtp_from, m, error, sizeof error) != 0) {
+        free(m);
+        job->result.outcome = OUTBOX_FAILED;
+        job->result.error_message = xstrdup(error);
+        metric_inc(w->failed);
+        return false;
+    }
+    job->mail = m;
+    job->result.language = xstrdup(m->language);
+    return true;
+}
+
 /* Turns a claimed row into a Graph request for the sender (returns true) or into its
  * answer for the writer (skipped, failed, released: returns false), by compose.h and
  * the holds. */
@@ -347,10 +424,18 @@ static bool prepare(struct worker *w, const struct outbox_row *row, bool probe,
     job->quota = -1;
     job->holds_unit = row->quota_month[0] != '\0';
     job->holds_reach = row->reach_taken;
-    if (w->cfg->enabled)
+    if (w->cfg->enabled || row->email) /* WhatsApp switched off needs no settings */
         in.settings_status = tenant_settings_get(w->settings, row->tenant_id, row->created_us, &ts);
     if (in.settings_status == TENANT_SETTINGS_OK || in.settings_status == TENANT_SETTINGS_STALE)
         job->quota = ts.monthly_quota;
+    if (row->email)
+        return prepare_email(w, row, in.settings_status, &ts, job);
+    /* an order sent both ways gets its email row now (once: outbox_email_siblings) */
+    job->email_too =
+        row->kind == OUTBOX_PURCHASE_ORDER && row->has_email && row->follows_reason[0] == '\0' &&
+        (in.settings_status == TENANT_SETTINGS_OK || in.settings_status == TENANT_SETTINGS_STALE) &&
+        ts.email_enabled && (ts.po_channels & TENANT_CHANNEL_EMAIL) &&
+        (ts.po_channels & TENANT_CHANNEL_WHATSAPP) && ts.whatsapp_enabled;
     compose(&in, &c);
     if (c.outcome == COMPOSE_SEND) {
         verdict = check_holds(w, row, &c, &check, &job->hold_probe);
@@ -573,7 +658,7 @@ static void take_reach(struct worker *w, struct send_job_list *jobs)
  * one request to tenant-service at most. */
 static void refresh_settings(struct worker *w, const struct outbox_claim *c)
 {
-    if (!w->cfg->enabled || c->n == 0)
+    if (c->n == 0)
         return;
     const char **ids = xcalloc(c->n, sizeof(*ids));
     int64_t newest = 0;
@@ -625,7 +710,7 @@ static bool account_readable(struct worker *w)
 static void claim(struct worker *w, int64_t now)
 {
     struct outbox_claim c = {0};
-    struct send_job_list submit = {0};
+    struct send_job_list submit = {0}, mail = {0};
     bool paused = pause_get(NULL, 0);
 
     if (w->was_paused && !paused)
@@ -636,7 +721,7 @@ static void claim(struct worker *w, int64_t now)
     }
     w->was_paused = paused;
     size_t max = (size_t)w->cfg->worker_inflight;
-    size_t load = sender_load(w->sender);
+    size_t load = sender_load(w->sender) + mailer_load(w->mailer);
     size_t limit = load < max && atomic_load(&w->unwritten) < max ? max - load : 0;
     if (limit > (size_t)w->cfg->worker_batch)
         limit = (size_t)w->cfg->worker_batch;
@@ -667,13 +752,24 @@ static void claim(struct worker *w, int64_t now)
     }
     w->claim_due = !paused && c.n == limit;
     refresh_settings(w, &c);
+    const char **both = xcalloc(c.n ? c.n : 1, sizeof(*both));
+    size_t nboth = 0;
     for (size_t i = 0; i < c.n; i++) {
         struct send_job *job = xcalloc(1, sizeof(*job));
-        if (prepare(w, &c.rows[i], paused, job))
-            send_job_list_push(&submit, job);
-        else
+        bool go = prepare(w, &c.rows[i], paused, job);
+        if (job->email_too)
+            both[nboth++] = c.rows[i].id;
+        if (!go)
             push_early(w, job);
+        else
+            send_job_list_push(job->mail ? &mail : &submit, job);
     }
+    if (nboth && outbox_email_siblings(both, nboth) != DB_OK)
+        log_warn("the email rows of orders sent both ways were not made; the next claim "
+                 "tries again\tcount=%zu",
+                 nboth); /* their WhatsApp rows are claimed again only on a retry */
+    free(both);
+    mailer_submit(w->mailer, &mail);
     take_reach(w, &submit);
     take_quotas(w, &submit);
     sender_submit(w->sender, &submit);
@@ -751,8 +847,9 @@ static int64_t wake_time(const struct worker *w, int64_t now)
     int64_t t = w->next_poll_ms < due ? w->next_poll_ms : due;
     size_t max = (size_t)w->cfg->worker_inflight;
     if (pause_get(NULL, 0)) /* a probe when due and none is in flight */
-        t = sender_load(w->sender) > 0 ? now + POLL_MS
-                                       : (w->next_probe_ms > now ? w->next_probe_ms : now);
+        t = sender_load(w->sender) + mailer_load(w->mailer) > 0
+                ? now + POLL_MS
+                : (w->next_probe_ms > now ? w->next_probe_ms : now);
     else if (w->claim_due && sender_load(w->sender) < max && atomic_load(&w->unwritten) < max)
         t = now;
     if (!w->listen && w->listen_retry_ms < t)
@@ -805,6 +902,7 @@ static void *claimer_run(void *arg)
     notify_others(w, monotonic_ms()); /* what is queued here is the others' now */
     log_info("outbox worker stopping: no new claims, in-flight sends finishing");
     sender_drain(w->sender);
+    mailer_drain(w->mailer);
     atomic_store(&w->claimer_done, true);
     wakefd_signal(w->write_fd);
     PQfinish(w->listen);
@@ -885,11 +983,26 @@ struct worker *worker_start(const struct notification_config *cfg,
     w->sender = sender_start(&sc);
     if (!w->sender)
         goto fail;
+    struct mailer_config mc = {
+        .smtp = {.url = cfg->smtp_url,
+                 .username = cfg->smtp_username,
+                 .password = cfg->smtp_password,
+                 .starttls = cfg->smtp_starttls && strncmp(cfg->smtp_url, "smtp://", 7) == 0,
+                 .timeout_ms = cfg->graph_timeout_ms},
+        .max_attempts = cfg->max_attempts,
+        .retry_base_ms = cfg->retry_base_ms,
+        .retry_max_ms = cfg->retry_max_ms,
+        .notify_fd = w->write_fd,
+    };
+    w->mailer = mailer_start(&mc);
+    if (!w->mailer)
+        goto fail_sender;
     if (pthread_create(&w->writer, NULL, writer_run, w) != 0)
         goto fail_sender;
     if (pthread_create(&w->claimer, NULL, claimer_run, w) != 0) {
         atomic_store(&w->claimer_done, true);
         sender_drain(w->sender);
+        mailer_drain(w->mailer);
         wakefd_signal(w->write_fd);
         pthread_join(w->writer, NULL);
         goto fail_sender;
@@ -898,6 +1011,7 @@ struct worker *worker_start(const struct notification_config *cfg,
              cfg->worker_batch, cfg->worker_inflight, cfg->mps_per_phone);
     return w;
 fail_sender:
+    mailer_stop(w->mailer);
     sender_stop(w->sender);
 fail:
     log_error("cannot start the outbox worker");
@@ -919,6 +1033,7 @@ void worker_stop(struct worker *w)
     pthread_join(w->claimer, NULL);
     pthread_join(w->writer, NULL);
     sender_stop(w->sender);
+    mailer_stop(w->mailer);
     send_job_list_free(&w->results);
     send_job_list_free(&w->early);
     close(w->claim_fd);

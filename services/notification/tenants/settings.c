@@ -122,6 +122,13 @@ static bool valid_plan(const char *s)
     return n >= 1 && n < TENANT_PLAN_MAX && s[n] == '\0';
 }
 
+/* Copies the string value of key into out (cut to len), "" when absent or not a string. */
+static void string_key(const json_t *obj, const char *key, char *out, size_t len)
+{
+    const char *v = json_string_value(json_object_get(obj, key));
+    snprintf(out, len, "%s", v ? v : "");
+}
+
 /* DESIGN.md section 3's keys and the plan's two, defaults for absent or mistyped ones. */
 void tenant_settings_parse(const json_t *obj, struct tenant_settings *out)
 {
@@ -149,6 +156,23 @@ void tenant_settings_parse(const json_t *obj, struct tenant_settings *out)
     const char *language = json_string_value(json_object_get(obj, "whatsapp_default_language"));
     snprintf(out->language, sizeof out->language, "%s",
              language && valid_language(language) ? language : "es");
+    out->email_enabled = bool_key(obj, "email_enabled", true);
+    string_key(obj, "email_from_address", out->email_from_address, sizeof out->email_from_address);
+    string_key(obj, "email_from_name", out->email_from_name, sizeof out->email_from_name);
+    string_key(obj, "email_reply_to", out->email_reply_to, sizeof out->email_reply_to);
+    /* DESIGN.md's default is ["email"]; an absent or mistyped list keeps the old
+     * behaviour of this service, WhatsApp only */
+    const json_t *channels = json_object_get(obj, "po_notification_channels");
+    size_t i;
+    const json_t *ch;
+    out->po_channels = json_is_array(channels) ? 0 : TENANT_CHANNEL_WHATSAPP;
+    json_array_foreach (channels, i, ch) {
+        const char *name = json_string_value(ch);
+        if (name && strcmp(name, "whatsapp") == 0)
+            out->po_channels |= TENANT_CHANNEL_WHATSAPP;
+        else if (name && strcmp(name, "email") == 0)
+            out->po_channels |= TENANT_CHANNEL_EMAIL;
+    }
 }
 
 /* Applies one feed row {tenant_id, seq, settings}: updates the entry when the row is

@@ -31,6 +31,12 @@
 #define TENANT_DISPLAY_MAX 40
 #define TENANT_PLAN_MAX 16
 #define TENANT_QUOTA_UNLIMITED (-1L) /* monthly_quota without a limit */
+#define TENANT_EMAIL_MAX 255         /* an address, as tenant-service validates it */
+#define TENANT_NAME_MAX 101
+
+/* po_notification_channels, as bits. */
+#define TENANT_CHANNEL_WHATSAPP 1u
+#define TENANT_CHANNEL_EMAIL 2u
 
 /* The keys sending needs, with DESIGN.md section 3's defaults for absent keys. */
 struct tenant_settings {
@@ -47,6 +53,12 @@ struct tenant_settings {
      * absent or not a whole number >= 0: an older tenant-service never stops sending. */
     char plan[TENANT_PLAN_MAX];
     long monthly_quota;
+    /* Email (issue 21): the purchase order's channels, and the sender's address. */
+    unsigned po_channels;                      /* po_notification_channels: TENANT_CHANNEL_* bits */
+    bool email_enabled;                        /* email_enabled */
+    char email_from_address[TENANT_EMAIL_MAX]; /* "" when unset: SMTP_FROM */
+    char email_from_name[TENANT_NAME_MAX];
+    char email_reply_to[TENANT_EMAIL_MAX];
 };
 
 enum tenant_settings_status {
