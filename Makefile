@@ -113,7 +113,7 @@ $(OUT)/tests/integration/%: $(OBJ)/tests/integration/%.o $(HARNESS_OBJ) $(COMMON
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
 setup:
-	@scripts/setup.sh build
+	@scripts/setup.sh run
 
 run: setup
 	@$(MAKE) --no-print-directory bins

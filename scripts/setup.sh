@@ -4,6 +4,7 @@
 #
 # Usage: scripts/setup.sh [GROUP...]
 #   build   compilers, pkg-config and the -dev libraries (plus cmocka for unit tests)
+#   run     build + postgresql + aiosmtpd (make run's local mail server)
 #   test    build + postgresql + curl + jq + chromium + node/npm + docker-compose + aiosmtpd
 #           + clang/libclang-rt (fuzzing, sanitizers) + valgrind; npm modules of tests/browser
 #           and tests/openapi
@@ -18,7 +19,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
 PKGS_BUILD=(build-essential pkg-config libmicrohttpd-dev libpq-dev libcurl4-openssl-dev
     libjansson-dev uuid-dev libssl-dev libjwt-dev libcmocka-dev libyaml-dev)
-PKGS_PG=(postgresql postgresql-contrib)
+PKGS_PG=(postgresql postgresql-contrib python3-aiosmtpd) # the last: the local mail server
 PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind python3-aiosmtpd)
 PKGS_NODE=(nodejs npm)
 PKGS_BENCH_EXTRA=(wrk jq curl openssl)
@@ -34,6 +35,7 @@ want_build=0 want_pg=0 want_test=0 want_bench=0 want_lint=0
 for group in "$@"; do
     case "$group" in
     build) want_build=1 ;;
+    run) want_build=1 want_pg=1 ;;
     test) want_build=1 want_pg=1 want_test=1 ;;
     bench) want_build=1 want_pg=1 want_bench=1 ;;
     lint) want_lint=1 ;;

@@ -110,6 +110,15 @@ configure() {
         export GRAPH_SIM_WEBHOOK_URL=$NOTIFICATION_URL/api/v1/whatsapp/webhook
     fi
     export WHATSAPP_API_VERSION=${WHATSAPP_API_VERSION:-v25.0}
+    # Purchase orders by email: without a mail server of its own, a local one that keeps
+    # what it receives in .run/mail/ (tests/lib/smtp_sink.py), when aiosmtpd is there.
+    mail_sink=0
+    if [ -z "${SMTP_URL:-}" ] && /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+        mail_sink=1
+        export SMTP_SINK_PORT=${SMTP_SINK_PORT:-8025}
+        export SMTP_URL=smtp://127.0.0.1:$SMTP_SINK_PORT SMTP_STARTTLS=false
+        export SMTP_FROM=${SMTP_FROM:-pedidos@plataforma.example}
+    fi
 }
 
 write_stack_env() {
@@ -150,6 +159,13 @@ up() {
         start_daemon graph-sim GRAPH_SIM_PORT "$GRAPH_SIM_PORT"
         wait_ready graph-sim "$GRAPH_SIM_URL"
     fi
+    if [ "$mail_sink" = 1 ] && ! { [ -f "$pid_dir/smtp-sink.pid" ] &&
+        kill -0 "$(cat "$pid_dir/smtp-sink.pid")" 2>/dev/null; }; then
+        port_busy "$SMTP_SINK_PORT" && die "port $SMTP_SINK_PORT (SMTP_SINK_PORT) is in use"
+        /usr/bin/python3 tests/lib/smtp_sink.py --port "$SMTP_SINK_PORT" --dir "$run_dir/mail" \
+            >>"$log_dir/smtp-sink.log" 2>&1 &
+        echo $! >"$pid_dir/smtp-sink.pid"
+    fi
     start_daemon notification-service NOTIFICATION_PORT "$NOTIFICATION_PORT"
     start_daemon tenant-service TENANT_PORT "$TENANT_PORT"
     wait_ready notification-service "$NOTIFICATION_URL"
@@ -170,6 +186,7 @@ down() {
     stop_daemon tenant-service
     stop_daemon notification-service
     stop_daemon graph-sim
+    stop_daemon smtp-sink
     scripts/pg.sh stop "$run_dir/pg"
 }
 

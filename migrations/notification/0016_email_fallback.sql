@@ -37,3 +37,11 @@ CREATE TRIGGER whatsapp_email_fallback
           AND NEW.channel = 'whatsapp' AND NEW.kind = 'purchase_order'
           AND NEW.payload ? 'supplier_email')
     EXECUTE FUNCTION whatsapp_email_fallback();
+
+-- Intake stores an order skipped at once when WhatsApp is off for the whole platform.
+CREATE TRIGGER whatsapp_email_fallback_at_intake
+    AFTER INSERT ON whatsapp_messages
+    FOR EACH ROW
+    WHEN (NEW.status IN ('failed', 'skipped') AND NEW.channel = 'whatsapp'
+          AND NEW.kind = 'purchase_order' AND NEW.payload ? 'supplier_email')
+    EXECUTE FUNCTION whatsapp_email_fallback();

@@ -53,7 +53,8 @@ struct notification_config {
     const char *smtp_password;
     const char *smtp_from; /* the sender when a bakery has no email_from_address */
     bool smtp_starttls;
-    bool po_email_fallback; /* a failed or skipped WhatsApp order goes by email */
+    const char *smtp_ca_file; /* "" = the system's CA bundle */
+    bool po_email_fallback;   /* a failed or skipped WhatsApp order goes by email */
     /* retention */
     long retention_days;
     long retention_batch;

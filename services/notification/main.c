@@ -112,6 +112,8 @@ static const struct cfg_var config_vars[] = {
      "sender address of a bakery without email_from_address"},
     {"SMTP_STARTTLS", CFG_BOOL, C(smtp_starttls), "true", 0, 0, 0,
      "smtp:// must upgrade with STARTTLS (false: plain, for a server on this machine)"},
+    {"SMTP_CA_FILE", CFG_STRING, C(smtp_ca_file), "", 0, 0, 0,
+     "CA bundle the mail server's certificate is checked against (empty: the system's)"},
     {"PO_EMAIL_FALLBACK", CFG_BOOL, C(po_email_fallback), "true", 0, 0, 0,
      "a purchase order whose WhatsApp message fails or is skipped goes by email, when its "
      "event has supplier_email"},

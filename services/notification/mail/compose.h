@@ -41,4 +41,24 @@ int mail_compose(const struct mail_order *order, const struct tenant_settings *t
 
 void mail_clear(struct mail *m);
 
+/* Skip reasons of an email row, as stored in skip_reason. */
+#define MAIL_SKIP_NOT_CONFIGURED "email_not_configured"    /* no SMTP_URL */
+#define MAIL_SKIP_TENANT "email_disabled_for_tenant"       /* its email_enabled is false */
+#define MAIL_SKIP_FALLBACK_OFF "email_fallback_not_wanted" /* PO_EMAIL_FALLBACK false */
+
+/* What the platform allows. */
+struct mail_policy {
+    bool configured;      /* SMTP_URL is set */
+    bool whatsapp_on;     /* ENABLE_WHATSAPP_NOTIFICATIONS */
+    bool fallback_wanted; /* PO_EMAIL_FALLBACK */
+};
+
+/* Why the email of an order of a bakery with settings ts is not sent (one of the
+ * reasons above), or NULL when it is. fallback: the row stands in for a WhatsApp message
+ * that failed or was skipped. Such an email goes when fallbacks are wanted, or when the
+ * bakery chose email of its own accord: "email" among its channels, and WhatsApp either
+ * among them too or not available to it (switched off, a plan without WhatsApp). */
+const char *mail_skip_reason(const struct mail_policy *p, const struct tenant_settings *ts,
+                             bool fallback);
+
 #endif

@@ -12,8 +12,26 @@
 
 struct smtp_client {
     const struct smtp_config *cfg;
-    CURL *curl; /* kept: its connection to the server is reused */
+    CURL *curl;      /* kept: its connection to the server is reused */
+    char reply[256]; /* the server's last refusal of the message under way */
 };
+
+/* Keeps the server's last refusal (a 4xx or 5xx reply line; a QUIT's 221 may follow):
+ * libcurl's error names only the code. */
+static int on_debug(CURL *curl, curl_infotype type, char *data, size_t size, void *arg)
+{
+    (void)curl;
+    struct smtp_client *c = arg;
+    if (type != CURLINFO_HEADER_IN || size < 3 || (data[0] != '4' && data[0] != '5'))
+        return 0;
+    while (size && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+        size--;
+    if (size > sizeof c->reply - 1)
+        size = sizeof c->reply - 1;
+    memcpy(c->reply, data, size);
+    c->reply[size] = '\0';
+    return 0;
+}
 
 struct smtp_client *smtp_client_new(const struct smtp_config *cfg)
 {
@@ -140,8 +158,14 @@ enum smtp_outcome smtp_send(struct smtp_client *c, const struct mail *m, const c
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, cfg->timeout_ms);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, cfg->timeout_ms);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    c->reply[0] = '\0';
+    curl_easy_setopt(curl, CURLOPT_DEBUGFUNCTION, on_debug);
+    curl_easy_setopt(curl, CURLOPT_DEBUGDATA, c);
+    curl_easy_setopt(curl, CURLOPT_VERBOSE, 1L); /* feeds on_debug only */
     if (cfg->starttls)
         curl_easy_setopt(curl, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    if (cfg->ca_file[0])
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_file);
     if (cfg->username[0]) {
         curl_easy_setopt(curl, CURLOPT_USERNAME, cfg->username);
         curl_easy_setopt(curl, CURLOPT_PASSWORD, cfg->password);
@@ -155,7 +179,11 @@ enum smtp_outcome smtp_send(struct smtp_client *c, const struct mail *m, const c
          * fault and, like a 4xx or no connection, may pass. */
         outcome =
             *code >= 500 && *code < 600 && rc != CURLE_LOGIN_DENIED ? SMTP_REFUSED : SMTP_RETRY;
-        snprintf(error, errlen, "SMTP %ld: %s", *code, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        if (*code && c->reply[0])
+            snprintf(error, errlen, "SMTP %s", c->reply);
+        else
+            snprintf(error, errlen, "SMTP %ld: %s", *code,
+                     errbuf[0] ? errbuf : curl_easy_strerror(rc));
     }
     curl_easy_setopt(curl, CURLOPT_MIMEPOST, NULL);
     curl_mime_free(mime);

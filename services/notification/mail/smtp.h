@@ -16,6 +16,7 @@ struct smtp_config {
     const char *username; /* SMTP_USERNAME, "" for none */
     const char *password; /* SMTP_PASSWORD */
     bool starttls;        /* SMTP_STARTTLS: smtp:// must upgrade to TLS, else refuse */
+    const char *ca_file;  /* SMTP_CA_FILE: trust this CA bundle ("" = the system's) */
     long timeout_ms;
 };
 

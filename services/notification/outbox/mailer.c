@@ -67,8 +67,9 @@ static void send_one(struct mailer *m, struct smtp_client *client, struct send_j
         r->answered_ms = wallclock_ms();
         metric_inc(m->refused);
     }
-    log_warn("email not accepted\tid=%s outcome=%s error=\"%s\"", r->id,
-             r->outcome == OUTBOX_RETRY ? "retry" : "failed", error);
+    /* the reply may quote the address: the row keeps it, the log only the code */
+    log_warn("email not accepted\tid=%s outcome=%s smtp_code=%ld", r->id,
+             r->outcome == OUTBOX_RETRY ? "retry" : "failed", code);
 }
 
 static void finish(struct mailer *m, struct send_job *job)

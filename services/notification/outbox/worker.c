@@ -322,28 +322,12 @@ static enum verdict check_holds(const struct worker *w, const struct outbox_row 
 
 /* ---------- emails ---------- */
 
-/* Skip reasons of an email row. */
-#define MAIL_SKIP_NOT_CONFIGURED "email_not_configured"    /* no SMTP_URL */
-#define MAIL_SKIP_TENANT "email_disabled_for_tenant"       /* email_enabled false */
-#define MAIL_SKIP_FALLBACK_OFF "email_fallback_not_wanted" /* PO_EMAIL_FALLBACK false */
-
-/* Whether the tenant's purchase orders go by email of their own accord, not only as
- * a fallback: "email" is among its channels, and WhatsApp is either among them too
- * (both) or not available to it (its switch off, its plan without WhatsApp). */
-static bool email_chosen(const struct notification_config *cfg, const struct tenant_settings *ts)
-{
-    bool whatsapp = cfg->enabled && ts->whatsapp_enabled && ts->monthly_quota != 0;
-    return (ts->po_channels & TENANT_CHANNEL_EMAIL) &&
-           (!whatsapp || (ts->po_channels & TENANT_CHANNEL_WHATSAPP));
-}
-
 /* An email row: the message for the mailer (returns true), or its answer. */
 static bool prepare_email(struct worker *w, const struct outbox_row *row,
                           enum tenant_settings_status status, const struct tenant_settings *ts,
                           struct send_job *job)
 {
     const struct notification_config *cfg = w->cfg;
-    const char *skip = NULL;
     char error[256];
 
     if (status == TENANT_SETTINGS_UNAVAILABLE) {
@@ -360,13 +344,12 @@ static bool prepare_email(struct worker *w, const struct outbox_row *row,
         metric_inc(w->failed);
         return false;
     }
-    if (!cfg->smtp_url[0])
-        skip = MAIL_SKIP_NOT_CONFIGURED;
-    else if (!ts->email_enabled)
-        skip = MAIL_SKIP_TENANT;
-    else if (strcmp(row->follows_reason, "fallback") == 0 && !cfg->po_email_fallback &&
-             !email_chosen(cfg, ts))
-        skip = MAIL_SKIP_FALLBACK_OFF;
+    struct mail_policy policy = {
+        .configured = cfg->smtp_url[0] != '\0',
+        .whatsapp_on = cfg->enabled,
+        .fallback_wanted = cfg->po_email_fallback,
+    };
+    const char *skip = mail_skip_reason(&policy, ts, strcmp(row->follows_reason, "fallback") == 0);
     if (skip) {
         job->result.outcome = OUTBOX_SKIPPED;
         job->result.skip_reason = skip;
@@ -988,6 +971,7 @@ struct worker *worker_start(const struct notification_config *cfg,
                  .username = cfg->smtp_username,
                  .password = cfg->smtp_password,
                  .starttls = cfg->smtp_starttls && strncmp(cfg->smtp_url, "smtp://", 7) == 0,
+                 .ca_file = cfg->smtp_ca_file,
                  .timeout_ms = cfg->graph_timeout_ms},
         .max_attempts = cfg->max_attempts,
         .retry_base_ms = cfg->retry_base_ms,
