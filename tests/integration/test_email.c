@@ -397,6 +397,62 @@ static void a_bad_address_is_refused_at_intake(void **state)
     free(sql);
 }
 
+/* A paused WhatsApp account (an account-wide refusal) holds WhatsApp messages; emails
+ * go on meanwhile: here the fallback of an order whose failure Meta reports while the
+ * account is paused. */
+static void emails_go_on_while_whatsapp_is_paused(void **state)
+{
+    (void)state;
+    char t[HT_ID_LEN];
+    bakery("Panadería Pausa", "{\"whatsapp_enabled\": true}", t);
+    const char *to = phone();
+    char *faults = xasprintf("{\"not_on_whatsapp\":[\"%s\"],\"webhooks\":{\"delay_ms\":3000}}", to);
+    hs_sim(&st, "/_sim/faults", faults);
+    free(faults);
+    char *failing = post(t, to, "correo@pausa.example", "PO-P-1");
+    char *status = NULL;
+    for (int i = 0; i < 100; i++) { /* accepted by Graph; its failure comes in 3 s */
+        free(status);
+        status = hs_column(&st, failing, "status");
+        if (strcmp(status, "sent") == 0)
+            break;
+        usleep(20 * 1000);
+    }
+    assert_string_equal(status, "sent");
+    free(status);
+    hs_sim(&st, "/_sim/faults", "{\"account_error\":{\"code\":131042}}");
+    char *held = post(t, phone(), "held@pausa.example", "PO-P-2");
+    struct h_resp r = {0};
+    for (int i = 0; i < 100; i++) {
+        h_resp_free(&r);
+        r = h_call("GET", st.notif.url, NULL, NULL, "/ready");
+        if (r.status == 503)
+            break;
+        usleep(50 * 1000);
+    }
+    assert_int_equal(r.status, 503); /* paused */
+    h_resp_free(&r);
+
+    char *email = email_row_of(failing);
+    assert_string_equal(email, "sent fallback correo@pausa.example");
+    r = h_call("GET", st.notif.url, NULL, NULL, "/ready");
+    assert_int_equal(r.status, 503); /* still paused: the email went meanwhile */
+    h_resp_free(&r);
+    char *wa = hs_column(&st, held, "status");
+    assert_string_equal(wa, "queued");
+
+    hs_sim(&st, "/_sim/faults",
+           "{\"account_error\":null,\"not_on_whatsapp\":[],"
+           "\"webhooks\":{\"delay_ms\":0}}");
+    r = h_call("POST", st.notif.url, ht_admin(), "{}", "/api/v1/admin/whatsapp/resume");
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    free(wa);
+    free(email);
+    free(held);
+    free(failing);
+}
+
 /* ---------- the stack ---------- */
 
 static int setup(void **state)
@@ -446,6 +502,7 @@ int main(void)
         cmocka_unit_test(whatsapp_off_sends_the_email),
         cmocka_unit_test(refusals_fail_the_email_and_say_why),
         cmocka_unit_test(a_bad_address_is_refused_at_intake),
+        cmocka_unit_test(emails_go_on_while_whatsapp_is_paused),
     };
     if (!h_pg_start())
         return 1;

@@ -19,28 +19,38 @@
  * when it is due, a sending row's is the end of its lease, so a row whose worker died
  * comes back when the lease runs out. The payload's fields come out as text so amounts
  * stay exact decimals. */
+#define CLAIM_SQL(due)                                                                             \
+    "UPDATE whatsapp_messages m"                                                                   \
+    "   SET status = 'sending', lease_owner = $1,"                                                 \
+    "       lease_expires_at = now() + $3::int * interval '1 second',"                             \
+    "       next_attempt_at = now() + $3::int * interval '1 second', updated_at = now()"           \
+    " WHERE m.id = ANY (ARRAY(SELECT id FROM whatsapp_messages"                                    \
+    "                         WHERE " due "                         ORDER BY next_attempt_at"      \
+    "                         LIMIT $2"                                                            \
+    "                         FOR UPDATE SKIP LOCKED))"                                            \
+    " RETURNING m.id, m.tenant_id, m.kind, m.recipient_phone, m.template_name,"                    \
+    "           m.template_language, m.template_parameters::text, m.attempts,"                     \
+    "           (extract(epoch FROM m.created_at) * 1000000)::bigint,"                             \
+    "           m.payload->>'supplier_name', m.payload->>'po_number',"                             \
+    "           m.payload->>'total_amount', m.payload->>'currency',"                               \
+    "           EXISTS (SELECT 1 FROM whatsapp_opt_outs o"                                         \
+    "                    WHERE o.tenant_id = m.tenant_id"                                          \
+    "                      AND o.recipient_phone = m.recipient_phone),"                            \
+    "           coalesce(m.quota_month::text, ''), m.reach_taken,"                                 \
+    "           m.channel = 'email', coalesce(m.recipient_email, ''),"                             \
+    "           coalesce(m.follows_reason, ''), m.payload ? 'supplier_email'"
+
 static const struct db_stmt claim_stmt = {
     "outbox_claim",
-    "UPDATE whatsapp_messages m"
-    "   SET status = 'sending', lease_owner = $1,"
-    "       lease_expires_at = now() + $3::int * interval '1 second',"
-    "       next_attempt_at = now() + $3::int * interval '1 second', updated_at = now()"
-    " WHERE m.id = ANY (ARRAY(SELECT id FROM whatsapp_messages"
-    "                         WHERE next_attempt_at <= now()"
-    "                         ORDER BY next_attempt_at"
-    "                         LIMIT $2"
-    "                         FOR UPDATE SKIP LOCKED))"
-    " RETURNING m.id, m.tenant_id, m.kind, m.recipient_phone, m.template_name,"
-    "           m.template_language, m.template_parameters::text, m.attempts,"
-    "           (extract(epoch FROM m.created_at) * 1000000)::bigint,"
-    "           m.payload->>'supplier_name', m.payload->>'po_number',"
-    "           m.payload->>'total_amount', m.payload->>'currency',"
-    "           EXISTS (SELECT 1 FROM whatsapp_opt_outs o"
-    "                    WHERE o.tenant_id = m.tenant_id"
-    "                      AND o.recipient_phone = m.recipient_phone),"
-    "           coalesce(m.quota_month::text, ''), m.reach_taken,"
-    "           m.channel = 'email', coalesce(m.recipient_email, ''),"
-    "           coalesce(m.follows_reason, ''), m.payload ? 'supplier_email'",
+    CLAIM_SQL("next_attempt_at <= now()"),
+    3,
+    .replan = true,
+};
+
+/* While WhatsApp's account is paused, emails still go. */
+static const struct db_stmt claim_email_stmt = {
+    "outbox_claim_email",
+    CLAIM_SQL("next_attempt_at <= now() AND channel = 'email'"),
     3,
     .replan = true,
 };
@@ -152,7 +162,7 @@ static const char *value_or_null(const PGresult *res, int row, int col)
     return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
 }
 
-enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
+enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit, bool email_only,
                             struct outbox_claim *out)
 {
     char lease[24], lim[24];
@@ -161,7 +171,7 @@ enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
     const char *params[] = {owner, lim, lease};
 
     memset(out, 0, sizeof(*out));
-    enum db_status st = db_exec(&claim_stmt, params, &out->res);
+    enum db_status st = db_exec(email_only ? &claim_email_stmt : &claim_stmt, params, &out->res);
     if (st != DB_OK)
         return st;
     if (PQnfields(out->res) != CLAIM_COLUMNS) {

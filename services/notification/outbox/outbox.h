@@ -54,9 +54,9 @@ struct outbox_claim {
 
 /* Claims up to limit due rows for owner for lease_seconds: queued rows whose
  * next_attempt_at has come, and sending rows whose lease has expired (their worker
- * died). They become 'sending'. Fills out (free it with outbox_claim_free(), also after
- * a failure). */
-enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit,
+ * died), only email rows when email_only. They become 'sending'. Fills out (free it with
+ * outbox_claim_free(), also after a failure). */
+enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit, bool email_only,
                             struct outbox_claim *out) __attribute__((warn_unused_result));
 void outbox_claim_free(struct outbox_claim *c);
 

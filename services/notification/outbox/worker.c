@@ -690,10 +690,51 @@ static bool account_readable(struct worker *w)
     return r == GRAPH_PROBE_OK;
 }
 
+/* Turns claimed rows into jobs: answers for the writer, emails for the mailer, Graph
+ * requests (past the messaging limit and the quotas) for the sender. probe: the rows
+ * were claimed as the probe of a paused account. */
+static void dispatch(struct worker *w, const struct outbox_claim *c, bool probe)
+{
+    struct send_job_list submit = {0}, mail = {0};
+    refresh_settings(w, c);
+    const char **both = xcalloc(c->n ? c->n : 1, sizeof(*both));
+    size_t nboth = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        struct send_job *job = xcalloc(1, sizeof(*job));
+        bool go = prepare(w, &c->rows[i], probe, job);
+        if (job->email_too)
+            both[nboth++] = c->rows[i].id;
+        if (!go)
+            push_early(w, job);
+        else
+            send_job_list_push(job->mail ? &mail : &submit, job);
+    }
+    if (nboth && outbox_email_siblings(both, nboth) != DB_OK)
+        log_warn("the email rows of orders sent both ways were not made\tcount=%zu", nboth);
+    free(both);
+    mailer_submit(w->mailer, &mail);
+    take_reach(w, &submit);
+    take_quotas(w, &submit);
+    sender_submit(w->sender, &submit);
+    if (c->n > 0)
+        wakefd_signal(w->write_fd);
+}
+
+/* While the account is paused, emails go on: they owe WhatsApp nothing. */
+static void claim_emails(struct worker *w, int64_t now, size_t limit)
+{
+    struct outbox_claim c = {0};
+    if (limit == 0 || now < w->next_poll_ms)
+        return;
+    w->next_poll_ms = now + POLL_MS;
+    if (outbox_claim(w->owner, w->cfg->lease_seconds, limit, true, &c) == DB_OK)
+        dispatch(w, &c, false);
+    outbox_claim_free(&c);
+}
+
 static void claim(struct worker *w, int64_t now)
 {
     struct outbox_claim c = {0};
-    struct send_job_list submit = {0}, mail = {0};
     bool paused = pause_get(NULL, 0);
 
     if (w->was_paused && !paused)
@@ -710,9 +751,10 @@ static void claim(struct worker *w, int64_t now)
         limit = (size_t)w->cfg->worker_batch;
     int64_t due = atomic_load(&w->next_due_ms);
     if (paused) {
+        claim_emails(w, now, limit);
         /* Only a probe when due, one at a time, and only once a read finds the account
          * able to send. */
-        if (now < w->next_probe_ms || load > 0)
+        if (now < w->next_probe_ms || sender_load(w->sender) > 0)
             return;
         next_probe(w, now);
         if (!account_readable(w))
@@ -725,40 +767,16 @@ static void claim(struct worker *w, int64_t now)
         w->claim_due = true; /* the writer wakes us when there is room */
         return;
     }
-    enum db_status st = outbox_claim(w->owner, w->cfg->lease_seconds, limit, &c);
+    enum db_status st = outbox_claim(w->owner, w->cfg->lease_seconds, limit, false, &c);
     w->next_poll_ms = now + POLL_MS;
     if (now >= due)
         atomic_compare_exchange_strong(&w->next_due_ms, &due, NEVER);
     if (st != DB_OK) {
         w->claim_due = false;
-        goto out;
+    } else {
+        w->claim_due = !paused && c.n == limit;
+        dispatch(w, &c, paused);
     }
-    w->claim_due = !paused && c.n == limit;
-    refresh_settings(w, &c);
-    const char **both = xcalloc(c.n ? c.n : 1, sizeof(*both));
-    size_t nboth = 0;
-    for (size_t i = 0; i < c.n; i++) {
-        struct send_job *job = xcalloc(1, sizeof(*job));
-        bool go = prepare(w, &c.rows[i], paused, job);
-        if (job->email_too)
-            both[nboth++] = c.rows[i].id;
-        if (!go)
-            push_early(w, job);
-        else
-            send_job_list_push(job->mail ? &mail : &submit, job);
-    }
-    if (nboth && outbox_email_siblings(both, nboth) != DB_OK)
-        log_warn("the email rows of orders sent both ways were not made; the next claim "
-                 "tries again\tcount=%zu",
-                 nboth); /* their WhatsApp rows are claimed again only on a retry */
-    free(both);
-    mailer_submit(w->mailer, &mail);
-    take_reach(w, &submit);
-    take_quotas(w, &submit);
-    sender_submit(w->sender, &submit);
-    if (c.n > 0)
-        wakefd_signal(w->write_fd);
-out:
     outbox_claim_free(&c);
 }
 
@@ -829,11 +847,12 @@ static int64_t wake_time(const struct worker *w, int64_t now)
     int64_t due = atomic_load(&w->next_due_ms);
     int64_t t = w->next_poll_ms < due ? w->next_poll_ms : due;
     size_t max = (size_t)w->cfg->worker_inflight;
-    if (pause_get(NULL, 0)) /* a probe when due and none is in flight */
-        t = sender_load(w->sender) + mailer_load(w->mailer) > 0
-                ? now + POLL_MS
-                : (w->next_probe_ms > now ? w->next_probe_ms : now);
-    else if (w->claim_due && sender_load(w->sender) < max && atomic_load(&w->unwritten) < max)
+    if (pause_get(NULL, 0)) { /* a probe when due and none is in flight; emails go on */
+        int64_t probe = sender_load(w->sender) > 0
+                            ? now + POLL_MS
+                            : (w->next_probe_ms > now ? w->next_probe_ms : now);
+        t = w->next_poll_ms < probe ? w->next_poll_ms : probe;
+    } else if (w->claim_due && sender_load(w->sender) < max && atomic_load(&w->unwritten) < max)
         t = now;
     if (!w->listen && w->listen_retry_ms < t)
         t = w->listen_retry_ms;
