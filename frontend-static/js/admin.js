@@ -20,6 +20,7 @@ const PAGE_SIZE = 50;
 const PHONES_URL = '/api/v1/admin/whatsapp/phone-numbers';
 const TENANTS_URL = '/api/v1/admin/whatsapp/tenants';
 const HEALTH_URL = '/api/v1/admin/whatsapp/health';
+const AUDIT_URL = '/api/v1/admin/whatsapp/audit-log?limit=500';
 const QUALITY_RANK = { green: 0, yellow: 1, unknown: 2, red: 3 };
 /** Meta's name_status values under which the verified name may be shown. */
 const NAME_OK = ['APPROVED', 'AVAILABLE_WITHOUT_REVIEW'];
@@ -62,8 +63,8 @@ function authProblem(e) {
 async function refresh() {
   const seq = ++state.seq;
   $('updated').textContent = t('admin.updating');
-  const [phones, tenants, health] = await Promise.allSettled(
-    [api('GET', PHONES_URL), api('GET', TENANTS_URL), api('GET', HEALTH_URL)]);
+  const [phones, tenants, health, audit] = await Promise.allSettled(
+    [api('GET', PHONES_URL), api('GET', TENANTS_URL), api('GET', HEALTH_URL), api('GET', AUDIT_URL)]);
   if (seq !== state.seq) return; // a newer refresh was started meanwhile
   for (const r of [tenants, phones]) {
     if (r.status === 'rejected' && authProblem(r.reason)) {
@@ -90,6 +91,9 @@ async function refresh() {
   const h = health.status === 'fulfilled' && health.value && Array.isArray(health.value.phone_numbers)
     ? health.value.phone_numbers : null;
   state.health = h ? new Map(h.filter((x) => x && x.id).map((x) => [x.id, x])) : null;
+  // Quota crossings of this month, from the audit log (extra too: none when it fails).
+  state.quota = audit.status === 'fulfilled' && Array.isArray(audit.value)
+    ? quotaCrossings(audit.value) : new Map();
   state.updatedAt = new Date();
   render();
   if (!state.started) {
@@ -97,6 +101,24 @@ async function refresh() {
     pageReady();
   }
   checkPlatform(seq);
+}
+
+/**
+ * The newest quota crossing of this month of each tenant, from audit rows (newest first):
+ * tenant id -> {action, used, quota, month}. notification-service writes the reason as
+ * "YYYY-MM: USED of QUOTA messages"; the month is its BILLING_TIMEZONE's.
+ */
+function quotaCrossings(rows) {
+  const now = new Date();
+  const month = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}`;
+  const out = new Map();
+  for (const r of rows) {
+    if (!r || (r.action !== 'quota_warning' && r.action !== 'quota_reached') || out.has(r.tenant_id)) continue;
+    const m = /^(\d{4}-\d{2}): (\d+) of (\d+) messages$/.exec(r.reason || '');
+    if (!m || m[1] !== month) continue;
+    out.set(r.tenant_id, { action: r.action, month: m[1], used: Number(m[2]), quota: Number(m[3]) });
+  }
+  return out;
 }
 
 /**
@@ -540,6 +562,8 @@ function updateRow(rec, x) {
     const r = readiness(own);
     if (r.known && !r.ready) warnings.push(t('tenants.not_ready', { reasons: r.reasons.join('; ') }));
   }
+  const q = state.quota && state.quota.get(x.tenant_id);
+  if (q) warnings.push(t(q.action === 'quota_reached' ? 'tenants.quota_reached' : 'tenants.quota_warning', q));
   const sig = warnings.join('\n');
   if (rec.warnings.dataset.sig !== sig) {
     rec.warnings.replaceChildren(...warnings.map((w) => el('p', 'tenant-warning', w)));

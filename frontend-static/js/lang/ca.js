@@ -223,6 +223,8 @@ export default {
   'meta_status.unverified': 'sense verificar',
   'tenants.name_differs': 'El número està verificat amb el nom «{verified}», no «{name}».',
   'tenants.not_ready': 'El seu número no està a punt: {reasons}.',
+  'tenants.quota_warning': 'Ha fet servir el 80 % de la seva quota de WhatsApp de {month}: {used} de {quota} missatges.',
+  'tenants.quota_reached': 'Ha esgotat la seva quota de WhatsApp de {month} ({used} de {quota} missatges): aquest mes les seves comandes ja no s’envien per WhatsApp.',
   'assign.no_match': 'Cap número lliure no coincideix.',
   'assign.count': 'Números que coincideixen: {n}',
   'assign.confirm_title': 'Vols assignar aquest número?',

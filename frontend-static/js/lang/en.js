@@ -223,6 +223,8 @@ export default {
   'meta_status.unverified': 'unverified',
   'tenants.name_differs': 'The number is verified as “{verified}”, not “{name}”.',
   'tenants.not_ready': 'Its number is not ready: {reasons}.',
+  'tenants.quota_warning': 'It has used 80% of its WhatsApp quota for {month}: {used} of {quota} messages.',
+  'tenants.quota_reached': 'It has used up its WhatsApp quota for {month} ({used} of {quota} messages): its orders no longer go by WhatsApp this month.',
   'assign.no_match': 'No free number matches.',
   'assign.count': 'Matching numbers: {n}',
   'assign.confirm_title': 'Assign this number?',

@@ -223,6 +223,8 @@ export default {
   'meta_status.unverified': 'sin verificar',
   'tenants.name_differs': 'El número está verificado a nombre de «{verified}», no de «{name}».',
   'tenants.not_ready': 'Su número no está listo: {reasons}.',
+  'tenants.quota_warning': 'Ha usado el 80 % de su cuota de WhatsApp de {month}: {used} de {quota} mensajes.',
+  'tenants.quota_reached': 'Ha agotado su cuota de WhatsApp de {month} ({used} de {quota} mensajes): sus pedidos ya no se envían por WhatsApp este mes.',
   'assign.no_match': 'Ningún número libre coincide.',
   'assign.count': 'Números que coinciden: {n}',
   'assign.confirm_title': '¿Asignar este número?',

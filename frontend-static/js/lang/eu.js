@@ -223,6 +223,8 @@ export default {
   'meta_status.unverified': 'egiaztatu gabe',
   'tenants.name_differs': 'Zenbakia «{verified}» izenarekin dago egiaztatuta, ez «{name}» izenarekin.',
   'tenants.not_ready': 'Bere zenbakia ez dago prest: {reasons}.',
+  'tenants.quota_warning': '{month} hileko WhatsApp kuotaren % 80 erabili du: {used} mezu {quota}etik.',
+  'tenants.quota_reached': '{month} hileko WhatsApp kuota agortu du ({used} mezu {quota}etik): hilabete honetan bere eskaerak ez dira WhatsApp bidez bidaltzen.',
   'assign.no_match': 'Ez dago bat datorren zenbaki librerik.',
   'assign.count': 'Bat datozen zenbakiak: {n}',
   'assign.confirm_title': 'Zenbaki hau esleitu?',

@@ -223,6 +223,8 @@ export default {
   'meta_status.unverified': 'sen verificar',
   'tenants.name_differs': 'O número está verificado co nome «{verified}», non «{name}».',
   'tenants.not_ready': 'O seu número non está listo: {reasons}.',
+  'tenants.quota_warning': 'Usou o 80 % da súa cota de WhatsApp de {month}: {used} de {quota} mensaxes.',
+  'tenants.quota_reached': 'Esgotou a súa cota de WhatsApp de {month} ({used} de {quota} mensaxes): este mes os seus pedidos xa non se envían por WhatsApp.',
   'assign.no_match': 'Ningún número libre coincide.',
   'assign.count': 'Números que coinciden: {n}',
   'assign.confirm_title': 'Asignar este número?',
