@@ -1,0 +1,19 @@
+/* mailaddr.h - checking an email address a person typed (a supplier's), before a message
+ * is queued for it: the addr-spec of RFC 5321 that mail servers accept in practice. */
+#ifndef COMMON_MAILADDR_H
+#define COMMON_MAILADDR_H
+
+#include <stdbool.h>
+
+#define MAILADDR_MAX 255 /* 254 characters (RFC 5321's path limit less the brackets), NUL */
+
+/* Trims spaces around in and checks the rest is local@domain: a dot-atom local part of at
+ * most 64 characters (letters, digits and !#$%&'*+/=?^_`{|}~- between single dots), and
+ * a domain of at least two dot-separated labels (letters, digits, inner hyphens, 1 to 63
+ * characters each), the last of two or more letters. Quoted local parts, address
+ * literals and non-ASCII addresses are refused: mail servers without SMTPUTF8 refuse
+ * them too. Writes the address, its domain lower-cased, into out and returns true; else
+ * false (out unspecified). */
+bool mailaddr_normalize(const char *in, char out[MAILADDR_MAX]);
+
+#endif
