@@ -543,6 +543,76 @@ static void an_email_alone_makes_the_resend_an_email(void **state)
     sender_start();
 }
 
+/* The owner's card goes through tenant-service: the bakery's recent orders, and a resend
+ * of one of its messages with a corrected phone, answered as notification-service
+ * answers; a member may read but not resend, another bakery neither, and a message of
+ * another bakery is not found through this one. */
+static void tenant_service_serves_the_card(void **state)
+{
+    (void)state;
+    char event[UUID_STR_LEN], old[UUID_STR_LEN], fixed[16], o_event[UUID_STR_LEN],
+        o_msg[UUID_STR_LEN];
+    fresh_phone(fixed);
+    post_order(bakery, NOT_ON_WHATSAPP, event, old);
+    wait_status(old, "failed");
+    char *path = xasprintf("/api/v1/tenants/%s/orders?limit=3", bakery);
+    struct h_resp r = ht_call(&st.ts, "GET", path, member, NULL);
+    assert_int_equal(r.status, 200);
+    json_t *first = json_array_get(json_object_get(r.json, "orders"), 0);
+    assert_string_equal(json_str(first, "event_id"), event);
+    assert_string_equal(json_str(first, "status"), "failed");
+    assert_int_equal(json_integer_value(json_object_get(first, "error_code")), 131026);
+    assert_true(json_array_size(json_object_get(r.json, "orders")) <= 3);
+    h_resp_free(&r);
+    r = ht_call(&st.ts, "GET", path, other_owner, NULL);
+    h_assert_error(&r, 403, "forbidden");
+    h_resp_free(&r);
+    free(path);
+
+    path = xasprintf("/api/v1/tenants/%s/messages/%s/resend", bakery, old);
+    char *body = xasprintf("{\"idempotency_key\": \"card-%s\", \"supplier_phone\": \"%s\"}", old,
+                           fixed);
+    r = ht_call(&st.ts, "POST", path, member, body);
+    h_assert_error(&r, 403, "forbidden");
+    h_resp_free(&r);
+    r = ht_call(&st.ts, "POST", path, other_owner, body);
+    h_assert_error(&r, 403, "forbidden");
+    h_resp_free(&r);
+    r = ht_call(&st.ts, "POST", path, owner, "{\"idempotency_key\": \"x\", \"supplier_phone\": \"1\"}");
+    h_assert_error(&r, 422, "validation_error");
+    assert_string_equal(ht_str(&r, "field"), "supplier_phone");
+    h_resp_free(&r);
+    r = ht_call(&st.ts, "POST", path, owner, body);
+    assert_int_equal(r.status, 202);
+    char id[UUID_STR_LEN];
+    snprintf(id, sizeof id, "%s", ht_str(&r, "message_id"));
+    h_resp_free(&r);
+    r = ht_call(&st.ts, "POST", path, owner, body);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(ht_str(&r, "message_id"), id);
+    h_resp_free(&r);
+    free(path);
+    wait_status(id, "sent delivered read");
+    json_t *sends = sim_sends(fixed);
+    assert_int_equal(json_array_size(sends), 1);
+    assert_string_equal(callback_id(sends, 0), id);
+    json_decref(sends);
+
+    /* another bakery's message through this bakery's path: not found */
+    hs_settings(&st, other, "{\"whatsapp_enabled\": true}");
+    post_order(other, NOT_ON_WHATSAPP, o_event, o_msg);
+    wait_status(o_msg, "failed");
+    path = xasprintf("/api/v1/tenants/%s/messages/%s/resend", bakery, o_msg);
+    r = ht_call(&st.ts, "POST", path, owner, "{\"idempotency_key\": \"foreign\"}");
+    h_assert_error(&r, 404, "not_found");
+    h_resp_free(&r);
+    free(path);
+    char *where = xasprintf("follows_id = '%s'", o_msg);
+    assert_int_equal(count_rows(where), 0);
+    free(where);
+    free(body);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -597,6 +667,7 @@ int main(void)
         cmocka_unit_test(only_the_owner_or_admin_acts_on_a_message),
         cmocka_unit_test(bad_input_changes_nothing),
         cmocka_unit_test(an_email_alone_makes_the_resend_an_email),
+        cmocka_unit_test(tenant_service_serves_the_card),
     };
     if (!h_pg_start())
         return 1;
