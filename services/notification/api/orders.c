@@ -88,13 +88,13 @@ void handle_order_get(struct http_request *req)
     const char *tenant;
     json_t *rows = NULL;
 
-    if (!order_tenant(req, tenant_buf, &tenant))
-        return;
     /* An event id that is not a UUID names no order: 404, like an unknown one. */
     if (!uuid_is_valid(http_param(req, "event_id"), event_id)) {
         http_reply_error(req, 404, "not_found", "No such purchase order");
         return;
     }
+    if (!order_tenant(req, tenant_buf, &tenant))
+        return;
     enum db_status st = store_order_rows(tenant, event_id, &rows);
     if (st != DB_OK)
         reply_db_failure(req, st, "Reading the order");
