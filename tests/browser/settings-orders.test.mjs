@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
 import {
   T, eventually, openSettings, text, assertCleanPage, assertCleanExit, assertAxeClean,
-  assertNamesStartWithLabels, freshSupplierPhone,
+  assertNamesStartWithLabels, freshSupplierPhone, horizontalOverflow,
 } from './helpers.mjs';
 
 let stack;
@@ -185,6 +185,20 @@ test('a member sees the orders but no resend, and the backend refuses a member\'
   assert.equal(r.status, 403);
   assert.equal((await story(m.id)).messages.length, 1);
   await assertAxeClean(page, 'settings-orders.test.mjs #4');
+  assertCleanPage(page);
+  await page.close();
+});
+
+test('on a 375 px phone the list and an open resend form fit the screen', T(60), async () => {
+  const m = await failedOrder();
+  const page = await stack.newPage({ width: 375, height: 800 });
+  await openCard(page, owner);
+  const li = item(page, m.idempotency_key);
+  await li.getByRole('button', { name: /^Reenviar el pedido/ }).click();
+  await li.getByLabel('Teléfono del proveedor').waitFor({ state: 'visible' });
+  const o = await horizontalOverflow(page);
+  assert.ok(o.scrollWidth <= o.clientWidth && o.bodyScrollWidth <= o.clientWidth, `no sideways scroll: ${JSON.stringify(o)}`);
+  await assertAxeClean(page, 'settings-orders.test.mjs #5 (375 px)');
   assertCleanPage(page);
   await page.close();
 });
