@@ -85,8 +85,8 @@ static enum notif_status call_json(const char *method, const char *path, const c
         goto out;
     }
     out->http_status = res.status;
-    bool relayed = relay && res.status >= 200 && res.status < 500 && res.status != 401 &&
-                   res.status != 403;
+    bool relayed =
+        relay && res.status >= 200 && res.status < 500 && res.status != 401 && res.status != 403;
     if (res.status != 200 && !relayed) {
         describe_failure(&res, out);
         goto out;

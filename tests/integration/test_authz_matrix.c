@@ -392,8 +392,8 @@ static int setup(void **state)
         return -1;
     snprintf(w.message_a, sizeof w.message_a, "%s", ht_str(&r, "message_id"));
     h_resp_free(&r);
-    char *sql = xasprintf("SELECT idempotency_key FROM whatsapp_messages WHERE id = '%s'",
-                          w.message_a);
+    char *sql =
+        xasprintf("SELECT idempotency_key FROM whatsapp_messages WHERE id = '%s'", w.message_a);
     char *v = h_sql(w.s.notif_db, sql);
     free(sql);
     if (!v)

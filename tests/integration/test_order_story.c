@@ -172,8 +172,9 @@ static void a_failed_order_is_resent_to_the_corrected_phone(void **state)
     post_order(bakery, NOT_ON_WHATSAPP, event, old);
     wait_status(old, "failed");
 
-    struct h_resp r = h_call("GET", st.notif.url, ht_service(), NULL,
-                             "/api/v1/notifications/purchase-orders/%s?tenant_id=%s", event, bakery);
+    struct h_resp r =
+        h_call("GET", st.notif.url, ht_service(), NULL,
+               "/api/v1/notifications/purchase-orders/%s?tenant_id=%s", event, bakery);
     assert_int_equal(r.status, 200);
     assert_string_equal(ht_str(&r, "event_id"), event);
     assert_string_equal(ht_str(&r, "status"), "failed");
@@ -209,8 +210,9 @@ static void a_failed_order_is_resent_to_the_corrected_phone(void **state)
     json_decref(sends);
 
     /* linked, and the old one untouched */
-    char *v = hs_column(&st, id, "follows_id || ' ' || follows_reason || ' ' || order_event_id "
-                                 "|| ' ' || recipient_phone || ' ' || channel");
+    char *v = hs_column(&st, id,
+                        "follows_id || ' ' || follows_reason || ' ' || order_event_id "
+                        "|| ' ' || recipient_phone || ' ' || channel");
     char *want = xasprintf("%s resend %s %s whatsapp", old, event, fixed);
     assert_string_equal(v, want);
     free(want);
@@ -256,8 +258,8 @@ static void one_key_makes_one_resend(void **state)
     fresh_phone(other_phone);
     post_order(bakery, NOT_ON_WHATSAPP, event, old);
     wait_status(old, "failed");
-    char *body = xasprintf("{\"idempotency_key\": \"twice-%s\", \"supplier_phone\": \"%s\"}", old,
-                           fixed);
+    char *body =
+        xasprintf("{\"idempotency_key\": \"twice-%s\", \"supplier_phone\": \"%s\"}", old, fixed);
     struct h_resp r = resend(tenant_admin, old, body);
     assert_int_equal(r.status, 202);
     char id[UUID_STR_LEN];
@@ -325,8 +327,7 @@ static void a_queued_message_canceled_never_reaches_graph(void **state)
     v = hs_column(&st, id, "status");
     assert_string_equal(v, "canceled");
     free(v);
-    r = h_call("GET", st.notif.url, owner, NULL, "/api/v1/notifications/purchase-orders/%s",
-               event);
+    r = h_call("GET", st.notif.url, owner, NULL, "/api/v1/notifications/purchase-orders/%s", event);
     assert_int_equal(r.status, 200);
     assert_string_equal(ht_str(&r, "status"), "canceled");
     h_resp_free(&r);
@@ -528,11 +529,12 @@ static void an_email_alone_makes_the_resend_an_email(void **state)
     snprintf(id, sizeof id, "%s", ht_str(&r, "message_id"));
     h_resp_free(&r);
     free(body);
-    char *v = hs_column(&st, id, "channel || ' ' || recipient_email || ' ' || "
-                                 "(payload->>'supplier_email') || ' ' || order_event_id || ' ' || "
-                                 "follows_id");
-    char *want = xasprintf("email Pedidos@harinas-norte.example Pedidos@harinas-norte.example %s %s",
-                           event, old);
+    char *v = hs_column(&st, id,
+                        "channel || ' ' || recipient_email || ' ' || "
+                        "(payload->>'supplier_email') || ' ' || order_event_id || ' ' || "
+                        "follows_id");
+    char *want = xasprintf(
+        "email Pedidos@harinas-norte.example Pedidos@harinas-norte.example %s %s", event, old);
     assert_string_equal(v, want);
     free(want);
     free(v);
@@ -570,15 +572,16 @@ static void tenant_service_serves_the_card(void **state)
     free(path);
 
     path = xasprintf("/api/v1/tenants/%s/messages/%s/resend", bakery, old);
-    char *body = xasprintf("{\"idempotency_key\": \"card-%s\", \"supplier_phone\": \"%s\"}", old,
-                           fixed);
+    char *body =
+        xasprintf("{\"idempotency_key\": \"card-%s\", \"supplier_phone\": \"%s\"}", old, fixed);
     r = ht_call(&st.ts, "POST", path, member, body);
     h_assert_error(&r, 403, "forbidden");
     h_resp_free(&r);
     r = ht_call(&st.ts, "POST", path, other_owner, body);
     h_assert_error(&r, 403, "forbidden");
     h_resp_free(&r);
-    r = ht_call(&st.ts, "POST", path, owner, "{\"idempotency_key\": \"x\", \"supplier_phone\": \"1\"}");
+    r = ht_call(&st.ts, "POST", path, owner,
+                "{\"idempotency_key\": \"x\", \"supplier_phone\": \"1\"}");
     h_assert_error(&r, 422, "validation_error");
     assert_string_equal(ht_str(&r, "field"), "supplier_phone");
     h_resp_free(&r);

@@ -101,7 +101,7 @@ static const struct field resend_fields[] = {
     {"supplier_email", K_STR, false, false, true},
 };
 #define RESEND_VALID                                                                               \
-    "{\"idempotency_key\": \"sweep-resend\", \"supplier_phone\": \"+34 612 345 679\", "             \
+    "{\"idempotency_key\": \"sweep-resend\", \"supplier_phone\": \"+34 612 345 679\", "            \
     "\"supplier_email\": \"pedidos@sweep.example\"}"
 static const struct field rate_card_fields[] = {
     {"rates", K_STRS, true, false, false}, /* objects: every K_STRS value is wrong for it */
@@ -198,10 +198,10 @@ static const struct endpoint endpoints[] = {
      NO_BODY, NULL, NULL, 0},
     {NS, "GET", "/api/v1/notifications/purchase-orders/{event_id}",
      "/api/v1/notifications/purchase-orders/{event}", NO_BODY, NULL, NULL, 0},
-    {NS, "POST", "/api/v1/whatsapp/messages/{id}/resend", "/api/v1/whatsapp/messages/{message}/resend",
-     JSON_BODY, RESEND_VALID, F(resend_fields)},
-    {NS, "POST", "/api/v1/whatsapp/messages/{id}/cancel", "/api/v1/whatsapp/messages/{message}/cancel",
-     NO_BODY, NULL, NULL, 0},
+    {NS, "POST", "/api/v1/whatsapp/messages/{id}/resend",
+     "/api/v1/whatsapp/messages/{message}/resend", JSON_BODY, RESEND_VALID, F(resend_fields)},
+    {NS, "POST", "/api/v1/whatsapp/messages/{id}/cancel",
+     "/api/v1/whatsapp/messages/{message}/cancel", NO_BODY, NULL, NULL, 0},
     {NS, "GET", HOOK, HOOK, NO_BODY, NULL, NULL, 0},
     {NS, "POST", HOOK, HOOK, HOOK_BODY, NULL, NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/phone-numbers", "/api/v1/whatsapp/phone-numbers", NO_BODY, NULL,
@@ -833,14 +833,14 @@ static void sweep_queries(const struct endpoint *e)
         }
     }
     /* The orders of issue 21: notification-service's name their tenant; the lists page. */
-    bool ns_orders = e->svc == NS && strstr(e->pattern, "/purchase-orders") &&
-                     strcmp(e->method, "GET") == 0;
+    bool ns_orders =
+        e->svc == NS && strstr(e->pattern, "/purchase-orders") && strcmp(e->method, "GET") == 0;
     bool list = strcmp(e->method, "GET") == 0 &&
                 (strcmp(e->pattern, "/api/v1/notifications/purchase-orders") == 0 ||
                  strcmp(e->pattern, "/api/v1/tenants/{id}/orders") == 0);
     static const char *const bad_tenant[] = {"tenant_id=not-a-uuid", "tenant_id=%27--"};
-    static const char *const bad_limit[] = {"limit=0",     "limit=101", "limit=abc",
-                                            "limit=1e400", "limit=-3"};
+    static const char *const bad_limit[] = {"limit=0", "limit=101", "limit=abc", "limit=1e400",
+                                            "limit=-3"};
     for (size_t i = 0; ns_orders && i < sizeof bad_tenant / sizeof bad_tenant[0]; i++) {
         buf_reset(&t);
         buf_printf(&t, "%s?%s", path, bad_tenant[i]);

@@ -60,7 +60,7 @@ static void resend_hash(const char *follows, const json_t *body, char out[65])
 /* The checked resend body: idempotency_key, and the corrections normalized. */
 struct resend_request {
     const char *key;
-    char phone[E164_MAX];   /* "" when not corrected */
+    char phone[E164_MAX];     /* "" when not corrected */
     char email[MAILADDR_MAX]; /* "" when not corrected */
 };
 

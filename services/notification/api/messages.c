@@ -100,7 +100,7 @@ static bool iso8601_parse(const char *s, char out[TIME_TEXT_MAX])
 }
 
 bool scope_tenant(struct http_request *req, const char *asked, char out[UUID_STR_LEN],
-                         const char **tenant)
+                  const char **tenant)
 {
     const struct auth_principal *p = http_principal(req);
 

@@ -30,8 +30,8 @@ static int progress(const char *status)
  * failed, skipped or canceled, with its reason) and the messages. A new object. */
 static json_t *order_document(const char *tenant_id, const char *event_id, const json_t *rows)
 {
-    static const char *const event_keys[] = {"po_number",    "supplier_name",  "supplier_phone",
-                                             "supplier_email", "total_amount", "currency"};
+    static const char *const event_keys[] = {"po_number",      "supplier_name", "supplier_phone",
+                                             "supplier_email", "total_amount",  "currency"};
     const json_t *payload = NULL, *event_msg = NULL, *best = NULL, *last = NULL;
     json_t *messages = json_array();
     size_t i;
@@ -147,9 +147,9 @@ void handle_orders_list(struct http_request *req)
     }
     if (group)
         json_array_append_new(orders, order_document(tenant, current, group));
-    http_reply_json(req, 200,
-                    json_pack("{s:O, s:I}", "orders", orders, "count",
-                              (json_int_t)json_array_size(orders)));
+    http_reply_json(
+        req, 200,
+        json_pack("{s:O, s:I}", "orders", orders, "count", (json_int_t)json_array_size(orders)));
 out:
     json_decref(group);
     json_decref(orders);

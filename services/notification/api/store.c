@@ -35,7 +35,7 @@
     " 'read_reported_at', to_char(read_reported_at" ISO_UTC ","                                    \
     " 'failed_at', to_char(failed_at" ISO_UTC ", 'pricing', pricing,"                              \
     " 'recipient_user_id', recipient_user_id,"                                                     \
-    " 'fallback_from_language', fallback_from_language, 'channel', channel,"                      \
+    " 'fallback_from_language', fallback_from_language, 'channel', channel,"                       \
     " 'recipient_email', recipient_email, 'order_event_id', order_event_id,"                       \
     " 'follows_id', follows_id, 'follows_reason', follows_reason"
 
@@ -533,9 +533,9 @@ void store_message_head_free(struct store_message_head *h)
 enum db_status store_message_resend(const struct store_resend *r, struct store_message_ref *out)
 {
     PGresult *res = NULL;
-    const char *insert[] = {r->id,         r->follows, r->idempotency_key, r->request_hash,
-                            r->channel,    r->recipient_phone, r->recipient_email, r->payload,
-                            r->status,     r->skip_reason};
+    const char *insert[] = {r->id,      r->follows,         r->idempotency_key, r->request_hash,
+                            r->channel, r->recipient_phone, r->recipient_email, r->payload,
+                            r->status,  r->skip_reason};
     const char *existing[] = {r->tenant_id, r->idempotency_key, r->request_hash};
 
     memset(out, 0, sizeof(*out));

@@ -87,7 +87,7 @@ struct store_message_head {
     char kind[16];
     char channel[16];
     char status[16];
-    json_t *payload; /* owned (json_decref): the stored request */
+    json_t *payload;       /* owned (json_decref): the stored request */
     char *recipient_phone; /* owned; "" when none */
     char *recipient_email; /* owned; NULL when none */
 };
