@@ -14,6 +14,7 @@
 import {
   api, ApiError, errorText, startPage, pageReady, showSignIn, decodeToken, getToken, t, onLangChange, el,
 } from './common.js';
+import { startOrders, wireOrders, renderOrders } from './orders.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EDIT_ROLES = ['owner', 'admin'];
@@ -402,6 +403,7 @@ async function load() {
   state.problem = null;
   state.status = null;
   state.tenantName = '';
+  startOrders('', false);
   const claims = decodeToken(getToken());
   if (!claims) {
     showSignIn(t('signin.malformed'));
@@ -464,6 +466,7 @@ async function load() {
   render();
   pageReady();
   loadTenantName();
+  startOrders(state.tenantId, state.canEdit);
 }
 
 /**
@@ -607,7 +610,11 @@ function wire() {
     ev.returnValue = '';
   });
   $('wa-language').addEventListener('change', renderLanguageNote);
-  onLangChange(render);
+  wireOrders();
+  onLangChange(() => {
+    render();
+    renderOrders();
+  });
 }
 
 wire();

@@ -11,7 +11,7 @@
 #include "http.h"
 #include "httpclient.h"
 #include "log.h"
-#include "email.h"
+#include "mailaddr.h"
 #include "po_template.h"
 #include "retention.h"
 #include "tenants/quota_events.h"
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
         log_error("SMTP_URL must be an smtp:// or smtps:// URL\tvalue=\"%s\"", app.cfg.smtp_url);
         return 2;
     }
-    if (app.cfg.smtp_url[0] && app.cfg.smtp_from[0] && !email_address_valid(app.cfg.smtp_from)) {
+    if (app.cfg.smtp_url[0] && app.cfg.smtp_from[0] && !mailaddr_valid(app.cfg.smtp_from)) {
         log_error("SMTP_FROM must be one email address\tvalue=\"%s\"", app.cfg.smtp_from);
         return 2;
     }

@@ -42,6 +42,10 @@ void handle_admin_plan_put(struct http_request *req);
 /* POST /api/v1/internal/tenants/{id}/quota-events: notification-service's quota crossings */
 void handle_internal_quota_event(struct http_request *req);
 
+/* tenant_orders.c: the bakery's recent orders and resending one (notification-service's) */
+void handle_tenant_orders(struct http_request *req);
+void handle_tenant_message_resend(struct http_request *req);
+
 /* whatsapp_admin.c */
 void handle_admin_phone_numbers(struct http_request *req);
 void handle_admin_health(struct http_request *req);

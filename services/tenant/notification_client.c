@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,11 +64,12 @@ static void describe_failure(const struct httpc_result *res, struct notif_result
 }
 
 /* Calls method path (with query; body may be NULL) within timeout_ms and checks that a
- * 200 answer is JSON of type expect. path_label is the path without the query, for
- * metrics. */
+ * 200 answer is JSON of type expect; with relay, any 2xx or 4xx answer but 401 and 403
+ * (those say the services disagree on tokens) is taken, to be passed on. path_label is
+ * the path without the query, for metrics. */
 static enum notif_status call_json(const char *method, const char *path, const char *path_label,
                                    const json_t *body, long timeout_ms, json_type expect,
-                                   struct notif_result *out)
+                                   bool relay, struct notif_result *out)
 {
     enum notif_status st = NOTIF_FAILED;
     struct httpc_result res;
@@ -83,7 +85,9 @@ static enum notif_status call_json(const char *method, const char *path, const c
         goto out;
     }
     out->http_status = res.status;
-    if (res.status != 200) {
+    bool relayed =
+        relay && res.status >= 200 && res.status < 500 && res.status != 401 && res.status != 403;
+    if (res.status != 200 && !relayed) {
         describe_failure(&res, out);
         goto out;
     }
@@ -110,7 +114,7 @@ out:
 static enum notif_status get_json(const char *path, const char *path_label, json_type expect,
                                   struct notif_result *out)
 {
-    return call_json("GET", path, path_label, NULL, notif_timeout_ms, expect, out);
+    return call_json("GET", path, path_label, NULL, notif_timeout_ms, expect, false, out);
 }
 
 enum notif_status notif_phone_numbers(struct notif_result *out)
@@ -159,7 +163,7 @@ enum notif_status notif_template_sync(const json_t *body, struct notif_result *o
 {
     static const char path[] = "/api/v1/whatsapp/templates/sync";
     long timeout = notif_timeout_ms > SYNC_TIMEOUT_MS ? notif_timeout_ms : SYNC_TIMEOUT_MS;
-    return call_json("POST", path, path, body, timeout, JSON_OBJECT, out);
+    return call_json("POST", path, path, body, timeout, JSON_OBJECT, false, out);
 }
 
 enum notif_status notif_quota_usage(const char *tenant_id, struct notif_result *out)
@@ -168,6 +172,27 @@ enum notif_status notif_quota_usage(const char *tenant_id, struct notif_result *
     char *with_query = xasprintf("%s?tenant_id=%s", path, tenant_id);
     enum notif_status st = get_json(with_query, path, JSON_OBJECT, out);
     free(with_query);
+    return st;
+}
+
+enum notif_status notif_orders(const char *tenant_id, long limit, struct notif_result *out)
+{
+    static const char path[] = "/api/v1/notifications/purchase-orders";
+    char *with_query = xasprintf("%s?tenant_id=%s&limit=%ld", path, tenant_id, limit);
+    enum notif_status st = get_json(with_query, path, JSON_OBJECT, out);
+    free(with_query);
+    return st;
+}
+
+enum notif_status notif_resend(const char *tenant_id, const char *message_id, const json_t *body,
+                               struct notif_result *out)
+{
+    static const char label[] = "/api/v1/whatsapp/messages/{id}/resend";
+    char *path =
+        xasprintf("/api/v1/whatsapp/messages/%s/resend?tenant_id=%s", message_id, tenant_id);
+    enum notif_status st =
+        call_json("POST", path, label, body, notif_timeout_ms, JSON_OBJECT, true, out);
+    free(path);
     return st;
 }
 

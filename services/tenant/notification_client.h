@@ -61,6 +61,16 @@ enum notif_status notif_template_sync(const json_t *body, struct notif_result *o
  * out->json is {tenant_id, month "2026-12", used}, this month's quota units. */
 enum notif_status notif_quota_usage(const char *tenant_id, struct notif_result *out)
     __attribute__((warn_unused_result));
+/* GET /api/v1/notifications/purchase-orders?tenant_id=ID&limit=N (ID a checked UUID): on
+ * NOTIF_OK out->json is {orders, count}, the tenant's last N orders with their story. */
+enum notif_status notif_orders(const char *tenant_id, long limit, struct notif_result *out)
+    __attribute__((warn_unused_result));
+/* POST /api/v1/whatsapp/messages/MID/resend?tenant_id=ID with body (MID and ID checked
+ * UUIDs; the message must be the tenant's). NOTIF_OK for any answer to pass on to the
+ * caller as it is (out->http_status: 202, 200, or a 4xx with the error shape); failures
+ * as for the other calls. */
+enum notif_status notif_resend(const char *tenant_id, const char *message_id, const json_t *body,
+                               struct notif_result *out) __attribute__((warn_unused_result));
 /* True when notification-service answers GET /health (short timeout, no token). */
 bool notif_reachable(void);
 void notif_result_free(struct notif_result *r);

@@ -33,6 +33,10 @@ const struct http_route tenant_routes[] = {
     {"GET", "/api/v1/tenants/{id}/plan", handle_tenant_plan_get, READERS},
     {"GET", "/api/v1/admin/tenants/{id}/plan", handle_admin_plan_get, ADMIN},
     {"PUT", "/api/v1/admin/tenants/{id}/plan", handle_admin_plan_put, ADMIN},
+    /* the bakery's recent orders, and an order sent again (issue 21) */
+    {"GET", "/api/v1/tenants/{id}/orders", handle_tenant_orders, READERS},
+    {"POST", "/api/v1/tenants/{id}/messages/{message_id}/resend", handle_tenant_message_resend,
+     WRITERS},
     /* notification-service's quota crossings, written to the audit log */
     {"POST", "/api/v1/internal/tenants/{id}/quota-events", handle_internal_quota_event,
      AUTH_ROLE_SERVICE},

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "email.h"
+#include "mailaddr.h"
 #include "po_template.h"
 
 enum setting_kind {
@@ -81,7 +81,7 @@ static const char *value_problem(const struct setting *s, const json_t *value)
         const char *problem = text_problem(text, s->max_chars);
         if (problem)
             return problem;
-        if (s->kind == SET_EMAIL && text[0] && !email_address_valid(text))
+        if (s->kind == SET_EMAIL && text[0] && !mailaddr_valid(text))
             return "must be an e-mail address (or \"\" for none)";
         return NULL;
     }

@@ -34,12 +34,12 @@ CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 
 # The sources each harness is linked with (its own file first).
 declare -A SOURCES=(
-    [purchase_order]="services/notification/api/intake_validate.c common/alloc.c common/e164.c common/email.c common/jsonutil.c common/uuidutil.c"
-    [message]="services/notification/api/intake_validate.c common/alloc.c common/e164.c common/email.c common/jsonutil.c common/uuidutil.c"
+    [purchase_order]="services/notification/api/intake_validate.c common/alloc.c common/e164.c common/mailaddr.c common/jsonutil.c common/uuidutil.c"
+    [message]="services/notification/api/intake_validate.c common/alloc.c common/e164.c common/mailaddr.c common/jsonutil.c common/uuidutil.c"
     [webhook]="services/notification/api/webhook_parse.c common/alloc.c common/config.c common/e164.c common/hex.c common/hmac.c common/log.c common/uuidutil.c"
     [e164]="common/e164.c"
     [auth]="common/auth.c common/alloc.c common/uuidutil.c"
-    [settings]="services/tenant/settings_validate.c common/po_template.c common/email.c common/jsonutil.c common/alloc.c"
+    [settings]="services/tenant/settings_validate.c common/po_template.c common/mailaddr.c common/jsonutil.c common/alloc.c"
     [route]="common/route.c"
 )
 declare -A INCLUDES=(

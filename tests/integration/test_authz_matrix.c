@@ -63,14 +63,16 @@ enum body {
     SYNC_BODY,
     PLAN_BODY,
     RATE_CARD_BODY,
-    QUOTA_EVENT_BODY
+    QUOTA_EVENT_BODY,
+    RESEND_BODY
 };
 
 struct row {
     enum svc svc;
     const char *method;
     const char *pattern; /* as in routes.c */
-    const char *path;    /* {A}: tenant A, {M}: a message of tenant A */
+    const char *path;    /* {A}: tenant A, {M}: a final message of tenant A, {E}: its event,
+                            {Q}: a queued message of tenant A */
     enum body body;
     long want[NCALLERS];
 };
@@ -136,6 +138,11 @@ static const struct row rows[] = {
     /* notification-service's quota crossings: services only, not even the admin */
     {TS, "POST", "/api/v1/internal/tenants/{id}/quota-events",
      "/api/v1/internal/tenants/{A}/quota-events", QUOTA_EVENT_BODY, AUTH(403, 403, 403, 403, 200)},
+    /* the bakery's orders (issue 21): its users read them, its owner or admin resends */
+    {TS, "GET", "/api/v1/tenants/{id}/orders", "/api/v1/tenants/{A}/orders", NO_BODY,
+     AUTH(200, 200, 403, 200, 200)},
+    {TS, "POST", "/api/v1/tenants/{id}/messages/{message_id}/resend",
+     "/api/v1/tenants/{A}/messages/{M}/resend", RESEND_BODY, AUTH(202, 202, 403, 403, 403)},
     {TS, "GET", "/app/*", "/app/admin/whatsapp", NO_BODY, PUBLIC(200)},
 
     {NS, "GET", "/health", "/health", NO_BODY, PUBLIC(200)},
@@ -151,6 +158,18 @@ static const struct row rows[] = {
     /* Another tenant's message is not found rather than forbidden: ids do not leak. */
     {NS, "GET", "/api/v1/whatsapp/messages/{id}", "/api/v1/whatsapp/messages/{M}", NO_BODY,
      AUTH(200, 200, 404, 200, 200)},
+    /* an order's story (issue 21): another bakery's owner naming A is refused, as when
+     * listing messages; resend and cancel: not its plain members, and another bakery does
+     * not find the message. The second cancel of {Q} is 200 (idempotent). */
+    {NS, "GET", "/api/v1/notifications/purchase-orders",
+     "/api/v1/notifications/purchase-orders?tenant_id={A}", NO_BODY, AUTH(200, 200, 403, 200, 200)},
+    {NS, "GET", "/api/v1/notifications/purchase-orders/{event_id}",
+     "/api/v1/notifications/purchase-orders/{E}?tenant_id={A}", NO_BODY,
+     AUTH(200, 200, 403, 200, 200)},
+    {NS, "POST", "/api/v1/whatsapp/messages/{id}/resend", "/api/v1/whatsapp/messages/{M}/resend",
+     RESEND_BODY, AUTH(202, 202, 404, 403, 202)},
+    {NS, "POST", "/api/v1/whatsapp/messages/{id}/cancel", "/api/v1/whatsapp/messages/{Q}/cancel",
+     NO_BODY, AUTH(200, 200, 404, 403, 200)},
     {NS, "GET", HOOK, HOOK VERIFY_QUERY, NO_BODY, PUBLIC(200)},
     {NS, "POST", HOOK, HOOK, HOOK_BODY, PUBLIC(200)},
     {NS, "GET", "/api/v1/whatsapp/phone-numbers", "/api/v1/whatsapp/phone-numbers", NO_BODY,
@@ -184,6 +203,8 @@ static struct {
     struct h_stack s;
     char a[UUID_STR_LEN], b[UUID_STR_LEN];
     char message_a[UUID_STR_LEN];
+    char event_a[UUID_STR_LEN];
+    char queued_a[UUID_STR_LEN];
     char *tokens[NCALLERS]; /* NULL: no Authorization header */
     int counter;
 } w;
@@ -242,6 +263,12 @@ static char *fill(const char *tpl)
         } else if (strncmp(p, "{M}", 3) == 0) {
             buf_append_str(&b, w.message_a);
             p += 3;
+        } else if (strncmp(p, "{E}", 3) == 0) {
+            buf_append_str(&b, w.event_a);
+            p += 3;
+        } else if (strncmp(p, "{Q}", 3) == 0) {
+            buf_append_str(&b, w.queued_a);
+            p += 3;
         } else {
             buf_append(&b, p++, 1);
         }
@@ -273,6 +300,8 @@ static char *make_body(enum body kind)
     case RATE_CARD_BODY:
         return xstrdup("{\"rates\": [{\"category\": \"utility\", \"country\": \"ES\", "
                        "\"price\": 0.02}]}");
+    case RESEND_BODY:
+        return xasprintf("{\"idempotency_key\": \"matrix-%s\"}", id);
     case ASSIGN_BODY:
         return xstrdup("{\"phone_number_id\": \"" HS_PHONE(03) "\"}");
     case PO_BODY:
@@ -322,6 +351,17 @@ static struct h_resp send_as(enum svc svc, const char *method, const char *path,
 
 /* ---------- fixtures ---------- */
 
+static bool message_a_final(void *arg)
+{
+    (void)arg;
+    char *sql = xasprintf("SELECT status FROM whatsapp_messages WHERE id = '%s'", w.message_a);
+    char *v = h_sql(w.s.notif_db, sql);
+    bool final = v && strcmp(v, "queued") != 0 && strcmp(v, "sending") != 0 && v[0];
+    free(v);
+    free(sql);
+    return final;
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -352,7 +392,30 @@ static int setup(void **state)
         return -1;
     snprintf(w.message_a, sizeof w.message_a, "%s", ht_str(&r, "message_id"));
     h_resp_free(&r);
-    return 0;
+    char *sql =
+        xasprintf("SELECT idempotency_key FROM whatsapp_messages WHERE id = '%s'", w.message_a);
+    char *v = h_sql(w.s.notif_db, sql);
+    free(sql);
+    if (!v)
+        return -1;
+    snprintf(w.event_a, sizeof w.event_a, "%s", v);
+    free(v);
+    /* Resent, it must be final: tenant A has WhatsApp off, so it ends skipped. */
+    if (!h_wait_until(message_a_final, NULL, 15000))
+        return -1;
+    /* A message of A due in an hour, so it stays queued for cancel. */
+    uuid_new(w.queued_a);
+    sql = xasprintf("INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, "
+                    "request_hash, recipient_phone, template_name, template_parameters, payload, "
+                    "next_attempt_at) VALUES ('%s', '%s', 'matrix-queued', 'template', 'x', "
+                    "'+34612345678', 'po_notification', '[]', '{}', now() + interval '1 hour') "
+                    "RETURNING id",
+                    w.queued_a, w.a);
+    v = h_sql(w.s.notif_db, sql);
+    free(sql);
+    bool inserted = v && strcmp(v, w.queued_a) == 0;
+    free(v);
+    return inserted ? 0 : -1;
 }
 
 static int teardown(void **state)

@@ -31,6 +31,7 @@
 #define HOOK "/api/v1/whatsapp/webhook"
 #define NESTING 10000
 #define FAILURES_SHOWN 40
+#define SETUP_EVENT "0b3c2f1e-7a54-4e1b-9c8d-000000000001" /* the order setup() posts */
 
 enum svc { TS, NS };
 enum body_kind { NO_BODY, JSON_BODY, HOOK_BODY };
@@ -94,6 +95,14 @@ static const struct field message_fields[] = {
     {"language", K_STR, false, false, true},
     {"parameters", K_STRS, true, true, false},
 };
+static const struct field resend_fields[] = {
+    {"idempotency_key", K_STR, true, true, false},
+    {"supplier_phone", K_STR, false, false, true},
+    {"supplier_email", K_STR, false, false, true},
+};
+#define RESEND_VALID                                                                               \
+    "{\"idempotency_key\": \"sweep-resend\", \"supplier_phone\": \"+34 612 345 679\", "            \
+    "\"supplier_email\": \"pedidos@sweep.example\"}"
 static const struct field rate_card_fields[] = {
     {"rates", K_STRS, true, false, false}, /* objects: every K_STRS value is wrong for it */
     {"effective_date", K_STR, false, false, true},
@@ -158,6 +167,12 @@ static const struct endpoint endpoints[] = {
      "/api/v1/internal/tenants/{tenant}/quota-events", JSON_BODY,
      "{\"event\": \"quota_warning\", \"used\": 400, \"quota\": 500, \"month\": \"2026-12\"}",
      F(quota_event_fields), true},
+    /* the bakery's orders (issue 21) */
+    {TS, "GET", "/api/v1/tenants/{id}/orders", "/api/v1/tenants/{tenant}/orders", NO_BODY, NULL,
+     NULL, 0},
+    {TS, "POST", "/api/v1/tenants/{id}/messages/{message_id}/resend",
+     "/api/v1/tenants/{tenant}/messages/{message}/resend", JSON_BODY, RESEND_VALID,
+     F(resend_fields)},
     {TS, "GET", "/app/*", "/app/admin/whatsapp", NO_BODY, NULL, NULL, 0},
 
     {NS, "GET", "/health", "/health", NO_BODY, NULL, NULL, 0},
@@ -178,6 +193,15 @@ static const struct endpoint endpoints[] = {
     {NS, "GET", "/api/v1/whatsapp/messages", "/api/v1/whatsapp/messages", NO_BODY, NULL, NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/messages/{id}", "/api/v1/whatsapp/messages/{message}", NO_BODY,
      NULL, NULL, 0},
+    /* an order's story, resend and cancel (issue 21) */
+    {NS, "GET", "/api/v1/notifications/purchase-orders", "/api/v1/notifications/purchase-orders",
+     NO_BODY, NULL, NULL, 0},
+    {NS, "GET", "/api/v1/notifications/purchase-orders/{event_id}",
+     "/api/v1/notifications/purchase-orders/{event}", NO_BODY, NULL, NULL, 0},
+    {NS, "POST", "/api/v1/whatsapp/messages/{id}/resend",
+     "/api/v1/whatsapp/messages/{message}/resend", JSON_BODY, RESEND_VALID, F(resend_fields)},
+    {NS, "POST", "/api/v1/whatsapp/messages/{id}/cancel",
+     "/api/v1/whatsapp/messages/{message}/cancel", NO_BODY, NULL, NULL, 0},
     {NS, "GET", HOOK, HOOK, NO_BODY, NULL, NULL, 0},
     {NS, "POST", HOOK, HOOK, HOOK_BODY, NULL, NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/phone-numbers", "/api/v1/whatsapp/phone-numbers", NO_BODY, NULL,
@@ -236,6 +260,9 @@ static char *fill(const char *tpl)
         } else if (strncmp(p, "{message}", 9) == 0) {
             buf_append_str(&b, w.message);
             p += 9;
+        } else if (strncmp(p, "{event}", 7) == 0) {
+            buf_append_str(&b, SETUP_EVENT);
+            p += 7;
         } else {
             buf_append(&b, p++, 1);
         }
@@ -387,7 +414,7 @@ static int setup(void **state)
     w.service_auth = xasprintf("Authorization: Bearer %s\r\n", ht_service());
     ht_create_tenant(&w.s.ts, "Panadería del Barrido", w.tenant);
     /* A message to read back through /messages/{id} (skipped: sending is off). */
-    char *body = xasprintf("{\"event_id\": \"0b3c2f1e-7a54-4e1b-9c8d-000000000001\", "
+    char *body = xasprintf("{\"event_id\": \"" SETUP_EVENT "\", "
                            "\"tenant_id\": \"%s\", \"po_number\": \"PO-1\", \"supplier_name\": "
                            "\"S\", \"supplier_phone\": \"+34612345678\", \"total_amount\": 1, "
                            "\"currency\": \"EUR\"}",
@@ -726,7 +753,7 @@ static void sweep_paths(const struct endpoint *e)
     expect(e, e->method, t.data, headers, body, len, S404_405, "8 KiB path");
 
     /* Invalid ids where the route has one. */
-    if (strstr(e->pattern, "{id}")) {
+    if (strstr(e->pattern, "{id}") || strstr(e->pattern, "{event_id}")) {
         static const char *const ids[] = {
             "not-a-uuid",
             "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaa",
@@ -743,12 +770,18 @@ static void sweep_paths(const struct endpoint *e)
             "{aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa}",
             "00000000-0000-0000-0000-000000000000", /* well-formed, nobody's */
         };
-        const char *at = strstr(e->path, "{tenant}") ? "{tenant}" : "{message}";
+        const char *at = strstr(e->path, "{tenant}")    ? "{tenant}"
+                         : strstr(e->path, "{message}") ? "{message}"
+                                                        : "{event}";
         size_t prefix = (size_t)(strstr(e->path, at) - e->path);
+        /* an event id is unique per tenant: the platform names the tenant */
+        char tenant_query[64] = "";
+        if (strcmp(at, "{event}") == 0)
+            snprintf(tenant_query, sizeof tenant_query, "?tenant_id=%s", w.tenant);
         const char *rest = e->path + prefix + strlen(at);
         for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
             buf_reset(&t);
-            buf_printf(&t, "%.*s%s%s", (int)prefix, e->path, ids[i], rest);
+            buf_printf(&t, "%.*s%s%s%s", (int)prefix, e->path, ids[i], rest, tenant_query);
             expect(e, e->method, t.data, headers, body, len, S404, "invalid id");
         }
         buf_reset(&t);
@@ -756,6 +789,7 @@ static void sweep_paths(const struct endpoint *e)
         for (int i = 0; i < 8192; i++)
             buf_append(&t, "a", 1);
         buf_append_str(&t, rest);
+        buf_append_str(&t, tenant_query);
         expect(e, e->method, t.data, headers, body, len, S404, "8 KiB id");
     }
 
@@ -797,6 +831,25 @@ static void sweep_queries(const struct endpoint *e)
             buf_printf(&t, "%s?%s", path, bad[i]);
             expect(e, "GET", t.data, NULL, NULL, 0, S422, bad[i]);
         }
+    }
+    /* The orders of issue 21: notification-service's name their tenant; the lists page. */
+    bool ns_orders =
+        e->svc == NS && strstr(e->pattern, "/purchase-orders") && strcmp(e->method, "GET") == 0;
+    bool list = strcmp(e->method, "GET") == 0 &&
+                (strcmp(e->pattern, "/api/v1/notifications/purchase-orders") == 0 ||
+                 strcmp(e->pattern, "/api/v1/tenants/{id}/orders") == 0);
+    static const char *const bad_tenant[] = {"tenant_id=not-a-uuid", "tenant_id=%27--"};
+    static const char *const bad_limit[] = {"limit=0", "limit=101", "limit=abc", "limit=1e400",
+                                            "limit=-3"};
+    for (size_t i = 0; ns_orders && i < sizeof bad_tenant / sizeof bad_tenant[0]; i++) {
+        buf_reset(&t);
+        buf_printf(&t, "%s?%s", path, bad_tenant[i]);
+        expect(e, "GET", t.data, NULL, NULL, 0, S422, bad_tenant[i]);
+    }
+    for (size_t i = 0; list && i < sizeof bad_limit / sizeof bad_limit[0]; i++) {
+        buf_reset(&t);
+        buf_printf(&t, "%s?%s&tenant_id=%s", path, bad_limit[i], w.tenant);
+        expect(e, "GET", t.data, NULL, NULL, 0, S422, bad_limit[i]);
     }
     if (strcmp(e->pattern, "/api/v1/admin/whatsapp/audit-log") == 0) {
         static const char *const bad[] = {"tenant_id=junk", "tenant_id=%27--",

@@ -4,6 +4,7 @@
 
 #include "db.h"
 #include "http.h"
+#include "uuidutil.h"
 
 /* ops.c: readiness, and metrics with the queue gauges refreshed */
 void handle_ready(struct http_request *req);
@@ -21,6 +22,19 @@ void handle_template_message(struct http_request *req);
 /* messages.c: reading outbox rows */
 void handle_messages_list(struct http_request *req);
 void handle_message_get(struct http_request *req);
+/* messages.c: the tenant a caller may read, from the query's tenant_id (asked, NULL when
+ * absent): a user's own (403 for another), else the one asked for (*tenant NULL: all),
+ * written canonical into out. Answers (422, 403) and returns false on a refusal. */
+bool scope_tenant(struct http_request *req, const char *asked, char out[UUID_STR_LEN],
+                  const char **tenant);
+
+/* orders.c: a purchase order's whole story, and a tenant's recent orders (issue 21) */
+void handle_order_get(struct http_request *req);
+void handle_orders_list(struct http_request *req);
+
+/* message_actions.c: a message sent again (corrected) or stopped before Graph has it */
+void handle_message_resend(struct http_request *req);
+void handle_message_cancel(struct http_request *req);
 
 /* webhook.c: Meta's webhook */
 void handle_webhook_verify(struct http_request *req);

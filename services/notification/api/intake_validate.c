@@ -12,7 +12,7 @@
 #include "alloc.h"
 #include "e164.h"
 #include "jsonutil.h"
-#include "email.h"
+#include "mailaddr.h"
 #include "uuidutil.h"
 
 #define TEXT_MAX_CHARS 200         /* po_number, supplier_name, idempotency_key */
@@ -156,17 +156,19 @@ static bool take_text(struct intake *in, const char *key, size_t max, bool trim)
     return true;
 }
 
-/* An optional address the order may also go to by email (issue 21). */
+/* An optional address the order may also go to by email (issue 21), stored as
+ * mailaddr_normalize() writes it. */
 static bool take_email(struct intake *in, const char *key)
 {
     const char *s = json_string_value(json_object_get(in->body, key));
+    char address[MAILADDR_MAX];
     if (!s)
         return true;
-    if (!email_address_valid(s)) {
+    if (!mailaddr_normalize(s, address)) {
         field_error(in, key, "must be one email address, e.g. pedidos@harinas.example");
         return false;
     }
-    json_object_set_new(in->payload, key, json_string(s));
+    json_object_set_new(in->payload, key, json_string(address));
     return true;
 }
 

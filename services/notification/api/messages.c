@@ -13,8 +13,8 @@
 #define LIST_MAX_LIMIT 500
 #define TIME_TEXT_MAX 96 /* generous: the compiler cannot bound the fields */
 
-static const char *const statuses[] = {"queued", "sending", "sent",   "delivered",
-                                       "read",   "failed",  "skipped"};
+static const char *const statuses[] = {"queued", "sending", "sent",    "delivered",
+                                       "read",   "failed",  "skipped", "canceled"};
 
 /* Reads exactly n digits at *p into *out and advances past them. */
 static bool digits(const char **p, int n, int *out)
@@ -99,10 +99,8 @@ static bool iso8601_parse(const char *s, char out[TIME_TEXT_MAX])
     return true;
 }
 
-/* The tenant a caller may list: a user's own (403 for another), else the one asked for
- * (NULL: all). Answers and returns false on a refusal. */
-static bool scope_tenant(struct http_request *req, const char *asked, char out[UUID_STR_LEN],
-                         const char **tenant)
+bool scope_tenant(struct http_request *req, const char *asked, char out[UUID_STR_LEN],
+                  const char **tenant)
 {
     const struct auth_principal *p = http_principal(req);
 
@@ -154,7 +152,7 @@ void handle_messages_list(struct http_request *req)
         if (i == sizeof statuses / sizeof statuses[0]) {
             http_reply_field_error(req, 422, "validation_error", "status",
                                    "status must be one of queued, sending, sent, delivered, "
-                                   "read, failed, skipped");
+                                   "read, failed, skipped, canceled");
             goto out;
         }
     }

@@ -19,6 +19,13 @@ struct http_route notification_routes[] = {
     /* reading; tenant users are scoped to their tenant by the handlers */
     {"GET", "/api/v1/whatsapp/messages", handle_messages_list, AUTH_ROLES_ANY},
     {"GET", "/api/v1/whatsapp/messages/{id}", handle_message_get, AUTH_ROLES_ANY},
+    /* an order's story and a tenant's recent orders; the bakery's owner or admin resends
+     * or cancels (issue 21). Cancel takes no body. */
+    {"GET", "/api/v1/notifications/purchase-orders", handle_orders_list, AUTH_ROLES_ANY},
+    {"GET", "/api/v1/notifications/purchase-orders/{event_id}", handle_order_get, AUTH_ROLES_ANY},
+    {"POST", "/api/v1/whatsapp/messages/{id}/resend", handle_message_resend, AUTH_ROLES_ANY},
+    {"POST", "/api/v1/whatsapp/messages/{id}/cancel", handle_message_cancel, AUTH_ROLES_ANY,
+     HTTP_ROUTE_RAW_BODY},
     /* Meta's webhook: public, authenticated by the verify token and the body signature */
     {"GET", WEBHOOK, handle_webhook_verify, 0},
     {"POST", WEBHOOK, handle_webhook_post, 0, HTTP_ROUTE_RAW_BODY},

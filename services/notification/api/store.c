@@ -35,7 +35,9 @@
     " 'read_reported_at', to_char(read_reported_at" ISO_UTC ","                                    \
     " 'failed_at', to_char(failed_at" ISO_UTC ", 'pricing', pricing,"                              \
     " 'recipient_user_id', recipient_user_id,"                                                     \
-    " 'fallback_from_language', fallback_from_language"
+    " 'fallback_from_language', fallback_from_language, 'channel', channel,"                       \
+    " 'recipient_email', recipient_email, 'order_event_id', order_event_id,"                       \
+    " 'follows_id', follows_id, 'follows_reason', follows_reason"
 
 /* ---------- intake ---------- */
 
@@ -78,6 +80,80 @@ static const struct db_stmt st_message_get = {
     "api_message_get",
     "SELECT json_build_object(" MESSAGE_FIELDS ", 'payload', payload)::text"
     " FROM whatsapp_messages WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid)",
+    2,
+};
+
+/* ---------- an order's story, resend and cancel ---------- */
+
+/* One row of an order: whether it is the event's own (the only one without an
+ * order_event_id), the event's stored request, and the message. */
+#define ORDER_ROW                                                                                  \
+    "json_build_object('event', order_event_id IS NULL, 'payload',"                                \
+    " CASE WHEN order_event_id IS NULL THEN payload END,"                                          \
+    " 'message', json_build_object(" MESSAGE_FIELDS "))"
+
+/* Found by the two indexes: the event's row by (tenant_id, idempotency_key), the rows
+ * derived from it by (tenant_id, order_event_id). */
+static const struct db_stmt st_order_rows = {
+    "api_order_rows",
+    "SELECT " ORDER_ROW "::text FROM whatsapp_messages"
+    " WHERE tenant_id = $1::uuid AND ((idempotency_key = $2 AND kind = 'purchase_order'"
+    "  AND order_event_id IS NULL) OR order_event_id = $2)"
+    " ORDER BY created_at, id",
+    2,
+};
+
+/* The tenant's last $2 events by its created_at index, then each one's rows. */
+static const struct db_stmt st_order_recent = {
+    "api_order_recent",
+    "WITH ev AS (SELECT id, idempotency_key, created_at FROM whatsapp_messages"
+    "  WHERE tenant_id = $1::uuid AND kind = 'purchase_order' AND order_event_id IS NULL"
+    "  ORDER BY created_at DESC, id DESC LIMIT $2::int)"
+    " SELECT (r.doc::jsonb || jsonb_build_object('event_id', ev.idempotency_key))::text"
+    " FROM ev, LATERAL (SELECT " ORDER_ROW " AS doc, created_at AS at, id AS mid"
+    "  FROM whatsapp_messages WHERE tenant_id = $1::uuid"
+    "   AND (id = ev.id OR order_event_id = ev.idempotency_key)) r"
+    " ORDER BY ev.created_at DESC, ev.id DESC, r.at, r.mid",
+    2,
+    .replan = true,
+};
+
+static const struct db_stmt st_message_head = {
+    "api_message_head",
+    "SELECT tenant_id, kind, channel, status, payload::text, recipient_phone, recipient_email"
+    " FROM whatsapp_messages WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid)",
+    2,
+};
+
+/* The new row takes the template and the parameters intake stored from the corrected
+ * request; a purchase order's language is chosen at send time, as for a new order. */
+static const struct db_stmt st_message_resend = {
+    "api_message_resend",
+    "INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash, channel,"
+    "  recipient_phone, recipient_email, template_name, template_language, template_parameters,"
+    "  payload, status, skip_reason, next_attempt_at, order_event_id, follows_id, follows_reason)"
+    " SELECT $1, o.tenant_id, $3, o.kind, $4, $5, $6, $7, o.template_name, p.v->>'language',"
+    "  CASE WHEN o.kind = 'purchase_order'"
+    "   THEN jsonb_build_array(p.v->'supplier_name', p.v->'po_number') ELSE p.v->'parameters' END,"
+    "  p.v, $9::text, $10, CASE WHEN $9::text = 'queued' THEN now() END,"
+    "  coalesce(o.order_event_id, CASE WHEN o.kind = 'purchase_order' THEN o.idempotency_key END),"
+    "  o.id, 'resend'"
+    " FROM whatsapp_messages o, (SELECT $8::jsonb AS v) p WHERE o.id = $2"
+    " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id, status",
+    10,
+};
+
+/* Only a queued row is canceled: one being sent holds the row lock of its claim, so the
+ * update waits for it and then finds it 'sending' (or further) and leaves it. */
+static const struct db_stmt st_message_cancel = {
+    "api_message_cancel",
+    "WITH c AS (UPDATE whatsapp_messages SET status = 'canceled', next_attempt_at = NULL,"
+    "  lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+    "  WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid) AND status = 'queued'"
+    "  RETURNING status)"
+    " SELECT coalesce((SELECT status FROM c), (SELECT status FROM whatsapp_messages"
+    "  WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid)), ''),"
+    "  EXISTS (SELECT 1 FROM c)",
     2,
 };
 
@@ -377,6 +453,128 @@ enum db_status store_message_get(const char *id, const char *tenant_id, json_t *
     enum db_status st = db_exec(&st_message_get, params, &res);
     if (st == DB_OK && PQntuples(res) == 1)
         *out = row_json(res, 0);
+    PQclear(res);
+    return st;
+}
+
+/* ---------- an order's story, resend and cancel ---------- */
+
+/* Every row of res as parsed JSON, in a new array. */
+static json_t *rows_json(const PGresult *res)
+{
+    json_t *rows = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *row = row_json(res, i);
+        if (row)
+            json_array_append_new(rows, row);
+    }
+    return rows;
+}
+
+enum db_status store_order_rows(const char *tenant_id, const char *event_id, json_t **out)
+{
+    PGresult *res = NULL;
+    const char *params[] = {tenant_id, event_id};
+    *out = NULL;
+    enum db_status st = db_exec(&st_order_rows, params, &res);
+    if (st == DB_OK)
+        *out = rows_json(res);
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_order_recent(const char *tenant_id, long limit, json_t **out)
+{
+    PGresult *res = NULL;
+    char l[24];
+    snprintf(l, sizeof l, "%ld", limit);
+    const char *params[] = {tenant_id, l};
+    *out = NULL;
+    enum db_status st = db_exec(&st_order_recent, params, &res);
+    if (st == DB_OK)
+        *out = rows_json(res);
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_message_head(const char *id, const char *tenant_id,
+                                  struct store_message_head *out)
+{
+    PGresult *res = NULL;
+    const char *params[] = {id, tenant_id};
+    memset(out, 0, sizeof(*out));
+    enum db_status st = db_exec(&st_message_head, params, &res);
+    if (st != DB_OK || PQntuples(res) != 1)
+        goto out;
+    out->payload = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+    if (!out->payload) {
+        log_error("database returned a malformed payload\tmessage_id=%s", id);
+        st = DB_ERROR;
+        goto out;
+    }
+    out->found = true;
+    snprintf(out->tenant_id, sizeof out->tenant_id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->kind, sizeof out->kind, "%s", PQgetvalue(res, 0, 1));
+    snprintf(out->channel, sizeof out->channel, "%s", PQgetvalue(res, 0, 2));
+    snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 3));
+    out->recipient_phone = xstrdup(PQgetvalue(res, 0, 5));
+    out->recipient_email = PQgetisnull(res, 0, 6) ? NULL : xstrdup(PQgetvalue(res, 0, 6));
+out:
+    PQclear(res);
+    return st;
+}
+
+void store_message_head_free(struct store_message_head *h)
+{
+    json_decref(h->payload);
+    free(h->recipient_phone);
+    free(h->recipient_email);
+    memset(h, 0, sizeof(*h));
+}
+
+enum db_status store_message_resend(const struct store_resend *r, struct store_message_ref *out)
+{
+    PGresult *res = NULL;
+    const char *insert[] = {r->id,      r->follows,         r->idempotency_key, r->request_hash,
+                            r->channel, r->recipient_phone, r->recipient_email, r->payload,
+                            r->status,  r->skip_reason};
+    const char *existing[] = {r->tenant_id, r->idempotency_key, r->request_hash};
+
+    memset(out, 0, sizeof(*out));
+    enum db_status st = db_exec(&st_message_resend, insert, &res);
+    if (st != DB_OK)
+        goto out;
+    if (PQntuples(res) == 1) {
+        out->created = true;
+        out->same_request = true;
+    } else {
+        /* The key was used, or the message resent is gone (retention): then no row. */
+        PQclear(res);
+        res = NULL;
+        st = db_exec(&st_message_existing, existing, &res);
+        if (st != DB_OK || PQntuples(res) != 1)
+            goto out;
+        out->same_request = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+    }
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 1));
+out:
+    PQclear(res);
+    return st;
+}
+
+enum db_status store_message_cancel(const char *id, const char *tenant_id, char status[16],
+                                    bool *canceled)
+{
+    PGresult *res = NULL;
+    const char *params[] = {id, tenant_id};
+    status[0] = '\0';
+    *canceled = false;
+    enum db_status st = db_exec(&st_message_cancel, params, &res);
+    if (st == DB_OK && PQntuples(res) == 1) {
+        snprintf(status, 16, "%s", PQgetvalue(res, 0, 0));
+        *canceled = PQgetvalue(res, 0, 1)[0] == 't';
+    }
     PQclear(res);
     return st;
 }

@@ -65,6 +65,68 @@ enum db_status store_message_list(const struct store_message_filter *f, json_t *
 enum db_status store_message_get(const char *id, const char *tenant_id, json_t **out)
     __attribute__((warn_unused_result));
 
+/* ---------- an order's story, resend and cancel (issue 21) ---------- */
+
+/* The rows of one purchase order of tenant_id, oldest first: the event's own row (kind
+ * purchase_order, idempotency_key = event_id, no order_event_id) and every row with
+ * order_event_id = event_id (email, fallbacks, resends). *out gets a new JSON array of
+ * {"event": true|false, "payload": the stored request or null, "message": the message
+ * as store_message_list() gives it}; empty when the tenant has no such order. */
+enum db_status store_order_rows(const char *tenant_id, const char *event_id, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* The rows of the tenant's limit most recent purchase orders, in the same shape plus
+ * "event_id", newest order first and each order's rows oldest first. */
+enum db_status store_order_recent(const char *tenant_id, long limit, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* The row a resend or cancel acts on: what decides what may be done and how. */
+struct store_message_head {
+    bool found;
+    char tenant_id[UUID_STR_LEN];
+    char kind[16];
+    char channel[16];
+    char status[16];
+    json_t *payload;       /* owned (json_decref): the stored request */
+    char *recipient_phone; /* owned; "" when none */
+    char *recipient_email; /* owned; NULL when none */
+};
+
+/* Reads message id (in tenant_id's rows when tenant_id is not NULL) into *out; found is
+ * false when there is none. Free with store_message_head_free(). */
+enum db_status store_message_head(const char *id, const char *tenant_id,
+                                  struct store_message_head *out)
+    __attribute__((warn_unused_result));
+void store_message_head_free(struct store_message_head *h);
+
+/* A resend of message follows: a new row of the same tenant, kind and template, linked to
+ * it (follows_id, follows_reason 'resend', order_event_id the order's). Strings borrowed. */
+struct store_resend {
+    const char *id;              /* a fresh UUID */
+    const char *tenant_id;       /* the message's */
+    const char *follows;         /* the message resent */
+    const char *idempotency_key; /* stored as given: the caller prefixes it */
+    const char *request_hash;
+    const char *channel; /* "whatsapp" | "email" */
+    const char *recipient_phone;
+    const char *recipient_email; /* NULL for WhatsApp without one */
+    const char *payload;         /* JSON text: the request with the corrections */
+    const char *status;          /* "queued" | "skipped" */
+    const char *skip_reason;
+};
+
+/* Inserts r unless the tenant has used r->idempotency_key; fills out as
+ * store_message_create() does, with an empty id when the message resent no longer
+ * exists. Waking the workers is the caller's. */
+enum db_status store_message_resend(const struct store_resend *r, struct store_message_ref *out)
+    __attribute__((warn_unused_result));
+
+/* Cancels message id (in tenant_id's rows when not NULL) if it is queued: status
+ * 'canceled', out of the queue. status receives the message's status after the call
+ * ("" when there is no such message) and *canceled whether this call canceled it. */
+enum db_status store_message_cancel(const char *id, const char *tenant_id, char status[16],
+                                    bool *canceled) __attribute__((warn_unused_result));
+
 /* ---------- webhook statuses ---------- */
 
 struct store_status_counts {

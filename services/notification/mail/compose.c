@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "email.h"
+#include "mailaddr.h"
 #include "outbox/amount.h"
 #include "po_template.h"
 
@@ -65,11 +65,11 @@ int mail_compose(const struct mail_order *order, const struct tenant_settings *t
                                                                        : "es";
     snprintf(out->language, sizeof out->language, "%s", language);
     const char *from = ts->email_from_address[0] ? ts->email_from_address : smtp_from;
-    if (!email_address_valid(order->to)) {
+    if (!mailaddr_valid(order->to)) {
         snprintf(error, errlen, "the supplier's email address is not valid");
         return -1;
     }
-    if (!email_address_valid(from)) {
+    if (!mailaddr_valid(from)) {
         snprintf(error, errlen,
                  "no sender address: the bakery's email_from_address and "
                  "SMTP_FROM are unset or not valid");
@@ -84,7 +84,7 @@ int mail_compose(const struct mail_order *order, const struct tenant_settings *t
     }
     out->from_address = xstrdup(from);
     out->from_name = xstrdup(ts->email_from_name);
-    out->reply_to = xstrdup(email_address_valid(ts->email_reply_to) ? ts->email_reply_to : "");
+    out->reply_to = xstrdup(mailaddr_valid(ts->email_reply_to) ? ts->email_reply_to : "");
     out->to = xstrdup(order->to);
 
     buf_printf(&b, subject_format(language), order->po_number);
