@@ -69,11 +69,13 @@ static const struct db_stmt stmt_settings_get = {
 };
 
 /* One statement: the merge happens under the row lock the UPDATE takes, so two owners
- * changing different keys at once both keep their change. */
+ * changing different keys at once both keep their change. The WhatsApp switch moves the
+ * purchase-order channels with it (tenant_settings_apply, migration 0006). */
 static const struct db_stmt stmt_settings_merge = {
     "tenant_settings_merge",
     "UPDATE tenant_settings s"
-    "   SET notification_settings = s.notification_settings || $2::jsonb, updated_at = now()"
+    "   SET notification_settings = tenant_settings_apply(s.notification_settings, $2::jsonb),"
+    "       updated_at = now()"
     " WHERE s.tenant_id = $1"
     " RETURNING " SETTINGS_DOC("$3") "::text",
     3,

@@ -329,6 +329,69 @@ static void whatsapp_off_sends_the_email(void **state)
     free(id);
 }
 
+/* po_notification_channels ["email"] with WhatsApp switched on: no WhatsApp at all, the
+ * email only. */
+static void email_only_channels_send_no_whatsapp(void **state)
+{
+    (void)state;
+    char t[HT_ID_LEN];
+    bakery("Obrador Correo",
+           "{\"whatsapp_enabled\": true, \"po_notification_channels\": [\"email\"]}", t);
+    const char *to = phone();
+    char *id = post(t, to, "solo@correo.example", "PO-E-1");
+    char *email = email_row_of(id);
+    assert_string_equal(email, "sent fallback solo@correo.example");
+    char *wa = hs_column(&st, id, "status || ' ' || coalesce(skip_reason, '')");
+    assert_string_equal(wa, "skipped whatsapp_not_in_channels");
+    assert_int_equal(graph_sends_to(to), 0);
+    int n;
+    free(mails_to("solo@correo.example", &n));
+    assert_int_equal(n, 1);
+    free(wa);
+    free(email);
+    free(id);
+}
+
+/* The owner's card shows only the WhatsApp switch: switching it moves the channels
+ * (tenant-service's migration 0006), unless the same change sets them. */
+static void the_switch_moves_the_channels(void **state)
+{
+    (void)state;
+    char t[HT_ID_LEN];
+    ht_create_tenant(&st.ts, "Horno Interruptor", t);
+    char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", t);
+    const struct {
+        const char *put, *channels;
+    } steps[] = {
+        {NULL, "[\"email\"]"}, /* DESIGN.md's default */
+        {"{\"whatsapp_enabled\": true}", "[\"whatsapp\"]"},
+        {"{\"whatsapp_enabled\": true}", "[\"whatsapp\"]"}, /* no change, nothing moves */
+        {"{\"whatsapp_enabled\": false}", "[\"email\"]"},
+        {"{\"whatsapp_enabled\": true, \"po_notification_channels\": [\"email\", "
+         "\"whatsapp\"]}",
+         "[\"email\", \"whatsapp\"]"},
+        {"{\"email_from_name\": \"Horno\"}", "[\"email\", \"whatsapp\"]"},
+        {"{\"whatsapp_enabled\": false}", "[\"email\"]"},
+        {"{\"whatsapp_enabled\": true, \"po_notification_channels\": [\"email\"]}", "[\"email\"]"},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        struct h_resp r = steps[i].put ? ht_call(&st.ts, "PUT", path, ht_admin(), steps[i].put)
+                                       : ht_call(&st.ts, "GET", path, ht_admin(), NULL);
+        assert_int_equal(r.status, 200);
+        char *got = json_dumps(json_object_get(r.json, "po_notification_channels"), JSON_COMPACT);
+        json_t *want = json_loads(steps[i].channels, 0, NULL);
+        char *wanted = json_dumps(want, JSON_COMPACT);
+        if (strcmp(got, wanted) != 0)
+            fail_msg("step %zu (%s): channels %s, want %s", i, steps[i].put ? steps[i].put : "GET",
+                     got, wanted);
+        free(got);
+        free(wanted);
+        json_decref(want);
+        h_resp_free(&r);
+    }
+    free(path);
+}
+
 /* A refused address fails with the server's words; a busy one is tried again, then
  * fails after WHATSAPP_MAX_ATTEMPTS. Nothing else is lost. */
 static void refusals_fail_the_email_and_say_why(void **state)
@@ -500,6 +563,8 @@ int main(void)
         cmocka_unit_test(a_basic_plan_gets_email_only),
         cmocka_unit_test(both_channels_send_both),
         cmocka_unit_test(whatsapp_off_sends_the_email),
+        cmocka_unit_test(email_only_channels_send_no_whatsapp),
+        cmocka_unit_test(the_switch_moves_the_channels),
         cmocka_unit_test(refusals_fail_the_email_and_say_why),
         cmocka_unit_test(a_bad_address_is_refused_at_intake),
         cmocka_unit_test(emails_go_on_while_whatsapp_is_paused),

@@ -37,6 +37,7 @@ static struct tenant_settings settings(bool enabled, const char *phone, const ch
     memset(&s, 0, sizeof s);
     s.whatsapp_enabled = enabled;
     s.po_notifications_enabled = true;
+    s.po_channels = TENANT_CHANNEL_WHATSAPP;
     snprintf(s.phone_number_id, sizeof s.phone_number_id, "%s", phone);
     snprintf(s.display_phone_number, sizeof s.display_phone_number, "%s",
              *phone ? "+34 612 345 679" : "");

@@ -108,21 +108,28 @@ static void an_email_row_is_skipped_only_for_a_reason(void **state)
     struct mail_policy p = {.configured = true, .whatsapp_on = true, .fallback_wanted = true};
     struct tenant_settings ts = bakery();
 
+    ts.po_channels = TENANT_CHANNEL_WHATSAPP;
     assert_null(mail_skip_reason(&p, &ts, true)); /* a fallback, wanted */
     p.fallback_wanted = false;
-    /* WhatsApp on and chosen instead of email (email only in the channel list): no */
+    /* WhatsApp chosen (its switch on, "whatsapp" in the channels): no fallback */
     assert_string_equal(mail_skip_reason(&p, &ts, true), MAIL_SKIP_FALLBACK_OFF);
     /* both channels chosen: the email is the bakery's choice, not a fallback */
     ts.po_channels = TENANT_CHANNEL_EMAIL | TENANT_CHANNEL_WHATSAPP;
     assert_null(mail_skip_reason(&p, &ts, true));
-    /* WhatsApp not available to it: switched off, or a plan without it */
+    /* email chosen, WhatsApp not: among the channels, switched off, no plan for it */
     ts.po_channels = TENANT_CHANNEL_EMAIL;
+    assert_null(mail_skip_reason(&p, &ts, true));
+    ts.po_channels = TENANT_CHANNEL_EMAIL | TENANT_CHANNEL_WHATSAPP;
     ts.whatsapp_enabled = false;
     assert_null(mail_skip_reason(&p, &ts, true));
     ts.whatsapp_enabled = true;
     ts.monthly_quota = 0;
     assert_null(mail_skip_reason(&p, &ts, true));
-    /* WhatsApp only, fallback not wanted: no */
+    ts.monthly_quota = 500;
+    p.whatsapp_on = false;
+    assert_null(mail_skip_reason(&p, &ts, true));
+    p.whatsapp_on = true;
+    /* WhatsApp only, switched off, fallback not wanted: no */
     ts.po_channels = TENANT_CHANNEL_WHATSAPP;
     ts.whatsapp_enabled = false;
     assert_string_equal(mail_skip_reason(&p, &ts, true), MAIL_SKIP_FALLBACK_OFF);

@@ -127,7 +127,8 @@ const char *mail_skip_reason(const struct mail_policy *p, const struct tenant_se
         return MAIL_SKIP_NOT_CONFIGURED;
     if (!ts->email_enabled)
         return MAIL_SKIP_TENANT;
-    bool whatsapp = p->whatsapp_on && ts->whatsapp_enabled && ts->monthly_quota != 0;
+    bool whatsapp = p->whatsapp_on && ts->whatsapp_enabled && ts->monthly_quota != 0 &&
+                    (ts->po_channels & TENANT_CHANNEL_WHATSAPP);
     bool chosen = (ts->po_channels & TENANT_CHANNEL_EMAIL) &&
                   (!whatsapp || (ts->po_channels & TENANT_CHANNEL_WHATSAPP));
     return fallback && !p->fallback_wanted && !chosen ? MAIL_SKIP_FALLBACK_OFF : NULL;

@@ -57,7 +57,8 @@ struct mail_policy {
  * reasons above), or NULL when it is. fallback: the row stands in for a WhatsApp message
  * that failed or was skipped. Such an email goes when fallbacks are wanted, or when the
  * bakery chose email of its own accord: "email" among its channels, and WhatsApp either
- * among them too or not available to it (switched off, a plan without WhatsApp). */
+ * among them too or not available to it (not among them, switched off, a plan without
+ * WhatsApp). */
 const char *mail_skip_reason(const struct mail_policy *p, const struct tenant_settings *ts,
                              bool fallback);
 

@@ -120,6 +120,11 @@ void compose(const struct compose_input *in, struct compose_result *out)
         skip(out, in, COMPOSE_SKIP_PO, true);
         return;
     }
+    /* the bakery's orders go by email only (its email row follows: migration 0016) */
+    if (row->kind == OUTBOX_PURCHASE_ORDER && !(ts->po_channels & TENANT_CHANNEL_WHATSAPP)) {
+        skip(out, in, COMPOSE_SKIP_CHANNEL, true);
+        return;
+    }
     if (row->opted_out) {
         skip(out, in, COMPOSE_SKIP_OPTED_OUT, false);
         return;

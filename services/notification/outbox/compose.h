@@ -19,6 +19,7 @@
 #define COMPOSE_SKIP_OPTED_OUT "recipient_opted_out"
 #define COMPOSE_SKIP_NO_SENDER "no_sender_phone_number"
 #define COMPOSE_SKIP_QUOTA "quota_exceeded" /* the plan's monthly quota is used (worker.c) */
+#define COMPOSE_SKIP_CHANNEL "whatsapp_not_in_channels" /* po_notification_channels */
 
 enum compose_outcome {
     COMPOSE_SEND, /* the request below */

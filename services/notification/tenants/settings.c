@@ -160,8 +160,8 @@ void tenant_settings_parse(const json_t *obj, struct tenant_settings *out)
     string_key(obj, "email_from_address", out->email_from_address, sizeof out->email_from_address);
     string_key(obj, "email_from_name", out->email_from_name, sizeof out->email_from_name);
     string_key(obj, "email_reply_to", out->email_reply_to, sizeof out->email_reply_to);
-    /* DESIGN.md's default is ["email"]; an absent or mistyped list keeps the old
-     * behaviour of this service, WhatsApp only */
+    /* DESIGN.md's default is ["email"]; an absent or mistyped list (a tenant-service
+     * older than its migration 0006) keeps the old behaviour of this service: WhatsApp */
     const json_t *channels = json_object_get(obj, "po_notification_channels");
     size_t i;
     const json_t *ch;
