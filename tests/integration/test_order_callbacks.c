@@ -42,6 +42,10 @@ struct rx_request {
     char message_id[64];
     char tenant_id[64];
     char channel[16];
+    char follows_id[64];
+    char follows_reason[16];
+    char reason[64];
+    long error_code;
     long sequence;
     bool signature_ok, key_matches_body, has_at;
     unsigned answered;
@@ -116,6 +120,10 @@ static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *conn, const 
     copy_str(r.message_id, sizeof r.message_id, j, "message_id");
     copy_str(r.tenant_id, sizeof r.tenant_id, j, "tenant_id");
     copy_str(r.channel, sizeof r.channel, j, "channel");
+    copy_str(r.follows_id, sizeof r.follows_id, j, "follows_id");
+    copy_str(r.follows_reason, sizeof r.follows_reason, j, "follows_reason");
+    copy_str(r.reason, sizeof r.reason, j, "reason");
+    r.error_code = (long)json_integer_value(json_object_get(json_object_get(j, "error"), "code"));
     snprintf(r.key, sizeof r.key, "%s", key ? key : "");
     const char *cb = json_string_value(json_object_get(j, "callback_id"));
     r.key_matches_body = key && cb && strcmp(key, cb) == 0;
@@ -391,6 +399,101 @@ static void a_killed_service_delivers_what_waited_after_its_restart(void **state
     free(id);
 }
 
+/* Two instances on one database: every callback is posted once, in order per order. */
+static void two_instances_post_each_callback_once_in_order(void **state)
+{
+    (void)state;
+    struct h_proc second;
+    assert_true(hs_start_notification(&st, &second, h_free_port()));
+    enum { ORDERS = 12 };
+    char events[ORDERS][UUID_STR_LEN];
+    char *ids[ORDERS];
+    for (int i = 0; i < ORDERS; i++) {
+        uuid_new(events[i]);
+        char to[32];
+        snprintf(to, sizeof to, "+346002110%02d", i);
+        ids[i] = post_order(events[i], to);
+    }
+    for (int i = 0; i < ORDERS; i++) {
+        struct wait_for w = {events[i], "read", 0};
+        assert_true(h_wait_until(arrived, &w, 30000));
+    }
+    usleep(500 * 1000);
+    for (int i = 0; i < ORDERS; i++) {
+        assert_story(events[i], ids[i]);
+        struct rx_request got[64];
+        assert_int_equal(rx_of(events[i], false, got, 64), 4); /* none twice */
+        free(ids[i]);
+    }
+    assert_int_equal(h_stop(&second), 0);
+}
+
+/* The rows the other channels write (an email fallback of a failed WhatsApp message, a
+ * resend that is canceled) are told as well, with their channel, link and error. The
+ * rows are written here as those paths write them, with no worker due to take them. */
+static void fallback_email_resend_and_cancel_are_told(void **state)
+{
+    (void)state;
+    char event[UUID_STR_LEN], wa[UUID_STR_LEN], mail[UUID_STR_LEN], again[UUID_STR_LEN];
+    uuid_new(event);
+    uuid_new(wa);
+    uuid_new(mail);
+    uuid_new(again);
+    static const char *const cols =
+        "INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,"
+        " recipient_phone, template_name, template_parameters, payload, status,"
+        " next_attempt_at, channel, recipient_email, order_event_id, follows_id,"
+        " follows_reason) VALUES ";
+    free(sql("%s('%s', '%s', '%s', 'purchase_order', 'h', '+34600210099', 'po_notification',"
+             " '[]', '{}', 'queued', now() + interval '1 day', 'whatsapp', NULL, NULL, NULL,"
+             " NULL)",
+             cols, wa, tenant, event));
+    free(sql("UPDATE whatsapp_messages SET status = 'failed', next_attempt_at = NULL,"
+             " error_code = 131026, error_message = 'Message undeliverable' WHERE id = '%s'",
+             wa));
+    free(sql("%s('%s', '%s', '%s-email', 'purchase_order', 'h', '+34600210099',"
+             " 'po_notification', '[]', '{}', 'queued', now() + interval '1 day', 'email',"
+             " 'pedidos@harinas.example', '%s', '%s', 'fallback')",
+             cols, mail, tenant, event, event, wa));
+    free(sql("UPDATE whatsapp_messages SET status = 'sent', next_attempt_at = NULL"
+             " WHERE id = '%s'",
+             mail));
+    free(sql("%s('%s', '%s', '%s-resend', 'purchase_order', 'h', '+34600210098',"
+             " 'po_notification', '[]', '{}', 'queued', now() + interval '1 day', 'whatsapp',"
+             " NULL, '%s', '%s', 'resend')",
+             cols, again, tenant, event, event, wa));
+    free(sql("UPDATE whatsapp_messages SET status = 'canceled', next_attempt_at = NULL"
+             " WHERE id = '%s'",
+             again));
+
+    struct wait_for w = {event, "canceled", 0};
+    assert_true(h_wait_until(arrived, &w, 30000));
+    struct {
+        const char *status, *channel, *message, *follows, *reason;
+        long code;
+    } want[] = {
+        {"queued", "whatsapp", wa, "", "", 0},
+        {"failed", "whatsapp", wa, "", "", 131026},
+        {"fallback", "email", mail, wa, "fallback", 0},
+        {"sent", "email", mail, wa, "fallback", 0},
+        {"queued", "whatsapp", again, wa, "resend", 0},
+        {"canceled", "whatsapp", again, wa, "resend", 0},
+    };
+    struct rx_request got[64];
+    size_t n = rx_of(event, true, got, 64);
+    assert_int_equal(n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(got[i].status, want[i].status);
+        assert_string_equal(got[i].channel, want[i].channel);
+        assert_string_equal(got[i].message_id, want[i].message);
+        assert_string_equal(got[i].follows_id, want[i].follows);
+        assert_string_equal(got[i].follows_reason, want[i].reason);
+        assert_int_equal(got[i].error_code, want[i].code);
+        assert_int_equal(got[i].sequence, (long)i + 1);
+        assert_true(got[i].signature_ok);
+    }
+}
+
 /* Runs notification-service with env; returns its exit status and output. */
 static int run_binary(const char *const *env, char *out, size_t outlen)
 {
@@ -514,6 +617,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_orders_states_arrive_in_order_and_signed),
         cmocka_unit_test(a_failing_receiver_holds_only_its_order_and_gets_the_same_key),
+        cmocka_unit_test(two_instances_post_each_callback_once_in_order),
+        cmocka_unit_test(fallback_email_resend_and_cancel_are_told),
         cmocka_unit_test(a_killed_service_delivers_what_waited_after_its_restart),
         cmocka_unit_test(a_bad_callback_configuration_stops_the_start),
         cmocka_unit_test(without_a_url_nothing_is_queued),
