@@ -19,7 +19,7 @@
 #include "prng.h"
 #include "shutdown.h"
 
-#define SEQUENCE_BATCH 1000L
+#define SEQUENCE_BATCH 5000L
 #define CLAIM_ORDERS 32L
 #define PER_ORDER 16L
 #define PRUNE_EVERY_MS 3600000L
@@ -158,10 +158,10 @@ static long backoff_ms(long attempt)
     return d / 2 + (long)(prng_unit(&jitter) * (double)(d - d / 2));
 }
 
-static bool finish(const struct callback_order *o, long done, const char *failed_id,
-                   const char *error, long delay_ms)
+static bool finish(const struct callback_order *o, long done, long failed, const char *error,
+                   long delay_ms)
 {
-    if (callback_queue_finish(o->id, owner, done, failed_id, error, delay_ms) == DB_OK)
+    if (callback_queue_finish(o->id, owner, done, failed, error, delay_ms) == DB_OK)
         return true;
     /* The lease runs out and another pass takes the order again: at least once. */
     log_warn("order callback result not written: the order's callbacks come back after the "
@@ -187,7 +187,7 @@ static bool deliver_order(const struct callback_order *o, long long deadline_ms)
             continue;
         }
         if (shutdown_requested()) { /* cut short: not the receiver's failure */
-            finish(o, done, NULL, NULL, 0);
+            finish(o, done, 0, NULL, 0);
             return false;
         }
         count("failed", 1);
@@ -197,17 +197,17 @@ static bool deliver_order(const struct callback_order *o, long long deadline_ms)
                      "reason=\"%s\"",
                      o->id, it->sequence, it->key, it->attempts + 1, why);
             count("dropped", 1);
-            finish(o, it->sequence, NULL, NULL, 0);
+            finish(o, it->sequence, 0, NULL, 0);
             return r != POST_DOWN;
         }
         long delay = backoff_ms(it->attempts + 1);
         log_info("order callback failed, retried later\torder=%s sequence=%ld key=%s "
                  "attempt=%ld retry_ms=%ld reason=\"%s\"",
                  o->id, it->sequence, it->key, it->attempts + 1, delay, why);
-        finish(o, done, it->id, why, delay);
+        finish(o, done, it->sequence, why, delay);
         return r != POST_DOWN;
     }
-    finish(o, done, NULL, NULL, 0);
+    finish(o, done, 0, NULL, 0);
     return true;
 }
 
@@ -246,7 +246,7 @@ static void pass(void *arg)
         /* Not tried: due again after the first retry delay (the receiver is down), or
          * at once (the lease's time ran out, or the process stops). */
         for (; i < b.n; i++)
-            finish(&b.orders[i], 0, NULL, NULL, receiver_up ? 0 : config->callback_retry_base_ms);
+            finish(&b.orders[i], 0, 0, NULL, receiver_up ? 0 : config->callback_retry_base_ms);
         callback_batch_free(&b);
         if (!receiver_up || (n < (size_t)CLAIM_ORDERS && sequenced < SEQUENCE_BATCH))
             return;

@@ -29,7 +29,7 @@ static const struct db_stmt claim_stmt = {
     "                           ORDER BY next_attempt_at LIMIT $3"
     "                           FOR UPDATE SKIP LOCKED))"
     "  RETURNING o.id, o.done_sequence)"
-    " SELECT cl.id, c.id, c.sequence, c.idempotency_key, c.attempts,"
+    " SELECT cl.id, c.sequence, c.idempotency_key, c.attempts,"
     "        c.at < now() - $5::int * interval '1 second',"
     "        jsonb_strip_nulls(jsonb_build_object("
     "         'callback_id', c.idempotency_key, 'event_id', c.event_id,"
@@ -58,7 +58,7 @@ static const struct db_stmt finish_stmt = {
     "WITH gone AS (DELETE FROM order_callbacks"
     "               WHERE order_id = $1::bigint AND sequence <= $3::bigint),"
     " tried AS (UPDATE order_callbacks SET attempts = attempts + 1, last_error = $5"
-    "            WHERE id = $4::bigint)"
+    "            WHERE order_id = $1::bigint AND sequence = $4::bigint)"
     " UPDATE order_callback_orders o"
     "    SET done_sequence = greatest(o.done_sequence, $3::bigint),"
     "        next_attempt_at = CASE WHEN greatest(o.done_sequence, $3::bigint) < o.last_sequence"
@@ -106,7 +106,7 @@ enum db_status callback_queue_sequence(long max_rows, long *count)
     return DB_OK;
 }
 
-enum { COL_ORDER, COL_ID, COL_SEQUENCE, COL_KEY, COL_ATTEMPTS, COL_EXPIRED, COL_BODY };
+enum { COL_ORDER, COL_SEQUENCE, COL_KEY, COL_ATTEMPTS, COL_EXPIRED, COL_BODY };
 
 enum db_status callback_queue_claim(const char *owner, long lease_seconds, long max_orders,
                                     long per_order, long max_age_seconds,
@@ -132,11 +132,10 @@ enum db_status callback_queue_claim(const char *owner, long lease_seconds, long 
             out->orders[out->n].items = xcalloc((size_t)per_order, sizeof(struct callback_item));
             out->n++;
         }
-        if (PQgetisnull(res, i, COL_ID))
+        if (PQgetisnull(res, i, COL_SEQUENCE))
             continue; /* leased, nothing waiting */
         struct callback_order *o = &out->orders[out->n - 1];
         struct callback_item *it = &o->items[o->n++];
-        it->id = xstrdup(PQgetvalue(res, i, COL_ID));
         it->sequence = strtol(PQgetvalue(res, i, COL_SEQUENCE), NULL, 10);
         it->key = xstrdup(PQgetvalue(res, i, COL_KEY));
         it->attempts = strtol(PQgetvalue(res, i, COL_ATTEMPTS), NULL, 10);
@@ -154,7 +153,6 @@ void callback_batch_free(struct callback_batch *b)
     for (size_t i = 0; i < b->n; i++) {
         struct callback_order *o = &b->orders[i];
         for (size_t j = 0; j < o->n; j++) {
-            free(o->items[j].id);
             free(o->items[j].key);
             free(o->items[j].body);
         }
@@ -166,12 +164,13 @@ void callback_batch_free(struct callback_batch *b)
 }
 
 enum db_status callback_queue_finish(const char *order_id, const char *owner, long done_sequence,
-                                     const char *failed_id, const char *error, long delay_ms)
+                                     long failed_sequence, const char *error, long delay_ms)
 {
-    char done[24], delay[24];
+    char done[24], failed[24], delay[24];
     snprintf(done, sizeof done, "%ld", done_sequence);
+    snprintf(failed, sizeof failed, "%ld", failed_sequence);
     snprintf(delay, sizeof delay, "%ld", delay_ms);
-    const char *params[] = {order_id, owner, done, failed_id, error, delay};
+    const char *params[] = {order_id, owner, done, failed_sequence ? failed : NULL, error, delay};
     return db_exec_retrying(&finish_stmt, params, NULL);
 }
 

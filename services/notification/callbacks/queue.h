@@ -16,17 +16,17 @@
 enum db_status callback_queue_switch(bool enable, bool *changed)
     __attribute__((warn_unused_result));
 
-/* Sequences up to max_rows committed callbacks (see order_callbacks_sequence()).
- * *count: how many, or -1 when another instance was doing it. */
+/* Moves up to max_rows committed changes from the triggers' inbox to their orders'
+ * sequences (see order_callbacks_sequence()). *count: how many, or -1 when another
+ * instance was doing it. */
 enum db_status callback_queue_sequence(long max_rows, long *count)
     __attribute__((warn_unused_result));
 
 /* One callback to post: its body is the JSON text PostgreSQL made of its row, the same
  * bytes on every attempt. */
 struct callback_item {
-    char *id; /* order_callbacks.id, as text */
-    long sequence;
-    char *key; /* the idempotency key */
+    long sequence; /* its place in its order, from 1 */
+    char *key;     /* the idempotency key */
     long attempts;
     bool expired; /* older than the max age: a failure drops it */
     char *body;
@@ -53,10 +53,10 @@ enum db_status callback_queue_claim(const char *owner, long lease_seconds, long 
 void callback_batch_free(struct callback_batch *b);
 
 /* Ends owner's lease of order_id: callbacks up to done_sequence (0: none) are done and
- * deleted; failed_id (NULL: none) counts an attempt and keeps error; the order is due
- * again after delay_ms when callbacks remain, else leaves the queue. */
+ * deleted; the one at failed_sequence (0: none) counts an attempt and keeps error; the
+ * order is due again after delay_ms when callbacks remain, else leaves the queue. */
 enum db_status callback_queue_finish(const char *order_id, const char *owner, long done_sequence,
-                                     const char *failed_id, const char *error, long delay_ms)
+                                     long failed_sequence, const char *error, long delay_ms)
     __attribute__((warn_unused_result));
 
 /* Deletes up to 1000 orders with nothing waiting, untouched for days; *count: how many. */
