@@ -30,7 +30,7 @@
 #include "harness_tenant.h"
 #include "uuidutil.h"
 
-#define SECRET "order-callback-secret-0123"
+#define CALLBACK_SECRET "order-callback-secret-0123"
 #define RX_MAX 512
 
 /* ---------- the order service's receiver ---------- */
@@ -69,7 +69,8 @@ static bool signature_matches(const char *header, const char *body, size_t len)
     char hex[65];
     if (!header || strncmp(header, "sha256=", 7) != 0 || strlen(header + 7) != 64)
         return false;
-    HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (const unsigned char *)body, len, mac, &maclen);
+    HMAC(EVP_sha256(), CALLBACK_SECRET, (int)strlen(CALLBACK_SECRET), (const unsigned char *)body,
+         len, mac, &maclen);
     for (unsigned int i = 0; i < maclen; i++)
         snprintf(hex + 2 * i, 3, "%02x", mac[i]);
     return maclen == 32 && CRYPTO_memcmp(hex, header + 7, 64) == 0;
@@ -195,7 +196,7 @@ static struct h_stack st;
 static char tenant[HT_ID_LEN];
 static char url_var[96];
 static const char *notif_on[8];
-static const char *const notif_off[] = {"ORDER_CALLBACK_SECRET=" SECRET, NULL};
+static const char *const notif_off[] = {"ORDER_CALLBACK_SECRET=" CALLBACK_SECRET, NULL};
 
 static char *sql(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *sql(const char *fmt, ...)
@@ -522,7 +523,7 @@ static void a_bad_callback_configuration_stops_the_start(void **state)
                              port,
                              "JWT_SECRET=" H_JWT_SECRET,
                              "ORDER_CALLBACK_URL=orders.example/callbacks",
-                             "ORDER_CALLBACK_SECRET=" SECRET,
+                             "ORDER_CALLBACK_SECRET=" CALLBACK_SECRET,
                              NULL};
     assert_int_equal(run_binary(not_url, out, sizeof out), 2);
     if (!strstr(out, "ORDER_CALLBACK_URL must be"))
@@ -531,7 +532,7 @@ static void a_bad_callback_configuration_stops_the_start(void **state)
                              port,
                              "JWT_SECRET=" H_JWT_SECRET,
                              "ORDER_CALLBACK_URL=http://",
-                             "ORDER_CALLBACK_SECRET=" SECRET,
+                             "ORDER_CALLBACK_SECRET=" CALLBACK_SECRET,
                              NULL};
     assert_int_equal(run_binary(no_host, out, sizeof out), 2);
     if (!strstr(out, "ORDER_CALLBACK_URL must be"))
@@ -544,7 +545,7 @@ static void a_bad_callback_configuration_stops_the_start(void **state)
     free(port);
     free(db);
     /* the secret is never written to a log */
-    assert_int_equal(h_log_count(&st.notif, SECRET), 0);
+    assert_int_equal(h_log_count(&st.notif, CALLBACK_SECRET), 0);
 }
 
 /* Without ORDER_CALLBACK_URL the database queues nothing (its trigger is off). */
@@ -583,7 +584,7 @@ static int setup(void **state)
              rx.port);
     size_t n = 0;
     notif_on[n++] = url_var;
-    notif_on[n++] = "ORDER_CALLBACK_SECRET=" SECRET;
+    notif_on[n++] = "ORDER_CALLBACK_SECRET=" CALLBACK_SECRET;
     notif_on[n++] = "ORDER_CALLBACK_POLL_MS=50";
     notif_on[n++] = "ORDER_CALLBACK_RETRY_BASE_MS=100";
     notif_on[n++] = "ORDER_CALLBACK_RETRY_MAX_MS=1000";
