@@ -402,6 +402,43 @@ static void a_killed_service_delivers_what_waited_after_its_restart(void **state
     free(id);
 }
 
+static bool dropped_once(void *arg)
+{
+    (void)arg;
+    return h_metric(st.notif.url, "order_callbacks_total{outcome=\"dropped\"}") >= 1;
+}
+
+/* A callback still failing ORDER_CALLBACK_MAX_AGE_SECONDS (24 h) after its change is
+ * dropped with a log line and a metric, and the order's later states go on. */
+static void a_callback_failing_for_a_day_is_dropped_and_the_rest_follow(void **state)
+{
+    (void)state;
+    char event[UUID_STR_LEN];
+    uuid_new(event);
+    rx_set(event, false);
+    char *id = post_order(event, "+34600210006");
+    struct wait_for w = {event, NULL, 1};
+    assert_true(h_wait_until(arrived, &w, 30000));
+    /* a day passes for the first callback */
+    free(sql("UPDATE order_callbacks SET at = at - interval '25 hours'"
+             " WHERE event_id = '%s' AND sequence = 1",
+             event));
+    assert_true(h_wait_until(dropped_once, NULL, 30000));
+    assert_int_equal(h_log_count(&st.notif, "order callback dropped"), 1);
+    assert_true(h_wait_until(message_read, id, 30000));
+    rx_set(NULL, false);
+    struct wait_for done = {event, "read", 0};
+    assert_true(h_wait_until(arrived, &done, 30000));
+    static const char *const want[] = {"sent", "delivered", "read"};
+    struct rx_request got[64];
+    assert_int_equal(rx_of(event, true, got, 64), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(got[i].status, want[i]);
+        assert_int_equal(got[i].sequence, (long)i + 2);
+    }
+    free(id);
+}
+
 /* Two instances on one database: every callback is posted once, in order per order. */
 static void two_instances_post_each_callback_once_in_order(void **state)
 {
@@ -622,6 +659,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(an_orders_states_arrive_in_order_and_signed),
         cmocka_unit_test(a_failing_receiver_holds_only_its_order_and_gets_the_same_key),
+        cmocka_unit_test(a_callback_failing_for_a_day_is_dropped_and_the_rest_follow),
         cmocka_unit_test(two_instances_post_each_callback_once_in_order),
         cmocka_unit_test(fallback_email_resend_and_cancel_are_told),
         cmocka_unit_test(a_killed_service_delivers_what_waited_after_its_restart),

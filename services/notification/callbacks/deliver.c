@@ -32,6 +32,7 @@ static char owner[128];
 static struct prng jitter;
 static long lease_seconds;
 static long long last_prune_ms;
+static bool db_failing; /* logged once per outage, not once per poll */
 
 bool callbacks_config_valid(const struct notification_config *cfg, char *err, size_t errlen)
 {
@@ -190,7 +191,6 @@ static bool deliver_order(const struct callback_order *o, long long deadline_ms)
             finish(o, done, 0, NULL, 0);
             return false;
         }
-        count("failed", 1);
         if (it->expired) {
             log_warn("order callback dropped: failing for longer than "
                      "ORDER_CALLBACK_MAX_AGE_SECONDS\torder=%s sequence=%ld key=%s attempts=%ld "
@@ -200,6 +200,7 @@ static bool deliver_order(const struct callback_order *o, long long deadline_ms)
             finish(o, it->sequence, 0, NULL, 0);
             return r != POST_DOWN;
         }
+        count("failed", 1);
         long delay = backoff_ms(it->attempts + 1);
         log_info("order callback failed, retried later\torder=%s sequence=%ld key=%s "
                  "attempt=%ld retry_ms=%ld reason=\"%s\"",
@@ -209,6 +210,17 @@ static bool deliver_order(const struct callback_order *o, long long deadline_ms)
     }
     finish(o, done, 0, NULL, 0);
     return true;
+}
+
+/* Logs a database failure when the database starts failing, and its end. */
+static void db_state(bool failed, const char *what)
+{
+    if (failed && !db_failing)
+        log_warn("order callbacks wait: the database failed\tstep=%s error=\"%s\"", what,
+                 db_error_message());
+    else if (!failed && db_failing)
+        log_info("order callbacks resume: the database answers again");
+    db_failing = failed;
 }
 
 /* One pass: sequence what committed, then lease and post until nothing is due. */
@@ -227,15 +239,16 @@ static void pass(void *arg)
     while (!shutdown_requested()) {
         long sequenced = 0;
         if (callback_queue_sequence(SEQUENCE_BATCH, &sequenced) != DB_OK) {
-            log_warn("order callbacks not sequenced\terror=\"%s\"", db_error_message());
+            db_state(true, "sequence");
             return;
         }
         struct callback_batch b;
         if (callback_queue_claim(owner, lease_seconds, CLAIM_ORDERS, PER_ORDER,
                                  config->callback_max_age_seconds, &b) != DB_OK) {
-            log_warn("order callbacks not claimed\terror=\"%s\"", db_error_message());
+            db_state(true, "claim");
             return;
         }
+        db_state(false, NULL);
         size_t n = b.n;
         /* Stop well before the lease ends: a request takes at most the timeout. */
         long long deadline = monotonic_ms() + lease_seconds * 1000 / 2;
