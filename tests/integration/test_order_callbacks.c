@@ -539,7 +539,8 @@ static int run_binary(const char *const *env, char *out, size_t outlen)
 {
     const char *dir = getenv("BIN_DIR") ? getenv("BIN_DIR") : "build/asan";
     struct buf cmd = {0};
-    buf_append_str(&cmd, "env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1");
+    /* a binary that does not refuse would serve for ever: 20 s, then it fails (124) */
+    buf_append_str(&cmd, "timeout 20 env -i PATH=/usr/bin:/bin ASAN_OPTIONS=detect_leaks=1");
     for (size_t i = 0; env[i]; i++)
         buf_printf(&cmd, " '%s'", env[i]);
     buf_printf(&cmd, " %s/notification-service 2>&1", dir);
