@@ -60,6 +60,14 @@ struct notification_config {
     long retention_batch;
     long retention_interval_seconds;
     const char *instance_id; /* lease owner name; hostname:pid when empty */
+    /* order callbacks (callbacks/deliver.h) */
+    const char *callback_url; /* "" when off */
+    const char *callback_secret;
+    long callback_timeout_ms;
+    long callback_poll_ms;
+    long callback_retry_base_ms;
+    long callback_retry_max_ms;
+    long callback_max_age_seconds;
 };
 
 struct tenant_settings_cache;

@@ -19,6 +19,7 @@
 #include "api/templates.h"
 #include "api/waba.h"
 #include "api/usage_store.h"
+#include "callbacks/deliver.h"
 #include "shutdown.h"
 #include "tenants/settings.h"
 #include "outbox/wakeup.h"
@@ -129,6 +130,21 @@ static const struct cfg_var config_vars[] = {
      "pause between two retention passes"},
     {"INSTANCE_ID", CFG_STRING, C(instance_id), "", 0, 0, 0,
      "this instance's name in outbox leases (default hostname:pid)"},
+    {"ORDER_CALLBACK_URL", CFG_URL, C(callback_url), "", 0, 0, 0,
+     "where each change of a purchase order's delivery state is POSTed, signed (empty: no "
+     "callbacks)"},
+    {"ORDER_CALLBACK_SECRET", CFG_STRING, C(callback_secret), "", 0, 0, CFG_SECRET,
+     "HMAC-SHA256 key of the callbacks' X-Signature-256 header (required with the URL)"},
+    {"ORDER_CALLBACK_TIMEOUT_MS", CFG_INT, C(callback_timeout_ms), "5000", 100, 8000, 0,
+     "timeout of one callback request"},
+    {"ORDER_CALLBACK_POLL_MS", CFG_INT, C(callback_poll_ms), "200", 10, 60000, 0,
+     "how often the callback queue is looked at when it was empty"},
+    {"ORDER_CALLBACK_RETRY_BASE_MS", CFG_INT, C(callback_retry_base_ms), "1000", 10, 3600000, 0,
+     "first retry delay of a failed callback; doubles per attempt"},
+    {"ORDER_CALLBACK_RETRY_MAX_MS", CFG_INT, C(callback_retry_max_ms), "600000", 10, 86400000, 0,
+     "longest retry delay of a failed callback"},
+    {"ORDER_CALLBACK_MAX_AGE_SECONDS", CFG_INT, C(callback_max_age_seconds), "86400", 60, 2592000,
+     0, "a callback still failing this long after its change is dropped (logged, counted)"},
     {"LOG_LEVEL", CFG_STRING, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 };
 #undef C
@@ -146,6 +162,11 @@ int main(int argc, char **argv)
         log_error("TEMPLATE_FALLBACK_LANGUAGE must be empty or one of the offered languages "
                   "(es, en, eu, ca, gl)\tvalue=\"%s\"",
                   app.cfg.template_fallback_language);
+        return 2;
+    }
+    char err[256];
+    if (!callbacks_config_valid(&app.cfg, err, sizeof err)) {
+        log_error("%s", err);
         return 2;
     }
 
@@ -177,6 +198,8 @@ int main(int argc, char **argv)
                   app.cfg.billing_timezone);
         return 2;
     }
+    if (!callbacks_switch(&app.cfg))
+        return 1;
     db_thread_close(); /* the main thread serves nothing: its connection would sit idle */
 
     struct http_server_config http = daemon_http_server(
@@ -201,7 +224,9 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!retention_start(&app.cfg) || !template_reads_start(&app.cfg) ||
-        !quota_events_start(&app.cfg) || !waba_limit_reads_start(&app.cfg)) {
+        !quota_events_start(&app.cfg) || !waba_limit_reads_start(&app.cfg) ||
+        !callbacks_start(&app.cfg)) {
+        waba_limit_reads_stop();
         quota_events_stop();
         template_reads_stop();
         retention_stop();
@@ -213,6 +238,7 @@ int main(int argc, char **argv)
     struct worker *worker = NULL;
     if (app.cfg.outbox_enabled ? !(worker = worker_start(&app.cfg, app.settings))
                                : !wakeup_notifier_start()) {
+        callbacks_stop();
         waba_limit_reads_stop();
         quota_events_stop();
         template_reads_stop();
@@ -227,6 +253,7 @@ int main(int argc, char **argv)
     int sig = shutdown_wait();
     log_info("shutting down\tsignal=%d", sig);
     http_server_stop(srv);
+    callbacks_stop();
     worker_stop(worker);
     wakeup_notifier_stop();
     waba_limit_reads_stop();
