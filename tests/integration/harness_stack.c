@@ -178,19 +178,19 @@ static bool accepts(void *arg)
     return ok;
 }
 
-bool hs_start_smtp(struct h_proc *p, const char *dir, const char *const *args)
+bool hs_start_smtp(struct h_proc *p, unsigned port, const char *dir, const char *const *args)
 {
     memset(p, 0, sizeof(*p));
-    p->port = h_free_port();
+    p->port = port ? port : h_free_port();
     snprintf(p->name, sizeof p->name, "smtp-sink");
     snprintf(p->url, sizeof p->url, "smtp://127.0.0.1:%u", p->port);
     mkdir(".run", 0755);
     mkdir(".run/test-logs", 0755);
     snprintf(p->log_path, sizeof p->log_path, ".run/test-logs/smtp-sink-%u.log", p->port);
-    char port[16];
-    snprintf(port, sizeof port, "%u", p->port);
+    char port_arg[16];
+    snprintf(port_arg, sizeof port_arg, "%u", p->port);
     const char *argv[32] = {
-        "/usr/bin/python3", "tests/lib/smtp_sink.py", "--port", port, "--dir", dir};
+        "/usr/bin/python3", "tests/lib/smtp_sink.py", "--port", port_arg, "--dir", dir};
     size_t argc = 6;
     for (size_t i = 0; args && args[i] && argc < 31; i++)
         argv[argc++] = args[i];

@@ -46,11 +46,11 @@ char *hs_post_order(const struct h_proc *p, const char *tenant, const char *to);
 /* A column of a message as text ("" for NULL); the caller frees it. */
 char *hs_column(const struct h_stack *s, const char *id, const char *col);
 
-/* Starts a real SMTP server (tests/lib/smtp_sink.py on Debian's python3-aiosmtpd) on a
- * free port of 127.0.0.1, writing what it accepts to dir/NNNNNN.eml; args are more of
- * its options (NULL-terminated, may be NULL). p->url is "smtp://127.0.0.1:PORT". Stop it
- * with h_stop(). */
-bool hs_start_smtp(struct h_proc *p, const char *dir, const char *const *args);
+/* Starts a real SMTP server (tests/lib/smtp_sink.py on Debian's python3-aiosmtpd) on
+ * port of 127.0.0.1 (0: a free one), writing what it accepts to dir/NNNNNN.eml; args are
+ * more of its options (NULL-terminated, may be NULL). p->url is "smtp://127.0.0.1:PORT".
+ * Stop it with h_stop(). */
+bool hs_start_smtp(struct h_proc *p, unsigned port, const char *dir, const char *const *args);
 
 /* Stops them (tenant-service first); returns 0 when every one exited 0. */
 int hs_stop(struct h_stack *s);

@@ -26,7 +26,7 @@
 
 static struct h_stack st;
 static struct h_proc smtp;
-static char mail_dir[256];
+static char mail_dir[200], cert[256], key[256];
 static int next_phone;
 
 /* ---------- the mail server's side ---------- */
@@ -430,6 +430,48 @@ static void refusals_fail_the_email_and_say_why(void **state)
     free(id);
 }
 
+/* The mail server down: the email waits, its attempts unused, and goes once the server
+ * is back. */
+static void a_mail_server_down_loses_nothing(void **state)
+{
+    (void)state;
+    static const char *args[] = {"--cert",     cert,         "--key",       key, "--user",
+                                 "plataforma", "--password", "s3cret-smtp", NULL};
+    char t[HT_ID_LEN];
+    bakery("Horno Espera", "{\"whatsapp_enabled\": false}", t);
+    unsigned port = smtp.port;
+    assert_int_equal(h_stop(&smtp), 0);
+    char *id = post(t, phone(), "espera@norte.example", "PO-W-1");
+    char *sql = xasprintf("SELECT e.status || ' ' || e.attempts || ' ' || "
+                          "(e.error_message LIKE 'SMTP 0:%%')::text FROM whatsapp_messages e "
+                          "JOIN whatsapp_messages w ON e.order_event_id = w.idempotency_key AND "
+                          "e.channel = 'email' WHERE w.id = '%s'",
+                          id);
+    char *row = NULL;
+    for (int i = 0; i < 100; i++) { /* tried at least once, and waiting */
+        free(row);
+        row = h_sql(st.notif_db, sql);
+        if (row && strcmp(row, "queued 0 true") == 0)
+            break;
+        usleep(50 * 1000);
+    }
+    assert_string_equal(row, "queued 0 true");
+    free(row);
+    usleep(1000 * 1000); /* several tries while it is down: still no attempt used */
+    row = h_sql(st.notif_db, sql);
+    assert_string_equal(row, "queued 0 true");
+    free(row);
+    free(sql);
+    assert_true(hs_start_smtp(&smtp, port, mail_dir, args));
+    char *email = email_row_of(id);
+    assert_string_equal(email, "sent fallback espera@norte.example");
+    int n;
+    free(mails_to("espera@norte.example", &n));
+    assert_int_equal(n, 1);
+    free(email);
+    free(id);
+}
+
 /* A malformed supplier_email is refused at intake with the error shape; nothing kept. */
 static void a_bad_address_is_refused_at_intake(void **state)
 {
@@ -521,19 +563,35 @@ static void emails_go_on_while_whatsapp_is_paused(void **state)
 static int setup(void **state)
 {
     (void)state;
-    static char smtp_url[96];
+    /* The server offers STARTTLS with a certificate of its own and requires it, then
+     * AUTH: the service must upgrade, check the certificate against SMTP_CA_FILE and log
+     * in, or nothing arrives. */
+    static char smtp_url[96], ca[300];
+    static const char *args[] = {"--cert",     cert,         "--key",       key, "--user",
+                                 "plataforma", "--password", "s3cret-smtp", NULL};
     snprintf(mail_dir, sizeof mail_dir, ".run/test-mail-%ld", (long)getpid());
-    if (!hs_start_smtp(&smtp, mail_dir, NULL))
+    snprintf(cert, sizeof cert, "%s.crt", mail_dir);
+    snprintf(key, sizeof key, "%s.key", mail_dir);
+    char *cmd = xasprintf("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                          "-addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s 2>/dev/null",
+                          key, cert);
+    int made = system(cmd);
+    free(cmd);
+    if (made != 0 || !hs_start_smtp(&smtp, 0, mail_dir, args))
         return -1;
     snprintf(smtp_url, sizeof smtp_url, "SMTP_URL=%s", smtp.url);
+    snprintf(ca, sizeof ca, "SMTP_CA_FILE=%s", cert);
     static const char *notif[] = {NULL,
-                                  "SMTP_STARTTLS=false",
+                                  NULL,
+                                  "SMTP_USERNAME=plataforma",
+                                  "SMTP_PASSWORD=s3cret-smtp",
                                   "SMTP_FROM=pedidos@plataforma.example",
                                   "WHATSAPP_MAX_ATTEMPTS=3",
                                   "WHATSAPP_RETRY_BASE_MS=50",
                                   "WHATSAPP_RETRY_MAX_MS=200",
                                   NULL};
     notif[0] = smtp_url;
+    notif[1] = ca;
     char name[48];
     snprintf(name, sizeof name, "email_%ld", (long)getpid());
     if (!hs_start(&st, name, notif, NULL))
@@ -567,6 +625,7 @@ int main(void)
         cmocka_unit_test(the_switch_moves_the_channels),
         cmocka_unit_test(refusals_fail_the_email_and_say_why),
         cmocka_unit_test(a_bad_address_is_refused_at_intake),
+        cmocka_unit_test(a_mail_server_down_loses_nothing),
         cmocka_unit_test(emails_go_on_while_whatsapp_is_paused),
     };
     if (!h_pg_start())

@@ -27,6 +27,7 @@ struct mailer {
     bool draining;              /* under lock */
     bool finished;              /* under lock */
     struct prng rng;            /* retry jitter; the thread's */
+    long down_ms;               /* the next wait while the server does not answer */
     struct metric *accepted, *retried, *refused;
 };
 
@@ -47,6 +48,8 @@ static void send_one(struct mailer *m, struct smtp_client *client, struct send_j
     struct outbox_result *r = &job->result;
     r->attempt_used = true;
     r->error_code = code ? code : OUTBOX_NO_CODE;
+    if (o != SMTP_RETRY || code != 0)
+        m->down_ms = m->cfg.retry_base_ms; /* the server answered */
     if (o == SMTP_ACCEPTED) {
         r->outcome = OUTBOX_SENT;
         r->error_code = OUTBOX_NO_CODE;
@@ -57,7 +60,15 @@ static void send_one(struct mailer *m, struct smtp_client *client, struct send_j
         return;
     }
     r->error_message = xstrdup(error);
-    if (o == SMTP_RETRY && job->attempts + 1 < m->cfg.max_attempts) {
+    if (o == SMTP_RETRY && code == 0) {
+        /* No server to answer: the message is not at fault. It waits, its attempt
+         * unused, longer each time until the server answers again. */
+        r->attempt_used = false;
+        r->outcome = OUTBOX_RELEASE;
+        r->delay_ms = m->down_ms;
+        m->down_ms = m->down_ms * 2 > m->cfg.retry_max_ms ? m->cfg.retry_max_ms : m->down_ms * 2;
+        metric_inc(m->retried);
+    } else if (o == SMTP_RETRY && job->attempts + 1 < m->cfg.max_attempts) {
         r->outcome = OUTBOX_RETRY;
         r->delay_ms = graph_retry_delay_ms(-1, job->attempts + 1, m->cfg.retry_base_ms,
                                            m->cfg.retry_max_ms, prng_next(&m->rng));
@@ -114,6 +125,7 @@ struct mailer *mailer_start(const struct mailer_config *cfg)
     struct mailer *m = xcalloc(1, sizeof(*m));
     m->cfg = *cfg;
     prng_seed(&m->rng, prng_os_seed());
+    m->down_ms = cfg->retry_base_ms;
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->wake, NULL);
     const char *help = "Emails handed to the mail server, by what it answered.";

@@ -1,7 +1,10 @@
 /* mailer.h - the thread that hands the outbox's emails to the mail server, one after
  * another over one kept connection (mail/smtp.h): email is a few messages an hour per
  * bakery, so a second thread beside the Graph sender, never a limit on it. Its jobs
- * and results are the sender's (sender.h), job->mail set; the writer collects both. */
+ * and results are the sender's (sender.h), job->mail set; the writer collects both.
+ * A reply of 4xx is retried like Graph's transient errors, a 5xx fails the message; no
+ * reply at all (the server down) releases it, its attempt unused, with a backoff from
+ * WHATSAPP_RETRY_BASE_MS doubling to WHATSAPP_RETRY_MAX_MS: nothing is lost. */
 #ifndef NOTIFICATION_OUTBOX_MAILER_H
 #define NOTIFICATION_OUTBOX_MAILER_H
 
