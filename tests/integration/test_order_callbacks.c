@@ -155,9 +155,10 @@ static void rx_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
-static bool rx_start(void)
+/* Starts the receiver on port (0: any free one). */
+static bool rx_start_on(uint16_t port)
 {
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     rx.daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
                                  NULL, NULL, rx_handler, NULL, MHD_OPTION_SOCK_ADDR, &addr,
@@ -167,6 +168,11 @@ static bool rx_start(void)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(rx.daemon, MHD_DAEMON_INFO_BIND_PORT);
     rx.port = info ? info->port : 0;
     return rx.port != 0;
+}
+
+static bool rx_start(void)
+{
+    return rx_start_on(0);
 }
 
 static void rx_set(const char *fail_event, bool fail_all)
@@ -440,6 +446,27 @@ static void a_callback_failing_for_a_day_is_dropped_and_the_rest_follow(void **s
 }
 
 /* Two instances on one database: every callback is posted once, in order per order. */
+/* The order service down for 30 s (connections refused): sending goes on, and once it is
+ * back every callback of the order arrives, in order, each once accepted. */
+static void an_order_service_outage_loses_nothing(void **state)
+{
+    (void)state;
+    char event[UUID_STR_LEN];
+    uint16_t port = (uint16_t)rx.port;
+    MHD_stop_daemon(rx.daemon);
+    rx.daemon = NULL;
+    uuid_new(event);
+    char *id = post_order(event, "+34600210077");
+    assert_true(h_wait_until(message_read, id, 30000)); /* sending never waits for it */
+    sleep(30);
+    assert_true(rx_start_on(port));
+    struct wait_for w = {event, "read", 0};
+    assert_true(h_wait_until(arrived, &w, 30000));
+    usleep(500 * 1000);
+    assert_story(event, id);
+    free(id);
+}
+
 static void two_instances_post_each_callback_once_in_order(void **state)
 {
     (void)state;
@@ -661,6 +688,7 @@ int main(void)
         cmocka_unit_test(an_orders_states_arrive_in_order_and_signed),
         cmocka_unit_test(a_failing_receiver_holds_only_its_order_and_gets_the_same_key),
         cmocka_unit_test(a_callback_failing_for_a_day_is_dropped_and_the_rest_follow),
+        cmocka_unit_test(an_order_service_outage_loses_nothing),
         cmocka_unit_test(two_instances_post_each_callback_once_in_order),
         cmocka_unit_test(fallback_email_resend_and_cancel_are_told),
         cmocka_unit_test(a_killed_service_delivers_what_waited_after_its_restart),
