@@ -58,7 +58,10 @@ static const struct db_stmt st_message_insert = {
  * one transaction: each input row answered in order with the row its key holds, whether
  * this statement made it (a retry after a lost connection finds its own id), and that
  * row's request hash. A key committed by another transaction after this statement's
- * snapshot comes back with a NULL id: the caller asks again. */
+ * snapshot comes back with a NULL id: the caller asks again. The LIMIT keeps the lookup
+ * a subquery run only for rows not inserted, by the unique index, whatever the
+ * statistics: flattened into a join, a plan made on an empty table hashes the whole
+ * table for every batch. */
 static const struct db_stmt st_message_insert_batch = {
     "api_message_insert_batch",
     "WITH i AS ("
@@ -79,8 +82,9 @@ static const struct db_stmt st_message_insert_batch = {
     " SELECT coalesce(ins.id, w.id), coalesce(ins.status, w.status),"
     "  ins.id IS NOT NULL OR w.id = i.id, coalesce(w.request_hash, i.request_hash)"
     " FROM i LEFT JOIN ins ON ins.id = i.id"
-    " LEFT JOIN whatsapp_messages w ON ins.id IS NULL AND w.tenant_id = i.tenant_id"
-    "  AND w.idempotency_key = i.idempotency_key"
+    " LEFT JOIN LATERAL (SELECT w.id, w.status, w.request_hash FROM whatsapp_messages w"
+    "  WHERE ins.id IS NULL AND w.tenant_id = i.tenant_id"
+    "  AND w.idempotency_key = i.idempotency_key LIMIT 1) w ON true"
     " ORDER BY i.ord",
     12,
 };
