@@ -3,6 +3,7 @@
  * other requests of the moment) before answering 202. A replay of the same idempotency
  * key answers 200 with the same message; another request under that key answers 409. */
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,24 @@ out:
     free(payload_text);
 }
 
+/* whatsapp_messages_accepted_total{kind, status}, looked up once per pair: the registry's
+ * lookup takes a lock every request would queue on. */
+static struct metric *accepted_counter(const char *kind, const char *status)
+{
+    static struct metric *_Atomic cache[2][2]; /* [template?][skipped?] */
+    _Atomic(struct metric *) *slot =
+        &cache[strcmp(kind, "template") == 0][strcmp(status, "skipped") == 0];
+    struct metric *m = atomic_load(slot);
+    if (!m) {
+        char labels[96];
+        snprintf(labels, sizeof labels, "kind=\"%s\",status=\"%s\"", kind, status);
+        m = metrics_counter("whatsapp_messages_accepted_total",
+                            "Messages accepted by intake, by kind and first status.", labels);
+        atomic_store(slot, m);
+    }
+    return m;
+}
+
 /* The handler's run after the commit: answers with its outcome (stored only now). */
 static void reply_committed(struct http_request *req, struct intake_entry *e)
 {
@@ -127,10 +146,7 @@ static void reply_committed(struct http_request *req, struct intake_entry *e)
         http_reply_json(req, 200, body);
         return;
     }
-    char labels[96];
-    snprintf(labels, sizeof labels, "kind=\"%s\",status=\"%s\"", m->kind, ref.status);
-    metric_inc(metrics_counter("whatsapp_messages_accepted_total",
-                               "Messages accepted by intake, by kind and first status.", labels));
+    metric_inc(accepted_counter(m->kind, ref.status));
     log_info("message accepted\tmessage_id=%s kind=%s tenant=%s to=%s status=%s", ref.id, m->kind,
              m->tenant_id, log_mask_phone(m->recipient_phone, masked, sizeof masked), ref.status);
     http_reply_json(req, 202, body);

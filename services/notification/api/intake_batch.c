@@ -39,6 +39,7 @@ static struct {
     size_t waiting; /* queued or in flight */
     long max_rows;
     bool started, stopping;
+    bool idle; /* the committer waits for work: a submit must signal it (else it looks) */
     pthread_t thread;
     struct metric *commits, *messages, *waiting_gauge;
 } b = {
@@ -125,8 +126,11 @@ static void *committer(void *unused)
     struct intake_entry **batch = xcalloc((size_t)b.max_rows, sizeof(*batch));
     pthread_mutex_lock(&b.lock);
     for (;;) {
-        while (!b.head && !b.stopping)
+        while (!b.head && !b.stopping) {
+            b.idle = true;
             pthread_cond_wait(&b.work, &b.lock);
+            b.idle = false;
+        }
         if (!b.head)
             break;
         size_t n = 0;
@@ -215,7 +219,8 @@ void intake_batch_submit(struct http_request *req, const struct store_new_messag
     b.tail = &e->next;
     b.waiting++;
     metric_set(b.waiting_gauge, (double)b.waiting);
-    pthread_cond_signal(&b.work);
+    if (b.idle) /* a busy committer takes the queue when its commit is done */
+        pthread_cond_signal(&b.work);
     pthread_mutex_unlock(&b.lock);
 }
 
