@@ -53,8 +53,64 @@ static void request_hash(const char *kind, const json_t *payload, char out[65])
     free(text);
 }
 
-/* Hands the validated request to the group commit (intake_batch.h), which runs the
- * handler again with its outcome. parameters is borrowed. */
+/* whatsapp_messages_accepted_total{kind, status}, looked up once per pair: the registry's
+ * lookup takes a lock every request would queue on. */
+static struct metric *accepted_counter(const char *kind, const char *status)
+{
+    static struct metric *_Atomic cache[2][2]; /* [template?][skipped?] */
+    _Atomic(struct metric *) *slot =
+        &cache[strcmp(kind, "template") == 0][strcmp(status, "skipped") == 0];
+    struct metric *m = atomic_load(slot);
+    if (!m) {
+        char labels[96];
+        snprintf(labels, sizeof labels, "kind=\"%s\",status=\"%s\"", kind, status);
+        m = metrics_counter("whatsapp_messages_accepted_total",
+                            "Messages accepted by intake, by kind and first status.", labels);
+        atomic_store(slot, m);
+    }
+    return m;
+}
+
+/* Answers with the outcome of the request's commit, or parks it until there is one. */
+static void reply_committed(struct http_request *req, struct intake_entry *e)
+{
+    const struct store_new_message *m = NULL;
+    struct store_message_ref ref;
+    char masked[32];
+
+    if (!intake_batch_outcome(e, http_park_expired(req), &m, &ref)) {
+        intake_batch_wait(req);
+        return;
+    }
+    if (ref.st != DB_OK) {
+        reply_db_failure(req, ref.st, "Storing the message");
+        return;
+    }
+    if (!ref.created && !ref.same_request) {
+        http_reply_error(req, 409, "idempotency_conflict",
+                         "%s was already used for a different request (message %s)",
+                         strcmp(m->kind, "purchase_order") == 0 ? "event_id" : "idempotency_key",
+                         ref.id);
+        return;
+    }
+    char location[96];
+    snprintf(location, sizeof location, "/api/v1/whatsapp/messages/%s", ref.id);
+    http_add_header(req, "Location", location);
+    json_t *body =
+        json_pack("{s:b, s:s, s:s}", "success", 1, "message_id", ref.id, "status", ref.status);
+    if (!ref.created) {
+        json_object_set_new(body, "duplicate", json_true());
+        http_reply_json(req, 200, body);
+        return;
+    }
+    metric_inc(accepted_counter(m->kind, ref.status));
+    log_info("message accepted\tmessage_id=%s kind=%s tenant=%s to=%s status=%s", ref.id, m->kind,
+             m->tenant_id, log_mask_phone(m->recipient_phone, masked, sizeof masked), ref.status);
+    http_reply_json(req, 202, body);
+}
+
+/* Hands the validated request to the group commit (intake_batch.h) and answers, now or
+ * in the handler's run after its commit. parameters is borrowed. */
 static void submit(struct intake *in, const char *kind, const char *idempotency_key,
                    const char *phone_key, const char *template_name, const char *language,
                    const json_t *parameters)
@@ -91,65 +147,10 @@ static void submit(struct intake *in, const char *kind, const char *idempotency_
         .skip_reason = in->cfg->enabled ? NULL : COMPOSE_SKIP_PLATFORM,
     };
     intake_batch_submit(in->req, &m);
+    reply_committed(in->req, intake_batch_entry(in->req));
 out:
     free(params_text);
     free(payload_text);
-}
-
-/* whatsapp_messages_accepted_total{kind, status}, looked up once per pair: the registry's
- * lookup takes a lock every request would queue on. */
-static struct metric *accepted_counter(const char *kind, const char *status)
-{
-    static struct metric *_Atomic cache[2][2]; /* [template?][skipped?] */
-    _Atomic(struct metric *) *slot =
-        &cache[strcmp(kind, "template") == 0][strcmp(status, "skipped") == 0];
-    struct metric *m = atomic_load(slot);
-    if (!m) {
-        char labels[96];
-        snprintf(labels, sizeof labels, "kind=\"%s\",status=\"%s\"", kind, status);
-        m = metrics_counter("whatsapp_messages_accepted_total",
-                            "Messages accepted by intake, by kind and first status.", labels);
-        atomic_store(slot, m);
-    }
-    return m;
-}
-
-/* The handler's run after the commit: answers with its outcome (stored only now). */
-static void reply_committed(struct http_request *req, struct intake_entry *e)
-{
-    const struct store_new_message *m = NULL;
-    struct store_message_ref ref;
-    char masked[32];
-
-    if (!intake_batch_outcome(e, http_park_expired(req), &m, &ref)) {
-        intake_batch_wait(req);
-        return;
-    }
-    if (ref.st != DB_OK) {
-        reply_db_failure(req, ref.st, "Storing the message");
-        return;
-    }
-    if (!ref.created && !ref.same_request) {
-        http_reply_error(req, 409, "idempotency_conflict",
-                         "%s was already used for a different request (message %s)",
-                         strcmp(m->kind, "purchase_order") == 0 ? "event_id" : "idempotency_key",
-                         ref.id);
-        return;
-    }
-    char location[96];
-    snprintf(location, sizeof location, "/api/v1/whatsapp/messages/%s", ref.id);
-    http_add_header(req, "Location", location);
-    json_t *body =
-        json_pack("{s:b, s:s, s:s}", "success", 1, "message_id", ref.id, "status", ref.status);
-    if (!ref.created) {
-        json_object_set_new(body, "duplicate", json_true());
-        http_reply_json(req, 200, body);
-        return;
-    }
-    metric_inc(accepted_counter(m->kind, ref.status));
-    log_info("message accepted\tmessage_id=%s kind=%s tenant=%s to=%s status=%s", ref.id, m->kind,
-             m->tenant_id, log_mask_phone(m->recipient_phone, masked, sizeof masked), ref.status);
-    http_reply_json(req, 202, body);
 }
 
 void handle_purchase_order(struct http_request *req)

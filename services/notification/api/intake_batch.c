@@ -40,6 +40,7 @@ static struct {
     long max_rows;
     bool started, stopping;
     bool idle; /* the committer waits for work: a submit must signal it (else it looks) */
+    bool busy; /* a commit is in flight (the committer's, or a lone request's own) */
     pthread_t thread;
     struct metric *commits, *messages, *waiting_gauge;
 } b = {
@@ -126,13 +127,14 @@ static void *committer(void *unused)
     struct intake_entry **batch = xcalloc((size_t)b.max_rows, sizeof(*batch));
     pthread_mutex_lock(&b.lock);
     for (;;) {
-        while (!b.head && !b.stopping) {
+        while ((!b.head || b.busy) && !b.stopping) {
             b.idle = true;
             pthread_cond_wait(&b.work, &b.lock);
             b.idle = false;
         }
         if (!b.head)
             break;
+        b.busy = true;
         size_t n = 0;
         while (b.head && n < (size_t)b.max_rows) {
             batch[n++] = b.head;
@@ -155,6 +157,7 @@ static void *committer(void *unused)
                 http_wake_request(e->req);
         }
         b.waiting -= n;
+        b.busy = false;
         metric_set(b.waiting_gauge, (double)b.waiting);
         pthread_cond_broadcast(&b.done);
     }
@@ -203,23 +206,34 @@ void intake_batch_submit(struct http_request *req, const struct store_new_messag
     e->m = store_message_copy(m);
     e->req = req;
     http_set_state(req, e, entry_release);
-    http_park(req, HTTP_NO_TOPIC, http_started_ms(req) + INTAKE_PARK_MS);
 
     pthread_mutex_lock(&b.lock);
-    if (!b.started) { /* no committer (never started, or stopped): this thread writes */
+    b.waiting++;
+    metric_set(b.waiting_gauge, (double)b.waiting);
+    /* Nothing in flight and nobody waiting: this request commits at once, alone, on its
+     * own thread (a hand-over to the committer and back would only add to its latency).
+     * Without a committer (not started, or stopped), every request does. */
+    if (!b.started || (!b.busy && !b.head)) {
+        bool group = b.started;
+        b.busy = b.busy || group;
         pthread_mutex_unlock(&b.lock);
         commit(&e, 1);
         pthread_mutex_lock(&b.lock);
         e->done = true;
-        http_wake_request(req); /* runs the handler again as soon as it returns */
+        b.waiting--;
+        metric_set(b.waiting_gauge, (double)b.waiting);
+        if (group) {
+            b.busy = false;
+            if (b.head && b.idle) /* what came meanwhile is the committer's */
+                pthread_cond_signal(&b.work);
+        }
+        pthread_cond_broadcast(&b.done);
         pthread_mutex_unlock(&b.lock);
         return;
     }
     *b.tail = e;
     b.tail = &e->next;
-    b.waiting++;
-    metric_set(b.waiting_gauge, (double)b.waiting);
-    if (b.idle) /* a busy committer takes the queue when its commit is done */
+    if (b.idle && !b.busy) /* else it takes the queue when the commit in flight is done */
         pthread_cond_signal(&b.work);
     pthread_mutex_unlock(&b.lock);
 }

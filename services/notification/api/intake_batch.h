@@ -3,10 +3,11 @@
  * each request is answered only after that commit, so a message is still stored before
  * its answer.
  *
- * One committer thread writes. A request that finds it idle is committed at once, alone
- * (no timer: a lone request waits for nothing); what arrives while a commit is in flight
- * waits for the next one, which takes all of it (up to a cap). The handler parks its
- * request meanwhile, holding no HTTP thread (http.h, HTTP_NO_TOPIC). */
+ * One commit is in flight at a time. A request that finds none, and nobody waiting, is
+ * committed at once, alone, on its own HTTP thread (no timer, no hand-over: a lone
+ * request waits for nothing); what arrives while a commit is in flight waits for the
+ * next one, which the committer thread makes of all of it (up to a cap). Those handlers
+ * park their requests meanwhile, holding no HTTP thread (http.h, HTTP_NO_TOPIC). */
 #ifndef NOTIFICATION_INTAKE_BATCH_H
 #define NOTIFICATION_INTAKE_BATCH_H
 
@@ -23,9 +24,10 @@ bool intake_batch_start(long max_rows) __attribute__((warn_unused_result));
 /* After the HTTP server stopped: commits what is still queued, then ends the thread. */
 void intake_batch_stop(void);
 
-/* Queues a copy of m for the next commit, keeps the entry as req's state and parks req:
- * its handler runs again once the commit answered (intake_batch_entry() then returns
- * the entry). */
+/* Commits a copy of m at once on this thread when no commit is in flight and nothing
+ * waits; otherwise queues it for the next commit. Either way the entry becomes req's
+ * state: intake_batch_outcome() tells whether it is answered yet, and when it is not the
+ * handler parks req (intake_batch_wait()) and runs again once it is. */
 void intake_batch_submit(struct http_request *req, const struct store_new_message *m);
 
 /* The entry req was submitted with, or NULL on the handler's first run. */
