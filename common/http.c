@@ -44,6 +44,7 @@ struct http_server {
     pthread_t park_timer;
     bool park_timer_started;
     bool stopping;            /* under park_lock */
+    int64_t park_timer_due;   /* when the timer wakes next (under park_lock; 0: now) */
     atomic_int park_resuming; /* resumed, handler not yet run again */
 };
 
@@ -243,6 +244,7 @@ static void *park_timer_run(void *arg)
         }
         if (srv->stopping)
             break;
+        srv->park_timer_due = next;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t wait = next - now;
@@ -278,7 +280,12 @@ static void park(struct http_request *req)
     if (srv->stopping || req->wake_early)
         unpark_locked(srv, &srv->parked, srv->stopping);
     req->wake_early = false;
-    pthread_cond_signal(&srv->park_cond);
+    /* Only a deadline before the timer's next wake-up needs it now: a wake-up per parked
+     * request would cost every group-committed intake request a futex call. */
+    if (req->parked && req->park_deadline_ms < srv->park_timer_due) {
+        srv->park_timer_due = 0;
+        pthread_cond_signal(&srv->park_cond);
+    }
     pthread_mutex_unlock(&srv->park_lock);
 }
 
