@@ -1,13 +1,8 @@
-/* intake_batch.h - group commit of intake: the rows of concurrent requests go to
- * PostgreSQL together, in one multi-row INSERT and one transaction (one WAL flush), and
- * each request is answered only after that commit, so a message is still stored before
- * its answer.
- *
- * One commit is in flight at a time. A request that finds none, and nobody waiting, is
- * committed at once, alone, on its own HTTP thread (no timer, no hand-over: a lone
- * request waits for nothing); what arrives while a commit is in flight waits for the
- * next one, which the committer thread makes of all of it (up to a cap). Those handlers
- * park their requests meanwhile, holding no HTTP thread (http.h, HTTP_NO_TOPIC). */
+/* intake_batch.h - group commit of intake (common/group.h): the rows of concurrent
+ * requests go to PostgreSQL together, in one multi-row INSERT and one transaction (one
+ * WAL flush), and each request is answered only after that commit, so a message is
+ * still stored before its answer. A lone request commits at once, on its own thread,
+ * with the plain single-row INSERT. */
 #ifndef NOTIFICATION_INTAKE_BATCH_H
 #define NOTIFICATION_INTAKE_BATCH_H
 
