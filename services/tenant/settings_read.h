@@ -2,7 +2,7 @@
  * the reads that arrive while one is in flight go to PostgreSQL together, one statement
  * for all of them, and every request waits parked rather than holding an HTTP thread
  * (and the requests behind it on that thread's connections). A lone read runs at once
- * on its own thread with the plain single-tenant SELECT. */
+ * on its own thread. */
 #ifndef TENANT_SETTINGS_READ_H
 #define TENANT_SETTINGS_READ_H
 
