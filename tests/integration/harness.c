@@ -662,3 +662,20 @@ bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
         usleep(20000);
     }
 }
+
+double h_metric(const char *base, const char *name)
+{
+    char *url = h_url(base, "/metrics");
+    struct h_resp r = h_get(url, NULL);
+    double v = -1;
+    size_t n = strlen(name);
+    for (const char *line = r.body; line && *line;) {
+        if (strncmp(line, name, n) == 0 && line[n] == ' ')
+            v = strtod(line + n + 1, NULL);
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : NULL;
+    }
+    h_resp_free(&r);
+    free(url);
+    return v;
+}

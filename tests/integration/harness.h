@@ -127,6 +127,9 @@ void h_assert_token_policy(const char *base, const char *path);
 /* Asserts the DESIGN.md error shape: success false, error == code, a message. */
 void h_assert_error(const struct h_resp *r, long status, const char *code);
 
+/* The value of a metric without labels (name) at base's /metrics, or -1 when absent. */
+double h_metric(const char *base, const char *name);
+
 /* Polls until cond(arg) is true or timeout_ms passes; returns the last cond value. */
 bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
 

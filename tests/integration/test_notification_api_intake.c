@@ -74,22 +74,9 @@ static char *po_body(const char *event, const char *po_number)
                      event, po_number);
 }
 
-/* A metric of the daemon at p without labels, or -1. */
 static double metric(const struct h_proc *p, const char *name)
 {
-    char *url = h_url(p->url, "/metrics");
-    struct h_resp r = h_get(url, NULL);
-    double v = -1;
-    size_t n = strlen(name);
-    for (const char *line = r.body; line && *line;) {
-        if (strncmp(line, name, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        const char *nl = strchr(line, '\n');
-        line = nl ? nl + 1 : NULL;
-    }
-    h_resp_free(&r);
-    free(url);
-    return v;
+    return h_metric(p->url, name);
 }
 
 struct wait_metric {

@@ -37,20 +37,9 @@ static long db_count(const char *sql)
     return n;
 }
 
-/* A metric of tenant-service without labels, or -1. */
 static double metric(const char *name)
 {
-    struct h_resp r = ht_call(&ts, "GET", "/metrics", NULL, NULL);
-    double v = -1;
-    size_t n = strlen(name);
-    for (const char *line = r.body; line && *line;) {
-        if (strncmp(line, name, n) == 0 && line[n] == ' ')
-            v = strtod(line + n + 1, NULL);
-        const char *nl = strchr(line, '\n');
-        line = nl ? nl + 1 : NULL;
-    }
-    h_resp_free(&r);
-    return v;
+    return h_metric(ts.url, name);
 }
 
 static bool waiting_is(void *arg)
