@@ -24,6 +24,9 @@ struct group_item {
     bool released;
 };
 
+/* The caller's item that embeds group_item it as its member field. */
+#define group_entry(it, type, member) ((type *)((char *)(it)-offsetof(type, member)))
+
 struct group_config {
     long max_items; /* most items in one batch */
     /* Runs items[0..n) as one batch and stores each one's outcome in the item. Called

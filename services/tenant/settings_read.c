@@ -24,14 +24,9 @@ struct settings_read {
 
 static struct group *reads;
 
-static struct settings_read *read_of(struct group_item *it)
-{
-    return (struct settings_read *)((char *)it - offsetof(struct settings_read, item));
-}
-
 static void read_free(struct group_item *it)
 {
-    struct settings_read *r = read_of(it);
+    struct settings_read *r = group_entry(it, struct settings_read, item);
     free(r->doc);
     free(r);
 }
@@ -44,10 +39,10 @@ static void run(struct group_item **items, size_t n)
     const char **ids = xcalloc(n, sizeof(*ids));
     char **docs = xcalloc(n, sizeof(*docs));
     for (size_t i = 0; i < n; i++)
-        ids[i] = read_of(items[i])->tenant_id;
+        ids[i] = group_entry(items[i], struct settings_read, item)->tenant_id;
     enum store_status st = store_settings_get_many(ids, n, docs);
     for (size_t i = 0; i < n; i++) {
-        struct settings_read *r = read_of(items[i]);
+        struct settings_read *r = group_entry(items[i], struct settings_read, item);
         r->st = st == STORE_OK && !docs[i] ? STORE_NOT_FOUND : st;
         r->doc = docs[i];
     }
@@ -104,7 +99,7 @@ void handle_settings_get(struct http_request *req)
             group_wait(req);
         return;
     }
-    struct settings_read *r = read_of(it);
+    struct settings_read *r = group_entry(it, struct settings_read, item);
     if (r->st != STORE_OK)
         reply_store_failure(req, r->st);
     else

@@ -21,14 +21,9 @@ struct intake_entry {
 
 static struct group *committer;
 
-static struct intake_entry *entry_of(struct group_item *it)
-{
-    return (struct intake_entry *)((char *)it - offsetof(struct intake_entry, item));
-}
-
 static void entry_free(struct group_item *it)
 {
-    struct intake_entry *e = entry_of(it);
+    struct intake_entry *e = group_entry(it, struct intake_entry, item);
     free(e->m);
     free(e);
 }
@@ -41,7 +36,7 @@ static void commit(struct group_item **items, size_t n)
     struct store_new_message *m = xcalloc(n, sizeof(*m));
     struct store_message_ref *ref = xcalloc(n, sizeof(*ref));
     for (size_t i = 0; i < n; i++)
-        m[i] = *entry_of(items[i])->m;
+        m[i] = *group_entry(items[i], struct intake_entry, item)->m;
     enum db_status st = store_messages_create(m, n, ref);
     if (st == DB_ERROR && n > 1) {
         log_warn("intake batch refused, writing its messages one by one\tmessages=%zu", n);
@@ -56,7 +51,7 @@ static void commit(struct group_item **items, size_t n)
     }
     bool queued = false;
     for (size_t i = 0; i < n; i++) {
-        entry_of(items[i])->ref = ref[i];
+        group_entry(items[i], struct intake_entry, item)->ref = ref[i];
         queued = queued ||
                  (ref[i].st == DB_OK && ref[i].created && strcmp(ref[i].status, "queued") == 0);
     }
@@ -102,7 +97,7 @@ void intake_batch_submit(struct http_request *req, const struct store_new_messag
 struct intake_entry *intake_batch_entry(const struct http_request *req)
 {
     struct group_item *it = group_item_of(req);
-    return it ? entry_of(it) : NULL;
+    return it ? group_entry(it, struct intake_entry, item) : NULL;
 }
 
 void intake_batch_wait(struct http_request *req)
