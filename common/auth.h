@@ -35,6 +35,8 @@ struct auth_principal {
 /* How far a token's nbf may lie in the future of our clock and still be honoured: the
  * clock skew we allow between the minting host and us. Nothing else gets leeway. */
 #define AUTH_CLOCK_SKEW_SECONDS 30L
+/* The longest bearer token read (bytes); a longer one is invalid. */
+#define AUTH_TOKEN_MAX 4096
 /* JWT_MAX_TTL_SECONDS when unset: 90 days. */
 #define AUTH_DEFAULT_MAX_TTL_SECONDS 7776000L
 

@@ -44,6 +44,7 @@ struct http_server {
     pthread_t park_timer;
     bool park_timer_started;
     bool stopping;            /* under park_lock */
+    int64_t park_timer_due;   /* when the timer wakes next (under park_lock; 0: now) */
     atomic_int park_resuming; /* resumed, handler not yet run again */
 };
 
@@ -72,6 +73,11 @@ struct http_request {
     int64_t park_deadline_ms;
     bool park_resumed; /* set by the waker before it resumes the connection */
     bool park_expired; /* this run is the last: deadline passed or server stopping */
+    bool parked;       /* in srv->parked (under park_lock) */
+    bool wake_early;   /* http_wake_request() came before park() (under park_lock) */
+    /* the handler's own state across runs, released on completion */
+    void *state;
+    void (*state_release)(void *state);
     /* the reply */
     bool replied;
     bool drop; /* close the connection instead of answering */
@@ -143,6 +149,17 @@ int64_t http_started_ms(const struct http_request *req)
     return req->started_ms;
 }
 
+void http_set_state(struct http_request *req, void *state, void (*release)(void *state))
+{
+    req->state = state;
+    req->state_release = release;
+}
+
+void *http_state(const struct http_request *req)
+{
+    return req->state;
+}
+
 /* ---------- parked requests ---------- */
 
 static void sleep_ms(long ms)
@@ -171,6 +188,7 @@ static void unpark_locked(struct http_server *srv, struct http_request **link, b
     struct http_request *req = *link;
     *link = req->park_next;
     req->park_next = NULL;
+    req->parked = false;
     req->park_resumed = true;
     req->park_expired = expired;
     atomic_fetch_add(&srv->park_resuming, 1);
@@ -185,6 +203,23 @@ void http_server_wake(struct http_server *srv, int topic)
             unpark_locked(srv, link, false);
         else
             link = &(*link)->park_next;
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+}
+
+void http_wake_request(struct http_request *req)
+{
+    struct http_server *srv = req->srv;
+    pthread_mutex_lock(&srv->park_lock);
+    if (!req->parked) {
+        req->wake_early = true; /* its handler is still running: park() resumes it */
+    } else {
+        for (struct http_request **link = &srv->parked; *link; link = &(*link)->park_next) {
+            if (*link == req) {
+                unpark_locked(srv, link, false);
+                break;
+            }
+        }
     }
     pthread_mutex_unlock(&srv->park_lock);
 }
@@ -209,6 +244,7 @@ static void *park_timer_run(void *arg)
         }
         if (srv->stopping)
             break;
+        srv->park_timer_due = next;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t wait = next - now;
@@ -240,9 +276,16 @@ static void park(struct http_request *req)
     }
     req->park_next = srv->parked;
     srv->parked = req;
-    if (srv->stopping)
-        unpark_locked(srv, &srv->parked, true);
-    pthread_cond_signal(&srv->park_cond);
+    req->parked = true;
+    if (srv->stopping || req->wake_early)
+        unpark_locked(srv, &srv->parked, srv->stopping);
+    req->wake_early = false;
+    /* Only a deadline before the timer's next wake-up needs it now: a wake-up per parked
+     * request would cost every group-committed intake request a futex call. */
+    if (req->parked && req->park_deadline_ms < srv->park_timer_due) {
+        srv->park_timer_due = 0;
+        pthread_cond_signal(&srv->park_cond);
+    }
     pthread_mutex_unlock(&srv->park_lock);
 }
 
@@ -647,6 +690,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     double secs =
         (double)(end.tv_sec - req->start.tv_sec) + (double)(end.tv_nsec - req->start.tv_nsec) / 1e9;
     const char *pattern = req->route ? req->route->pattern : "unmatched";
+    if (req->state_release)
+        req->state_release(req->state);
     record_metrics(req, pattern, secs);
     if (!(req->route && (req->route->flags & HTTP_ROUTE_QUIET))) {
         log_set_request_id(req->request_id);

@@ -108,6 +108,21 @@ int64_t http_started_ms(const struct http_request *req);
 /* Runs the handlers of every request parked on topic again. Safe from any thread. */
 void http_server_wake(struct http_server *srv, int topic);
 
+/* --- a request waiting for work done elsewhere (a group commit) ---
+ *
+ * A handler may hand its request to another thread and park it under HTTP_NO_TOPIC:
+ * then only http_wake_request() (or the deadline, or the server stopping) runs the
+ * handler again. A wake that comes before the handler has returned is kept, and the
+ * handler runs again as soon as it has. The waker must know that req still exists: it
+ * does until the request's state (http_set_state()) is released. */
+#define HTTP_NO_TOPIC (-1)
+void http_wake_request(struct http_request *req);
+/* Keeps state with req across the handler's runs (http_state() returns it, NULL before);
+ * release(state) is called once when the request is done with, answered or not (the
+ * client went away, the server stopped), from the thread that completes it. */
+void http_set_state(struct http_request *req, void *state, void (*release)(void *state));
+void *http_state(const struct http_request *req);
+
 /* Built-in handlers every service mounts. */
 void http_handle_health(struct http_request *req);
 void http_handle_metrics(struct http_request *req);

@@ -28,6 +28,8 @@ struct notification_config {
     const char *verify_token;
     const char *app_secret;
     long webhook_body_limit;
+    /* intake */
+    long intake_batch_max;
     /* sending */
     long mps_per_phone;
     long pair_interval_ms;

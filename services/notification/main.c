@@ -15,6 +15,7 @@
 #include "po_template.h"
 #include "retention.h"
 #include "tenants/quota_events.h"
+#include "api/intake_batch.h"
 #include "api/routes.h"
 #include "api/templates.h"
 #include "api/waba.h"
@@ -64,6 +65,9 @@ static const struct cfg_var config_vars[] = {
      "how long the WABA's phone-number and template lists are cached"},
     {"WEBHOOK_BODY_LIMIT", CFG_INT, C(webhook_body_limit), "4194304", 1024, 67108864, 0,
      "largest accepted webhook POST in bytes (Meta sends up to 3 MB)"},
+    {"INTAKE_BATCH_MAX_MESSAGES", CFG_INT, C(intake_batch_max), "256", 1, 10000, 0,
+     "most intake requests written in one transaction: those that arrive while a commit is "
+     "in flight are written together by the next (group commit)"},
     {"WHATSAPP_MPS_PER_PHONE", CFG_INT, C(mps_per_phone), "80", 1, 10000, 0,
      "messages per second per sender number (Meta's default throughput is 80)"},
     {"WHATSAPP_PAIR_INTERVAL_MS", CFG_INT, C(pair_interval_ms), "6000", 0, 600000, 0,
@@ -218,8 +222,13 @@ int main(int argc, char **argv)
         tenant_settings_free(app.settings);
         return 1;
     }
+    if (!intake_batch_start(app.cfg.intake_batch_max)) {
+        tenant_settings_free(app.settings);
+        return 1;
+    }
     struct http_server *srv = http_server_start(&http);
     if (!srv) {
+        intake_batch_stop();
         tenant_settings_free(app.settings);
         return 1;
     }
@@ -231,6 +240,7 @@ int main(int argc, char **argv)
         template_reads_stop();
         retention_stop();
         http_server_stop(srv);
+        intake_batch_stop();
         tenant_settings_free(app.settings);
         return 1;
     }
@@ -244,6 +254,7 @@ int main(int argc, char **argv)
         template_reads_stop();
         retention_stop();
         http_server_stop(srv);
+        intake_batch_stop();
         tenant_settings_free(app.settings);
         return 1;
     }
@@ -253,6 +264,7 @@ int main(int argc, char **argv)
     int sig = shutdown_wait();
     log_info("shutting down\tsignal=%d", sig);
     http_server_stop(srv);
+    intake_batch_stop(); /* after the last request: what they queued is committed */
     callbacks_stop();
     worker_stop(worker);
     wakeup_notifier_stop();

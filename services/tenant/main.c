@@ -13,6 +13,7 @@
 #include "plans.h"
 #include "routes.h"
 #include "settings_listener.h"
+#include "settings_read.h"
 #include "shutdown.h"
 #include "support.h"
 
@@ -76,14 +77,21 @@ int main(int argc, char **argv)
     notif_init(app.cfg.notification_url, &app.cfg.auth, app.cfg.upstream_timeout_ms);
     struct http_server_config http =
         daemon_http_server(&app.cfg.http, &app.cfg.auth, tenant_routes, tenant_routes_count, &app);
+    if (!settings_read_start()) {
+        notif_cleanup();
+        httpc_global_cleanup();
+        return 1;
+    }
     struct http_server *srv = http_server_start(&http);
     if (!srv) {
+        settings_read_stop();
         notif_cleanup();
         httpc_global_cleanup();
         return 1;
     }
     if (!settings_listener_start(srv)) {
         http_server_stop(srv);
+        settings_read_stop();
         notif_cleanup();
         httpc_global_cleanup();
         return 1;
@@ -96,6 +104,7 @@ int main(int argc, char **argv)
     /* The listener wakes the server's parked requests: it stops first. */
     settings_listener_stop();
     http_server_stop(srv);
+    settings_read_stop(); /* after the last request */
     notif_cleanup();
     httpc_global_cleanup();
     log_info("stopped");

@@ -1,15 +1,10 @@
 /* settings.c - a tenant's notification settings: read by its users, the platform admin
  * and services; changed by its owner or admin (and the platform admin), key by key, with
  * every value validated by settings_validate.c. The phone keys belong to the admin's
- * assign-phone. */
+ * assign-phone. The GET is settings_read.c's. */
 #include "handlers.h"
 #include "log.h"
 #include "settings_validate.h"
-
-void handle_settings_get(struct http_request *req)
-{
-    reply_tenant_document(req, store_settings_get);
-}
 
 void handle_settings_put(struct http_request *req)
 {

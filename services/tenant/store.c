@@ -68,6 +68,14 @@ static const struct db_stmt stmt_settings_get = {
     2,
 };
 
+/* The settings of several tenants at once (concurrent GETs, common/group.h). */
+static const struct db_stmt stmt_settings_get_many = {
+    "tenant_settings_get_many",
+    "SELECT s.tenant_id::text, " SETTINGS_DOC("$2") "::text FROM tenant_settings s"
+                                                    " WHERE s.tenant_id = ANY($1::uuid[])",
+    2,
+};
+
 /* One statement: the merge happens under the row lock the UPDATE takes, so two owners
  * changing different keys at once both keep their change. The WhatsApp switch moves the
  * purchase-order channels with it (tenant_settings_apply, migration 0006). */
@@ -313,6 +321,34 @@ enum store_status store_settings_get(const char *tenant_id, json_t **out)
 {
     const char *params[] = {tenant_id, plan_quotas_json()};
     return exec_json(&stmt_settings_get, params, out);
+}
+
+enum store_status store_settings_get_many(const char *const *tenant_ids, size_t n, char **docs)
+{
+    struct buf ids = {0};
+    PGresult *res = NULL;
+
+    for (size_t i = 0; i < n; i++)
+        docs[i] = NULL;
+    pgarray_open(&ids);
+    for (size_t i = 0; i < n; i++)
+        pgarray_add(&ids, tenant_ids[i]);
+    pgarray_close(&ids);
+    const char *params[] = {ids.data, plan_quotas_json()};
+    enum store_status st = (enum store_status)db_exec(&stmt_settings_get_many, params, &res);
+    if (st != STORE_OK)
+        goto out;
+    /* A batch is small (the requests that came during one query): no index needed. */
+    for (int r = 0; r < PQntuples(res); r++) {
+        for (size_t i = 0; i < n; i++) {
+            if (!docs[i] && strcmp(PQgetvalue(res, r, 0), tenant_ids[i]) == 0)
+                docs[i] = xstrdup(PQgetvalue(res, r, 1));
+        }
+    }
+out:
+    PQclear(res);
+    buf_free(&ids);
+    return st;
 }
 
 enum store_status store_settings_merge(const char *tenant_id, const json_t *patch, json_t **out)

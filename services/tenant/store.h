@@ -38,6 +38,11 @@ enum store_status store_tenant_get(const char *id, json_t **out)
  * settings of store_settings_merge() and of the feed's rows. */
 enum store_status store_settings_get(const char *tenant_id, json_t **out)
     __attribute__((warn_unused_result));
+/* The same documents, as JSON text, for n tenants in one statement: docs[i] (the caller
+ * frees each) is tenant_ids[i]'s, or NULL when there is no such tenant. tenant_ids must
+ * be canonical UUIDs. */
+enum store_status store_settings_get_many(const char *const *tenant_ids, size_t n, char **docs)
+    __attribute__((warn_unused_result));
 /* Merges patch (an object of validated keys, borrowed) into the settings in a single
  * UPDATE, so concurrent updates of different keys never lose each other. *out: the
  * whole new object. */

@@ -109,6 +109,30 @@ static void expired_tokens_are_refused(void **state)
     free(t);
 }
 
+/* The last accepted token is remembered per thread: the time checks are made again,
+ * and another policy is another verification. */
+static void a_remembered_token_is_checked_again(void **state)
+{
+    (void)state;
+    struct auth_principal p;
+    char *t = mint(AUTH_ROLE_SERVICE, NULL, TENANT_ROLE_NONE, 60);
+    char *header = xasprintf("Bearer %s", t);
+    assert_int_equal(auth_verify_header(header, &plain, time(NULL), &p), AUTH_OK);
+    assert_int_equal(auth_verify_header(header, &plain, time(NULL), &p), AUTH_OK);
+    assert_int_equal(p.role, AUTH_ROLE_SERVICE);
+    assert_string_equal(p.sub, "alice");
+    assert_int_equal(auth_verify_header(header, &plain, time(NULL) + 61, &p), AUTH_EXPIRED);
+    const struct auth_policy other = {.secret = "another-secret"};
+    assert_int_equal(auth_verify_header(header, &other, time(NULL), &p), AUTH_INVALID);
+    const struct auth_policy short_lived = {.secret = plain.secret, .max_ttl = 10};
+    assert_int_equal(auth_verify_header(header, &short_lived, time(NULL), &p), AUTH_TOO_LONG);
+    const struct auth_policy issuer = {.secret = plain.secret, .issuer = "someone-else"};
+    assert_int_equal(auth_verify_header(header, &issuer, time(NULL), &p), AUTH_WRONG_ISSUER);
+    assert_int_equal(auth_verify_header(header, &plain, time(NULL), &p), AUTH_OK);
+    free(header);
+    free(t);
+}
+
 static void a_wrong_signature_is_refused(void **state)
 {
     (void)state;
@@ -397,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_minted_user_token_verifies),
         cmocka_unit_test(expired_tokens_are_refused),
+        cmocka_unit_test(a_remembered_token_is_checked_again),
         cmocka_unit_test(a_wrong_signature_is_refused),
         cmocka_unit_test(alg_none_is_refused),
         cmocka_unit_test(other_algorithms_are_refused),

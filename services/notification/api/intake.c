@@ -1,8 +1,9 @@
 /* intake.c - POST /api/v1/notifications/purchase-orders and POST /api/v1/whatsapp/messages:
- * validate, normalize, and store one outbox row durably before answering 202. A replay of
- * the same idempotency key answers 200 with the same message; another request under
- * that key answers 409. */
+ * validate, normalize, and store one outbox row durably (in a group commit with the
+ * other requests of the moment) before answering 202. A replay of the same idempotency
+ * key answers 200 with the same message; another request under that key answers 409. */
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "app.h"
 #include "api/handlers.h"
 #include "hex.h"
+#include "api/intake_batch.h"
 #include "api/intake_validate.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -18,7 +20,6 @@
 #include "outbox/compose.h"
 #include "tenants/settings.h"
 #include "uuidutil.h"
-#include "outbox/wakeup.h"
 
 /* A validated request on its way to the outbox. */
 struct intake {
@@ -52,17 +53,72 @@ static void request_hash(const char *kind, const json_t *payload, char out[65])
     free(text);
 }
 
-/* Stores the validated request as an outbox row and answers. parameters is borrowed. */
-static void store_and_reply(struct intake *in, const char *kind, const char *idempotency_key,
-                            const char *phone_key, const char *template_name, const char *language,
-                            const json_t *parameters)
+/* whatsapp_messages_accepted_total{kind, status}, looked up once per pair: the registry's
+ * lookup takes a lock every request would queue on. */
+static struct metric *accepted_counter(const char *kind, const char *status)
+{
+    static struct metric *_Atomic cache[2][2]; /* [template?][skipped?] */
+    _Atomic(struct metric *) *slot =
+        &cache[strcmp(kind, "template") == 0][strcmp(status, "skipped") == 0];
+    struct metric *m = atomic_load(slot);
+    if (!m) {
+        char labels[96];
+        snprintf(labels, sizeof labels, "kind=\"%s\",status=\"%s\"", kind, status);
+        m = metrics_counter("whatsapp_messages_accepted_total",
+                            "Messages accepted by intake, by kind and first status.", labels);
+        atomic_store(slot, m);
+    }
+    return m;
+}
+
+/* Answers with the outcome of the request's commit, or parks it until there is one. */
+static void reply_committed(struct http_request *req, struct intake_entry *e)
+{
+    const struct store_new_message *m = NULL;
+    struct store_message_ref ref;
+    char masked[32];
+
+    if (!intake_batch_outcome(e, http_park_expired(req), &m, &ref)) {
+        intake_batch_wait(req);
+        return;
+    }
+    if (ref.st != DB_OK) {
+        reply_db_failure(req, ref.st, "Storing the message");
+        return;
+    }
+    if (!ref.created && !ref.same_request) {
+        http_reply_error(req, 409, "idempotency_conflict",
+                         "%s was already used for a different request (message %s)",
+                         strcmp(m->kind, "purchase_order") == 0 ? "event_id" : "idempotency_key",
+                         ref.id);
+        return;
+    }
+    char location[96];
+    snprintf(location, sizeof location, "/api/v1/whatsapp/messages/%s", ref.id);
+    http_add_header(req, "Location", location);
+    json_t *body =
+        json_pack("{s:b, s:s, s:s}", "success", 1, "message_id", ref.id, "status", ref.status);
+    if (!ref.created) {
+        json_object_set_new(body, "duplicate", json_true());
+        http_reply_json(req, 200, body);
+        return;
+    }
+    metric_inc(accepted_counter(m->kind, ref.status));
+    log_info("message accepted\tmessage_id=%s kind=%s tenant=%s to=%s status=%s", ref.id, m->kind,
+             m->tenant_id, log_mask_phone(m->recipient_phone, masked, sizeof masked), ref.status);
+    http_reply_json(req, 202, body);
+}
+
+/* Hands the validated request to the group commit (intake_batch.h) and answers, now or
+ * in the handler's run after its commit. parameters is borrowed. */
+static void submit(struct intake *in, const char *kind, const char *idempotency_key,
+                   const char *phone_key, const char *template_name, const char *language,
+                   const json_t *parameters)
 {
     char id[UUID_STR_LEN];
     char hash[65];
-    char masked[32];
-    struct store_message_ref ref;
-    char *params_text = json_dump_compact(parameters);
-    char *payload_text = json_dump_compact(in->payload);
+    char *params_text = NULL;
+    char *payload_text = NULL;
 
     const char *tenant_id = json_str(in->payload, "tenant_id");
     /* Told now, the order service can fix it; told at send time, nobody would hear. When
@@ -72,16 +128,17 @@ static void store_and_reply(struct intake *in, const char *kind, const char *ide
                                tenant_id);
         goto out;
     }
+    params_text = json_dump_compact(parameters);
+    payload_text = json_dump_compact(in->payload);
     uuid_new(id);
     request_hash(kind, in->payload, hash);
-    const char *phone = json_str(in->payload, phone_key);
     struct store_new_message m = {
         .id = id,
         .tenant_id = tenant_id,
         .idempotency_key = idempotency_key,
         .kind = kind,
         .request_hash = hash,
-        .recipient_phone = phone,
+        .recipient_phone = json_str(in->payload, phone_key),
         .template_name = template_name,
         .template_language = language,
         .template_parameters = params_text,
@@ -89,37 +146,8 @@ static void store_and_reply(struct intake *in, const char *kind, const char *ide
         .status = in->cfg->enabled ? "queued" : "skipped",
         .skip_reason = in->cfg->enabled ? NULL : COMPOSE_SKIP_PLATFORM,
     };
-    enum db_status st = store_message_create(&m, &ref);
-    if (st != DB_OK) {
-        reply_db_failure(in->req, st, "Storing the message");
-        goto out;
-    }
-    if (!ref.created && !ref.same_request) {
-        http_reply_error(in->req, 409, "idempotency_conflict",
-                         "%s was already used for a different request (message %s)",
-                         strcmp(kind, "purchase_order") == 0 ? "event_id" : "idempotency_key",
-                         ref.id);
-        goto out;
-    }
-    char location[96];
-    snprintf(location, sizeof location, "/api/v1/whatsapp/messages/%s", ref.id);
-    http_add_header(in->req, "Location", location);
-    json_t *body =
-        json_pack("{s:b, s:s, s:s}", "success", 1, "message_id", ref.id, "status", ref.status);
-    if (!ref.created) {
-        json_object_set_new(body, "duplicate", json_true());
-        http_reply_json(in->req, 200, body);
-        goto out;
-    }
-    char labels[96];
-    snprintf(labels, sizeof labels, "kind=\"%s\",status=\"%s\"", kind, ref.status);
-    metric_inc(metrics_counter("whatsapp_messages_accepted_total",
-                               "Messages accepted by intake, by kind and first status.", labels));
-    if (strcmp(ref.status, "queued") == 0)
-        wakeup_queued();
-    log_info("message accepted\tmessage_id=%s kind=%s tenant=%s to=%s status=%s", ref.id, kind,
-             tenant_id, log_mask_phone(phone, masked, sizeof masked), ref.status);
-    http_reply_json(in->req, 202, body);
+    intake_batch_submit(in->req, &m);
+    reply_committed(in->req, intake_batch_entry(in->req));
 out:
     free(params_text);
     free(payload_text);
@@ -134,6 +162,10 @@ void handle_purchase_order(struct http_request *req)
     size_t len;
     const char *body = http_body(req, &len);
 
+    if (intake_batch_entry(req)) {
+        reply_committed(req, intake_batch_entry(req));
+        return;
+    }
     in.payload = intake_validate_purchase_order(body, len, &problem);
     if (!in.payload) {
         reply_problem(req, &problem);
@@ -143,8 +175,8 @@ void handle_purchase_order(struct http_request *req)
      * chosen at send time from payload.total_amount and payload.currency. */
     parameters = json_pack("[O, O]", json_object_get(in.payload, "supplier_name"),
                            json_object_get(in.payload, "po_number"));
-    store_and_reply(&in, "purchase_order", json_str(in.payload, "event_id"), "supplier_phone",
-                    OUTBOX_PO_TEMPLATE, NULL, parameters);
+    submit(&in, "purchase_order", json_str(in.payload, "event_id"), "supplier_phone",
+           OUTBOX_PO_TEMPLATE, NULL, parameters);
 out:
     intake_problem_free(&problem);
     json_decref(parameters);
@@ -159,14 +191,18 @@ void handle_template_message(struct http_request *req)
     size_t len;
     const char *body = http_body(req, &len);
 
+    if (intake_batch_entry(req)) {
+        reply_committed(req, intake_batch_entry(req));
+        return;
+    }
     in.payload = intake_validate_template(body, len, &problem);
     if (!in.payload) {
         reply_problem(req, &problem);
         goto out;
     }
-    store_and_reply(&in, "template", json_str(in.payload, "idempotency_key"), "to",
-                    json_str(in.payload, "template_name"), json_str(in.payload, "language"),
-                    json_object_get(in.payload, "parameters"));
+    submit(&in, "template", json_str(in.payload, "idempotency_key"), "to",
+           json_str(in.payload, "template_name"), json_str(in.payload, "language"),
+           json_object_get(in.payload, "parameters"));
 out:
     intake_problem_free(&problem);
     json_decref(in.payload);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hmap.h"
 #include "log.h"
 #include "pgarray.h"
 #include "outbox/status_sql.h"
@@ -55,11 +56,46 @@ static const struct db_stmt st_message_insert = {
     12,
 };
 
+/* A group commit's rows ($1..$12: parallel arrays, one key each) in one statement and so
+ * one transaction: each input row answered in order with the row its key holds, whether
+ * this statement made it (a retry after a lost connection finds its own id), and that
+ * row's request hash. A key committed by another transaction after this statement's
+ * snapshot comes back with a NULL id: the caller asks again. The LIMIT keeps the lookup
+ * a subquery run only for rows not inserted, by the unique index, whatever the
+ * statistics: flattened into a join, a plan made on an empty table hashes the whole
+ * table for every batch. */
+static const struct db_stmt st_message_insert_batch = {
+    "api_message_insert_batch",
+    "WITH i AS ("
+    " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],"
+    "  $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::text[], $12::text[])"
+    "  WITH ORDINALITY AS i(id, tenant_id, idempotency_key, kind, request_hash,"
+    "  recipient_phone, template_name, template_language, template_parameters, payload,"
+    "  status, skip_reason, ord)),"
+    " ins AS ("
+    " INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, request_hash,"
+    "  recipient_phone, template_name, template_language, template_parameters, payload,"
+    "  status, skip_reason, next_attempt_at)"
+    " SELECT id, tenant_id, idempotency_key, kind, request_hash, recipient_phone,"
+    "  template_name, template_language, template_parameters, payload, status, skip_reason,"
+    "  CASE WHEN status = 'queued' THEN now() END FROM i ORDER BY ord"
+    " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING"
+    " RETURNING id, status)"
+    " SELECT coalesce(ins.id, w.id), coalesce(ins.status, w.status),"
+    "  ins.id IS NOT NULL OR w.id = i.id, coalesce(w.request_hash, i.request_hash)"
+    " FROM i LEFT JOIN ins ON ins.id = i.id"
+    " LEFT JOIN LATERAL (SELECT w.id, w.status, w.request_hash FROM whatsapp_messages w"
+    "  WHERE ins.id IS NULL AND w.tenant_id = i.tenant_id"
+    "  AND w.idempotency_key = i.idempotency_key LIMIT 1) w ON true"
+    " ORDER BY i.ord",
+    12,
+};
+
 static const struct db_stmt st_message_existing = {
     "api_message_existing",
-    "SELECT id, status, request_hash = $3 FROM whatsapp_messages"
+    "SELECT id, status, request_hash = $3, id = $4 FROM whatsapp_messages"
     " WHERE tenant_id = $1 AND idempotency_key = $2",
-    3,
+    4,
 };
 
 /* ---------- reading ---------- */
@@ -365,24 +401,64 @@ static json_t *row_json(const PGresult *res, int row)
 
 /* ---------- intake ---------- */
 
+void store_message_fields(const struct store_new_message *m, const char *out[STORE_MESSAGE_FIELDS])
+{
+    const char *f[STORE_MESSAGE_FIELDS] = {m->id,
+                                           m->tenant_id,
+                                           m->idempotency_key,
+                                           m->kind,
+                                           m->request_hash,
+                                           m->recipient_phone,
+                                           m->template_name,
+                                           m->template_language,
+                                           m->template_parameters,
+                                           m->payload,
+                                           m->status,
+                                           m->skip_reason};
+    memcpy(out, f, sizeof f);
+}
+
+struct store_new_message *store_message_copy(const struct store_new_message *m)
+{
+    const char *f[STORE_MESSAGE_FIELDS];
+    size_t len[STORE_MESSAGE_FIELDS], total = 0;
+    store_message_fields(m, f);
+    for (size_t i = 0; i < STORE_MESSAGE_FIELDS; i++) {
+        len[i] = f[i] ? strlen(f[i]) + 1 : 0;
+        total += len[i];
+    }
+    struct store_new_message *copy = xmalloc(sizeof(*copy) + total);
+    char *p = (char *)(copy + 1);
+    const char *c[STORE_MESSAGE_FIELDS];
+    for (size_t i = 0; i < STORE_MESSAGE_FIELDS; i++) {
+        c[i] = f[i] ? memcpy(p, f[i], len[i]) : NULL;
+        p += len[i];
+    }
+    *copy = (struct store_new_message){
+        .id = c[0],
+        .tenant_id = c[1],
+        .idempotency_key = c[2],
+        .kind = c[3],
+        .request_hash = c[4],
+        .recipient_phone = c[5],
+        .template_name = c[6],
+        .template_language = c[7],
+        .template_parameters = c[8],
+        .payload = c[9],
+        .status = c[10],
+        .skip_reason = c[11],
+    };
+    return copy;
+}
+
 enum db_status store_message_create(const struct store_new_message *m,
                                     struct store_message_ref *out)
 {
     enum db_status st = DB_ERROR;
     PGresult *res = NULL;
-    const char *insert[] = {m->id,
-                            m->tenant_id,
-                            m->idempotency_key,
-                            m->kind,
-                            m->request_hash,
-                            m->recipient_phone,
-                            m->template_name,
-                            m->template_language,
-                            m->template_parameters,
-                            m->payload,
-                            m->status,
-                            m->skip_reason};
-    const char *existing[] = {m->tenant_id, m->idempotency_key, m->request_hash};
+    const char *insert[STORE_MESSAGE_FIELDS];
+    store_message_fields(m, insert);
+    const char *existing[] = {m->tenant_id, m->idempotency_key, m->request_hash, m->id};
 
     memset(out, 0, sizeof(*out));
     /* The existing row may be deleted by retention between the two statements: then the
@@ -403,6 +479,9 @@ enum db_status store_message_create(const struct store_new_message *m,
             goto out;
         if (PQntuples(res) == 1) {
             out->same_request = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+            /* Our own id: the insert committed, but its answer was lost with the
+             * connection and db_exec() ran it again. */
+            out->created = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
             break;
         }
         PQclear(res);
@@ -416,6 +495,103 @@ enum db_status store_message_create(const struct store_new_message *m,
     snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 1));
 out:
     PQclear(res);
+    out->st = st;
+    return st;
+}
+
+/* One message of a batch while its rows are gathered: the first message of its key, or a
+ * repeat answered from the first's row. */
+struct batch_key {
+    struct hmap_node node;
+    size_t first; /* index in m of the first message with this key */
+    int row;      /* its row in the statement, -1 before */
+};
+
+static bool same_key(const struct store_new_message *a, const struct store_new_message *b)
+{
+    return strcmp(a->tenant_id, b->tenant_id) == 0 &&
+           strcmp(a->idempotency_key, b->idempotency_key) == 0;
+}
+
+/* Fills out from row i of res (id, status, made here, stored request hash) for m. */
+static void batch_ref(PGresult *res, int i, const struct store_new_message *m,
+                      struct store_message_ref *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->st = DB_OK;
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, i, 0));
+    snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, i, 1));
+    out->created = strcmp(PQgetvalue(res, i, 2), "t") == 0;
+    out->same_request = strcmp(PQgetvalue(res, i, 3), m->request_hash) == 0;
+}
+
+enum db_status store_messages_create(const struct store_new_message *m, size_t n,
+                                     struct store_message_ref *out)
+{
+    if (n == 1) /* a lone request: the plain INSERT costs PostgreSQL less than the batch's */
+        return store_message_create(m, out);
+    enum db_status st = DB_OK;
+    PGresult *res = NULL;
+    struct batch_key *keys = xcalloc(n, sizeof(*keys));
+    size_t *first_of = xcalloc(n, sizeof(*first_of)); /* m[i]'s key entry */
+    struct buf cols[STORE_MESSAGE_FIELDS] = {{0}};
+    struct hmap seen;
+    int rows = 0;
+
+    hmap_init(&seen, n * 2);
+    for (size_t c = 0; c < STORE_MESSAGE_FIELDS; c++)
+        pgarray_open(&cols[c]);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = hmap_hash_more(hmap_hash_str(m[i].tenant_id), '\n', m[i].idempotency_key);
+        struct batch_key *k = NULL;
+        for (struct hmap_node *e = hmap_first(&seen, h); e && !k; e = hmap_next(e)) {
+            struct batch_key *cand = hmap_entry(e, struct batch_key, node);
+            if (same_key(&m[cand->first], &m[i]))
+                k = cand;
+        }
+        if (k) { /* a repeat within the batch: answered from its first's row */
+            first_of[i] = (size_t)(k - keys);
+            continue;
+        }
+        keys[i] = (struct batch_key){.first = i, .row = rows++};
+        hmap_insert(&seen, &keys[i].node, h);
+        first_of[i] = i;
+        const char *v[STORE_MESSAGE_FIELDS];
+        store_message_fields(&m[i], v);
+        for (size_t c = 0; c < STORE_MESSAGE_FIELDS; c++)
+            pgarray_add(&cols[c], v[c]);
+    }
+    const char *params[STORE_MESSAGE_FIELDS];
+    for (size_t c = 0; c < STORE_MESSAGE_FIELDS; c++) {
+        pgarray_close(&cols[c]);
+        params[c] = cols[c].data;
+    }
+    st = db_exec(&st_message_insert_batch, params, &res);
+    if (st != DB_OK)
+        goto out;
+    if (PQntuples(res) != rows) {
+        st = DB_ERROR;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct batch_key *k = &keys[first_of[i]];
+        if (PQgetisnull(res, k->row, 0)) {
+            /* Committed by someone else after this statement began (or gone since):
+             * one key at a time, as a lone request would. */
+            out[i].st = store_message_create(&m[i], &out[i]);
+            continue;
+        }
+        batch_ref(res, k->row, &m[i], &out[i]);
+        if (k->first != i)
+            out[i].created = false; /* the first of its key made it, not this one */
+    }
+out:
+    PQclear(res);
+    for (size_t c = 0; c < STORE_MESSAGE_FIELDS; c++)
+        buf_free(&cols[c]);
+    hmap_free(&seen);
+    free(first_of);
+    free(keys);
     return st;
 }
 

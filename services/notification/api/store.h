@@ -30,7 +30,14 @@ struct store_new_message {
     const char *skip_reason;         /* NULL unless skipped */
 };
 
+/* m's strings in the order of the INSERT's columns (borrowed from m). */
+#define STORE_MESSAGE_FIELDS 12
+void store_message_fields(const struct store_new_message *m, const char *out[STORE_MESSAGE_FIELDS]);
+/* A copy of m in one allocation, its strings included: the caller free()s it. */
+struct store_new_message *store_message_copy(const struct store_new_message *m);
+
 struct store_message_ref {
+    enum db_status st; /* of this message: DB_OK, or why it has no answer */
     char id[UUID_STR_LEN];
     char status[16];
     bool created;      /* false: the idempotency key was already used */
@@ -42,6 +49,21 @@ struct store_message_ref {
  * caller's (wakeup.h). */
 enum db_status store_message_create(const struct store_new_message *m,
                                     struct store_message_ref *out)
+    __attribute__((warn_unused_result));
+
+/* The group commit of n messages: one statement, so one transaction and one WAL flush,
+ * each message inserted unless its (tenant_id, idempotency_key) exists. out[i] answers
+ * m[i] as store_message_create() would have, had they come one after the other in this
+ * order: of several messages with one key in the batch, the first makes the row (or
+ * finds it) and each later one finds it, same_request when its hash equals the row's.
+ * A key committed meanwhile by another transaction is asked for again on its own (out[i].st
+ * is then that request's status). Returns the batch statement's status: on DB_OK each
+ * out[i].st tells; on failure the caller answers that status for every message, and
+ * either nothing of the batch is stored or, when the connection broke during the
+ * commit, all of it (a replay of such a request is then answered as a replay). n = 1
+ * is store_message_create() itself: the plain INSERT costs PostgreSQL less. */
+enum db_status store_messages_create(const struct store_new_message *m, size_t n,
+                                     struct store_message_ref *out)
     __attribute__((warn_unused_result));
 
 /* ---------- reading ---------- */
