@@ -714,7 +714,8 @@ enum db_status store_message_resend(const struct store_resend *r, struct store_m
     const char *insert[] = {r->id,      r->follows,         r->idempotency_key, r->request_hash,
                             r->channel, r->recipient_phone, r->recipient_email, r->payload,
                             r->status,  r->skip_reason};
-    const char *existing[] = {r->tenant_id, r->idempotency_key, r->request_hash};
+    /* st_message_existing's four parameters; the fourth (is it this id?) is unused here */
+    const char *existing[] = {r->tenant_id, r->idempotency_key, r->request_hash, r->id};
 
     memset(out, 0, sizeof(*out));
     enum db_status st = db_exec(&st_message_resend, insert, &res);
