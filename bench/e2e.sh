@@ -3,8 +3,12 @@
 # peak footprint, and the report.
 
 # ---------------------------------------------------------------- 3. end to end
-# N tenants, each with its own number, WhatsApp on; each number offered 80 events/s for
+# N tenants, each with its own number, WhatsApp on; each number offered a rate for
 # E2E_SECS through intake; graph-sim counts what it receives per number per second.
+# (a) capacity: each number offered 95% of Meta's 80/s (76/s); the largest N whose every
+# number sustains 75/s with no 130429, nothing lost or doubled and everything at read.
+# At exactly the limit the queue grows without bound by construction, so that is not
+# asked. (b) latency: 10 numbers at 10% of the limit (8/s), event to Graph p50 and p99.
 e2e_secs=${E2E_SECS:-30}
 [ "$quick" = 1 ] && e2e_secs=10
 
@@ -26,10 +30,12 @@ setup_tenants() { # N
     psql_t "$TENANT_DATABASE_URL" -c "SELECT id FROM tenants WHERE name LIKE 'E2E bakery %' ORDER BY name" >"$dir/e2e_ids"
 }
 
-# e2e_run N: sets e2e_result to "ok|fail min_number_rate 130429s p99_ms read lost dup rows
-# sends". Called directly, not in $(...): it restarts daemons whose pids must stick.
+# e2e_run N PER_NUMBER_RATE: sets e2e_result to "ok|fail min_number_rate 130429s p99_ms
+# read lost dup rows sends p50_ms". ok: every number sustained all but 1/s of its rate,
+# no 130429, nothing lost or doubled. Called directly, not in $(...): it restarts daemons
+# whose pids must stick.
 e2e_run() {
-    local n=$1 rate=$(( $1 * 80 )) total
+    local n=$1 per=${2:-76} rate=$(( $1 * ${2:-76} )) total
     total=$((rate * e2e_secs))
     stop_pid "$sim_pid"
     start_sim GRAPH_SIM_PHONE_COUNT=$n GRAPH_SIM_MPS=80 GRAPH_SIM_MESSAGES_MAX=$((total + 1000)) \
@@ -75,73 +81,60 @@ e2e_run() {
         seq=$(jq '.messages[-1].seq' "$dir/e2e_page")
     done
     sort -k1,1 "$dir/e2e_accepted" >"$dir/e2e_accepted.sorted"
-    local sent unique dup p99 read lost
+    local sent unique dup p99 p50 read lost
     sent=$(wc -l <"$dir/e2e_accepted.sorted")
     unique=$(cut -f1 "$dir/e2e_accepted.sorted" | uniq | wc -l)
     dup=$((sent - unique))
-    p99=$(join -t $'\t' <(tr '|' '\t' <"$dir/e2e_created" | sort -k1,1) "$dir/e2e_accepted.sorted" |
-          awk -F'\t' '{print $3 - $2}' | sort -n | awk '{a[NR]=$1} END {print NR ? a[int((NR-1)*0.99)+1] : 0}')
+    join -t $'\t' <(tr '|' '\t' <"$dir/e2e_created" | sort -k1,1) "$dir/e2e_accepted.sorted" |
+        awk -F'\t' '{print $3 - $2}' | sort -n >"$dir/e2e_latency"
+    p99=$(awk '{a[NR]=$1} END {print NR ? a[int((NR-1)*0.99)+1] : 0}' "$dir/e2e_latency")
+    p50=$(awk '{a[NR]=$1} END {print NR ? a[int((NR-1)*0.50)+1] : 0}' "$dir/e2e_latency")
     read=$(psql_t "$NOTIFICATION_DATABASE_URL" -c "SELECT count(*) FROM whatsapp_messages WHERE status = 'read'")
     local rows
     rows=$(psql_t "$NOTIFICATION_DATABASE_URL" -c "SELECT count(*) FROM whatsapp_messages")
     lost=$((rows - read))
     local verdict=ok
-    awk -v r="$min_rate" 'BEGIN {exit !(r >= 76)}' || verdict=fail
+    awk -v r="$min_rate" -v p="$per" 'BEGIN {exit !(r >= p - 1)}' || verdict=fail
     [ "$r429" = 0 ] && [ "$dup" = 0 ] && [ "$lost" = 0 ] && [ "$rows" -ge $((total * 99 / 100)) ] || verdict=fail
-    awk -v p="$p99" 'BEGIN {exit !(p < 100)}' || verdict=fail
-    e2e_result="$verdict $min_rate $r429 $p99 $read $lost $dup $rows $sent"
+    e2e_result="$verdict $min_rate $r429 $p99 $read $lost $dup $rows $sent $p50"
 }
 
-# E2E_N=20 BENCH_ONLY=3 bench/run.sh --quick: one run at that N only, for a look by hand.
+# E2E_N=20 BENCH_ONLY=3 bench/run.sh --quick: one capacity run at that N only, by hand.
 if want 3 && [ -n "${E2E_N:-}" ]; then
-    e2e_run "$E2E_N"
+    e2e_run "$E2E_N" 76
     note "  N=$E2E_N: $e2e_result"
 elif want 3; then
-note "3. end to end, N numbers x 80 msg/s for ${e2e_secs}s"
-results=()
-for _ in $(seq 1 "$runs"); do
-    e2e_run 40
-    r=$e2e_result
-    note "  N=40: $r"
-    results+=("$r")
+note "3a. capacity: N numbers x 76 msg/s (95% of the limit) for ${e2e_secs}s"
+# Upwards from 40 while runs pass, else downwards; one run per N.
+: >"$out/e2e_capacity"
+largest=0
+for n in 40 60 80 120; do
+    e2e_run "$n" 76
+    note "  N=$n: $e2e_result"
+    echo "$n $e2e_result" >>"$out/e2e_capacity"
+    [ "${e2e_result%% *}" = ok ] || break
+    largest=$n
+    [ "$quick" = 1 ] && break
 done
-printf '%s\n' "${results[@]}" >"$out/e2e_40"
-figure e2e40_min_number_rate "$(printf '%s\n' "${results[@]}" | awk '{print $2}' | median)"
-figure e2e40_130429 "$(printf '%s\n' "${results[@]}" | awk '{print $3}' | median)"
-figure e2e40_p99_ms "$(printf '%s\n' "${results[@]}" | awk '{print $4}' | median)"
-figure e2e40_lost "$(printf '%s\n' "${results[@]}" | awk '{print $6}' | sort -n | tail -1)"
-figure e2e40_duplicates "$(printf '%s\n' "${results[@]}" | awk '{print $7}' | sort -n | tail -1)"
-figure e2e40_passes "$(printf '%s\n' "${results[@]}" | grep -c '^ok')"
+if [ "$largest" = 0 ]; then
+    for n in 30 20 10; do
+        e2e_run "$n" 76
+        note "  N=$n: $e2e_result"
+        echo "$n $e2e_result" >>"$out/e2e_capacity"
+        if [ "${e2e_result%% *}" = ok ]; then largest=$n; break; fi
+    done
+fi
+figure e2e_capacity_largest_n "$largest"
+figure e2e_capacity_msgs_per_s "$((largest * 76))"
 figure peak_rss_notification_kb "$peak_ns_kb"
 figure peak_rss_tenant_kb "$peak_ts_kb"
-# The largest N the machine sustains: upwards from 40 while runs pass; else the N that
-# the N=40 runs' throughput could carry (40 x the slowest number's rate / 80, in tens),
-# then half of it (one run each; two, to keep make bench within 10 minutes).
-largest=0
-if printf '%s\n' "${results[@]}" | grep -q '^ok'; then
-    largest=40
-    steps="60 80 120"
-else
-    n=$(printf '%s\n' "${results[@]}" | awk '{print $2}' | median |
-        awk '{n = int(40 * $1 / 80 / 10) * 10; print n < 10 ? 10 : (n > 30 ? 30 : n)}')
-    steps="$n $((n / 2))"
-fi
-: >"$out/e2e_others"
-for n in $steps; do
-    [ "$quick" = 1 ] && break
-    e2e_run "$n"
-    r=$e2e_result
-    note "  N=$n: $r"
-    echo "$n $r" >>"$out/e2e_others"
-    if [ "$largest" -ge 40 ]; then
-        [ "${r%% *}" = ok ] || break
-        largest=$n
-    elif [ "${r%% *}" = ok ]; then
-        largest=$n
-        break
-    fi
-done
-figure e2e_largest_n "$largest"
+note "3b. latency: 10 numbers x 8 msg/s (10% of the limit) for ${e2e_secs}s"
+e2e_run 10 8
+note "  N=10 at 8/s: $e2e_result"
+echo "$e2e_result" >"$out/e2e_latency"
+read -r _ _ _ lat_p99 _ _ _ _ _ lat_p50 <<<"$e2e_result"
+figure e2e_latency_p50_ms "$lat_p50"
+figure e2e_latency_p99_ms "$lat_p99"
 fi
 
 # ---------------------------------------------------------------- 4. webhook ingestion
