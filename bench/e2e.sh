@@ -23,7 +23,7 @@ setup_tenants() { # N
                    FROM generate_series(1, $n) g RETURNING id, name)
         INSERT INTO tenant_settings (tenant_id, plan, quota_override, notification_settings)
         SELECT id, '$plan', $override, default_notification_settings() || jsonb_build_object(
-            'whatsapp_enabled', true, 'po_notification_channels', '["whatsapp"]'::jsonb,
+            'whatsapp_enabled', true, 'po_notification_channels', jsonb_build_array('whatsapp'),
             'whatsapp_phone_number_id', (109876543210000 + substr(name, 12)::int)::text,
             'whatsapp_display_phone_number', '+34 600 000 ' || substr(name, 12))
         FROM t"
