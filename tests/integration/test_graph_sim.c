@@ -15,7 +15,6 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
-#include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -23,6 +22,7 @@
 
 #include "alloc.h"
 #include "harness.h"
+#include "harness_receiver.h"
 #include "hmac.h"
 
 #define TOKEN "test-graph-token"
@@ -47,7 +47,7 @@ struct rx_post {
 
 static struct {
     pthread_mutex_t lock;
-    struct MHD_Daemon *daemon;
+    struct h_receiver *receiver;
     unsigned port;
     struct rx_post posts[RX_MAX_POSTS];
     size_t nposts;
@@ -69,47 +69,21 @@ static bool signature_matches(const char *header, const char *body, size_t len)
     return maclen == 32 && strlen(header + 7) == 64 && CRYPTO_memcmp(hex, header + 7, 64) == 0;
 }
 
-static enum MHD_Result rx_reply(struct MHD_Connection *conn, unsigned status)
+static unsigned rx_post(void *arg, const struct h_post *post)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
-{
-    (void)cls;
-    (void)url;
-    (void)version;
-    struct buf *b = *con_cls;
-    if (!b) {
-        b = xcalloc(1, sizeof(*b));
-        *con_cls = b;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        buf_append(b, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (strcmp(method, "POST") != 0)
-        return rx_reply(conn, 405);
-    const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature-256");
+    (void)arg;
+    const char *sig = h_post_header(post, "X-Hub-Signature-256");
     pthread_mutex_lock(&rx.lock);
     if (rx.fail_next > 0) {
         rx.fail_next--;
         rx.refused++;
         pthread_mutex_unlock(&rx.lock);
-        return rx_reply(conn, 503);
+        return 503;
     }
     if (rx.nposts < RX_MAX_POSTS) {
         struct rx_post *p = &rx.posts[rx.nposts++];
-        p->len = b->len;
-        p->body = xstrndup(b->data ? b->data : "", b->len);
+        p->len = post->len;
+        p->body = xstrndup(post->body, post->len);
         p->signature_ok = signature_matches(sig, p->body, p->len) &&
                           hmac_sha256_verify_header(sig, SECRET, p->body, p->len);
         p->ascii_only = true;
@@ -117,37 +91,22 @@ static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *conn, const 
             p->ascii_only &= (unsigned char)p->body[i] < 0x80;
     }
     pthread_mutex_unlock(&rx.lock);
-    return rx_reply(conn, 200);
+    return 200;
 }
 
-static void rx_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    struct buf *b = *con_cls;
-    if (b) {
-        buf_free(b);
-        free(b);
-    }
-    *con_cls = NULL;
-}
-
+/* Starts the receiver on rx.port (0 at first: any; then the same again). */
 static bool rx_start(void)
 {
-    rx.daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)rx.port, NULL,
-        NULL, rx_handler, NULL, MHD_OPTION_NOTIFY_COMPLETED, rx_completed, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
-    return rx.daemon != NULL;
+    rx.receiver = h_receiver_start(rx.port, rx_post, NULL);
+    if (rx.receiver)
+        rx.port = h_receiver_port(rx.receiver);
+    return rx.receiver != NULL;
 }
 
 static void rx_stop(void)
 {
-    if (rx.daemon)
-        MHD_stop_daemon(rx.daemon);
-    rx.daemon = NULL;
+    h_receiver_stop(rx.receiver);
+    rx.receiver = NULL;
 }
 
 static void rx_clear(void)
@@ -348,7 +307,7 @@ static int group_setup(void **state)
     char url[128];
     curl_global_init(CURL_GLOBAL_DEFAULT);
     client = curl_easy_init();
-    rx.port = h_free_port();
+    rx.port = 0;
     if (!rx_start())
         return -1;
     snprintf(url, sizeof url, "GRAPH_SIM_WEBHOOK_URL=http://127.0.0.1:%u/webhook", rx.port);

@@ -14,11 +14,11 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
-#include <microhttpd.h>
 #include <pthread.h>
 
 #include "alloc.h"
 #include "harness.h"
+#include "harness_receiver.h"
 #include "hmac.h"
 
 #define TOKEN "test-graph-token"
@@ -37,65 +37,24 @@ static CURL *client;
 
 static struct {
     pthread_mutex_t lock;
-    struct MHD_Daemon *daemon;
-    unsigned port;
+    struct h_receiver *receiver;
     char *bodies[RX_MAX_POSTS];
     bool signed_ok[RX_MAX_POSTS];
     size_t n;
 } rx = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static enum MHD_Result rx_reply(struct MHD_Connection *conn, unsigned status)
+static unsigned rx_post(void *arg, const struct h_post *p)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
-{
-    (void)cls;
-    (void)url;
-    (void)version;
-    struct buf *b = *con_cls;
-    if (!b) {
-        b = xcalloc(1, sizeof(*b));
-        *con_cls = b;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        buf_append(b, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (strcmp(method, "POST") != 0)
-        return rx_reply(conn, 405);
-    const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature-256");
+    (void)arg;
+    const char *sig = h_post_header(p, "X-Hub-Signature-256");
     pthread_mutex_lock(&rx.lock);
     if (rx.n < RX_MAX_POSTS) {
-        rx.bodies[rx.n] = xstrndup(b->data ? b->data : "", b->len);
-        rx.signed_ok[rx.n] = hmac_sha256_verify_header(sig, SECRET, rx.bodies[rx.n], b->len);
+        rx.bodies[rx.n] = xstrndup(p->body, p->len);
+        rx.signed_ok[rx.n] = hmac_sha256_verify_header(sig, SECRET, rx.bodies[rx.n], p->len);
         rx.n++;
     }
     pthread_mutex_unlock(&rx.lock);
-    return rx_reply(conn, 200);
-}
-
-static void rx_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    struct buf *b = *con_cls;
-    if (b) {
-        buf_free(b);
-        free(b);
-    }
-    *con_cls = NULL;
+    return 200;
 }
 
 static void rx_clear(void)
@@ -365,14 +324,11 @@ static int group_setup(void **state)
     char url[128];
     curl_global_init(CURL_GLOBAL_DEFAULT);
     client = curl_easy_init();
-    rx.port = h_free_port();
-    rx.daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, (uint16_t)rx.port, NULL,
-        NULL, rx_handler, NULL, MHD_OPTION_NOTIFY_COMPLETED, rx_completed, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
-    if (!rx.daemon)
+    rx.receiver = h_receiver_start(0, rx_post, NULL);
+    if (!rx.receiver)
         return -1;
-    snprintf(url, sizeof url, "GRAPH_SIM_WEBHOOK_URL=http://127.0.0.1:%u/webhook", rx.port);
+    snprintf(url, sizeof url, "GRAPH_SIM_WEBHOOK_URL=http://127.0.0.1:%u/webhook",
+             h_receiver_port(rx.receiver));
     const char *env[] = {url,
                          "GRAPH_SIM_ACCESS_TOKEN=" TOKEN,
                          "GRAPH_SIM_APP_SECRET=" SECRET,
@@ -392,8 +348,7 @@ static int group_teardown(void **state)
     (void)state;
     int rc = h_stop(&sim);
     curl_easy_cleanup(client);
-    if (rx.daemon)
-        MHD_stop_daemon(rx.daemon);
+    h_receiver_stop(rx.receiver);
     rx_clear();
     curl_global_cleanup();
     if (rc != 0)

@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "alloc.h"
+#include "harness_receiver.h"
 #include "harness_stack.h"
 #include "harness_tenant.h"
 #include "uuidutil.h"
@@ -53,7 +53,7 @@ struct rx_request {
 
 static struct {
     pthread_mutex_t lock;
-    struct MHD_Daemon *daemon;
+    struct h_receiver *receiver;
     unsigned port;
     struct rx_request req[RX_MAX];
     size_t n;
@@ -76,46 +76,19 @@ static bool signature_matches(const char *header, const char *body, size_t len)
     return maclen == 32 && CRYPTO_memcmp(hex, header + 7, 64) == 0;
 }
 
-static enum MHD_Result rx_reply(struct MHD_Connection *conn, unsigned status)
-{
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
-    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
 static void copy_str(char *dst, size_t size, json_t *obj, const char *key)
 {
     const char *v = json_string_value(json_object_get(obj, key));
     snprintf(dst, size, "%s", v ? v : "");
 }
 
-static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
+static unsigned rx_post(void *arg, const struct h_post *post)
 {
-    (void)cls;
-    (void)url;
-    (void)version;
-    struct buf *b = *con_cls;
-    if (!b) {
-        b = xcalloc(1, sizeof(*b));
-        *con_cls = b;
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        buf_append(b, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    if (strcmp(method, "POST") != 0)
-        return rx_reply(conn, 405);
-    const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Signature-256");
-    const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Idempotency-Key");
-    const char *body = b->data ? b->data : "";
-    struct rx_request r = {.signature_ok = signature_matches(sig, body, b->len)};
-    json_t *j = json_loadb(body, b->len, 0, NULL);
+    (void)arg;
+    const char *sig = h_post_header(post, "X-Signature-256");
+    const char *key = h_post_header(post, "Idempotency-Key");
+    struct rx_request r = {.signature_ok = signature_matches(sig, post->body, post->len)};
+    json_t *j = json_loadb(post->body, post->len, 0, NULL);
     copy_str(r.event_id, sizeof r.event_id, j, "event_id");
     copy_str(r.status, sizeof r.status, j, "status");
     copy_str(r.message_id, sizeof r.message_id, j, "message_id");
@@ -138,41 +111,15 @@ static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *conn, const 
     if (rx.n < RX_MAX)
         rx.req[rx.n++] = r;
     pthread_mutex_unlock(&rx.lock);
-    return rx_reply(conn, r.answered);
-}
-
-static void rx_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)conn;
-    (void)toe;
-    struct buf *b = *con_cls;
-    if (b) {
-        buf_free(b);
-        free(b);
-    }
-    *con_cls = NULL;
+    return r.answered;
 }
 
 /* Starts the receiver on port (0: any free one). */
-static bool rx_start_on(uint16_t port)
+static bool rx_start_on(unsigned port)
 {
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    rx.daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                                 NULL, NULL, rx_handler, NULL, MHD_OPTION_SOCK_ADDR, &addr,
-                                 MHD_OPTION_NOTIFY_COMPLETED, rx_completed, NULL, MHD_OPTION_END);
-    if (!rx.daemon)
-        return false;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(rx.daemon, MHD_DAEMON_INFO_BIND_PORT);
-    rx.port = info ? info->port : 0;
-    return rx.port != 0;
-}
-
-static bool rx_start(void)
-{
-    return rx_start_on(0);
+    rx.receiver = h_receiver_start(port, rx_post, NULL);
+    rx.port = rx.receiver ? h_receiver_port(rx.receiver) : 0;
+    return rx.receiver != NULL;
 }
 
 static void rx_set(const char *fail_event, bool fail_all)
@@ -452,9 +399,9 @@ static void an_order_service_outage_loses_nothing(void **state)
 {
     (void)state;
     char event[UUID_STR_LEN];
-    uint16_t port = (uint16_t)rx.port;
-    MHD_stop_daemon(rx.daemon);
-    rx.daemon = NULL;
+    unsigned port = rx.port;
+    h_receiver_stop(rx.receiver);
+    rx.receiver = NULL;
     uuid_new(event);
     char *id = post_order(event, "+34600210077");
     assert_true(h_wait_until(message_read, id, 30000)); /* sending never waits for it */
@@ -643,7 +590,7 @@ static void without_a_url_nothing_is_queued(void **state)
 static int setup(void **state)
 {
     (void)state;
-    if (!rx_start())
+    if (!rx_start_on(0))
         return -1;
     snprintf(url_var, sizeof url_var, "ORDER_CALLBACK_URL=http://127.0.0.1:%u/order-events",
              rx.port);
@@ -677,8 +624,7 @@ static int teardown(void **state)
     int rc = hs_stop(&st) != 0 ? -1 : 0;
     h_drop_database(st.tenant_db);
     h_drop_database(st.notif_db);
-    if (rx.daemon)
-        MHD_stop_daemon(rx.daemon);
+    h_receiver_stop(rx.receiver);
     return rc;
 }
 
