@@ -1,6 +1,6 @@
 # e2e.sh - sourced by bench/run.sh after benchmarks 1, 2, 5 (idle) and 6: benchmark 3
 # (end to end through the shared account's numbers), benchmark 4 (webhook ingestion),
-# peak footprint, and the report.
+# peak footprint (bench/run.sh writes the report once bench/drain.sh has run too).
 
 # ---------------------------------------------------------------- 3. end to end
 # N tenants, each with its own number, WhatsApp on; each number offered a rate for
@@ -201,4 +201,3 @@ figure webhook_statuses_per_s "$(printf '%s\n' "${rates[@]}" | median)"
 figure webhook_pgbench_rows_per_s "$(printf '%s\n' "${ceiling[@]}" | median)"
 fi
 
-if [ -z "$only" ]; then . bench/report.sh; fi

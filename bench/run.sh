@@ -274,3 +274,4 @@ fi
 
 . bench/e2e.sh
 . bench/drain.sh
+if [ -z "$only" ]; then . bench/report.sh; fi
