@@ -120,6 +120,27 @@ static json_t *identity_doc(const struct auth_principal *who, const char *csrf)
                      "next", landing_page(who));
 }
 
+/* Checks body against fields as json_check_object() does, and refuses null too (a wrong
+ * type, as everywhere in this API). Replies 422 and returns false on a failure. */
+static bool check_body(struct http_request *req, const json_t *body,
+                       const struct json_field *fields, size_t n)
+{
+    const char *field = NULL, *problem = NULL;
+    const char *key;
+    const json_t *v;
+    json_object_foreach ((json_t *)body, key, v) {
+        if (json_is_null(v)) {
+            http_reply_field_error(req, 422, "validation_error", key, "%s must not be null", key);
+            return false;
+        }
+    }
+    if (json_check_object(body, fields, n, false, &field, &problem))
+        return true;
+    http_reply_field_error(req, 422, "validation_error", field ? field : "body", "%s %s",
+                           field ? field : "the body", problem);
+    return false;
+}
+
 /* ---------- POST /api/v1/auth/links ---------- */
 
 /* The absolute link: PUBLIC_URL, else the scheme and Host this request came with (a Host
@@ -164,12 +185,8 @@ void handle_auth_link_create(struct http_request *req)
         {"tenant_role", JK_STRING, false, 8},  {"sub", JK_STRING, false, SUB_MAX},
         {"ttl_seconds", JK_INTEGER, false, 0},
     };
-    if (!json_check_object(body, fields, sizeof fields / sizeof fields[0], false, &field,
-                           &problem)) {
-        http_reply_field_error(req, 422, "validation_error", field ? field : "body", "%s %s",
-                               field ? field : "the body", problem);
+    if (!check_body(req, body, fields, sizeof fields / sizeof fields[0]))
         goto out;
-    }
     const char *role = json_str(body, "role"), *tenant = json_str(body, "tenant_id");
     const char *tenant_role = json_str(body, "tenant_role"), *sub = json_str(body, "sub");
     const json_t *ttl_v = json_object_get(body, "ttl_seconds");
@@ -264,15 +281,11 @@ void handle_auth_session_open(struct http_request *req)
     char session[SECRET_HEX + 1], hash[SECRET_HEX + 1], csrf[SECRET_HEX + 1];
     char code_hash[SECRET_HEX + 1];
     struct auth_principal who = {0};
-    const char *field = NULL, *problem = NULL;
     if (!body)
         return;
     static const struct json_field fields[] = {{"code", JK_STRING, false, 128}};
-    if (!json_check_object(body, fields, 1, false, &field, &problem)) {
-        http_reply_field_error(req, 422, "validation_error", field ? field : "body", "%s %s",
-                               field ? field : "the body", problem);
+    if (!check_body(req, body, fields, 1))
         goto out;
-    }
     if (!random_hex(session) || !secret_hash(session, hash) || !random_hex(csrf)) {
         http_reply_error(req, 500, "internal_error", "No randomness for a session");
         goto out;
