@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -46,6 +47,25 @@ struct http_server {
     bool stopping;            /* under park_lock */
     int64_t park_timer_due;   /* when the timer wakes next (under park_lock; 0: now) */
     atomic_int park_resuming; /* resumed, handler not yet run again */
+    /* open streams, ended all at once when the server stops */
+    pthread_mutex_t stream_lock;
+    struct http_stream *streams;
+};
+
+/* A streamed body (http_reply_stream). The buffer and flags are shared by the writer's
+ * thread and the connection's, under lock; the list link is the server's, under its
+ * stream_lock. Freed when both references (the response's, the caller's) are gone. */
+struct http_stream {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    atomic_int refs;
+    atomic_bool closed; /* the response is done with: conn may be gone */
+    pthread_mutex_t lock;
+    struct buf out; /* queued bytes; out.data[off..len) not yet sent */
+    size_t off;
+    bool suspended; /* the connection waits for bytes */
+    bool ended;
+    struct http_stream *next;
 };
 
 struct http_request {
@@ -62,6 +82,8 @@ struct http_request {
     size_t nparams;
     struct auth_principal principal;
     bool authenticated;
+    bool via_session;           /* by the session cookie, not a bearer token */
+    struct http_stream *stream; /* answered with a stream */
     struct buf body;
     bool body_too_large;
     bool dispatched;
@@ -158,6 +180,16 @@ void http_set_state(struct http_request *req, void *state, void (*release)(void 
 void *http_state(const struct http_request *req)
 {
     return req->state;
+}
+
+const char *http_cookie(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+bool http_via_session(const struct http_request *req)
+{
+    return req->authenticated && req->via_session;
 }
 
 /* ---------- parked requests ---------- */
@@ -384,6 +416,134 @@ json_t *http_body_object(struct http_request *req)
     return v;
 }
 
+/* ---------- streams ---------- */
+
+struct http_stream *http_reply_stream(struct http_request *req, const char *content_type)
+{
+    struct http_stream *s = xcalloc(1, sizeof(*s));
+    s->srv = req->srv;
+    s->conn = req->conn;
+    atomic_init(&s->refs, 2);
+    atomic_init(&s->closed, false);
+    pthread_mutex_init(&s->lock, NULL);
+    set_reply(req, 200, content_type, NULL, 0);
+    req->stream = s;
+    pthread_mutex_lock(&req->srv->stream_lock);
+    s->next = req->srv->streams;
+    req->srv->streams = s;
+    pthread_mutex_unlock(&req->srv->stream_lock);
+    return s;
+}
+
+void http_stream_release(struct http_stream *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&s->lock);
+    buf_free(&s->out);
+    free(s);
+}
+
+/* Resumes the connection if it waits for bytes. Under s->lock. A suspended connection
+ * is never closed (but by MHD_stop_daemon, which stop_streams() precedes), so conn is
+ * still there. */
+static void stream_kick(struct http_stream *s)
+{
+    if (s->suspended) {
+        s->suspended = false;
+        MHD_resume_connection(s->conn);
+    }
+}
+
+bool http_stream_open(struct http_stream *s)
+{
+    if (atomic_load(&s->closed))
+        return false;
+    pthread_mutex_lock(&s->lock);
+    bool gone = s->ended;
+    if (!gone && s->suspended) {
+        /* libmicrohttpd does not watch a suspended connection: a client that went away
+         * shows only here, as a hang-up on its socket (which lives while suspended). */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(s->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct pollfd p = {.fd = ci ? ci->connect_fd : -1, .events = POLLRDHUP};
+        if (ci && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+            s->ended = true;
+            stream_kick(s); /* it closes as it tries to send the end */
+            gone = true;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    return !gone;
+}
+
+bool http_stream_write(struct http_stream *s, const char *data, size_t len)
+{
+    pthread_mutex_lock(&s->lock);
+    bool ok = !s->ended && !atomic_load(&s->closed) &&
+              s->out.len - s->off + len <= HTTP_STREAM_BUFFER_MAX;
+    if (ok) {
+        buf_append(&s->out, data, len);
+        stream_kick(s);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return ok;
+}
+
+void http_stream_end(struct http_stream *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->ended = true;
+    stream_kick(s);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* libmicrohttpd's content reader, on the connection's thread: queued bytes, the end, or
+ * nothing yet (then the connection is suspended until a write or the end). */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    struct http_stream *s = cls;
+    ssize_t n = 0;
+    pthread_mutex_lock(&s->lock);
+    size_t avail = s->out.len - s->off;
+    if (avail) {
+        size_t take = avail < max ? avail : max;
+        memcpy(out, s->out.data + s->off, take);
+        s->off += take;
+        if (s->off == s->out.len) {
+            buf_reset(&s->out);
+            s->off = 0;
+        }
+        n = (ssize_t)take;
+    } else if (s->ended) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        s->suspended = true;
+        MHD_suspend_connection(s->conn);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return n;
+}
+
+/* The response is done with (sent, client gone, server stopping). Takes no lock a
+ * writer holds while it calls into libmicrohttpd. */
+static void stream_free(void *cls)
+{
+    struct http_stream *s = cls;
+    struct http_server *srv = s->srv;
+    atomic_store(&s->closed, true);
+    pthread_mutex_lock(&srv->stream_lock);
+    for (struct http_stream **link = &srv->streams; *link; link = &(*link)->next) {
+        if (*link == s) {
+            *link = s->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&srv->stream_lock);
+    http_stream_release(s);
+}
+
 /* ---------- built-in handlers ---------- */
 
 void http_handle_health(struct http_request *req)
@@ -469,6 +629,44 @@ static size_t body_limit(const struct http_request *req)
     return req->srv->cfg->body_limit;
 }
 
+/* Equal strings, compared in a time that does not depend on where they differ. */
+static bool same_secret(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    unsigned char diff = na != nb;
+    for (size_t i = 0; i < na && i < nb; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
+}
+
+/* Authenticates req by its session cookie (value): replies and returns false when the
+ * session is unknown or ended, cannot be checked, or a write lacks its CSRF token. */
+static bool admit_session(struct http_request *req, const char *value)
+{
+    char csrf[HTTP_CSRF_MAX] = "";
+    enum http_session_result r = req->srv->cfg->session.verify(value, &req->principal, csrf);
+    if (r == HTTP_SESSION_UNAVAILABLE) {
+        http_reply_error(req, 503, "database_unavailable",
+                         "Sessions cannot be checked now; try again shortly");
+        return false;
+    }
+    if (r != HTTP_SESSION_OK) {
+        http_reply_error(req, 401, "session_expired",
+                         "The session has ended: open a new sign-in link");
+        return false;
+    }
+    req->authenticated = true;
+    req->via_session = true;
+    bool reads = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    const char *sent = http_header(req, "X-CSRF-Token");
+    if (!reads && (!csrf[0] || !sent || !same_secret(sent, csrf))) {
+        http_reply_error(req, 403, "csrf_token_invalid",
+                         "A change made with the session cookie needs its X-CSRF-Token header");
+        return false;
+    }
+    return true;
+}
+
 /* Decides what the first callback can decide without the body: route, auth, size. */
 static void admit(struct http_request *req)
 {
@@ -492,7 +690,17 @@ static void admit(struct http_request *req)
     }
     req->nparams = params.count;
 
-    if (req->route->roles) {
+    const char *session = NULL;
+    if (req->route->roles && cfg->session.cookie && !http_header(req, "Authorization"))
+        session = http_cookie(req, cfg->session.cookie);
+    if (session && *session) {
+        if (!admit_session(req, session))
+            return;
+        if (!(req->route->roles & req->principal.role)) {
+            http_reply_error(req, 403, "forbidden", "Your role may not use this endpoint");
+            return;
+        }
+    } else if (req->route->roles) {
         enum auth_result ar = auth_verify_header(http_header(req, "Authorization"), cfg->auth,
                                                  time(NULL), &req->principal);
         if (ar == AUTH_MISSING) {
@@ -566,7 +774,13 @@ static enum MHD_Result queue_reply(struct http_request *req)
     if (req->drop)
         return MHD_NO; /* libmicrohttpd closes the connection */
     struct MHD_Response *resp =
-        MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+        req->stream
+            ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, req->stream,
+                                                stream_free)
+            : MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+    if (!resp && req->stream)
+        stream_free(req->stream); /* the caller's next write fails */
+    req->stream = NULL;           /* the response's now */
     if (!resp)
         return MHD_NO;
     req->resp_body = NULL; /* owned by the response now */
@@ -763,6 +977,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
     srv->cfg = cfg;
     srv->metrics = xcalloc(cfg->nroutes + 1, sizeof(*srv->metrics));
     pthread_mutex_init(&srv->park_lock, NULL);
+    pthread_mutex_init(&srv->stream_lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -779,6 +994,7 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
         log_error("cannot listen\taddress=%s port=%u", cfg->bind_address, cfg->port);
         pthread_cond_destroy(&srv->park_cond);
         pthread_mutex_destroy(&srv->park_lock);
+        pthread_mutex_destroy(&srv->stream_lock);
         free(srv->metrics);
         free(srv);
         return NULL;
@@ -791,6 +1007,35 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
 unsigned http_server_port(const struct http_server *srv)
 {
     return srv->port;
+}
+
+/* Ends every open stream and gives them a moment to close: libmicrohttpd must not be
+ * stopped with a connection suspended. The streams are ended outside stream_lock, which
+ * a connection's thread may want while libmicrohttpd holds its own locks. */
+static void stop_streams(struct http_server *srv)
+{
+    for (int round = 0; round < 200; round++) {
+        size_t n = 0, cap = 0;
+        struct http_stream **open = NULL;
+        pthread_mutex_lock(&srv->stream_lock);
+        for (struct http_stream *s = srv->streams; s; s = s->next) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 16;
+                open = xrealloc(open, cap * sizeof(*open));
+            }
+            atomic_fetch_add(&s->refs, 1);
+            open[n++] = s;
+        }
+        pthread_mutex_unlock(&srv->stream_lock);
+        for (size_t i = 0; i < n; i++) {
+            http_stream_end(open[i]);
+            http_stream_release(open[i]);
+        }
+        free(open);
+        if (n == 0)
+            break;
+        sleep_ms(10);
+    }
 }
 
 void http_server_stop(struct http_server *srv)
@@ -813,9 +1058,11 @@ void http_server_stop(struct http_server *srv)
         sleep_ms(10);
     if (timer)
         sleep_ms(20);
+    stop_streams(srv);
     MHD_stop_daemon(srv->daemon);
     pthread_cond_destroy(&srv->park_cond);
     pthread_mutex_destroy(&srv->park_lock);
+    pthread_mutex_destroy(&srv->stream_lock);
     free(srv->metrics);
     free(srv);
 }

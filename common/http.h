@@ -34,6 +34,24 @@ struct http_route {
     size_t body_limit; /* bytes; 0 = the server's default */
 };
 
+/* Sessions (issue 22): a cookie instead of a bearer token. A request to a route with
+ * roles that has no Authorization header but carries the cookie is authenticated by
+ * verify (the service's lookup): it fills the principal and the session's CSRF token.
+ * Such a request may change something (any method but GET and HEAD) only with that token
+ * in X-CSRF-Token (else 403 csrf_token_invalid); an unknown or ended session is 401
+ * session_expired. Bearer tokens need no CSRF token: a browser never adds them itself. */
+#define HTTP_CSRF_MAX 80
+enum http_session_result {
+    HTTP_SESSION_OK,
+    HTTP_SESSION_NONE,        /* no such session, or it has ended */
+    HTTP_SESSION_UNAVAILABLE, /* cannot tell now (the database): 503 */
+};
+struct http_session_hook {
+    const char *cookie; /* the cookie's name; NULL: no sessions */
+    enum http_session_result (*verify)(const char *value, struct auth_principal *out,
+                                       char csrf[HTTP_CSRF_MAX]);
+};
+
 struct http_server_config {
     const char *bind_address; /* "127.0.0.1", "0.0.0.0", "::" */
     unsigned port;            /* 0 = any free port, see http_server_port() */
@@ -44,6 +62,7 @@ struct http_server_config {
     const struct http_route *routes;
     size_t nroutes;
     void *app; /* handed to handlers as http_app(req) */
+    struct http_session_hook session;
 };
 
 struct http_server;
@@ -70,6 +89,10 @@ const char *http_header(const struct http_request *req, const char *name);
 const char *http_body(const struct http_request *req, size_t *len);
 /* The verified caller of a route with roles; NULL on public routes. */
 const struct auth_principal *http_principal(const struct http_request *req);
+/* A cookie's value by name; NULL when absent. */
+const char *http_cookie(const struct http_request *req, const char *name);
+/* True when the caller was authenticated by the session cookie, not a bearer token. */
+bool http_via_session(const struct http_request *req);
 
 /* Parses the body as a JSON object. On failure it has already replied (400 malformed,
  * 422 not an object) and returns NULL; otherwise a new reference the caller owns. */
@@ -122,6 +145,30 @@ void http_wake_request(struct http_request *req);
  * client went away, the server stopped), from the thread that completes it. */
 void http_set_state(struct http_request *req, void *state, void (*release)(void *state));
 void *http_state(const struct http_request *req);
+
+/* --- streams: a body written over time (Server-Sent Events) ---
+ *
+ * A handler answers with http_reply_stream() instead of a reply: status 200, the headers
+ * added before, then whatever http_stream_write() queues, as it comes. While nothing is
+ * queued the connection is suspended: a stream holds no worker thread. The stream lasts
+ * until the client goes away, http_stream_end() has been called and its bytes sent, or
+ * the server stops. The caller holds a reference, which it gives back with
+ * http_stream_release() once it is done writing (after the end, or a failed write);
+ * the layer keeps its own until the connection is done. Write and end may be called
+ * from any thread; the layer never calls back into the caller. */
+struct http_stream;
+#define HTTP_STREAM_BUFFER_MAX (256 * 1024) /* unsent bytes a slow client may leave */
+struct http_stream *http_reply_stream(struct http_request *req, const char *content_type);
+/* Queues len bytes (copied). False when the stream has ended or closed, or would hold
+ * more than HTTP_STREAM_BUFFER_MAX unsent bytes (then end it: the client is too slow). */
+bool http_stream_write(struct http_stream *s, const char *data, size_t len)
+    __attribute__((warn_unused_result));
+/* False once the stream has ended or its client has gone away (a write would fail). */
+bool http_stream_open(struct http_stream *s);
+/* Ends the stream once what is queued has been sent. */
+void http_stream_end(struct http_stream *s);
+/* Gives back the caller's reference; s must not be used afterwards. NULL is fine. */
+void http_stream_release(struct http_stream *s);
 
 /* Built-in handlers every service mounts. */
 void http_handle_health(struct http_request *req);

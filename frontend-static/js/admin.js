@@ -6,11 +6,11 @@
 // the account's numbers in a collapsible table, filtered, sorted and 50 to a page.
 // Readiness is the account's health (GET .../whatsapp/health: the number's status, name
 // review, what Meta lets it send, a hold). The lists are refreshed after each action and
-// every 15 seconds; rows are updated in place so a picker, its choice and the focus
+// at once over the live stream (every 15 seconds while it is down); rows are updated in place so a picker, its choice and the focus
 // survive a refresh. Every error is said in the page's language from its error code.
 
 import {
-  api, ApiError, errorText, startPage, pageReady, showSignIn, t, getLang, LOCALES, onLangChange, fold, el,
+  api, ApiError, errorText, startPage, pageReady, showSignIn, goSignIn, t, getLang, LOCALES, onLangChange, fold, el,
 } from './common.js';
 import { createCombo } from './combobox.js';
 
@@ -37,7 +37,9 @@ const state = {
   platformOn: null, // ENABLE_WHATSAPP_NOTIFICATIONS as the sender endpoint reports it; null: unknown
   seq: 0, // sequence number of the newest refresh; older answers are dropped
   started: false,
-  timer: 0,
+  timer: 0, // the 15 s poll, while the live stream is down
+  live: false, // the live stream is open
+  soon: 0, // a refresh asked for by the stream, about to run
 };
 
 /** What the number table shows: its filters, sort and page. */
@@ -153,6 +155,54 @@ function startTimer() {
 function stopTimer() {
   if (state.timer) clearInterval(state.timer);
   state.timer = 0;
+}
+
+// ---- live updates: tenant-service's stream (GET /api/v1/events), read from the
+// database, so a change made anywhere (another tab, the owner, another instance) shows
+// within a second; the 15 s poll runs only while the stream is down. ----
+
+let live = null;
+
+function showLive() {
+  $('live').textContent = state.started ? t(state.live ? 'live.on' : 'live.off') : '';
+}
+
+/** Refreshes once for a burst of events (an assignment is a settings and an audit event). */
+function soon() {
+  if (state.soon) return;
+  state.soon = setTimeout(() => {
+    state.soon = 0;
+    refresh();
+  }, 150);
+}
+
+function startLive() {
+  if (live || typeof EventSource === 'undefined') return;
+  const source = new EventSource('/api/v1/events');
+  live = source;
+  // hello: (re)connected; what changed while away is in the refresh it triggers.
+  source.addEventListener('hello', () => {
+    stopTimer();
+    state.live = true;
+    showLive();
+    soon();
+  });
+  source.addEventListener('settings', soon);
+  source.addEventListener('audit', soon);
+  source.addEventListener('session_ended', () => {
+    source.close();
+    goSignIn('session_expired');
+  });
+  source.onerror = () => {
+    state.live = false;
+    showLive();
+    if (!state.timer) startTimer();
+    if (source.readyState === EventSource.CLOSED) {
+      // refused (too many streams, the session ended): the poll goes on, and asks again
+      live = null;
+      setTimeout(startLive, REFRESH_MS);
+    }
+  };
 }
 
 /** The tenant holding phone P (by either list), or null. */
@@ -886,6 +936,7 @@ function wire() {
   });
   onLangChange(() => {
     if (state.started) render();
+    showLive();
   });
 }
 
@@ -894,7 +945,11 @@ startPage({
   start: async () => {
     state.started = false;
     await refresh();
-    if (state.started) startTimer();
+    if (state.started) {
+      startTimer();
+      showLive();
+      startLive();
+    }
   },
 });
 wire();

@@ -1,78 +1,45 @@
-// common.js - what both pages share: the bearer token (taken from the URL fragment or
-// pasted, kept in sessionStorage), calls to tenant-service's REST API, the page shell
-// (language switch, "change token", the sign-in panel) and the i18n functions.
+// common.js - what the pages share: the session (an HttpOnly cookie the page never sees,
+// opened by a sign-in link on /app/sign-in, or from a #token= link for developers and
+// operators; only its CSRF token lives here, in memory), calls to tenant-service's REST
+// API, the page shell (language switch, sign-out, the access panel) and the i18n
+// functions. No token is kept in any storage a script can read.
 
 import { t, hasText, getLang, setLang, applyTranslations, onLangChange, LANGUAGES, LOCALES } from './i18n.js';
 
 export { t, getLang, onLangChange, LOCALES };
 
-const TOKEN_KEY = 'bakery.token';
 const REQUEST_TIMEOUT_MS = 20000;
+export const SIGN_IN_PATH = '/app/sign-in';
 
-// ---- token --------------------------------------------------------------------------
+// ---- session ------------------------------------------------------------------------
 
-export function getToken() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY) || '';
-  } catch (_) {
-    return memoryToken;
-  }
-}
-let memoryToken = '';
+/** GET /api/v1/auth/session's answer: {sub, role, tenant_id, tenant_role, csrf_token}. */
+let session = null;
 
-function setToken(token) {
-  memoryToken = token;
-  try {
-    sessionStorage.setItem(TOKEN_KEY, token);
-  } catch (_) {
-    // sessionStorage disabled: the token lives as long as this page
-  }
-}
-
-function clearToken() {
-  memoryToken = '';
-  try {
-    sessionStorage.removeItem(TOKEN_KEY);
-  } catch (_) {
-    // nothing stored
-  }
+/** Who is signed in (null before the page has asked). */
+export function currentSession() {
+  return session;
 }
 
 /**
- * Moves a token from the fragment (#token=...) into sessionStorage and removes the
- * fragment from the address bar and the history entry.
+ * Takes a token from the fragment (#token=...) out of the address bar and the history
+ * entry; returns it ('' when there is none).
  */
 function takeTokenFromFragment() {
-  if (!location.hash || location.hash.length < 2) return false;
+  if (!location.hash || location.hash.length < 2) return '';
   const params = new URLSearchParams(location.hash.slice(1));
   const token = params.get('token');
-  if (token === null) return false;
-  if (token.trim()) setToken(token.trim());
+  if (token === null) return '';
   history.replaceState(history.state, '', location.pathname + location.search);
-  return Boolean(token.trim());
-}
-
-function base64UrlDecode(s) {
-  let b64 = s.replace(/-/g, '+').replace(/_/g, '/');
-  while (b64.length % 4) b64 += '=';
-  const bin = atob(b64);
-  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  return token.trim();
 }
 
 /**
- * The claims of TOKEN (a JWT), decoded without verification: the server verifies.
- * Returns null when TOKEN is not a JWT.
+ * Leaves for the sign-in page, which says why (REASON: an error code such as
+ * session_expired, or signed_out) and asks for a new link.
  */
-export function decodeToken(token) {
-  const parts = String(token || '').split('.');
-  if (parts.length !== 3 || !parts[1]) return null;
-  try {
-    const claims = JSON.parse(base64UrlDecode(parts[1]));
-    return claims && typeof claims === 'object' && !Array.isArray(claims) ? claims : null;
-  } catch (_) {
-    return null;
-  }
+export function goSignIn(reason) {
+  location.replace(`${SIGN_IN_PATH}#reason=${encodeURIComponent(reason || 'unauthorized')}`);
 }
 
 // ---- API ----------------------------------------------------------------------------
@@ -104,8 +71,7 @@ export class ApiError extends Error {
  */
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
-  const token = getToken();
-  if (token) headers.Authorization = `Bearer ${token}`;
+  if (method !== 'GET' && session && session.csrf_token) headers['X-CSRF-Token'] = session.csrf_token;
   const init = { method, headers, cache: 'no-store', credentials: 'same-origin' };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -174,10 +140,14 @@ function showApp(visible) {
 }
 
 /**
- * Shows the sign-in panel instead of the page. PROBLEM, when given, is the ApiError
- * (401/403) or message that brought us here; a 401 forgets the stored token.
+ * Shows the access panel instead of the page: PROBLEM (an ApiError or a message) says
+ * why. A 401 (no session, or it ended) leaves for the sign-in page instead.
  */
 export function showSignIn(problem) {
+  if (problem instanceof ApiError && problem.status === 401) {
+    goSignIn(problem.code);
+    return;
+  }
   const panel = $('signin');
   const alert = $('signin-problem');
   showApp(false);
@@ -187,16 +157,8 @@ export function showSignIn(problem) {
   if (problem) {
     const lines = [];
     if (problem instanceof ApiError) {
-      if (problem.status === 401) {
-        clearToken();
-        const key = ['invalid_token', 'token_expired'].includes(problem.code)
-          ? `auth.${problem.code}` : 'auth.unauthorized';
-        lines.push(t(key));
-      } else if (problem.status === 403) {
-        lines.push(problem.adminOnly ? t('auth.forbidden_admin') : t('auth.forbidden'));
-      } else {
-        lines.push(problem.message);
-      }
+      if (problem.status === 403) lines.push(problem.adminOnly ? t('auth.forbidden_admin') : t('auth.forbidden'));
+      else lines.push(problem.message);
       if (problem.status && problem.message) {
         lines.push(t('auth.server_said', { message: `${problem.status} ${problem.code} · ${problem.message}` }));
       }
@@ -211,39 +173,12 @@ export function showSignIn(problem) {
     alert.hidden = false;
   }
   updateSignoutVisibility();
-  const input = $('token-input');
-  input.value = '';
-  input.removeAttribute('aria-invalid');
-  input.focus();
+  panel.focus();
 }
 
 function updateSignoutVisibility() {
   const btn = $('signout');
-  if (btn) btn.hidden = !getToken();
-}
-
-function onSignInSubmit(ev) {
-  ev.preventDefault();
-  const input = $('token-input');
-  const err = $('token-error');
-  const token = input.value.replace(/\s+/g, '').replace(/^Bearer/i, '');
-  let message = '';
-  if (!token) message = t('signin.empty');
-  else if (!decodeToken(token)) message = t('signin.malformed');
-  if (message) {
-    err.textContent = message;
-    err.hidden = false;
-    input.setAttribute('aria-invalid', 'true');
-    input.focus();
-    return;
-  }
-  err.hidden = true;
-  err.textContent = '';
-  input.removeAttribute('aria-invalid');
-  setToken(token);
-  $('signin').hidden = true;
-  updateSignoutVisibility();
-  run();
+  if (btn) btn.hidden = !session;
 }
 
 function run() {
@@ -257,6 +192,48 @@ function run() {
     });
 }
 
+/** Signs out everywhere (the server forgets the session) and leaves for the sign-in page. */
+async function signOut() {
+  try {
+    await api('DELETE', '/api/v1/auth/session');
+  } catch (_) {
+    // ended already, or unreachable: the sign-in page says the same
+  }
+  session = null;
+  goSignIn('signed_out');
+}
+
+/**
+ * Opens the session: a #token= link's token is exchanged for the session cookie (and
+ * forgotten), then the page asks who is signed in. Resolves true when someone is.
+ */
+async function openSession() {
+  const token = takeTokenFromFragment();
+  try {
+    if (token) {
+      const res = await fetch('/api/v1/auth/sessions', {
+        method: 'POST', credentials: 'same-origin', cache: 'no-store',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: '{}',
+      });
+      if (!res.ok) {
+        const body = await res.json().catch(() => null);
+        goSignIn(body && typeof body.error === 'string' ? body.error : `http_${res.status}`);
+        return false;
+      }
+    }
+    session = await api('GET', '/api/v1/auth/session');
+    return true;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      goSignIn(e.code);
+      return false;
+    }
+    showSignIn(e instanceof ApiError ? e : t('err.network'));
+    return false;
+  }
+}
+
 function syncLangSwitch() {
   for (const b of document.querySelectorAll('[data-lang]')) {
     b.setAttribute('aria-pressed', String(b.dataset.lang === getLang()));
@@ -265,40 +242,37 @@ function syncLangSwitch() {
 }
 
 /**
- * Starts a page: applies the language, wires the shell, then calls START (which may
- * return a promise; an auth ApiError from it shows the sign-in panel). Without a token
- * the sign-in panel comes first. START is called again after a new token is pasted,
- * and must show #app (by calling pageReady) once it has something to show.
+ * Starts a page: applies the language, wires the shell, opens the session, then calls
+ * START (which may return a promise; an auth ApiError from it shows the access panel, or
+ * the sign-in page for a 401). START must show #app (by calling pageReady) once it has
+ * something to show.
  */
 export function startPage({ titleKey, start }) {
   startFn = start;
   docTitleKey = titleKey;
-  takeTokenFromFragment();
   applyTranslations();
   syncLangSwitch();
   onLangChange(syncLangSwitch);
   for (const b of document.querySelectorAll('[data-lang]')) {
     if (LANGUAGES.includes(b.dataset.lang)) b.addEventListener('click', () => setLang(b.dataset.lang));
   }
-  $('signin-form').addEventListener('submit', onSignInSubmit);
   const signout = $('signout');
-  if (signout) {
-    signout.addEventListener('click', () => {
-      clearToken();
-      showSignIn();
-    });
-  }
+  if (signout) signout.addEventListener('click', signOut);
   // A link with another #token opened on this very page changes only the fragment.
   window.addEventListener('hashchange', () => {
-    if (takeTokenFromFragment()) {
-      $('signin').hidden = true;
-      updateSignoutVisibility();
-      run();
+    if (new URLSearchParams(location.hash.slice(1)).has('token')) {
+      openSession().then((ok) => {
+        if (!ok) return;
+        $('signin').hidden = true;
+        updateSignoutVisibility();
+        run();
+      });
     }
   });
-  updateSignoutVisibility();
-  if (getToken()) run();
-  else showSignIn();
+  openSession().then((ok) => {
+    updateSignoutVisibility();
+    if (ok) run();
+  });
 }
 
 /** Shows the page's content (#app) and hides the loading line and the sign-in panel. */

@@ -12,7 +12,7 @@
 // with them asks first; the platform's support contact comes from tenant-service.
 
 import {
-  api, ApiError, errorText, startPage, pageReady, showSignIn, decodeToken, getToken, t, onLangChange, el,
+  api, ApiError, errorText, startPage, pageReady, showSignIn, currentSession, t, onLangChange, el,
 } from './common.js';
 import { startOrders, wireOrders, renderOrders } from './orders.js';
 
@@ -404,11 +404,7 @@ async function load() {
   state.status = null;
   state.tenantName = '';
   startOrders('', false);
-  const claims = decodeToken(getToken());
-  if (!claims) {
-    showSignIn(t('signin.malformed'));
-    return;
-  }
+  const claims = currentSession();
   const isPlatformAdmin = claims.role === 'admin';
   const asked = new URLSearchParams(location.search).get('tenant');
   if (isPlatformAdmin) {

@@ -63,6 +63,15 @@ void handle_support_contact(struct http_request *req);
 /* diagnostics.c */
 void handle_admin_diagnostics(struct http_request *req);
 
+/* console_auth.c: sign-in links and the session cookie (issue 22) */
+void handle_auth_link_create(struct http_request *req);
+void handle_auth_session_open(struct http_request *req);
+void handle_auth_session_get(struct http_request *req);
+void handle_auth_session_close(struct http_request *req);
+
+/* console_events.c: GET /api/v1/events, the pages' live stream (issue 22) */
+void handle_events(struct http_request *req);
+
 /* static.c */
 void handle_static(struct http_request *req);
 

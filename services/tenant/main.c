@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include "app.h"
+#include "console_auth.h"
+#include "console_events.h"
 #include "daemon.h"
 #include "db.h"
 #include "http.h"
@@ -40,6 +42,13 @@ static const struct cfg_var config_vars[] = {
      "support e-mail address the owner's card shows (empty: none)"},
     {"SUPPORT_PHONE", CFG_STRING, C(support_phone), NULL, 0, 0, 0,
      "support phone number the owner's card shows (empty: none)"},
+    {"PUBLIC_URL", CFG_URL, C(public_url), NULL, 0, 0, 0,
+     "base URL of the web pages in sign-in links, e.g. https://console.example.com (empty: "
+     "the scheme and Host of the request that makes the link)"},
+    {"SESSION_TTL_SECONDS", CFG_INT, C(session_ttl_seconds), "28800", 300, 2592000, 0,
+     "lifetime of a web page session opened by a sign-in link (seconds)"},
+    {"EVENTS_MAX_STREAMS", CFG_INT, C(events_max_streams), "200", 1, 10000, 0,
+     "live-update streams (GET /api/v1/events) this instance keeps open at once"},
     {"LOG_LEVEL", CFG_STRING, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 };
 #undef C
@@ -77,19 +86,28 @@ int main(int argc, char **argv)
     notif_init(app.cfg.notification_url, &app.cfg.auth, app.cfg.upstream_timeout_ms);
     struct http_server_config http =
         daemon_http_server(&app.cfg.http, &app.cfg.auth, tenant_routes, tenant_routes_count, &app);
+    http.session = (struct http_session_hook){CONSOLE_SESSION_COOKIE, console_session_verify};
     if (!settings_read_start()) {
+        notif_cleanup();
+        httpc_global_cleanup();
+        return 1;
+    }
+    if (!console_events_start(app.cfg.events_max_streams)) {
+        settings_read_stop();
         notif_cleanup();
         httpc_global_cleanup();
         return 1;
     }
     struct http_server *srv = http_server_start(&http);
     if (!srv) {
+        console_events_stop();
         settings_read_stop();
         notif_cleanup();
         httpc_global_cleanup();
         return 1;
     }
     if (!settings_listener_start(srv)) {
+        console_events_stop();
         http_server_stop(srv);
         settings_read_stop();
         notif_cleanup();
@@ -103,6 +121,7 @@ int main(int argc, char **argv)
     log_info("shutting down\tsignal=%d", sig);
     /* The listener wakes the server's parked requests: it stops first. */
     settings_listener_stop();
+    console_events_stop(); /* ends the live streams, so the server's stop need not wait */
     http_server_stop(srv);
     settings_read_stop(); /* after the last request */
     notif_cleanup();

@@ -41,6 +41,13 @@ const struct http_route tenant_routes[] = {
     {"POST", "/api/v1/internal/tenants/{id}/quota-events", handle_internal_quota_event,
      AUTH_ROLE_SERVICE},
 
+    /* the web pages' sign-in and live stream (issue 22) */
+    {"POST", "/api/v1/auth/links", handle_auth_link_create, SERVICES},
+    {"POST", "/api/v1/auth/sessions", handle_auth_session_open, 0},
+    {"GET", "/api/v1/auth/session", handle_auth_session_get, AUTH_ROLES_ANY},
+    {"DELETE", "/api/v1/auth/session", handle_auth_session_close, AUTH_ROLES_ANY},
+    {"GET", "/api/v1/events", handle_events, WRITERS},
+
     {"GET", "/api/v1/admin/whatsapp/phone-numbers", handle_admin_phone_numbers, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/health", handle_admin_health, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/templates", handle_admin_templates, ADMIN},

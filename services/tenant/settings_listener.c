@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "console_events.h"
 #include "db.h"
 #include "log.h"
 #include "monotonic.h"
@@ -39,6 +40,7 @@ static void *listen_run(void *arg)
                 down_logged = false;
                 /* changes made while we were away: let the parked requests look */
                 http_server_wake(listener.srv, SETTINGS_TOPIC);
+                console_events_changed();
             } else if (!down_logged) {
                 log_warn("settings listener cannot LISTEN; the feed polls every %d ms meanwhile",
                          SETTINGS_LISTENER_DOWN_WAKE_MS);
@@ -56,6 +58,7 @@ static void *listen_run(void *arg)
             break;
         if (!conn) {
             http_server_wake(listener.srv, SETTINGS_TOPIC);
+            console_events_changed();
             continue;
         }
         if (fds[1].revents) {
@@ -66,8 +69,10 @@ static void *listen_run(void *arg)
                 conn = NULL;
                 retry_at = monotonic_ms() + RETRY_MS;
             }
-            if (n != 0)
+            if (n != 0) {
                 http_server_wake(listener.srv, SETTINGS_TOPIC);
+                console_events_changed();
+            }
         }
     }
     PQfinish(conn);

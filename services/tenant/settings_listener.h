@@ -1,4 +1,5 @@
-/* settings_listener.h - wakes the parked settings-feed requests (settings_feed.c) when
+/* settings_listener.h - wakes the parked settings-feed requests (settings_feed.c) and the
+ * console's live stream (console_events.c) when
  * any tenant-service instance commits a settings change: a thread LISTENing on the
  * channel the migration 0003 trigger notifies. While its connection is down it wakes
  * them every SETTINGS_LISTENER_DOWN_WAKE_MS instead, so a change is never later than

@@ -28,6 +28,7 @@ static const struct {
 } pages[] = {
     {"admin/whatsapp", "admin-whatsapp.html"},
     {"settings/notifications", "settings-notifications.html"},
+    {"sign-in", "sign-in.html"}, /* where a sign-in link leads (issue 22) */
 };
 
 static const struct {

@@ -667,3 +667,216 @@ enum store_status store_audit_list(const char *tenant_id, long limit, json_t **o
     const char *params[] = {limit_text};
     return exec_json(&stmt_audit_all, params, out);
 }
+
+/* ---------- the console: sign-in links, sessions, its live stream (issue 22) ---------- */
+
+/* Old links and sessions go when a link is made: both tables stay as small as the
+ * console's use of the last day. */
+static const struct db_stmt stmt_console_prune = {
+    "tenant_console_prune",
+    "WITH l AS (DELETE FROM sign_in_links WHERE expires_at < now() - interval '1 day')"
+    " DELETE FROM console_sessions WHERE expires_at < now() - interval '1 day'",
+    0,
+};
+
+/* No row: a user's tenant does not exist. */
+static const struct db_stmt stmt_link_create = {
+    "tenant_link_create",
+    "INSERT INTO sign_in_links"
+    "  (code_hash, sub, role, tenant_id, tenant_role, created_by, expires_at)"
+    " SELECT decode($1, 'hex'), $2, $3, $4::uuid, $5, $6, now() + make_interval(secs => $7::int)"
+    "  WHERE $4::uuid IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = $4::uuid)"
+    " RETURNING " ISO("expires_at"),
+    7,
+};
+
+#define SESSION_COLUMNS                                                                            \
+    "sub, role, coalesce(tenant_id::text, ''), coalesce(tenant_role, ''),"                         \
+    " extract(epoch FROM expires_at)::bigint"
+
+/* The link is used by this UPDATE, once: a second use waits for the row lock and then
+ * finds used_at set. The session is opened in the same statement. */
+static const struct db_stmt stmt_link_use = {
+    "tenant_link_use",
+    "WITH link AS (UPDATE sign_in_links SET used_at = now()"
+    "               WHERE code_hash = decode($1, 'hex') AND used_at IS NULL"
+    "                 AND expires_at > now()"
+    "               RETURNING sub, role, tenant_id, tenant_role),"
+    " s AS (INSERT INTO console_sessions"
+    "         (id_hash, csrf_token, sub, role, tenant_id, tenant_role, expires_at)"
+    "       SELECT decode($2, 'hex'), $3, sub, role, tenant_id, tenant_role,"
+    "              now() + make_interval(secs => $4::int) FROM link"
+    "       RETURNING *)"
+    " SELECT " SESSION_COLUMNS " FROM s",
+    4,
+};
+
+static const struct db_stmt stmt_link_state = {
+    "tenant_link_state",
+    "SELECT CASE WHEN used_at IS NOT NULL THEN 'used' ELSE 'expired' END"
+    " FROM sign_in_links WHERE code_hash = decode($1, 'hex')",
+    1,
+};
+
+/* A session for a bearer token's holder, ending with the token at the latest. No row: a
+ * user's tenant does not exist. */
+static const struct db_stmt stmt_session_open = {
+    "tenant_session_open",
+    "INSERT INTO console_sessions"
+    "  (id_hash, csrf_token, sub, role, tenant_id, tenant_role, expires_at)"
+    " SELECT decode($1, 'hex'), $2, $3, $4, $5::uuid, nullif($6, ''),"
+    "        least(now() + make_interval(secs => $7::int), to_timestamp($8::bigint))"
+    "  WHERE $5::uuid IS NULL OR EXISTS (SELECT 1 FROM tenants WHERE id = $5::uuid)"
+    " RETURNING " SESSION_COLUMNS,
+    8,
+};
+
+static const struct db_stmt stmt_session_get = {
+    "tenant_session_get",
+    "SELECT csrf_token, " SESSION_COLUMNS " FROM console_sessions"
+    " WHERE id_hash = decode($1, 'hex') AND expires_at > now()",
+    1,
+};
+
+static const struct db_stmt stmt_session_close = {
+    "tenant_session_close",
+    "DELETE FROM console_sessions WHERE id_hash = decode($1, 'hex')",
+    1,
+};
+
+/* What the console's stream announces after (settings seq $1, audit id $2). */
+static const struct db_stmt stmt_console_events = {
+    "tenant_console_events",
+    "SELECT json_build_object('position', c.seq, 'epoch', c.epoch,"
+    "  'audit_max', (SELECT coalesce(max(id), 0) FROM whatsapp_assignment_audit),"
+    "  'settings', coalesce((SELECT json_agg(json_build_object('tenant_id', x.tenant_id,"
+    "       'seq', x.change_seq) ORDER BY x.change_seq)"
+    "     FROM (SELECT tenant_id, change_seq FROM tenant_settings WHERE change_seq > $1::bigint"
+    "           ORDER BY change_seq LIMIT 500) x), '[]'),"
+    "  'audit', coalesce((SELECT json_agg(json_build_object('id', y.id,"
+    "       'tenant_id', y.tenant_id, 'action', y.action) ORDER BY y.id)"
+    "     FROM (SELECT id, tenant_id, action FROM whatsapp_assignment_audit WHERE id > $2::bigint"
+    "           ORDER BY id LIMIT 500) y), '[]'))::text"
+    " FROM settings_change_counter c",
+    2,
+};
+
+/* Fills who from the SESSION_COLUMNS starting at column col of res's first row. */
+static enum store_status identity_from(const PGresult *res, int col, struct auth_principal *who)
+{
+    memset(who, 0, sizeof(*who));
+    snprintf(who->sub, sizeof who->sub, "%s", PQgetvalue(res, 0, col));
+    if (!auth_role_parse(PQgetvalue(res, 0, col + 1), &who->role))
+        return STORE_ERROR;
+    snprintf(who->tenant_id, sizeof who->tenant_id, "%s", PQgetvalue(res, 0, col + 2));
+    const char *tr = PQgetvalue(res, 0, col + 3);
+    if (*tr && !auth_tenant_role_parse(tr, &who->tenant_role))
+        return STORE_ERROR;
+    who->exp = strtol(PQgetvalue(res, 0, col + 4), NULL, 10);
+    return STORE_OK;
+}
+
+enum store_status store_link_create(const char *code_hash, const struct auth_principal *who,
+                                    const char *created_by, long ttl, char **expires_at)
+{
+    PGresult *res = NULL;
+    char ttl_text[24];
+    snprintf(ttl_text, sizeof ttl_text, "%ld", ttl);
+    bool user = who->role == AUTH_ROLE_USER;
+    const char *params[] = {code_hash,
+                            who->sub,
+                            auth_role_name(who->role),
+                            user ? who->tenant_id : NULL,
+                            user ? auth_tenant_role_name(who->tenant_role) : NULL,
+                            created_by,
+                            ttl_text};
+    *expires_at = NULL;
+    enum store_status st = (enum store_status)db_exec(&stmt_console_prune, NULL, NULL);
+    if (st == STORE_OK)
+        st = exec_row(&stmt_link_create, params, &res);
+    if (st == STORE_OK)
+        *expires_at = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return st;
+}
+
+enum store_status store_link_use(const char *code_hash, const char *session_hash, const char *csrf,
+                                 long ttl, struct auth_principal *who, const char **why)
+{
+    PGresult *res = NULL;
+    char ttl_text[24];
+    snprintf(ttl_text, sizeof ttl_text, "%ld", ttl);
+    const char *params[] = {code_hash, session_hash, csrf, ttl_text};
+    *why = NULL;
+    enum store_status st = exec_row(&stmt_link_use, params, &res);
+    if (st == STORE_OK)
+        st = identity_from(res, 0, who);
+    PQclear(res);
+    res = NULL;
+    if (st == STORE_NOT_FOUND) {
+        const char *code[] = {code_hash};
+        enum store_status seen = exec_row(&stmt_link_state, code, &res);
+        *why = seen != STORE_OK                             ? "unknown"
+               : strcmp(PQgetvalue(res, 0, 0), "used") == 0 ? "used"
+                                                            : "expired";
+        if (seen != STORE_OK && seen != STORE_NOT_FOUND)
+            st = seen;
+        PQclear(res);
+    }
+    return st;
+}
+
+enum store_status store_session_open(const char *session_hash, const char *csrf,
+                                     const struct auth_principal *who, long ttl, long *expires)
+{
+    PGresult *res = NULL;
+    char ttl_text[24], exp_text[24];
+    snprintf(ttl_text, sizeof ttl_text, "%ld", ttl);
+    snprintf(exp_text, sizeof exp_text, "%ld", who->exp);
+    bool user = who->role == AUTH_ROLE_USER;
+    const char *params[] = {session_hash,
+                            csrf,
+                            who->sub,
+                            auth_role_name(who->role),
+                            user ? who->tenant_id : NULL,
+                            user ? auth_tenant_role_name(who->tenant_role) : "",
+                            ttl_text,
+                            exp_text};
+    struct auth_principal opened;
+    enum store_status st = exec_row(&stmt_session_open, params, &res);
+    if (st == STORE_OK)
+        st = identity_from(res, 0, &opened);
+    if (st == STORE_OK)
+        *expires = opened.exp;
+    PQclear(res);
+    return st;
+}
+
+enum store_status store_session_get(const char *session_hash, struct auth_principal *who,
+                                    char *csrf, size_t csrf_size)
+{
+    PGresult *res = NULL;
+    const char *params[] = {session_hash};
+    enum store_status st = exec_row(&stmt_session_get, params, &res);
+    if (st == STORE_OK) {
+        snprintf(csrf, csrf_size, "%s", PQgetvalue(res, 0, 0));
+        st = identity_from(res, 1, who);
+    }
+    PQclear(res);
+    return st;
+}
+
+enum store_status store_session_close(const char *session_hash)
+{
+    const char *params[] = {session_hash};
+    return (enum store_status)db_exec(&stmt_session_close, params, NULL);
+}
+
+enum store_status store_console_events(long long after_seq, long long after_audit, json_t **out)
+{
+    char seq_text[24], audit_text[24];
+    snprintf(seq_text, sizeof seq_text, "%lld", after_seq);
+    snprintf(audit_text, sizeof audit_text, "%lld", after_audit);
+    const char *params[] = {seq_text, audit_text};
+    return exec_json(&stmt_console_events, params, out);
+}

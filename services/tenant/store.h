@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth.h"
 #include "db.h"
 #include "plans.h"
 #include "uuidutil.h"
@@ -123,6 +124,39 @@ enum store_status store_quota_event(const char *tenant_id, const char *event, co
 /* *out: the newest audit rows first, at most limit, of one tenant (tenant_id not NULL)
  * or of all. */
 enum store_status store_audit_list(const char *tenant_id, long limit, json_t **out)
+    __attribute__((warn_unused_result));
+
+/* ---------- the console: sign-in links and sessions (migration 0007) ----------
+ * Codes and session ids arrive as the 64 hex digits of their SHA-256: the database never
+ * sees them. who->exp is in Unix seconds. */
+
+/* Stores a one-time link for who (admin, or a user of an existing tenant: else
+ * STORE_NOT_FOUND), made by created_by, usable for ttl seconds; prunes links and sessions
+ * ended a day ago. *expires_at: ISO 8601 (the caller frees it). */
+enum store_status store_link_create(const char *code_hash, const struct auth_principal *who,
+                                    const char *created_by, long ttl, char **expires_at)
+    __attribute__((warn_unused_result));
+/* Uses the link once and opens a session (session_hash, csrf) of ttl seconds in the same
+ * statement; *who is its holder. STORE_NOT_FOUND: *why is "used", "expired" or
+ * "unknown" (static). */
+enum store_status store_link_use(const char *code_hash, const char *session_hash, const char *csrf,
+                                 long ttl, struct auth_principal *who, const char **why)
+    __attribute__((warn_unused_result));
+/* Opens a session for a bearer token's holder, ending after ttl seconds or at who->exp,
+ * whichever is first (*expires). STORE_NOT_FOUND: a user's tenant does not exist. */
+enum store_status store_session_open(const char *session_hash, const char *csrf,
+                                     const struct auth_principal *who, long ttl, long *expires)
+    __attribute__((warn_unused_result));
+/* The live session's holder and CSRF token; STORE_NOT_FOUND when unknown or ended. */
+enum store_status store_session_get(const char *session_hash, struct auth_principal *who,
+                                    char *csrf, size_t csrf_size)
+    __attribute__((warn_unused_result));
+/* Ends a session (nothing when there is none). */
+enum store_status store_session_close(const char *session_hash) __attribute__((warn_unused_result));
+/* For the console's stream: {position, epoch, audit_max, settings: [{tenant_id, seq}]
+ * changed after after_seq, audit: [{id, tenant_id, action}] with id > after_audit}, at
+ * most 500 of each, oldest first. */
+enum store_status store_console_events(long long after_seq, long long after_audit, json_t **out)
     __attribute__((warn_unused_result));
 
 #endif

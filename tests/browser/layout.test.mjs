@@ -94,7 +94,7 @@ test('no horizontal scrolling at 375 px on the admin page', T(90), async () => {
   await page.close();
 });
 
-test('no horizontal scrolling at 375 px on the settings card and the sign-in form', T(90), async () => {
+test('no horizontal scrolling at 375 px on the settings card and the sign-in page', T(90), async () => {
   const page = await stack.newPage(PHONE);
   await openSettings(stack, page, ownerToken);
   await assertNoHorizontalScroll(page, 'settings, configured');
@@ -103,9 +103,9 @@ test('no horizontal scrolling at 375 px on the settings card and the sign-in for
   await openSettings(stack, page, memberToken);
   await page.locator('#readonly-note').waitFor({ state: 'visible' });
   await assertNoHorizontalScroll(page, 'settings, read-only');
-  await page.getByRole('button', { name: 'Cambiar token' }).click();
+  await page.getByRole('button', { name: 'Cerrar sesión' }).click();
   await page.locator('#signin').waitFor({ state: 'visible' });
-  await assertNoHorizontalScroll(page, 'sign-in form');
+  await assertNoHorizontalScroll(page, 'sign-in page');
   await assertAxeClean(page, 'layout.test.mjs #2');
   assertCleanPage(page);
   await page.close();
@@ -187,8 +187,9 @@ test('text contrast is at least 4.5:1 on both pages', T(90), async () => {
   } finally {
     await stack.putSettings(id['Panadería Goiko'], { whatsapp_enabled: false });
   }
-  await page.getByRole('button', { name: 'Cambiar token' }).click();
-  assert.deepEqual(await lowContrast(page), [], 'sign-in form');
+  await page.getByRole('button', { name: 'Cerrar sesión' }).click();
+  await page.locator('#signin').waitFor({ state: 'visible' });
+  assert.deepEqual(await lowContrast(page), [], 'sign-in page');
   await page.close();
 });
 

@@ -14,8 +14,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -166,8 +165,7 @@ class Stack {
     this.databases = [];
     this.startedPg = false;
     this.jwtSecret = randomBytes(32).toString('hex');
-    this.browserContext = null;
-    this.profileDir = null;
+    this.browser = null;
     this.stopped = false;
   }
 
@@ -278,6 +276,11 @@ class Stack {
 
   url(p) {
     return `${this.baseUrl}${p}`;
+  }
+
+  /** Runs SQL (test code only) on tenant-service's database. */
+  sql(q) {
+    return psql(this.tenantDbUrl, q);
   }
 
   /** An API call to tenant-service; resolves with {status, body}. */
@@ -395,24 +398,26 @@ class Stack {
   }
 
   /**
-   * The browser: Debian's chromium with a fresh profile, shared by the pages of this
-   * stack. Each call returns a new page with VIEWPORT and an `errors` array collecting
-   * page errors, failed same-origin requests to our static files, console errors and
-   * requests leaving the origin.
+   * The browser: Debian's chromium, one process for this stack. Each call returns a new
+   * page with VIEWPORT in a browser profile of its own (its own cookies, so each page is
+   * signed in as its own user, as on people's own computers), or in the profile of the
+   * page OPTIONS.with (another tab of the same person), and with an `errors` array
+   * collecting page errors, failed same-origin requests to our static files, console
+   * errors and requests leaving the origin.
    */
-  async newPage(viewport = { width: 1280, height: 800 }) {
-    if (!this.browserContext) {
-      this.profileDir = mkdtempSync(path.join(tmpdir(), 'browser-test-profile-'));
-      this.browserContext = await chromium.launchPersistentContext(this.profileDir, {
+  async newPage(viewport = { width: 1280, height: 800 }, options = {}) {
+    if (!this.browser) {
+      this.browser = await chromium.launch({
         executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
           '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-        viewport,
-        locale: 'es-ES',
         timeout: 60000,
       });
     }
-    const page = await this.browserContext.newPage();
+    const context = options.with
+      ? options.with.context()
+      : await this.browser.newContext({ viewport, locale: 'es-ES' });
+    const page = await context.newPage();
     await page.setViewportSize(viewport);
     page.setDefaultTimeout(10000);
     page.errors = [];
@@ -441,11 +446,10 @@ class Stack {
   async stop() {
     if (this.stopped) return this.exits;
     this.stopped = true;
-    if (this.browserContext) {
-      await this.browserContext.close().catch(() => {});
-      this.browserContext = null;
+    if (this.browser) {
+      await this.browser.close().catch(() => {});
+      this.browser = null;
     }
-    if (this.profileDir) rmSync(this.profileDir, { recursive: true, force: true });
     const exits = {};
     for (const key of ['tenant', 'notification', 'sim']) {
       const d = this.daemons[key];

@@ -64,7 +64,9 @@ enum body {
     PLAN_BODY,
     RATE_CARD_BODY,
     QUOTA_EVENT_BODY,
-    RESEND_BODY
+    RESEND_BODY,
+    LINK_BODY,
+    EMPTY_BODY
 };
 
 struct row {
@@ -143,6 +145,18 @@ static const struct row rows[] = {
      AUTH(200, 200, 403, 200, 200)},
     {TS, "POST", "/api/v1/tenants/{id}/messages/{message_id}/resend",
      "/api/v1/tenants/{A}/messages/{M}/resend", RESEND_BODY, AUTH(202, 202, 403, 403, 403)},
+    /* the pages' sign-in (issue 22): links by the platform only; a bearer token becomes
+     * a session (the route is public: a sign-in code needs no token, so the handler
+     * refuses bad tokens itself, with the same codes), not a service's; the live stream
+     * wants Accept: text/event-stream (406 after the checks of who may have it) */
+    {TS, "POST", "/api/v1/auth/links", "/api/v1/auth/links", LINK_BODY, SERVICE_OR_ADMIN(201)},
+    {TS, "POST", "/api/v1/auth/sessions", "/api/v1/auth/sessions", EMPTY_BODY,
+     AUTH(201, 201, 201, 201, 403)},
+    {TS, "GET", "/api/v1/auth/session", "/api/v1/auth/session", NO_BODY,
+     AUTH(200, 200, 200, 200, 200)},
+    {TS, "DELETE", "/api/v1/auth/session", "/api/v1/auth/session", NO_BODY,
+     AUTH(200, 200, 200, 200, 200)},
+    {TS, "GET", "/api/v1/events", "/api/v1/events", NO_BODY, AUTH(406, 406, 406, 406, 403)},
     {TS, "GET", "/app/*", "/app/admin/whatsapp", NO_BODY, PUBLIC(200)},
 
     {NS, "GET", "/health", "/health", NO_BODY, PUBLIC(200)},
@@ -302,6 +316,12 @@ static char *make_body(enum body kind)
                        "\"price\": 0.02}]}");
     case RESEND_BODY:
         return xasprintf("{\"idempotency_key\": \"matrix-%s\"}", id);
+    case LINK_BODY:
+        return xasprintf("{\"role\": \"user\", \"tenant_id\": \"%s\", \"tenant_role\": "
+                         "\"owner\"}",
+                         w.a);
+    case EMPTY_BODY:
+        return xstrdup("{}");
     case ASSIGN_BODY:
         return xstrdup("{\"phone_number_id\": \"" HS_PHONE(03) "\"}");
     case PO_BODY:
@@ -472,6 +492,7 @@ static void the_matrix(void **state)
                 const char *code = json_string_value(json_object_get(r.json, "error"));
                 const char *want_code = want == 401   ? refusal_codes[c]
                                         : want == 403 ? "forbidden"
+                                        : want == 406 ? "not_acceptable"
                                                       : "not_found";
                 ok = h_is_error_shape(&r) && code && strcmp(code, want_code) == 0;
                 if (want == 401)
