@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "outbox/amount.h"
+#include "amount.h"
 
 struct amount_case {
     const char *amount;

@@ -7,7 +7,7 @@
 
 #include "alloc.h"
 #include "mailaddr.h"
-#include "outbox/amount.h"
+#include "amount.h"
 #include "po_template.h"
 
 /* The subject's words, per offered language ("%s": the order number). */

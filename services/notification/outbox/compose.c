@@ -12,7 +12,7 @@
 #include "alloc.h"
 #include "e164.h"
 #include "graph/request.h"
-#include "outbox/amount.h"
+#include "amount.h"
 
 static void fail(struct compose_result *out, enum compose_outcome outcome, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -1,12 +1,13 @@
-/* amount.h - money amounts as the {{3}} parameter of po_notification: formatted from the
- * exact decimal text (never through a float), in the style of the template's language.
+/* amount.h - money amounts as an order's message shows them (the {{3}} parameter of
+ * po_notification, the email's text): formatted from the exact decimal text (never
+ * through a float), in the style of the message's language.
  *
  *   es, eu, ca, gl and every other:   1.250,00 €    1.250,00 USD
  *   en (en, en_US, en-GB...):           €1,250.00    USD 1,250.00
  *
  * Amounts are rounded half away from zero to cents, on the digits. Pure: no state. */
-#ifndef NOTIFICATION_AMOUNT_H
-#define NOTIFICATION_AMOUNT_H
+#ifndef COMMON_AMOUNT_H
+#define COMMON_AMOUNT_H
 
 #include <stddef.h>
 

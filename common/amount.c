@@ -1,6 +1,6 @@
 /* amount.c - decimal text to "1.250,00 €" / "€1,250.00", digit by digit: the amount is
  * kept as its digit string and a decimal point position, rounded to cents on the digits. */
-#include "outbox/amount.h"
+#include "amount.h"
 
 #include <stdbool.h>
 #include <string.h>
