@@ -191,6 +191,9 @@ test('a low-quality (RED) or not-ready number asks for confirmation; cancel chan
 
 test('the 409 names the bakery that holds the number, in Spanish', T(90), async () => {
   const page = await stack.newPage(DESKTOP);
+  // Without the live stream (as while it reconnects) the page still offers the number
+  // another admin takes meanwhile: the server's 409 must tell.
+  await page.route('**/api/v1/events', (route) => route.abort());
   await openAdmin(stack, page);
   const loser = await freeBakery();
   const winner = await freeBakery();

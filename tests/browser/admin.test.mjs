@@ -185,6 +185,9 @@ test('unassigns through the UI after a confirmation dialog', T(60), async () => 
 
 test('says in Spanish who took the number behind the page\'s back (the 409)', T(60), async () => {
   const page = await stack.newPage();
+  // Behind its back: without the live stream (as while it reconnects) the page still
+  // offers the number when the other admin takes it, and the server's 409 must tell.
+  await page.route('**/api/v1/events', (route) => route.abort());
   await openAdmin(stack, page);
   const phone = phones[3];
   const espiga = row(page, id['Pastelería La Espiga']);
