@@ -1227,11 +1227,18 @@ static void database_down_gives_503(void **state)
     char id[HT_ID_LEN];
     ht_create_tenant(&p, "Panadería Arrieta", id);
 
-    char *gone = h_sql(t.db_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                 " WHERE datname = 'it_tenant_vanishing'");
-    free(gone);
-    char *renamed =
-        h_sql(t.db_url, "ALTER DATABASE it_tenant_vanishing RENAME TO it_tenant_vanished");
+    /* The service's background connections (the settings listener, the live stream's
+     * LISTEN) come straight back: terminate and rename until the rename wins. */
+    char *renamed = NULL;
+    for (int i = 0; i < 100 && !renamed; i++) {
+        char *gone = h_sql(t.db_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                                     " WHERE datname = 'it_tenant_vanishing'");
+        free(gone);
+        renamed =
+            h_sql(t.db_url, "ALTER DATABASE it_tenant_vanishing RENAME TO it_tenant_vanished");
+        if (!renamed)
+            usleep(20 * 1000);
+    }
     assert_non_null(renamed);
     free(renamed);
 
