@@ -5,6 +5,12 @@
 # non-zero without reporting a failing case counts as one failure (a crash, a leak
 # report at exit, a missing binary). Exit status: 0 only when nothing failed.
 #
+# The browser suites run in a second lane, beside the unit, integration, fuzz, SQL and
+# shell suites (two cores: the browser suites mostly wait on chromium and their stacks);
+# the fault suite, whose throughput checks want the machine to themselves, runs after
+# both lanes, then the API description's suites and the log check. TEST_LANES=1 runs
+# everything one suite at a time.
+#
 # usage: tests/run.sh [SUITE-GLOB]   e.g. tests/run.sh 'integration/*tenant*'
 set -u
 cd "$(dirname "$0")/.."
@@ -24,11 +30,11 @@ find "$logs/responses" -name '*.jsonl' -mmin +1440 -delete 2>/dev/null
 # those (a concurrent run has a mark of its own).
 export LOG_HYGIENE_SINCE=$logs/.run-start-$$
 touch "$LOG_HYGIENE_SINCE"
-trap 'rm -f "$LOG_HYGIENE_SINCE"' EXIT
+trap 'rm -f "$LOG_HYGIENE_SINCE" "$results"' EXIT
 
-passed=0
-failed=0
-failures=()
+# Each suite's counts, one line "NAME PASSED FAILED" (lanes append from two processes).
+results=$logs/.results-$$
+: >"$results"
 
 # run_suite NAME COMMAND...: runs it, counts its TAP lines, keeps its output in $logs.
 run_suite() {
@@ -51,15 +57,15 @@ run_suite() {
         notok=1
         echo "not ok - $name exited with status $rc" >>"$out"
     fi
-    passed=$((passed + ok))
-    failed=$((failed + notok))
-    printf '%-44s %4d passed %3d failed %4ds%s\n' "$name" "$ok" "$notok" $((SECONDS - start)) "$note"
-    if [ "$notok" -ne 0 ]; then
-        failures+=("$name")
-        grep -E '^[[:space:]]*not ok' "$out" | grep -viE '#[[:space:]]*skip' | head -20 |
-            sed 's/^/    /'
-        echo "    (full output: $out)"
-    fi
+    echo "$name $ok $notok" >>"$results"
+    {
+        printf '%-44s %4d passed %3d failed %4ds%s\n' "$name" "$ok" "$notok" $((SECONDS - start)) "$note"
+        if [ "$notok" -ne 0 ]; then
+            grep -E '^[[:space:]]*not ok' "$out" | grep -viE '#[[:space:]]*skip' | head -20 |
+                sed 's/^/    /'
+            echo "    (full output: $out)"
+        fi
+    } | flock "$results" cat
 }
 
 # The test PostgreSQL is stopped at the end when this run started it (KEEP_TEST_PG=1
@@ -67,7 +73,7 @@ run_suite() {
 pg_was_up=0
 scripts/pg.sh status "$TEST_PG_DIR" 2>/dev/null && pg_was_up=1
 stop_test_pg() {
-    rm -f "$LOG_HYGIENE_SINCE"
+    rm -f "$LOG_HYGIENE_SINCE" "$results"
     if [ "$pg_was_up" = 0 ] && [ "${KEEP_TEST_PG:-0}" != 1 ]; then
         scripts/pg.sh stop "$TEST_PG_DIR"
     fi
@@ -79,10 +85,24 @@ if ! scripts/pg.sh start "$TEST_PG_DIR"; then
     exit 1
 fi
 
+browser_lane() {
+    [ -d tests/browser/node_modules/playwright-core ] || return 0
+    for t in tests/browser/*.test.mjs; do
+        [ -f "$t" ] && run_suite "browser/$(basename "$t")" node --test --test-reporter=tap "$t"
+    done
+}
+
+lane_pid=
+if [ "${TEST_LANES:-2}" -ge 2 ]; then
+    browser_lane &
+    lane_pid=$!
+fi
+faults="$BIN_DIR/tests/integration/test_faults"
 for t in "$BIN_DIR"/tests/unit/test_*; do
     [ -x "$t" ] && run_suite "unit/$(basename "$t")" "$t"
 done
 for t in "$BIN_DIR"/tests/integration/test_*; do
+    [ "$t" = "$faults" ] && continue # alone, below
     [ -x "$t" ] && run_suite "integration/$(basename "$t")" "$t"
 done
 run_suite fuzz bash tests/fuzz/run.sh
@@ -90,11 +110,12 @@ for t in tests/sql/test_*.sh tests/shell/test_*.sh; do
     [ "$t" = tests/shell/test_log_hygiene.sh ] && continue # last, below
     [ -f "$t" ] && run_suite "${t#tests/}" bash "$t"
 done
-if [ -d tests/browser/node_modules/playwright-core ]; then
-    for t in tests/browser/*.test.mjs; do
-        [ -f "$t" ] && run_suite "browser/$(basename "$t")" node --test --test-reporter=tap "$t"
-    done
+if [ -n "$lane_pid" ]; then
+    wait "$lane_pid"
+else
+    browser_lane
 fi
+[ -x "$faults" ] && run_suite integration/test_faults "$faults"
 # The API description (docs/openapi.yaml, issue 16), after the integration suites whose
 # recorded responses it validates: route drift, the recorded responses, the client
 # generated from the documents the daemons served.
@@ -104,8 +125,11 @@ done
 # Last: reads the logs every suite above left behind.
 run_suite shell/test_log_hygiene.sh bash tests/shell/test_log_hygiene.sh
 
-if [ "${#failures[@]}" -ne 0 ]; then
-    echo "failed suites: ${failures[*]}"
+passed=$(awk '{n += $2} END {print n + 0}' "$results")
+failed=$(awk '{n += $3} END {print n + 0}' "$results")
+failures=$(awk '$3 > 0 {printf " %s", $1}' "$results")
+if [ -n "$failures" ]; then
+    echo "failed suites:$failures"
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

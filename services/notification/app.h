@@ -40,6 +40,7 @@ struct notification_config {
     long worker_batch;
     long worker_inflight;
     long lease_seconds;
+    long sender_lease_seconds; /* a dead instance's numbers move within this (owners.h) */
     long rate_margin_ms;
     long pause_probe_ms;
     long pause_probe_max_ms;

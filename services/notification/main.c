@@ -126,6 +126,9 @@ static const struct cfg_var config_vars[] = {
      "percent of the messaging limit one tenant may take once the account nears it"},
     {"OUTBOX_LEASE_SECONDS", CFG_INT, C(lease_seconds), "60", 5, 3600, 0,
      "how long a claimed message is reserved before another worker may take it"},
+    {"SENDER_LEASE_SECONDS", CFG_INT, C(sender_lease_seconds), "10", 2, 600, 0,
+     "each sender number is owned by one instance; a dead instance's numbers are taken over "
+     "within this many seconds"},
     {"WHATSAPP_RETENTION_DAYS", CFG_INT, C(retention_days), "90", 1, 36500, 0,
      "messages older than this are deleted"},
     {"RETENTION_BATCH_SIZE", CFG_INT, C(retention_batch), "1000", 1, 100000, 0,

@@ -16,7 +16,7 @@
 #define HF_ID_LEN 37
 #define HF_MAX_SIDES 4
 #define HF_MAX_URLS (HF_MAX_SIDES + 1)
-#define HF_MAX_TENANTS 16
+#define HF_MAX_TENANTS 24
 
 /* ---------- the stack ---------- */
 

@@ -248,12 +248,9 @@ static void number_in_maintenance_holds_its_orders_a_minute(void **state)
 
 /* ---------- the account ---------- */
 
-/* An account_update restricting business-initiated messages pauses the whole account
- * (/ready 503 with source "event"); orders wait; the probe reads the account's health,
- * finds it able to send, sends one order, and sending resumes by itself. */
-static void account_restriction_event_pauses_until_a_probe_works(void **state)
+/* Meta's account_update restricting business-initiated messages, to the main instance. */
+static void restrict_by_webhook(void)
 {
-    (void)state;
     char *body = account_change(
         "account_update", (long long)time(NULL),
         "{\"phone_number\":\"34612345678\",\"event\":\"ACCOUNT_RESTRICTION\","
@@ -264,6 +261,15 @@ static void account_restriction_event_pauses_until_a_probe_works(void **state)
     assert_int_equal(summary(&w, "applied"), 1);
     h_resp_free(&w);
     free(body);
+}
+
+/* An account_update restricting business-initiated messages pauses the whole account
+ * (/ready 503 with source "event"); orders wait; the probe reads the account's health,
+ * finds it able to send, sends one order, and sending resumes by itself. */
+static void account_restriction_event_pauses_until_a_probe_works(void **state)
+{
+    (void)state;
+    restrict_by_webhook();
     struct h_resp r = ready();
     assert_int_equal(r.status, 503);
     json_t *paused = json_object_get(r.json, "paused");
@@ -314,6 +320,48 @@ static void probe_reads_before_it_sends(void **state)
     expect_sent(id, 10000);
     assert_int_equal(sim_sends_of(id), 1);
     free(id);
+}
+
+static bool ready_is(const char *url, long status)
+{
+    struct h_resp r = h_call("GET", url, NULL, NULL, "/ready");
+    bool yes = r.status == status;
+    h_resp_free(&r);
+    return yes;
+}
+
+static bool other_paused(void *arg)
+{
+    return ready_is(((const struct h_proc *)arg)->url, 503);
+}
+
+static bool other_sending(void *arg)
+{
+    return ready_is(((const struct h_proc *)arg)->url, 200);
+}
+
+/* The pause is the account's, not a process's (issue 23): an account_update received by
+ * one instance pauses another at once, and a resume asked of that other one resumes the
+ * first. */
+static void a_pause_reaches_every_instance_and_so_does_a_resume(void **state)
+{
+    (void)state;
+    struct h_proc other = {0};
+    assert_true(hs_start_notification(&st, &other, h_free_port()));
+    assert_true(other_sending(&other));
+    restrict_by_webhook();
+    assert_true(h_wait_until(other_paused, &other, 3000));
+    struct h_resp r = h_call("GET", other.url, NULL, NULL, "/ready");
+    json_t *paused = json_object_get(r.json, "paused");
+    assert_string_equal(json_string_value(json_object_get(paused, "source")), "event");
+    assert_non_null(strstr(json_string_value(json_object_get(paused, "reason")),
+                           "RESTRICTED_BIZ_INITIATED_MESSAGING"));
+    h_resp_free(&r);
+    r = h_call("POST", other.url, ht_admin(), "{}", "/api/v1/admin/whatsapp/resume");
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    assert_true(h_wait_until(sending, NULL, 3000));
+    assert_int_equal(h_stop(&other), 0);
 }
 
 /* ---------- the phone list, the category, the history ---------- */
@@ -605,6 +653,7 @@ int main(void)
         cmocka_unit_test(number_in_maintenance_holds_its_orders_a_minute),
         cmocka_unit_test(account_restriction_event_pauses_until_a_probe_works),
         cmocka_unit_test(probe_reads_before_it_sends),
+        cmocka_unit_test(a_pause_reaches_every_instance_and_so_does_a_resume),
         cmocka_unit_test(quality_webhook_refreshes_the_phone_list_at_once),
         cmocka_unit_test(category_change_of_po_notification_is_loud),
         cmocka_unit_test(duplicates_and_reordering_change_nothing),

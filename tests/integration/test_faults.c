@@ -89,7 +89,8 @@ static void start_run(struct run *r, const char *name, int mps, const char *cons
     for (size_t i = 0; i < ntenants; i++) {
         char tname[48], phone[32];
         snprintf(tname, sizeof tname, "Obrador %zu", i + 1);
-        snprintf(phone, sizeof phone, "1098765432100%02d", (int)(i + 1) % 100);
+        int k = (int)i + 1 < 10 ? (int)i + 1 : (int)i + 2; /* 10: the default number */
+        snprintf(phone, sizeof phone, "1098765432100%02d", k % 100);
         hf_make_tenant(&r->s, tname, phone, r->tenants[i]);
     }
     r->ntenants = ntenants;
@@ -321,6 +322,32 @@ static bool metric_is(void *arg)
     return h_metric(w->base, w->series) == w->want;
 }
 
+/* ---------- sender numbers (issue 23) ---------- */
+
+#define OWNED "whatsapp_sender_numbers_owned"
+#define LEASE_S 4 /* SENDER_LEASE_SECONDS of the scale-out scenarios */
+
+struct spread_wait {
+    const char *urls[4];
+    size_t n;
+    long total; /* numbers to be owned in all */
+    long owned[4];
+};
+
+/* Every number owned, and no instance more than one above another. */
+static bool spread_even(void *arg)
+{
+    struct spread_wait *w = arg;
+    long sum = 0, lo = -1, hi = -1;
+    for (size_t i = 0; i < w->n; i++) {
+        w->owned[i] = (long)h_metric(w->urls[i], OWNED);
+        sum += w->owned[i];
+        lo = lo < 0 || w->owned[i] < lo ? w->owned[i] : lo;
+        hi = w->owned[i] > hi ? w->owned[i] : hi;
+    }
+    return sum == w->total && hi - lo <= 1;
+}
+
 /* ======================= 1. kill -9 and restart ======================= */
 
 static void kill9_mid_load_then_restart(void **state)
@@ -418,7 +445,12 @@ static void postgres_stopped_mid_load_everything_resumes(void **state)
     int n = messages();
     snprintf(r->s.pg_dir, sizeof r->s.pg_dir, ".run/test-faults-pg-%ld", (long)getpid());
     start_run(r, "it_faults_pg", SLOW_MPS, NULL, notif, 4);
-    pid_t pids[3] = {r->s.notif.pid, r->s.tenant.pid, r->s.sim.pid};
+    /* A second instance: each sends from the numbers it owns, and both recover. */
+    struct h_proc *side = hf_start_side(&r->s, notif);
+    assert_non_null(side);
+    pid_t pids[4] = {r->s.notif.pid, r->s.tenant.pid, r->s.sim.pid, side->pid};
+    struct metric_wait none[2] = {{r->s.notif.url, "whatsapp_sender_numbers_owned", 0},
+                                  {side->url, "whatsapp_sender_numbers_owned", 0}};
     struct hf_load *l = start_load(r, 0, 4, n, 2, NULL);
     for (int k = 0; k < rounds; k++) {
         assert_true(hf_load_wait_accepted(l, n * (k + 1) / (rounds + 1), wait_ms(120000)));
@@ -427,6 +459,11 @@ static void postgres_stopped_mid_load_everything_resumes(void **state)
         double t = hf_now();
         assert_true(hf_pg_stop(&r->s));
         double stopped = hf_now();
+        /* Without the database an instance may own nothing any more: it stops at once. */
+        for (size_t i = 0; i < 2; i++)
+            assert_true(hf_wait(metric_is, &none[i], 1000, 20));
+        printf("# both instances stopped sending %.2fs after PostgreSQL stopped\n",
+               hf_now() - stopped);
         int probes = 0;
         while (hf_now() - stopped < PG_OUTAGE_S) {
             check_outage_answers(r);
@@ -440,10 +477,12 @@ static void postgres_stopped_mid_load_everything_resumes(void **state)
                hf_now() - stopped, stopped - t, after.answered_503 - before.answered_503, probes);
         if (before.accepted < n) /* intake was still posting: it got 503s */
             assert_true(after.answered_503 > before.answered_503);
-        assert_true(hf_alive(&r->s.notif) && hf_alive(&r->s.tenant) && hf_alive(&r->s.sim));
+        assert_true(hf_alive(&r->s.notif) && hf_alive(&r->s.tenant) && hf_alive(&r->s.sim) &&
+                    hf_alive(side));
         assert_int_equal(r->s.notif.pid, pids[0]);
         assert_int_equal(r->s.tenant.pid, pids[1]);
         assert_int_equal(r->s.sim.pid, pids[2]);
+        assert_int_equal(side->pid, pids[3]);
         if (k + 1 < rounds)
             usleep(5000 * 1000);
     }
@@ -453,6 +492,16 @@ static void postgres_stopped_mid_load_everything_resumes(void **state)
     assert_true(st.max_503_ms < 2000);
     assert_true(st.max_ms < 2000);
     assert_true(hf_wait(ready_ok, r->s.notif.url, 15000, 200));
+    assert_true(hf_wait(ready_ok, side->url, 15000, 200));
+    /* Both own their numbers again, without a restart of their own (the default
+     * SENDER_LEASE_SECONDS: each renews its own leases, or takes them once expired). */
+    long numbers = hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_sender_leases");
+    struct spread_wait w = {.urls = {r->s.notif.url, side->url}, .n = 2, .total = numbers};
+    bool owned = hf_wait(spread_even, &w, 10000, 100);
+    printf("# after the outage the instances own %ld + %ld of the %ld numbers\n", w.owned[0],
+           w.owned[1], numbers);
+    assert_true(numbers >= 4);
+    assert_true(owned);
     char extra[96];
     snprintf(extra, sizeof extra, "outages=%dx%ds intake_503=%d slowest_503=%.0fms", rounds,
              PG_OUTAGE_S, st.answered_503, st.max_503_ms);
@@ -489,7 +538,7 @@ static void tenant_service_down_messages_wait_none_skipped(void **state)
     int n_known = n * 3 / 5, n_new = n - n_known;
     start_run(r, "it_faults_tenant", FAST_MPS, NULL, notif, 4);
     char new_ids[1200];
-    snprintf(new_ids, sizeof new_ids, "'%s', '%s'", r->tenants[2], r->tenants[3]);
+    snprintf(new_ids, sizeof new_ids, "'%.36s', '%.36s'", r->tenants[2], r->tenants[3]);
     struct hf_load *known = start_load(r, 0, 2, n_known, 3, NULL);
     struct hf_load *fresh = NULL;
     for (int k = 0; k < rounds; k++) {
@@ -1087,6 +1136,156 @@ static void account_restricted_under_load_waits_and_resumes(void **state)
     buf_free(&windows);
 }
 
+/* ======================= 9. scale-out: one owner per sender number ======================= */
+
+/* Each number has one holder in the database, and the instances' gauges say the same. */
+static void expect_one_holder_each(const struct run *r, long numbers)
+{
+    assert_int_equal(hf_sql_long(r->s.notif_db,
+                                 "SELECT count(*) FROM whatsapp_sender_leases WHERE holder IS "
+                                 "NOT NULL AND expires_at > now()"),
+                     numbers);
+}
+
+/* One number offered twice its limit (160/s for 10 s) through two instances: its owner
+ * alone sends, so Meta's window is never passed and the number still sends at its
+ * limit. */
+static void one_number_offered_twice_its_limit_by_two_instances(void **state)
+{
+    (void)state;
+    struct run *r = &R;
+    enum { MPS = 80, RATE = 160, SECONDS = 10 };
+    int n = RATE * SECONDS;
+    start_run(r, "it_scale_one", MPS, NULL, NULL, 1);
+    struct h_proc *side = hf_start_side(&r->s, NULL);
+    assert_non_null(side);
+    const char *urls[] = {r->s.notif.url, side->url, NULL};
+    long throttled = hf_sim_errors(&r->s, "130429");
+    struct hf_load_config c = {.count = n, .prefix = 21, .rate = RATE, .nurls = 2};
+    c.urls[0] = urls[0];
+    c.urls[1] = urls[1];
+    c.tenants[c.ntenants++] = r->tenants[0];
+    struct hf_load *l = hf_load_start(&c);
+    finish_load(l, n);
+    hf_load_free(l);
+    assert_true(hf_wait_terminal(&r->s, n, FINAL_WAIT_MS));
+
+    struct h_resp counts = h_call("GET", r->s.sim.url, NULL, NULL,
+                                  "/_sim/messages/counts?phone_number_id=" HF_PHONE(01));
+    const json_t *num = json_array_get(json_object_get(counts.json, "numbers"), 0);
+    json_int_t peak = json_integer_value(json_object_get(num, "max_accepted_per_second"));
+    size_t i;
+    const json_t *sec;
+    json_int_t refused_seconds = 0;
+    struct buf series = {0};
+    const json_t *seconds = json_object_get(num, "seconds");
+    json_int_t middle = 0; /* accepted in the whole seconds: all but the first and last */
+    json_array_foreach (seconds, i, sec) {
+        json_int_t accepted = json_integer_value(json_object_get(sec, "accepted"));
+        refused_seconds += json_integer_value(json_object_get(sec, "rate_limited")) > 0;
+        if (i > 0 && i + 1 < json_array_size(seconds))
+            middle += accepted;
+        buf_printf(&series, " %lld", (long long)accepted);
+    }
+    size_t whole = json_array_size(seconds) > 2 ? json_array_size(seconds) - 2 : 1;
+    double rate = (double)middle / (double)whole;
+    printf("# accepted per second:%s\n", series.data ? series.data : "");
+    buf_free(&series);
+    h_resp_free(&counts);
+    long owned[2] = {(long)h_metric(urls[0], OWNED), (long)h_metric(urls[1], OWNED)};
+    char extra[200];
+    snprintf(extra, sizeof extra,
+             "instances=2 offered=%d/s for %ds limit=%d/s sustained=%.1f/s peak_second=%lld "
+             "130429=%ld owned=%ld+%ld",
+             RATE, SECONDS, MPS, rate, (long long)peak, hf_sim_errors(&r->s, "130429") - throttled,
+             owned[0], owned[1]);
+    expect_all_read(r, n, 0, NULL, "one number, two instances", extra);
+    assert_int_equal(hf_sim_errors(&r->s, "130429"), throttled);
+    assert_int_equal(refused_seconds, 0);
+    assert_true(peak <= MPS);
+    assert_true(rate >= 0.95 * MPS);
+    /* the bakery's number and the platform's default one, one each */
+    long numbers = hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_sender_leases");
+    assert_int_equal(owned[0] + owned[1], numbers);
+    expect_one_holder_each(r, numbers);
+}
+
+static long lease_rows(const struct run *r)
+{
+    return hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_sender_leases");
+}
+
+static bool counted_20(void *arg)
+{
+    return lease_rows(arg) >= 20;
+}
+
+/* 20 numbers over two instances, then three: spread within one; one killed -9 under load:
+ * its numbers are the survivors' within SENDER_LEASE_SECONDS, its claimed messages go
+ * out once (twice only if Graph had accepted them at the kill). */
+static void numbers_spread_evenly_and_move_within_the_lease(void **state)
+{
+    (void)state;
+    struct run *r = &R;
+    static const char *const sim[] = {"GRAPH_SIM_PHONE_COUNT=21", NULL};
+    static const char *const notif[] = {"SENDER_LEASE_SECONDS=4", NULL};
+    struct idset leased = {0};
+    int n = messages();
+    start_run(r, "it_scale_spread", SLOW_MPS, sim, notif, 20);
+    struct h_proc *b = hf_start_side(&r->s, NULL);
+    assert_non_null(b);
+    /* One order per bakery makes every number known. */
+    const char *two[] = {r->s.notif.url, b->url, NULL};
+    struct hf_load *l = start_load(r, 0, 20, 20, 31, two);
+    finish_load(l, 20);
+    hf_load_free(l);
+    assert_true(hf_wait(counted_20, r, 10000, 100));
+    long total = lease_rows(r); /* the bakeries' 20 and the platform's default number */
+    struct spread_wait w = {.urls = {r->s.notif.url, b->url}, .n = 2, .total = total};
+    double t = hf_now();
+    bool even = hf_wait(spread_even, &w, 4 * LEASE_S * 1000, 100);
+    printf("# %ld numbers over 2 instances: %ld + %ld after %.1fs\n", total, w.owned[0], w.owned[1],
+           hf_now() - t);
+    assert_true(even);
+    expect_one_holder_each(r, total);
+
+    struct h_proc *c = hf_start_side(&r->s, NULL);
+    assert_non_null(c);
+    w = (struct spread_wait){.urls = {r->s.notif.url, b->url, c->url}, .n = 3, .total = total};
+    t = hf_now();
+    even = hf_wait(spread_even, &w, 4 * LEASE_S * 1000, 100);
+    printf("# a third instance joins: %ld + %ld + %ld after %.1fs\n", w.owned[0], w.owned[1],
+           w.owned[2], hf_now() - t);
+    assert_true(even);
+    expect_one_holder_each(r, total);
+
+    /* Under load through the two that stay, the third dies. */
+    l = start_load(r, 0, 20, n, 32, two);
+    assert_true(hf_load_wait_accepted(l, n / 3, 120000));
+    pid_t pid = c->pid;
+    long before = (long)h_metric(c->url, OWNED);
+    h_kill(c, SIGKILL);
+    double killed = hf_now();
+    long held = leased_by(r, pid, &leased);
+    w = (struct spread_wait){.urls = {r->s.notif.url, b->url}, .n = 2, .total = total};
+    even = hf_wait(spread_even, &w, 3 * LEASE_S * 1000, 50);
+    double moved = hf_now() - killed;
+    printf("# kill -9 of an instance owning %ld numbers, holding %ld messages: its numbers "
+           "moved in %.2fs (SENDER_LEASE_SECONDS=%d): %ld + %ld\n",
+           before, held, moved, LEASE_S, w.owned[0], w.owned[1]);
+    assert_true(even);
+    assert_true(moved <= LEASE_S);
+    finish_load(l, n);
+    hf_load_free(l);
+    char extra[160];
+    snprintf(extra, sizeof extra,
+             "instances=3 numbers=%ld killed_owned=%ld moved_in=%.2fs lease=%ds", total, before,
+             moved, LEASE_S);
+    expect_all_read(r, n + 20, held, &leased, "numbers spread, one instance killed", extra);
+    assert_int_equal(hf_sim_errors(&r->s, "130429"), 0);
+    idset_free(&leased);
+}
+
 int main(void)
 {
     const char *soak_env = getenv("SOAK");
@@ -1109,6 +1308,8 @@ int main(void)
         cmocka_unit_test_teardown(token_expired_pauses_burns_nothing_resumes, teardown),
         cmocka_unit_test_teardown(two_instances_one_killed_survivor_sends_once, teardown),
         cmocka_unit_test_teardown(account_restricted_under_load_waits_and_resumes, teardown),
+        cmocka_unit_test_teardown(one_number_offered_twice_its_limit_by_two_instances, teardown),
+        cmocka_unit_test_teardown(numbers_spread_evenly_and_move_within_the_lease, teardown),
     };
     int failed = cmocka_run_group_tests_name("faults", tests, NULL, NULL);
     curl_global_cleanup();

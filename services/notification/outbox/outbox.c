@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "outbox/holds.h"
+#include "outbox/pause.h"
 #include "pgarray.h"
 #include "outbox/status_sql.h"
 
@@ -25,7 +26,10 @@
     "       lease_expires_at = now() + $3::int * interval '1 second',"                             \
     "       next_attempt_at = now() + $3::int * interval '1 second', updated_at = now()"           \
     " WHERE m.id = ANY (ARRAY(SELECT id FROM whatsapp_messages"                                    \
-    "                         WHERE " due "                         ORDER BY next_attempt_at"      \
+    "                         WHERE " due                                                          \
+    "                           AND (channel = 'email' OR phone_number_id IS NULL"                 \
+    "                                OR phone_number_id = ANY ($4::text[]))"                       \
+    "                         ORDER BY next_attempt_at"                                            \
     "                         LIMIT $2"                                                            \
     "                         FOR UPDATE SKIP LOCKED))"                                            \
     " RETURNING m.id, m.tenant_id, m.kind, m.recipient_phone, m.template_name,"                    \
@@ -43,7 +47,7 @@
 static const struct db_stmt claim_stmt = {
     "outbox_claim",
     CLAIM_SQL("next_attempt_at <= now()"),
-    3,
+    4,
     .replan = true,
 };
 
@@ -51,7 +55,7 @@ static const struct db_stmt claim_stmt = {
 static const struct db_stmt claim_email_stmt = {
     "outbox_claim_email",
     CLAIM_SQL("next_attempt_at <= now() AND channel = 'email'"),
-    3,
+    4,
     .replan = true,
 };
 
@@ -163,12 +167,12 @@ static const char *value_or_null(const PGresult *res, int row, int col)
 }
 
 enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit, bool email_only,
-                            struct outbox_claim *out)
+                            const char *owned, struct outbox_claim *out)
 {
     char lease[24], lim[24];
     snprintf(lease, sizeof lease, "%ld", lease_seconds);
     snprintf(lim, sizeof lim, "%zu", limit);
-    const char *params[] = {owner, lim, lease};
+    const char *params[] = {owner, lim, lease, owned};
 
     memset(out, 0, sizeof(*out));
     enum db_status st = db_exec(email_only ? &claim_email_stmt : &claim_stmt, params, &out->res);
@@ -584,4 +588,61 @@ bool outbox_listen_notify(PGconn *c)
     if (!ok)
         log_warn("cannot NOTIFY whatsapp_outbox\terror=\"%.200s\"", PQerrorMessage(c));
     return ok;
+}
+
+/* ---------- the account's pause, shared ---------- */
+
+static const struct db_stmt st_pause_write = {
+    "outbox_pause_write",
+    "WITH w AS (UPDATE whatsapp_account_pause"
+    "   SET paused = $1::boolean, code = $2::int, reason = $3, source = $4,"
+    "       since = to_timestamp($5::bigint / 1000.0), version = version + 1"
+    " RETURNING version)"
+    " SELECT version, pg_notify('whatsapp_outbox', '') FROM w",
+    5,
+};
+
+static const struct db_stmt st_pause_read = {
+    "outbox_pause_read",
+    "SELECT paused, coalesce(code, -1), coalesce(reason, ''), coalesce(source, 'send'),"
+    "       coalesce((extract(epoch FROM since) * 1000)::bigint, 0), version"
+    "  FROM whatsapp_account_pause",
+    0,
+};
+
+enum db_status outbox_pause_write(const struct pause_state *st, long *version)
+{
+    char code[24], since[24];
+    PGresult *res = NULL;
+    snprintf(code, sizeof code, "%ld", st->code);
+    snprintf(since, sizeof since, "%lld", (long long)st->since_ms);
+    const char *params[] = {
+        st->paused ? "true" : "false", st->paused ? code : NULL, st->paused ? st->reason : NULL,
+        st->paused ? pause_source_name(st->source) : NULL, st->paused ? since : NULL};
+    enum db_status st_ = db_exec(&st_pause_write, params, &res);
+    if (st_ == DB_OK && PQntuples(res) == 1)
+        *version = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    else if (st_ == DB_OK)
+        st_ = DB_ERROR; /* the row of migration 0017 is missing */
+    PQclear(res);
+    return st_;
+}
+
+enum db_status outbox_pause_read(struct pause_state *out, long *version)
+{
+    PGresult *res = NULL;
+    enum db_status st = db_exec(&st_pause_read, NULL, &res);
+    if (st == DB_OK && PQntuples(res) == 1) {
+        memset(out, 0, sizeof(*out));
+        out->paused = PQgetvalue(res, 0, 0)[0] == 't';
+        out->code = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+        snprintf(out->reason, sizeof out->reason, "%s", PQgetvalue(res, 0, 2));
+        out->source = strcmp(PQgetvalue(res, 0, 3), "event") == 0 ? PAUSE_BY_EVENT : PAUSE_BY_SEND;
+        out->since_ms = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+        *version = strtol(PQgetvalue(res, 0, 5), NULL, 10);
+    } else if (st == DB_OK) {
+        st = DB_ERROR;
+    }
+    PQclear(res);
+    return st;
 }

@@ -54,10 +54,14 @@ struct outbox_claim {
 
 /* Claims up to limit due rows for owner for lease_seconds: queued rows whose
  * next_attempt_at has come, and sending rows whose lease has expired (their worker
- * died), only email rows when email_only. They become 'sending'. Fills out (free it with
- * outbox_claim_free(), also after a failure). */
+ * died), only email rows when email_only. A WhatsApp row that names its number
+ * (phone_number_id: it was tried, or handed over) is claimed only when that number is in
+ * owned (a PostgreSQL array literal of the numbers this instance sends from, owners.h).
+ * They become 'sending'. Fills out (free it with outbox_claim_free(), also after a
+ * failure). */
 enum db_status outbox_claim(const char *owner, long lease_seconds, size_t limit, bool email_only,
-                            struct outbox_claim *out) __attribute__((warn_unused_result));
+                            const char *owned, struct outbox_claim *out)
+    __attribute__((warn_unused_result));
 void outbox_claim_free(struct outbox_claim *c);
 
 enum outbox_outcome {
@@ -158,6 +162,15 @@ enum db_status outbox_pending(const char *const *wamids, size_t n, bool *pending
  * which message_id (NULL when not a UUID) has just been given. *applied receives how
  * many there were. Part of writing a send's result. */
 enum db_status outbox_pending_apply(const char *message_id, const char *wamid, long *applied)
+    __attribute__((warn_unused_result));
+
+/* The account's pause as every instance sees it (migration 0017, pause.h). _write stores
+ * st and wakes the other instances' workers (NOTIFY whatsapp_outbox); _read gets it.
+ * *version orders the stored states (it grows with each write). */
+struct pause_state;
+enum db_status outbox_pause_write(const struct pause_state *st, long *version)
+    __attribute__((warn_unused_result));
+enum db_status outbox_pause_read(struct pause_state *out, long *version)
     __attribute__((warn_unused_result));
 
 /* NOTIFY whatsapp_outbox in a transaction of its own: wakes the workers of every

@@ -9,12 +9,14 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pause_state state;
+static unsigned long changes; /* this process's own changes, for the worker to store */
 
 void pause_set(enum pause_source source, long code, const char *reason)
 {
     pthread_mutex_lock(&lock);
     bool was = state.paused;
     if (!was) {
+        changes++;
         state.paused = true;
         state.code = code;
         state.since_ms = wallclock_ms();
@@ -33,9 +35,36 @@ void pause_clear(void)
     pthread_mutex_lock(&lock);
     bool was = state.paused;
     state = (struct pause_state){0};
+    if (was)
+        changes++;
     pthread_mutex_unlock(&lock);
     if (was)
         log_info("sending resumed: the account sends again");
+}
+
+unsigned long pause_changes(void)
+{
+    pthread_mutex_lock(&lock);
+    unsigned long n = changes;
+    pthread_mutex_unlock(&lock);
+    return n;
+}
+
+bool pause_adopt(const struct pause_state *stored, unsigned long expected_changes)
+{
+    pthread_mutex_lock(&lock);
+    bool fresh = changes == expected_changes;
+    bool was = state.paused;
+    if (fresh)
+        state = *stored;
+    pthread_mutex_unlock(&lock);
+    if (fresh && !was && stored->paused)
+        log_error("sending paused for the whole account by another instance: messages wait "
+                  "until a probe succeeds	source=%s code=%ld reason=\"%s\"",
+                  pause_source_name(stored->source), stored->code, stored->reason);
+    if (fresh && was && !stored->paused)
+        log_info("sending resumed by another instance: the account sends again");
+    return fresh;
 }
 
 bool pause_get(char *reason, size_t len)

@@ -6,7 +6,8 @@
  * webhook that restricts the account. The sender and the webhook set it; /ready, the
  * config-status and health endpoints report it; a successful probe (a cheap Graph read,
  * then one real send) clears it, and so does an operator (POST
- * /api/v1/admin/whatsapp/resume). */
+ * /api/v1/admin/whatsapp/resume). It is the whole account's: every instance follows the
+ * one stored in the database (whatsapp_account_pause). */
 #ifndef NOTIFICATION_PAUSE_H
 #define NOTIFICATION_PAUSE_H
 
@@ -38,6 +39,13 @@ void pause_clear(void);
 bool pause_get(char *reason, size_t len);
 /* The whole state, for the reports; returns its paused flag. */
 bool pause_state(struct pause_state *out);
+/* Every instance follows one pause (issue 23): the worker stores this process's changes
+ * in the database and adopts the others'. pause_changes() counts this process's own
+ * changes (set, clear); pause_adopt() takes the stored state unless a change of this
+ * process came after expected_changes (it is to be stored first), and says whether it
+ * took it. */
+unsigned long pause_changes(void);
+bool pause_adopt(const struct pause_state *stored, unsigned long expected_changes);
 /* "send" or "event". */
 const char *pause_source_name(enum pause_source source);
 

@@ -25,7 +25,7 @@
 #include "outbox/pause.h"
 #include "outbox/ratelimit.h"
 
-#define HOLD_US 1000000LL           /* a job waits in its lane when it can go within this */
+#define HOLD_US 2000000LL           /* a job waits in its lane when it can go within this */
 #define THROTTLE_BLOCK_US 1000000LL /* a 130429 stops its number for one window */
 #define DRAIN_MAX_MS 7000L          /* in-flight requests get this long at shutdown */
 #define IDLE_POLL_MS 1000L
@@ -359,6 +359,12 @@ static int64_t admit(struct sender *s, int64_t now)
                 break;
             }
             send_job_list_pop(&lane->jobs);
+            if (!owners_has(s->cfg.owners, job->phone_number_id)) {
+                /* the number went to another instance, or the database is gone */
+                job->handed_over = true;
+                release(s, job, 0);
+                continue;
+            }
             size_t ticket = rl_rate_take(&lane->rate, now);
             rl_pairs_record(s->pairs, job->phone_number_id, job->recipient, now);
             start(s, lane, job, ticket, now);

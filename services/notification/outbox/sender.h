@@ -20,6 +20,7 @@
 #include "e164.h"
 #include "outbox/holds.h"
 #include "outbox/outbox.h"
+#include "outbox/owners.h"
 #include "tenants/settings.h"
 
 struct send_job {
@@ -41,6 +42,7 @@ struct send_job {
     bool holds_reach;   /* its row holds a messaging-limit place already (claimed again) */
     struct mail *mail;  /* an email's job (mailer.h) instead of a Graph request; owned */
     bool email_too;     /* an order sent both ways: its email row is to be made */
+    bool handed_over;   /* released for the instance that owns its number (owners.h) */
 };
 
 /* A first-in first-out list of jobs, linked through job->next; owns its jobs. */
@@ -69,7 +71,8 @@ struct sender_config {
     long max_attempts;
     long retry_base_ms;
     long retry_max_ms;
-    int notify_fd; /* an eventfd written when finished jobs are ready to collect */
+    int notify_fd;         /* an eventfd written when finished jobs are ready to collect */
+    struct owners *owners; /* a job goes only while its number is this instance's */
 };
 
 struct sender;

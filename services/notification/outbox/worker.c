@@ -26,6 +26,7 @@
 #include "graph/probe.h"
 #include "outbox/holds.h"
 #include "outbox/mailer.h"
+#include "outbox/owners.h"
 #include "outbox/pause.h"
 #include "outbox/sender.h"
 #include "shutdown.h"
@@ -47,6 +48,7 @@ struct worker {
     char owner[128]; /* the lease owner: INSTANCE_ID or hostname:pid */
     struct sender *sender;
     struct mailer *mailer; /* emails (issue 21) */
+    struct owners *owners; /* the sender numbers this instance sends from (issue 23) */
     atomic_bool stop;
 
     /* shared by the two threads */
@@ -69,10 +71,13 @@ struct worker {
     bool was_paused;
     int64_t next_poll_ms;
     int64_t next_probe_ms;
-    long probe_backoff_ms; /* the wait after the next probe of a paused account */
-    int64_t next_holds_ms; /* when to read the template events again */
-    long reported_limit;   /* the messaging limit every instance records: 0 unlimited,
-                              -1 unknown (read with the template events) */
+    long probe_backoff_ms;      /* the wait after the next probe of a paused account */
+    int64_t next_holds_ms;      /* when to read the template events again */
+    long reported_limit;        /* the messaging limit every instance records: 0 unlimited,
+                                   -1 unknown (read with the template events) */
+    unsigned long pause_stored; /* pause_changes() of this process's last stored change */
+    long pause_version;         /* the stored pause's version this process follows */
+    int64_t next_pause_read_ms;
 
     /* the writer's own */
     pthread_t writer;
@@ -80,7 +85,7 @@ struct worker {
     size_t isolate_left;          /* results to write one by one after a batch failed */
     int64_t write_retry_ms;
 
-    struct metric *skipped, *failed, *released, *pending_applied;
+    struct metric *skipped, *failed, *released, *pending_applied, *handed_over;
     struct metric *reach_waits, *reach_used, *reach_limit;
 };
 
@@ -201,6 +206,17 @@ static void log_outcomes(const struct send_job *job, size_t n)
     }
 }
 
+/* Whether any of the first n results is a message handed to the instance that owns its
+ * number: that instance is to be told (NOTIFY) once the hand-over is written. */
+static bool any_handed_over(const struct send_job *job, size_t n)
+{
+    for (size_t i = 0; i < n && job; i++, job = job->next) {
+        if (job->handed_over)
+            return true;
+    }
+    return false;
+}
+
 /* Forgets the first n results (written, or given up) and notes their retry times. */
 static void drop_results(struct worker *w, size_t n, int64_t now)
 {
@@ -250,6 +266,9 @@ static void write_results(struct worker *w, int64_t now)
             log_outcomes(w->results.head, n);
         if (st == DB_OK)
             apply_pending_statuses(w, w->results.head, n);
+        if (st == DB_OK && any_handed_over(w->results.head, n) && outbox_notify() != DB_OK)
+            log_warn("messages handed to another instance wait for its next look (NOTIFY "
+                     "failed)");
         if (w->isolate_left)
             w->isolate_left--;
         drop_results(w, n, now);
@@ -635,6 +654,49 @@ static void take_reach(struct worker *w, struct send_job_list *jobs)
     free(all);
 }
 
+/* ---------- sender numbers ---------- */
+
+/* Keeps the jobs whose number this instance owns (taking the free ones it may: one
+ * statement for the batch's new numbers) and hands the others to the instance that owns
+ * their number: back to the queue at once, naming it (the claim of that instance takes
+ * it), their attempt unused. */
+static void hand_over(struct worker *w, struct send_job_list *jobs)
+{
+    size_t n = jobs->n, nnew = 0;
+    if (n == 0)
+        return;
+    const char **numbers = xcalloc(n, sizeof(*numbers));
+    for (const struct send_job *job = jobs->head; job; job = job->next) {
+        if (owners_has(w->owners, job->phone_number_id))
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < nnew && !seen; k++)
+            seen = strcmp(numbers[k], job->phone_number_id) == 0;
+        if (!seen)
+            numbers[nnew++] = job->phone_number_id;
+    }
+    if (nnew)
+        owners_acquire(w->owners, numbers, nnew);
+    free(numbers);
+    if (nnew == 0)
+        return;
+    struct send_job_list keep = {0};
+    for (struct send_job *job; (job = send_job_list_pop(jobs)) != NULL;) {
+        if (owners_has(w->owners, job->phone_number_id)) {
+            send_job_list_push(&keep, job);
+            continue;
+        }
+        free(job->body);
+        job->body = NULL;
+        job->result.outcome = OUTBOX_RELEASE;
+        job->result.delay_ms = 0;
+        job->handed_over = true;
+        metric_inc(w->handed_over);
+        push_early(w, job);
+    }
+    send_job_list_splice(jobs, &keep);
+}
+
 /* ---------- the claimer ---------- */
 
 /* Brings the settings of the claimed rows' tenants up to the newest row's creation, in
@@ -713,6 +775,7 @@ static void dispatch(struct worker *w, const struct outbox_claim *c, bool probe)
         log_warn("the email rows of orders sent both ways were not made\tcount=%zu", nboth);
     free(both);
     mailer_submit(w->mailer, &mail);
+    hand_over(w, &submit);
     take_reach(w, &submit);
     take_quotas(w, &submit);
     sender_submit(w->sender, &submit);
@@ -727,9 +790,12 @@ static void claim_emails(struct worker *w, int64_t now, size_t limit)
     if (limit == 0 || now < w->next_poll_ms)
         return;
     w->next_poll_ms = now + POLL_MS;
-    if (outbox_claim(w->owner, w->cfg->lease_seconds, limit, true, &c) == DB_OK)
+    struct buf owned = {0};
+    owners_array(w->owners, &owned);
+    if (outbox_claim(w->owner, w->cfg->lease_seconds, limit, true, owned.data, &c) == DB_OK)
         dispatch(w, &c, false);
     outbox_claim_free(&c);
+    buf_free(&owned);
 }
 
 static void claim(struct worker *w, int64_t now)
@@ -767,7 +833,10 @@ static void claim(struct worker *w, int64_t now)
         w->claim_due = true; /* the writer wakes us when there is room */
         return;
     }
-    enum db_status st = outbox_claim(w->owner, w->cfg->lease_seconds, limit, false, &c);
+    struct buf owned = {0};
+    owners_array(w->owners, &owned);
+    enum db_status st = outbox_claim(w->owner, w->cfg->lease_seconds, limit, false, owned.data, &c);
+    buf_free(&owned);
     w->next_poll_ms = now + POLL_MS;
     if (now >= due)
         atomic_compare_exchange_strong(&w->next_due_ms, &due, NEVER);
@@ -797,6 +866,31 @@ static void read_holds(struct worker *w, int64_t now)
                                                            : (double)w->reported_limit);
 }
 
+/* One pause for every instance (pause.h): this process's changes are stored, the others'
+ * adopted, read at least every HOLDS_READ_MS and at once when another instance stores
+ * one (its NOTIFY). */
+static void share_pause(struct worker *w, int64_t now)
+{
+    struct pause_state st;
+    long version = 0;
+    unsigned long changes = pause_changes();
+    if (changes != w->pause_stored) {
+        pause_state(&st);
+        if (outbox_pause_write(&st, &version) == DB_OK) {
+            w->pause_stored = changes;
+            w->pause_version = version;
+        }
+        return;
+    }
+    if (now < w->next_pause_read_ms)
+        return;
+    w->next_pause_read_ms = now + HOLDS_READ_MS;
+    if (outbox_pause_read(&st, &version) != DB_OK || version <= w->pause_version)
+        return;
+    if (pause_adopt(&st, changes))
+        w->pause_version = version;
+}
+
 static void keep_listening(struct worker *w, int64_t now)
 {
     if (w->listen || now < w->listen_retry_ms)
@@ -820,8 +914,10 @@ static void heard(struct worker *w, int n)
         w->listen = NULL;
         w->listen_retry_ms = monotonic_ms() + DB_RETRY_MS;
     }
-    if (n != 0)
+    if (n != 0) {
         w->claim_due = true;
+        w->next_pause_read_ms = 0; /* it may be another instance's pause or resume */
+    }
 }
 
 /* Lets the other instances' workers know of the rows intake queued here (wakeup.h), at
@@ -894,6 +990,7 @@ static void *claimer_run(void *arg)
     while (!atomic_load(&w->stop) && !shutdown_requested()) {
         int64_t now = monotonic_ms();
         keep_listening(w, now);
+        share_pause(w, now);
         read_holds(w, now);
         claim(w, now);
         notify_others(w, now);
@@ -953,6 +1050,7 @@ struct worker *worker_start(const struct notification_config *cfg,
     w->pending_applied =
         metrics_counter("whatsapp_webhook_statuses_total", "Webhook status reports by outcome.",
                         "result=\"pending_applied\"");
+    w->handed_over = metrics_counter("whatsapp_sends_total", help, "result=\"handed_over\"");
     w->reach_waits = metrics_counter(
         "whatsapp_messaging_limit_waits_total",
         "Messages to new recipients that waited for a place under the messaging limit.", "");
@@ -968,6 +1066,16 @@ struct worker *worker_start(const struct notification_config *cfg,
     if (w->claim_fd < 0 || w->write_fd < 0)
         goto fail;
     w->settings = settings;
+    struct owners_config oc = {
+        .holder = w->owner,
+        .lease_seconds = cfg->sender_lease_seconds,
+        .release_gap_ms = 1000 + cfg->rate_margin_ms,
+        .default_number = cfg->default_phone_number_id,
+        .notify_fd = w->claim_fd,
+    };
+    w->owners = owners_start(&oc);
+    if (!w->owners)
+        goto fail;
     struct sender_config sc = {
         .graph_base_url = cfg->graph_base_url,
         .api_version = cfg->api_version,
@@ -981,6 +1089,7 @@ struct worker *worker_start(const struct notification_config *cfg,
         .retry_base_ms = cfg->retry_base_ms,
         .retry_max_ms = cfg->retry_max_ms,
         .notify_fd = w->write_fd,
+        .owners = w->owners,
     };
     w->sender = sender_start(&sc);
     if (!w->sender)
@@ -1018,6 +1127,7 @@ fail_sender:
     sender_stop(w->sender);
 fail:
     log_error("cannot start the outbox worker");
+    owners_stop(w->owners);
     if (w->claim_fd >= 0)
         close(w->claim_fd);
     if (w->write_fd >= 0)
@@ -1037,6 +1147,7 @@ void worker_stop(struct worker *w)
     pthread_join(w->writer, NULL);
     sender_stop(w->sender);
     mailer_stop(w->mailer);
+    owners_stop(w->owners); /* nothing sends any more: the numbers go to the others */
     send_job_list_free(&w->results);
     send_job_list_free(&w->early);
     close(w->claim_fd);
