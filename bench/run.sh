@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh - every benchmark of issues 8 and 24 on a private stack of release binaries, each
+# run.sh - every benchmark of issues 8, 23 and 24 on a private stack of release binaries, each
 # figure the median of 3 runs next to its ceiling measured in the same run; rewrites
 # docs/BENCHMARKS.md. All load targets 127.0.0.1.
 #
@@ -80,13 +80,19 @@ start_sim() { # extra env...
 }
 stop_pid() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 start_ns() { # extra env...
-    env NOTIFICATION_DATABASE_URL="$NOTIFICATION_DATABASE_URL" NOTIFICATION_PORT="$ns_port" \
+    start_ns_on "$ns_port" "$@"
+    ns_pid=$started_pid
+}
+start_ns_on() { # PORT extra env...: one more instance on the same database
+    local port=$1
+    shift
+    env NOTIFICATION_DATABASE_URL="$NOTIFICATION_DATABASE_URL" NOTIFICATION_PORT="$port" \
         TENANT_SERVICE_URL="$TS" GRAPH_API_BASE_URL="$SIM" WHATSAPP_BUSINESS_ACCOUNT_ID=$waba \
         WHATSAPP_ACCESS_TOKEN=$sim_token WHATSAPP_PHONE_NUMBER_ID=109876543210001 \
         WHATSAPP_APP_SECRET=$app_secret WHATSAPP_WEBHOOK_VERIFY_TOKEN=bench "$@" \
         "$bin/notification-service" >>"$dir/notification-service.log" 2>&1 &
-    ns_pid=$!
-    pids+=("$ns_pid")
+    started_pid=$!
+    pids+=("$started_pid")
 }
 start_ts() {
     env TENANT_DATABASE_URL="$TENANT_DATABASE_URL" TENANT_PORT="$ts_port" \
@@ -274,4 +280,5 @@ fi
 
 . bench/e2e.sh
 . bench/drain.sh
+. bench/scale.sh
 if [ -z "$only" ]; then . bench/report.sh; fi
