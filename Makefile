@@ -41,7 +41,7 @@ BINS = $(OUT)/tenant-service $(OUT)/notification-service $(OUT)/graph-sim $(OUT)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRC))
 ITEST_BINS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%,$(ITEST_SRC))
 
-.PHONY: all bins tests run up down test test-only lint format migrate bench fuzz valgrind soak clean setup
+.PHONY: all bins tests run up down up-cluster down-cluster setup-cluster test test-only lint format migrate bench fuzz valgrind soak clean setup
 all: bins
 bins: $(BINS)
 tests: $(UNIT_BINS) $(ITEST_BINS)
@@ -125,6 +125,17 @@ up: setup
 
 down:
 	@scripts/stack.sh down
+
+# Two instances of each service behind nginx on one PostgreSQL (docs/operations.md).
+up-cluster: setup-cluster
+	@$(MAKE) --no-print-directory bins
+	@scripts/stack.sh cluster-up
+
+down-cluster:
+	@scripts/stack.sh cluster-down
+
+setup-cluster:
+	@scripts/setup.sh run cluster
 
 migrate: setup
 	@$(MAKE) --no-print-directory bins

@@ -6,8 +6,9 @@
 #   build   compilers, pkg-config and the -dev libraries (plus cmocka for unit tests)
 #   run     build + postgresql + aiosmtpd (make run's local mail server)
 #   test    build + postgresql + curl + jq + chromium + node/npm + docker-compose + aiosmtpd
-#           + clang/libclang-rt (fuzzing, sanitizers) + valgrind; npm modules of tests/browser
+#           + clang/libclang-rt (fuzzing, sanitizers) + valgrind + nginx; npm modules of tests/browser
 #           and tests/openapi
+#   cluster nginx (make up-cluster's load balancer)
 #   bench   build + postgresql + wrk
 #   lint    clang-format
 #   all     every group (the default when no group is given)
@@ -20,17 +21,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 PKGS_BUILD=(build-essential pkg-config libmicrohttpd-dev libpq-dev libcurl4-openssl-dev
     libjansson-dev uuid-dev libssl-dev libjwt-dev libcmocka-dev libyaml-dev)
 PKGS_PG=(postgresql postgresql-contrib python3-aiosmtpd) # the last: the local mail server
-PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind python3-aiosmtpd)
+PKGS_TEST_EXTRA=(curl jq chromium docker-compose clang libclang-rt-14-dev valgrind python3-aiosmtpd
+    nginx-light)
+PKGS_CLUSTER=(nginx-light)
 PKGS_NODE=(nodejs npm)
 PKGS_BENCH_EXTRA=(wrk jq curl openssl)
 PKGS_LINT=(clang-format)
 
 usage() {
-    echo "usage: scripts/setup.sh [build|test|bench|lint|all]..." >&2
+    echo "usage: scripts/setup.sh [build|run|test|bench|lint|cluster|all]..." >&2
     exit 2
 }
 
-want_build=0 want_pg=0 want_test=0 want_bench=0 want_lint=0
+want_build=0 want_pg=0 want_test=0 want_bench=0 want_lint=0 want_cluster=0
 [ "$#" -eq 0 ] && set -- all
 for group in "$@"; do
     case "$group" in
@@ -39,7 +42,8 @@ for group in "$@"; do
     test) want_build=1 want_pg=1 want_test=1 ;;
     bench) want_build=1 want_pg=1 want_bench=1 ;;
     lint) want_lint=1 ;;
-    all) want_build=1 want_pg=1 want_test=1 want_bench=1 want_lint=1 ;;
+    cluster) want_cluster=1 ;;
+    all) want_build=1 want_pg=1 want_test=1 want_bench=1 want_lint=1 want_cluster=1 ;;
     -h | --help) usage ;;
     *)
         echo "setup.sh: unknown group '$group'" >&2
@@ -51,6 +55,7 @@ done
 wanted=()
 [ "$want_build" = 1 ] && wanted+=("${PKGS_BUILD[@]}")
 [ "$want_pg" = 1 ] && wanted+=("${PKGS_PG[@]}")
+[ "$want_cluster" = 1 ] && wanted+=("${PKGS_CLUSTER[@]}")
 if [ "$want_test" = 1 ]; then
     wanted+=("${PKGS_TEST_EXTRA[@]}")
     # A node/npm from elsewhere (nodesource, nvm, ...) is fine; Debian's would clash with it.

@@ -7,6 +7,12 @@
 #   scripts/stack.sh down     stop everything `up` started (no process left behind)
 #   scripts/stack.sh run      `up`, print the page URLs, stop everything on Ctrl-C
 #   scripts/stack.sh migrate  apply both services' migrations and exit
+#   scripts/stack.sh cluster-up / cluster-down
+#                             two instances of each service behind nginx (issue 23), in
+#                             .run/cluster/ on ports from CLUSTER_PORT_BASE (8100): +1 the
+#                             pages and tenant-service, +2 notification-service (both
+#                             through nginx), +11/+21 and +12/+22 the instances, +90
+#                             graph-sim, +25 the mail server
 #
 # Configuration: the environment, then .env (if present) for anything not set. Setting
 # WHATSAPP_ACCESS_TOKEN (and the other WHATSAPP_* of .env.example) means "real WABA":
@@ -15,6 +21,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 run_dir=$root/.run
+case "${1:-}" in cluster-*) run_dir=${STACK_RUN_DIR:-$root/.run/cluster} ;; esac
 pid_dir=$run_dir/pids
 log_dir=$run_dir/logs
 bin=${BIN_DIR:-$root/build}
@@ -49,14 +56,15 @@ wait_ready() { # NAME URL
     die "$1 did not become ready at $2 (log: .run/logs/$1.log)"
 }
 
-start_daemon() { # NAME PORT_VAR PORT
-    local name=$1 port=$3
+start_daemon() { # NAME PORT_VAR PORT [BINARY [VAR=VALUE...]]
+    local name=$1 var=$2 port=$3 binary=${4:-$1}
+    shift $(($# < 4 ? $# : 4))
     if [ -f "$pid_dir/$name.pid" ] && kill -0 "$(cat "$pid_dir/$name.pid")" 2>/dev/null; then
         return 0
     fi
-    port_busy "$port" && die "port $port ($2) is in use; set $2 to another port"
-    [ -x "$bin/$name" ] || die "$bin/$name is missing: run make first"
-    env "$2=$port" "$bin/$name" >>"$log_dir/$name.log" 2>&1 &
+    port_busy "$port" && die "port $port ($var) is in use; set $var to another port"
+    [ -x "$bin/$binary" ] || die "$bin/$binary is missing: run make first"
+    env "$var=$port" "$@" "$bin/$binary" >>"$log_dir/$name.log" 2>&1 &
     echo $! >"$pid_dir/$name.pid"
 }
 
@@ -153,8 +161,8 @@ write_stack_env() {
     mv "$f.tmp" "$f"
 }
 
-up() {
-    configure
+# graph-sim (in the sandbox) and the local mail server (when used).
+start_support() {
     if [ "$sandbox" = 1 ]; then
         start_daemon graph-sim GRAPH_SIM_PORT "$GRAPH_SIM_PORT"
         wait_ready graph-sim "$GRAPH_SIM_URL"
@@ -166,10 +174,10 @@ up() {
             >>"$log_dir/smtp-sink.log" 2>&1 &
         echo $! >"$pid_dir/smtp-sink.pid"
     fi
-    start_daemon notification-service NOTIFICATION_PORT "$NOTIFICATION_PORT"
-    start_daemon tenant-service TENANT_PORT "$TENANT_PORT"
-    wait_ready notification-service "$NOTIFICATION_URL"
-    wait_ready tenant-service "$TENANT_URL"
+}
+
+# The demo bakeries (scripts/demo.sh), and .run/stack.env with their owner's token.
+seed_demo() {
     write_stack_env
     if [ -x scripts/demo.sh ]; then
         set -a # demo.sh reads the URLs and tokens from its environment
@@ -179,7 +187,112 @@ up() {
         DEMO_TENANT_ID=$(scripts/demo.sh) || die "creating the demo bakeries failed"
         write_stack_env
     fi
+}
+
+up() {
+    configure
+    start_support
+    start_daemon notification-service NOTIFICATION_PORT "$NOTIFICATION_PORT"
+    start_daemon tenant-service TENANT_PORT "$TENANT_PORT"
+    wait_ready notification-service "$NOTIFICATION_URL"
+    wait_ready tenant-service "$TENANT_URL"
+    seed_demo
     echo "stack: up (sandbox=$sandbox); settings in .run/stack.env, logs in .run/logs/"
+}
+
+# ---------------------------------------------------------------- the cluster
+
+nginx_bin() { command -v nginx 2>/dev/null || echo /usr/sbin/nginx; }
+
+# The balancer's configuration: the instances of each service behind one port each, with
+# deploy/nginx/proxy.conf (the same as docker-compose.cluster.yml's balancer).
+write_nginx_conf() { # BASE
+    local base=$1 dir=$run_dir/nginx
+    mkdir -p "$dir/tmp"
+    {
+        [ "$(id -u)" = 0 ] && echo "user $(id -un);" # else nginx runs as nobody
+        echo "worker_processes 1;"
+        echo "pid $dir/nginx.pid;"
+        echo "error_log $log_dir/nginx.log warn;"
+        echo "events {}"
+        echo "http {"
+        echo "    access_log $log_dir/nginx-access.log;"
+        for t in client_body proxy fastcgi uwsgi scgi; do echo "    ${t}_temp_path $dir/tmp/$t;"; done
+        echo "    upstream tenant_service {"
+        echo "        server 127.0.0.1:$((base + 11)) max_fails=2 fail_timeout=10s;"
+        echo "        server 127.0.0.1:$((base + 21)) max_fails=2 fail_timeout=10s;"
+        echo "        keepalive 32;"
+        echo "    }"
+        echo "    upstream notification_service {"
+        echo "        server 127.0.0.1:$((base + 12)) max_fails=2 fail_timeout=10s;"
+        echo "        server 127.0.0.1:$((base + 22)) max_fails=2 fail_timeout=10s;"
+        echo "        keepalive 32;"
+        echo "    }"
+        echo "    server {"
+        echo "        listen 127.0.0.1:$TENANT_PORT;"
+        echo "        location / { proxy_pass http://tenant_service; include $root/deploy/nginx/proxy.conf; }"
+        echo "    }"
+        echo "    server {"
+        echo "        listen 127.0.0.1:$NOTIFICATION_PORT;"
+        echo "        location / { proxy_pass http://notification_service; include $root/deploy/nginx/proxy.conf; }"
+        echo "    }"
+        echo "}"
+    } >"$dir/nginx.conf"
+}
+
+cluster_up() {
+    local base=${CLUSTER_PORT_BASE:-8100} i
+    [ -x "$(nginx_bin)" ] || die "nginx is missing: scripts/setup.sh cluster installs it"
+    # The services reach each other, and graph-sim reaches the webhook, through nginx.
+    export TENANT_PORT=$((base + 1)) NOTIFICATION_PORT=$((base + 2))
+    export GRAPH_SIM_PORT=$((base + 90)) SMTP_SINK_PORT=$((base + 25))
+    configure
+    start_support
+    for i in 1 2; do
+        start_daemon "notification-service-$i" NOTIFICATION_PORT $((base + 10 * i + 2)) \
+            notification-service "INSTANCE_ID=notification-$i"
+        start_daemon "tenant-service-$i" TENANT_PORT $((base + 10 * i + 1)) tenant-service
+    done
+    for i in 1 2; do
+        wait_ready "notification-service-$i" "http://127.0.0.1:$((base + 10 * i + 2))"
+        wait_ready "tenant-service-$i" "http://127.0.0.1:$((base + 10 * i + 1))"
+    done
+    for p in "$TENANT_PORT" "$NOTIFICATION_PORT"; do
+        port_busy "$p" && die "port $p (the balancer's) is in use; set CLUSTER_PORT_BASE"
+    done
+    write_nginx_conf "$base"
+    "$(nginx_bin)" -p "$run_dir/nginx" -c "$run_dir/nginx/nginx.conf" ||
+        die "nginx did not start (log: $log_dir/nginx.log)"
+    for i in $(seq 1 50); do
+        [ -f "$run_dir/nginx/nginx.pid" ] && break
+        sleep 0.1
+    done
+    cp "$run_dir/nginx/nginx.pid" "$pid_dir/nginx.pid"
+    wait_ready nginx "$TENANT_URL"
+    wait_ready nginx "$NOTIFICATION_URL"
+    seed_demo
+    echo "stack: cluster up (sandbox=$sandbox) in ${run_dir#"$root"/}; settings in ${run_dir#"$root"/}/stack.env"
+}
+
+cluster_down() {
+    stop_daemon nginx
+    for i in 1 2; do
+        stop_daemon "tenant-service-$i"
+        stop_daemon "notification-service-$i"
+    done
+    stop_daemon graph-sim
+    stop_daemon smtp-sink
+    scripts/pg.sh stop "$run_dir/pg"
+}
+
+cluster_urls() {
+    local base=${CLUSTER_PORT_BASE:-8100} i
+    print_urls "make down-cluster stops everything."
+    echo "  Behind nginx (X-Upstream names the instance that answered):"
+    for i in 1 2; do
+        echo "    tenant-service-$i       http://127.0.0.1:$((base + 10 * i + 1))  (/metrics)"
+        echo "    notification-service-$i http://127.0.0.1:$((base + 10 * i + 2))  (/metrics: whatsapp_sender_number_owned)"
+    done
 }
 
 down() {
@@ -202,7 +315,7 @@ print_urls() {
     $TENANT_URL/app/settings/notifications#token=$OWNER_TOKEN
 
   APIs: tenant-service $TENANT_URL, notification-service $NOTIFICATION_URL${GRAPH_SIM_URL:+, graph-sim $GRAPH_SIM_URL}
-  Tokens and URLs for scripts: .run/stack.env. Press Ctrl-C to stop everything.
+  Tokens and URLs for scripts: ${run_dir#"$root"/}/stack.env. ${1:-Press Ctrl-C to stop everything.}
 MSG
 }
 
@@ -223,10 +336,12 @@ run)
         done
     done
     ;;
+cluster-up) cluster_up && cluster_urls ;;
+cluster-down) cluster_down ;;
 migrate)
     configure
     "$bin/tenant-service" --migrate-only
     "$bin/notification-service" --migrate-only
     ;;
-*) echo "usage: $0 up|down|run|migrate" >&2; exit 2 ;;
+*) echo "usage: $0 up|down|run|migrate|cluster-up|cluster-down" >&2; exit 2 ;;
 esac

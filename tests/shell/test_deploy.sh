@@ -101,8 +101,8 @@ new_project() { # DIR ENV-LINES...
     local dir=$1
     shift
     mkdir -p "$dir/deploy"
-    cp docker-compose.yml docker-compose.sandbox.yml "$dir/"
-    cp -r deploy/postgres-init "$dir/deploy/"
+    cp docker-compose.yml docker-compose.sandbox.yml docker-compose.cluster.yml "$dir/"
+    cp -r deploy/postgres-init deploy/nginx "$dir/deploy/"
     printf '%s\n' "$@" >"$dir/.env"
 }
 
@@ -189,6 +189,23 @@ if [ "$have_compose" = 1 ]; then
         ok "sandbox: docker-compose -f docker-compose.yml -f docker-compose.sandbox.yml --profile sandbox config -q passes"
     else
         not_ok "sandbox: docker-compose with docker-compose.sandbox.yml and --profile sandbox passes config -q" "$out"
+    fi
+
+    cluster_args=(-f docker-compose.yml -f docker-compose.cluster.yml)
+    if out=$(compose "$tmp/good" "${cluster_args[@]}" config 2>&1); then
+        cluster=$(python3 "$tmp/yamltool.py" flat - <<<"$out")
+        problems=()
+        for line in "services.tenant-service-2.environment.NOTIFICATION_SERVICE_URL=http://balancer:8002" \
+            "services.notification-service-2.environment.TENANT_SERVICE_URL=http://balancer:8001" \
+            "services.notification-service.environment.INSTANCE_ID=notification-1" \
+            "services.notification-service-2.environment.INSTANCE_ID=notification-2"; do
+            grep -qFx "$line" <<<"$cluster" || problems+=("missing: $line")
+        done
+        grep -qE "^services\.balancer\.volumes\.[0-9]+=.*/deploy/nginx/cluster\.conf:/etc/nginx/nginx\.conf:ro$" <<<"$cluster" ||
+            problems+=("the balancer does not mount deploy/nginx/cluster.conf")
+        report "cluster: docker-compose.cluster.yml adds a second instance of each service behind the balancer" "${problems[@]}"
+    else
+        not_ok "cluster: docker-compose -f docker-compose.yml -f docker-compose.cluster.yml config passes" "$out"
     fi
 
     for var in JWT_SECRET POSTGRES_PASSWORD; do
