@@ -18,7 +18,9 @@ static const struct db_stmt st_beat = {
 
 /* An instance not seen for a lease is gone; the messages its holder had claimed go back
  * to the queue at once (they would after OUTBOX_LEASE_SECONDS) unless a live process of
- * that holder keeps them. */
+ * that holder keeps them. Run every renewal: when nobody is gone the scalar subquery
+ * makes the UPDATE a one-time filter that reads no message, and otherwise it reads only
+ * the queue (the partial index of next_attempt_at), never the months of history. */
 static const struct db_stmt st_reap = {
     "leases_reap",
     "WITH gone AS (DELETE FROM whatsapp_sender_instances"
@@ -26,7 +28,8 @@ static const struct db_stmt st_reap = {
     "                 AND NOT (holder = $2 AND boot = $3::uuid)"
     "              RETURNING holder),"
     " back AS (UPDATE whatsapp_messages SET next_attempt_at = now()"
-    "           WHERE status = 'sending' AND lease_owner IN (SELECT holder FROM gone)"
+    "           WHERE (SELECT count(*) FROM gone) > 0 AND next_attempt_at IS NOT NULL"
+    "             AND status = 'sending' AND lease_owner IN (SELECT holder FROM gone)"
     "             AND lease_owner NOT IN (SELECT holder FROM whatsapp_sender_instances"
     "                                      WHERE seen_at >= now() - $1::bigint"
     "                                                      * interval '1 millisecond'))"
@@ -87,7 +90,8 @@ static const struct db_stmt st_release = {
 static const struct db_stmt st_requeue_own = {
     "leases_requeue_own",
     "WITH back AS (UPDATE whatsapp_messages SET next_attempt_at = now()"
-    "               WHERE status = 'sending' AND lease_owner = $1 RETURNING 1)"
+    "               WHERE next_attempt_at IS NOT NULL AND status = 'sending'"
+    "                 AND lease_owner = $1 RETURNING 1)"
     " SELECT count(*) FROM back",
     1,
 };

@@ -103,7 +103,6 @@ static void add(struct owners *o, const struct lease *l, int64_t trusted_until)
     x->term = l->term;
     x->trusted_until_ms = trusted_until;
     x->leaving_since_ms = 0;
-    metric_set(x->gauge, 1);
 }
 
 /* The gauges say what this instance may send from now (callers hold the lock). */
@@ -337,7 +336,6 @@ static bool balance(struct owners *o, int64_t t0)
         struct owned *x = &o->items[i];
         if (x->leaving_since_ms == 0) {
             x->leaving_since_ms = t0;
-            metric_set(x->gauge, 0);
             have--;
             log_info("sender number to be given back (more than this instance's share)\t"
                      "phone_number_id=%s share=%ld instances=%ld",
