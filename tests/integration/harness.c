@@ -25,6 +25,7 @@
 
 #include "alloc.h"
 #include "auth.h"
+#include "monotonic.h"
 
 static char pg_port[16];
 
@@ -652,15 +653,23 @@ void h_assert_error(const struct h_resp *r, long status, const char *code)
     assert_true(strlen(msg) > 0);
 }
 
-bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
+bool h_wait_every(bool (*cond)(void *arg), void *arg, int timeout_ms, int interval_ms)
 {
-    for (int waited = 0;; waited += 20) {
+    /* The bound is wall time: counting sleeps alone would stretch it by however long
+     * COND takes, which on a loaded machine made a 30 s wait last minutes. */
+    int64_t end = monotonic_ms() + timeout_ms;
+    for (;;) {
         if (cond(arg))
             return true;
-        if (waited >= timeout_ms)
+        if (monotonic_ms() >= end)
             return false;
-        usleep(20000);
+        usleep((useconds_t)interval_ms * 1000);
     }
+}
+
+bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms)
+{
+    return h_wait_every(cond, arg, timeout_ms, 20);
 }
 
 double h_metric(const char *base, const char *series)

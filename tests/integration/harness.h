@@ -127,7 +127,9 @@ void h_assert_token_policy(const char *base, const char *path);
 /* Asserts the DESIGN.md error shape: success false, error == code, a message. */
 void h_assert_error(const struct h_resp *r, long status, const char *code);
 
-/* Polls until cond(arg) is true or timeout_ms passes; returns the last cond value. */
+/* Polls cond(arg) every interval_ms until it is true or timeout_ms of wall time have
+ * passed; returns the last cond value. h_wait_until polls every 20 ms. */
+bool h_wait_every(bool (*cond)(void *arg), void *arg, int timeout_ms, int interval_ms);
 bool h_wait_until(bool (*cond)(void *arg), void *arg, int timeout_ms);
 /* The value of a Prometheus series ("name{labels}") at base/metrics, or -1. */
 double h_metric(const char *base, const char *series);

@@ -32,18 +32,6 @@ double hf_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-bool hf_wait(bool (*cond)(void *arg), void *arg, int timeout_ms, int interval_ms)
-{
-    double end = hf_now() + timeout_ms / 1000.0;
-    for (;;) {
-        if (cond(arg))
-            return true;
-        if (hf_now() >= end)
-            return false;
-        usleep((useconds_t)interval_ms * 1000);
-    }
-}
-
 /* ---------- environments ---------- */
 
 /* ---------- databases ---------- */
@@ -541,7 +529,7 @@ static bool load_done(void *arg)
 struct hf_load_stats hf_load_finish(struct hf_load *l, int timeout_ms)
 {
     struct hf_load_stats st;
-    if (!hf_wait(load_done, l, timeout_ms, 50))
+    if (!h_wait_every(load_done, l, timeout_ms, 50))
         fprintf(stderr, "load: still running after %d ms, stopped\n", timeout_ms);
     atomic_store(&l->stop, true);
     if (l->thread) {
@@ -568,7 +556,7 @@ static bool accepted_at_least(void *arg)
 bool hf_load_wait_accepted(struct hf_load *l, int n, int timeout_ms)
 {
     struct accepted_wait w = {l, n};
-    return hf_wait(accepted_at_least, &w, timeout_ms, 20);
+    return h_wait_every(accepted_at_least, &w, timeout_ms, 20);
 }
 
 void hf_load_free(struct hf_load *l)
@@ -672,7 +660,7 @@ static bool all_terminal(void *arg)
 bool hf_wait_terminal(const struct hf_stack *s, long rows, int timeout_ms)
 {
     struct terminal_wait w = {s, rows};
-    if (hf_wait(all_terminal, &w, timeout_ms, 250))
+    if (h_wait_every(all_terminal, &w, timeout_ms, 250))
         return true;
     char *v = h_sql(s->notif_db, "SELECT string_agg(status || '=' || n, ' ') FROM (SELECT status, "
                                  "count(*) n FROM whatsapp_messages GROUP BY status) c");

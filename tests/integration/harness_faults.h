@@ -130,8 +130,5 @@ bool hf_wait_terminal(const struct hf_stack *s, long rows, int timeout_ms);
 
 /* Seconds since an arbitrary start (CLOCK_MONOTONIC). */
 double hf_now(void);
-/* Polls cond(arg) every interval_ms until it is true or timeout_ms of wall time passed;
- * returns the last value. */
-bool hf_wait(bool (*cond)(void *arg), void *arg, int timeout_ms, int interval_ms);
 
 #endif

@@ -461,7 +461,7 @@ static void postgres_stopped_mid_load_everything_resumes(void **state)
         double stopped = hf_now();
         /* Without the database an instance may own nothing any more: it stops at once. */
         for (size_t i = 0; i < 2; i++)
-            assert_true(hf_wait(metric_is, &none[i], 1000, 20));
+            assert_true(h_wait_every(metric_is, &none[i], 1000, 20));
         printf("# both instances stopped sending %.2fs after PostgreSQL stopped\n",
                hf_now() - stopped);
         int probes = 0;
@@ -491,13 +491,13 @@ static void postgres_stopped_mid_load_everything_resumes(void **state)
     /* No request hung: every answer, 503 or not, came within 2 s. */
     assert_true(st.max_503_ms < 2000);
     assert_true(st.max_ms < 2000);
-    assert_true(hf_wait(ready_ok, r->s.notif.url, 15000, 200));
-    assert_true(hf_wait(ready_ok, side->url, 15000, 200));
+    assert_true(h_wait_every(ready_ok, r->s.notif.url, 15000, 200));
+    assert_true(h_wait_every(ready_ok, side->url, 15000, 200));
     /* Both own their numbers again, without a restart of their own (the default
      * SENDER_LEASE_SECONDS: each renews its own leases, or takes them once expired). */
     long numbers = hf_sql_long(r->s.notif_db, "SELECT count(*) FROM whatsapp_sender_leases");
     struct spread_wait w = {.urls = {r->s.notif.url, side->url}, .n = 2, .total = numbers};
-    bool owned = hf_wait(spread_even, &w, 10000, 100);
+    bool owned = h_wait_every(spread_even, &w, 10000, 100);
     printf("# after the outage the instances own %ld + %ld of the %ld numbers\n", w.owned[0],
            w.owned[1], numbers);
     assert_true(numbers >= 4);
@@ -556,7 +556,7 @@ static void tenant_service_down_messages_wait_none_skipped(void **state)
                  new_ids);
         struct progress p = {r, sql, hf_sql_long(r->s.notif_db, "%s", sql)};
         if (k == 0)
-            assert_true(hf_wait(count_above, &p, 10000, 200));
+            assert_true(h_wait_every(count_above, &p, 10000, 200));
         /* ... while the new ones wait, untried, never skipped or failed. */
         while (hf_now() - down < TENANT_OUTAGE_S) {
             usleep(2000 * 1000);
@@ -865,7 +865,7 @@ static void token_expired_pauses_burns_nothing_resumes(void **state)
         assert_true(hf_load_wait_accepted(l, n * (k + 1) / (rounds + 1), wait_ms(120000)));
         set_faults(r, "{\"token_expired\":true}");
         struct metric_wait paused = {r->s.notif.url, "whatsapp_sending_paused", 1};
-        assert_true(hf_wait(metric_is, &paused, 10000, 50));
+        assert_true(h_wait_every(metric_is, &paused, 10000, 50));
         usleep(300 * 1000); /* requests in flight at the pause come back */
         long e0 = sim_send_requests(r, NULL), a0 = hf_sim_accepted(&r->s);
         struct h_resp ready = h_call("GET", r->s.notif.url, NULL, NULL, "/ready");
@@ -891,7 +891,7 @@ static void token_expired_pauses_burns_nothing_resumes(void **state)
                          0);
         set_faults(r, "{\"token_expired\":false}");
         struct metric_wait resumed = {r->s.notif.url, "whatsapp_sending_paused", 0};
-        assert_true(hf_wait(metric_is, &resumed, 10000, 50));
+        assert_true(h_wait_every(metric_is, &resumed, 10000, 50));
     }
     finish_load(l, n);
     hf_load_free(l);
@@ -1239,11 +1239,11 @@ static void numbers_spread_evenly_and_move_within_the_lease(void **state)
     struct hf_load *l = start_load(r, 0, 20, 20, 31, two);
     finish_load(l, 20);
     hf_load_free(l);
-    assert_true(hf_wait(counted_20, r, 10000, 100));
+    assert_true(h_wait_every(counted_20, r, 10000, 100));
     long total = lease_rows(r); /* the bakeries' 20 and the platform's default number */
     struct spread_wait w = {.urls = {r->s.notif.url, b->url}, .n = 2, .total = total};
     double t = hf_now();
-    bool even = hf_wait(spread_even, &w, 4 * LEASE_S * 1000, 100);
+    bool even = h_wait_every(spread_even, &w, 4 * LEASE_S * 1000, 100);
     printf("# %ld numbers over 2 instances: %ld + %ld after %.1fs\n", total, w.owned[0], w.owned[1],
            hf_now() - t);
     assert_true(even);
@@ -1253,7 +1253,7 @@ static void numbers_spread_evenly_and_move_within_the_lease(void **state)
     assert_non_null(c);
     w = (struct spread_wait){.urls = {r->s.notif.url, b->url, c->url}, .n = 3, .total = total};
     t = hf_now();
-    even = hf_wait(spread_even, &w, 4 * LEASE_S * 1000, 100);
+    even = h_wait_every(spread_even, &w, 4 * LEASE_S * 1000, 100);
     printf("# a third instance joins: %ld + %ld + %ld after %.1fs\n", w.owned[0], w.owned[1],
            w.owned[2], hf_now() - t);
     assert_true(even);
@@ -1268,7 +1268,7 @@ static void numbers_spread_evenly_and_move_within_the_lease(void **state)
     double killed = hf_now();
     long held = leased_by(r, pid, &leased);
     w = (struct spread_wait){.urls = {r->s.notif.url, b->url}, .n = 2, .total = total};
-    even = hf_wait(spread_even, &w, 3 * LEASE_S * 1000, 50);
+    even = h_wait_every(spread_even, &w, 3 * LEASE_S * 1000, 50);
     double moved = hf_now() - killed;
     printf("# kill -9 of an instance owning %ld numbers, holding %ld messages: its numbers "
            "moved in %.2fs (SENDER_LEASE_SECONDS=%d): %ld + %ld\n",
