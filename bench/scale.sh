@@ -6,6 +6,8 @@
 # last, everything at read, no 130429. (b) fail-over: two instances, 10 numbers at 40
 # msg/s, one killed -9 mid-load: the seconds until the survivor owns every number (bound:
 # SENDER_LEASE_SECONDS, default 10), and that every order ended read, duplicates counted.
+# (c) one number offered twice its limit, 80 msg/s through each of two instances: the rate
+# it sustains (its owner alone sends: at most 80 in any second, no 130429).
 
 scale_secs=${SCALE_SECS:-15}
 [ "$quick" = 1 ] && scale_secs=8
@@ -20,8 +22,7 @@ scale_stack() {
         GRAPH_SIM_WEBHOOK_URL="$NS/api/v1/whatsapp/webhook" GRAPH_SIM_STATUS_DELAY_MS=200 \
         GRAPH_SIM_WEBHOOK_BATCH_MAX=500
     stop_pid "$ns_pid"
-    [ -n "${ns2_pid:-}" ] && stop_pid "$ns2_pid"
-    ns2_pid=
+    stop_ns2
     psql_t "$NOTIFICATION_DATABASE_URL" -c "TRUNCATE whatsapp_messages, whatsapp_pending_statuses, whatsapp_quota_usage, whatsapp_sender_leases, whatsapp_sender_instances"
     start_ns INSTANCE_ID=bench-1
     wait_ready "$NS"
@@ -47,6 +48,10 @@ scale_load() {
             >"$dir/scale_load_${prefix}_${url##*:}" || true &
     done
     wait_loadgens
+}
+stop_ns2() {
+    [ -n "${ns2_pid:-}" ] && stop_pid "$ns2_pid"
+    ns2_pid=
 }
 wait_loadgens() {
     local p
@@ -121,6 +126,20 @@ if want 8; then
     figure scale_failover_rows "$rows"
     figure scale_failover_read "$read"
     figure scale_failover_duplicates "$((sent - rows))"
+    stop_ns2
+
+    note "8c. one number offered twice its limit (160 msg/s for 10 s) through two instances"
+    scale_stack 1 2
+    scale_load 160 10 64 2
+    scale_settle
+    # graph-sim's per-second counts of the number: the whole seconds (not the first and
+    # last, which the load only partly covers) give the sustained rate
+    counts=$(curl -fs "$SIM/_sim/messages/counts?phone_number_id=109876543210001")
+    figure scale_one_sustained_per_s "$(jq -r '.numbers[0].seconds | .[1:-1] | map(.accepted) |
+        if length > 0 then add / length * 10 | round / 10 else 0 end' <<<"$counts")"
+    figure scale_one_peak_second "$(jq -r '.numbers[0].max_accepted_per_second' <<<"$counts")"
+    figure scale_one_130429 "$(curl -fs "$SIM/_sim/stats" | jq -r '.messages.errors_by_code["130429"] // 0')"
+    stop_ns2
     stop_pid "$ns_pid"
     start_ns
     wait_ready "$NS"
