@@ -25,7 +25,8 @@ const run = promisify(execFile);
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN_DIR = path.resolve(ROOT, process.env.BIN_DIR || 'build/asan');
-const PG_DIR = '.run/browser-pg';
+/** The cluster: tests/run.sh shares its own (BROWSER_PG_DIR), run alone a file starts one. */
+const PG_DIR = path.resolve(ROOT, process.env.BROWSER_PG_DIR || '.run/browser-pg');
 const LOG_DIR = path.join(ROOT, '.run', 'browser-logs');
 
 export const WABA_ID = '987654321098765';
@@ -177,7 +178,7 @@ class Stack {
       this.startedPg = true;
     }
     await run(path.join(ROOT, 'scripts/pg.sh'), ['start', PG_DIR]);
-    const pg = readEnvFile(path.join(ROOT, PG_DIR, 'env'));
+    const pg = readEnvFile(path.join(PG_DIR, 'env'));
     this.adminDbUrl = withDatabase(pg.TENANT_DATABASE_URL, 'postgres');
     const tenantDb = `browser_${this.tag}_tenant`;
     const notifDb = `browser_${this.tag}_notification`;
@@ -408,7 +409,7 @@ class Stack {
   async newPage(viewport = { width: 1280, height: 800 }, options = {}) {
     if (!this.browser) {
       this.browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+        executablePath: path.join(ROOT, 'tests/browser/chromium.sh'), // $CHROMIUM or Debian's
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
           '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
         timeout: 60000,
