@@ -5,11 +5,10 @@
 # non-zero without reporting a failing case counts as one failure (a crash, a leak
 # report at exit, a missing binary). Exit status: 0 only when nothing failed.
 #
-# The browser suites run in a second lane, beside the unit, integration, fuzz, SQL and
-# shell suites (two cores: the browser suites mostly wait on chromium and their stacks);
-# the fault suite, whose throughput checks want the machine to themselves, runs after
-# both lanes, then the API description's suites and the log check. TEST_LANES=1 runs
-# everything one suite at a time.
+# Most suites run side by side (TEST_JOBS at a time, default 6: they mostly wait on their
+# daemons), the browser suites at most BROWSER_SLOTS (2) at a time; the fault suite, whose
+# throughput checks want the machine to themselves, runs after them, then the API
+# description's suites and the log check. TEST_JOBS=1 runs one suite at a time.
 #
 # usage: tests/run.sh [SUITE-GLOB]   e.g. tests/run.sh 'integration/*tenant*'
 set -u
@@ -18,6 +17,7 @@ filter=${1:-*}
 
 export BIN_DIR=${BIN_DIR:-build/asan}
 export TEST_PG_DIR=${TEST_PG_DIR:-.run/test-pg}
+export PG_FSYNC=${PG_FSYNC:-off} # scripts/pg.sh: no suite cuts the power
 export CMOCKA_MESSAGE_OUTPUT=TAP
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
@@ -36,6 +36,21 @@ trap 'rm -f "$LOG_HYGIENE_SINCE" "$results"' EXIT
 results=$logs/.results-$$
 : >"$results"
 
+# children_cpu VAR: sets VAR to the CPU seconds (user + system) this shell's finished
+# children used so far; a suite's cost is the difference, daemons and browsers it started
+# included (PostgreSQL's backends not). `times` runs in this shell: in a $(...) subshell
+# it would see that subshell's children only.
+children_cpu() {
+    local f=$logs/.times-$BASHPID
+    times >"$f"
+    printf -v "$1" '%s' "$(awk 'NR == 2 {
+        n = 0
+        for (i = 1; i <= 2; i++) { split($i, t, /[ms]/); n += t[1] * 60 + t[2] }
+        printf "%d", n
+    }' "$f")"
+    rm -f "$f"
+}
+
 # run_suite NAME COMMAND...: runs it, counts its TAP lines, keeps its output in $logs.
 run_suite() {
     local name=$1
@@ -43,9 +58,12 @@ run_suite() {
     # shellcheck disable=SC2254
     case "$name" in $filter) ;; *) return 0 ;; esac
     local out="$logs/${name//\//_}.tap"
-    local start=$SECONDS
+    local start=$SECONDS cpu0 cpu1
+    children_cpu cpu0
     "$@" >"$out" 2>&1
     local rc=$?
+    children_cpu cpu1
+    local cpu=$((cpu1 - cpu0))
     local ok notok skipped note=
     ok=$(grep -cE '^[[:space:]]*ok [0-9]+' "$out")
     # A "# SKIP" directive marks a skip, not a failure: cmocka 1.1.5 writes a skipped test
@@ -58,8 +76,10 @@ run_suite() {
         echo "not ok - $name exited with status $rc" >>"$out"
     fi
     echo "$name $ok $notok" >>"$results"
+    echo "$name $((SECONDS - start))" | flock "$results" tee -a "$durations" >/dev/null
     {
-        printf '%-44s %4d passed %3d failed %4ds%s\n' "$name" "$ok" "$notok" $((SECONDS - start)) "$note"
+        printf '%-44s %4d passed %3d failed %4ds %5ds cpu%s\n' "$name" "$ok" "$notok" \
+            $((SECONDS - start)) "$cpu" "$note"
         if [ "$notok" -ne 0 ]; then
             grep -E '^[[:space:]]*not ok' "$out" | grep -viE '#[[:space:]]*skip' | head -20 |
                 sed 's/^/    /'
@@ -85,36 +105,108 @@ if ! scripts/pg.sh start "$TEST_PG_DIR"; then
     exit 1
 fi
 
-browser_lane() {
-    [ -d tests/browser/node_modules/playwright-core ] || return 0
-    for t in tests/browser/*.test.mjs; do
-        [ -f "$t" ] && run_suite "browser/$(basename "$t")" node --test --test-reporter=tap "$t"
+# The suites of the first phase, one "KIND NAME" per line. KIND says how they share the
+# machine: "browser" suites drive chromium (CPU-bound: at most BROWSER_SLOTS at a time),
+# "serial" ones start stacks on fixed ports or burn CPU by design (fuzzing): one at a
+# time; "light" ones mostly wait on their daemons, and are most of the suites.
+faults="$BIN_DIR/tests/integration/test_faults"
+first_phase() {
+    local t
+    for t in "$BIN_DIR"/tests/unit/test_* "$BIN_DIR"/tests/integration/test_*; do
+        [ "$t" = "$faults" ] && continue # alone, after this phase
+        [ -x "$t" ] && echo "light $(basename "$(dirname "$t")")/$(basename "$t")"
+    done
+    if [ -d tests/browser/node_modules/playwright-core ]; then
+        for t in tests/browser/*.test.mjs; do
+            [ -f "$t" ] && echo "browser browser/$(basename "$t")"
+        done
+    fi
+    echo "serial fuzz"
+    for t in tests/sql/test_*.sh tests/shell/test_*.sh; do
+        [ "$t" = tests/shell/test_log_hygiene.sh ] && continue # last
+        [ -f "$t" ] && echo "serial ${t#tests/}"
     done
 }
 
-lane_pid=
-if [ "${TEST_LANES:-2}" -ge 2 ]; then
-    browser_lane &
-    lane_pid=$!
-fi
-faults="$BIN_DIR/tests/integration/test_faults"
-for t in "$BIN_DIR"/tests/unit/test_*; do
-    [ -x "$t" ] && run_suite "unit/$(basename "$t")" "$t"
-done
-for t in "$BIN_DIR"/tests/integration/test_*; do
-    [ "$t" = "$faults" ] && continue # alone, below
-    [ -x "$t" ] && run_suite "integration/$(basename "$t")" "$t"
-done
-run_suite fuzz bash tests/fuzz/run.sh
-for t in tests/sql/test_*.sh tests/shell/test_*.sh; do
-    [ "$t" = tests/shell/test_log_hygiene.sh ] && continue # last, below
-    [ -f "$t" ] && run_suite "${t#tests/}" bash "$t"
-done
-if [ -n "$lane_pid" ]; then
-    wait "$lane_pid"
+# suite_command NAME: the command that runs suite NAME, into the array `cmd`.
+suite_command() {
+    case "$1" in
+    unit/* | integration/*) cmd=("$BIN_DIR/tests/$1") ;;
+    browser/*) cmd=(node --test --test-reporter=tap "tests/$1") ;;
+    fuzz) cmd=(bash tests/fuzz/run.sh) ;;
+    *) cmd=(bash "tests/$1") ;;
+    esac
+}
+
+# The last run's seconds per suite: the longest start first, so that no long suite is
+# left to run alone at the end (a new checkout starts browser and serial suites first).
+durations=$logs/durations
+longest_first() {
+    awk 'FILENAME == ARGV[1] { d[$1] = $2; next }
+         { k = $2 in d ? d[$2] : ($1 == "light" ? 30 : 60); print k "\t" $0 }' \
+        "$durations" - 2>/dev/null | sort -t "$(printf '\t')" -k1,1 -rn -s | cut -f2-
+}
+
+# run_pool: runs first_phase's suites, TEST_JOBS at a time (default 6: most wait on their
+# daemons; all of them together use about 600 CPU seconds, two cores keep up), within the
+# per-kind limits above.
+run_pool() {
+    local jobs=${TEST_JOBS:-6} browser_slots=${BROWSER_SLOTS:-2}
+    local -a queue=()
+    local -A kind_of=() running=()
+    local kind name pid i started done_pid n_browser n_serial
+    # the last figure of each suite only (every run appends its own)
+    touch "$durations"
+    awk '{ d[$1] = $2 } END { for (k in d) print k, d[k] }' "$durations" >"$durations.new" &&
+        mv "$durations.new" "$durations"
+    while read -r kind name; do
+        # shellcheck disable=SC2254
+        case "$name" in $filter) ;; *) continue ;; esac
+        queue+=("$name")
+        kind_of[$name]=$kind
+    done < <(first_phase | longest_first)
+    while [ "${#queue[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
+        started=1
+        while [ "$started" = 1 ] && [ "${#running[@]}" -lt "$jobs" ]; do
+            started=0
+            n_browser=0 n_serial=0
+            for pid in "${!running[@]}"; do
+                case "${kind_of[${running[$pid]}]}" in
+                browser) n_browser=$((n_browser + 1)) ;;
+                serial) n_serial=$((n_serial + 1)) ;;
+                esac
+            done
+            for i in "${!queue[@]}"; do
+                name=${queue[$i]}
+                kind=${kind_of[$name]}
+                [ "$kind" = browser ] && [ "$n_browser" -ge "$browser_slots" ] && continue
+                [ "$kind" = serial ] && [ "$n_serial" -ge 1 ] && continue
+                suite_command "$name"
+                run_suite "$name" "${cmd[@]}" &
+                running[$!]=$name
+                unset 'queue[i]'
+                started=1
+                break
+            done
+        done
+        [ "${#running[@]}" -gt 0 ] || break
+        wait -n -p done_pid "${!running[@]}"
+        unset 'running[$done_pid]'
+    done
+}
+
+# Browser suites use this run's PostgreSQL (tests/browser/stack.mjs), which none of them
+# then stops under the others.
+export BROWSER_PG_DIR=$TEST_PG_DIR
+if [ "${TEST_JOBS:-6}" -le 1 ]; then
+    while read -r kind name; do
+        suite_command "$name"
+        run_suite "$name" "${cmd[@]}"
+    done < <(first_phase)
 else
-    browser_lane
+    run_pool
 fi
+# The fault suite's throughput and latency checks want the machine to themselves.
 [ -x "$faults" ] && run_suite integration/test_faults "$faults"
 # The API description (docs/openapi.yaml, issue 16), after the integration suites whose
 # recorded responses it validates: route drift, the recorded responses, the client

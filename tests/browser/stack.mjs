@@ -38,17 +38,28 @@ export const DEFAULT_PHONE_ID = '109876543210001';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A TCP port nobody listens on right now (the kernel's choice). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+/**
+ * A TCP port nobody listens on right now, drawn below the kernel's ephemeral range (from
+ * 32768 up by default): a port of that range can become the local port of any outgoing
+ * connection, of this suite or of one running beside it, before the daemon binds it.
+ */
+async function freePort() {
+  let first = 32768;
+  try {
+    first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || first;
+  } catch (_) { /* not Linux: the default range */ }
+  const span = first > 25000 ? first - 20000 : 30000;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * span);
+    const free = await new Promise((resolve) => {
+      const srv = createServer();
+      srv.unref();
+      srv.on('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 /** KEY=VALUE lines of a pg.sh env file (values bare or single-quoted). */

@@ -177,7 +177,8 @@ static void idset_add_csv(struct idset *set, const char *csv)
         if (*p == ',')
             p++;
     }
-    qsort(set->ids, set->n, sizeof(*set->ids), cmp_str);
+    if (set->n) /* qsort's array may not be null, even empty: an instance may hold none */
+        qsort(set->ids, set->n, sizeof(*set->ids), cmp_str);
 }
 
 static bool idset_has(const struct idset *set, const char *id)

@@ -17,9 +17,10 @@ export BIN_DIR=${BIN_DIR:-build/asan}
 case "$BIN_DIR" in /*) ;; *) BIN_DIR=$ROOT/$BIN_DIR ;; esac
 export STACK_RUN_DIR=$ROOT/.run/test-cluster-$$
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# A base whose ports (+1 ... +90) are free.
+# A base whose ports (+1 ... +90) are free, below the kernel's ephemeral range (32768 up),
+# whose ports any outgoing connection of a suite running beside this one may take.
 for _ in $(seq 1 50); do
-    base=$((20000 + (RANDOM % 400) * 100))
+    base=$((20000 + (RANDOM % 120) * 100))
     busy=0
     for off in 1 2 11 12 21 22 25 90; do port_busy $((base + off)) && busy=1; done
     [ "$busy" = 0 ] && break
