@@ -13,6 +13,7 @@ import {
   api, ApiError, errorText, startPage, pageReady, showSignIn, goSignIn, t, getLang, LOCALES, onLangChange, fold, el,
 } from './common.js';
 import { createCombo } from './combobox.js';
+import { renderHealth, wireHealth } from './health.js';
 
 const REFRESH_MS = 15000;
 const SUCCESS_MESSAGE_MS = 10000;
@@ -33,6 +34,8 @@ const state = {
   tenants: null,
   tenantsError: null,
   health: null, // Map phone id -> the health's phone_numbers item, or null when unknown
+  healthDoc: null, // the whole health answer, or null when it failed
+  healthError: null, // why it failed (ApiError), or null
   updatedAt: null,
   platformOn: null, // ENABLE_WHATSAPP_NOTIFICATIONS as the sender endpoint reports it; null: unknown
   seq: 0, // sequence number of the newest refresh; older answers are dropped
@@ -93,6 +96,8 @@ async function refresh() {
   const h = health.status === 'fulfilled' && health.value && Array.isArray(health.value.phone_numbers)
     ? health.value.phone_numbers : null;
   state.health = h ? new Map(h.filter((x) => x && x.id).map((x) => [x.id, x])) : null;
+  state.healthDoc = h ? health.value : null;
+  state.healthError = health.status === 'rejected' ? health.reason : null;
   // Quota crossings of this month, from the audit log (extra too: none when it fails).
   state.quota = audit.status === 'fulfilled' && Array.isArray(audit.value)
     ? quotaCrossings(audit.value) : new Map();
@@ -717,6 +722,7 @@ function applyFilter() {
 
 function render() {
   $('platform-off').hidden = state.platformOn !== false;
+  renderHealth(state.healthDoc, state.healthError, (h) => readiness(h).ready);
   renderTenants();
   renderPhones();
   const time = state.updatedAt ? state.updatedAt.toLocaleTimeString(LOCALES[getLang()] || 'es-ES') : '';
@@ -900,6 +906,7 @@ async function unassign(id) {
 // ---- start --------------------------------------------------------------------------
 
 function wire() {
+  wireHealth();
   $('filter').addEventListener('input', applyFilter);
   $('refresh').addEventListener('click', () => refresh());
   $('phones-toggle').addEventListener('click', () => {
