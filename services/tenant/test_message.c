@@ -52,10 +52,9 @@ static json_t *test_request(const char *tenant_id, const char *phone, const json
     snprintf(key, sizeof key, "%s%s", TEST_KEY_PREFIX, nonce);
     char order[16];
     snprintf(order, sizeof order, "TEST-%.8s", nonce);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s, s, s]}", "idempotency_key", key,
-                     "tenant_id", tenant_id, "to", phone, "template_name", PO_TEMPLATE_NAME,
-                     "language", text->language, "parameters", text->example[0], order,
-                     text->example[2]);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:[s, s, s]}", "idempotency_key", key, "tenant_id",
+                     tenant_id, "to", phone, "template_name", PO_TEMPLATE_NAME, "language",
+                     text->language, "parameters", text->example[0], order, text->example[2]);
 }
 
 void handle_admin_test_message_send(struct http_request *req)

@@ -1,6 +1,6 @@
 /* activity.c - GET /api/v1/whatsapp/activity?tenant_id=UUID&days=N (issue 22): a tenant's
  * WhatsApp messages of the last N days (default 30; rows older than the retention are
- * gone) counted by status and skip reason. tenant-service shows it in the admin console's bakery details. */
+ * gone) counted by status and skip reason, for the console's bakery details. */
 #include "config.h"
 #include "api/activity_store.h"
 #include "api/handlers.h"
