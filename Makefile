@@ -41,7 +41,7 @@ BINS = $(OUT)/tenant-service $(OUT)/notification-service $(OUT)/graph-sim $(OUT)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/unit/%,$(UNIT_SRC))
 ITEST_BINS := $(patsubst tests/integration/%.c,$(OUT)/tests/integration/%,$(ITEST_SRC))
 
-.PHONY: all bins tests run up down up-cluster down-cluster setup-cluster test test-only lint format migrate bench fuzz valgrind soak clean setup
+.PHONY: all bins tests run up down up-cluster down-cluster setup-cluster test test-only lint format migrate bench fuzz valgrind soak clean setup screenshots
 all: bins
 bins: $(BINS)
 tests: $(UNIT_BINS) $(ITEST_BINS)
@@ -154,6 +154,13 @@ test:
 	@$(MAKE) --no-print-directory SAN=1 bins tests
 	@$(MAKE) --no-print-directory bins
 	@tests/run.sh
+
+# docs/screenshots/: both pages at desktop and phone size on `make run`'s demo data, and
+# the manifest screenshots.test.mjs checks the pages against (tests/browser/screenshots.mjs).
+screenshots:
+	@scripts/setup.sh test
+	@$(MAKE) --no-print-directory SAN=1 bins
+	@BIN_DIR=build/asan node tests/browser/screenshots.mjs
 
 # Runs the suites against what is already built.
 test-only:

@@ -13,6 +13,8 @@ import {
   api, ApiError, errorText, startPage, pageReady, showSignIn, goSignIn, t, getLang, LOCALES, onLangChange, fold, el,
 } from './common.js';
 import { createCombo } from './combobox.js';
+import { renderHealth, wireHealth } from './health.js';
+import { createDetails } from './details.js';
 
 const REFRESH_MS = 15000;
 const SUCCESS_MESSAGE_MS = 10000;
@@ -33,6 +35,8 @@ const state = {
   tenants: null,
   tenantsError: null,
   health: null, // Map phone id -> the health's phone_numbers item, or null when unknown
+  healthDoc: null, // the whole health answer, or null when it failed
+  healthError: null, // why it failed (ApiError), or null
   updatedAt: null,
   platformOn: null, // ENABLE_WHATSAPP_NOTIFICATIONS as the sender endpoint reports it; null: unknown
   seq: 0, // sequence number of the newest refresh; older answers are dropped
@@ -93,6 +97,8 @@ async function refresh() {
   const h = health.status === 'fulfilled' && health.value && Array.isArray(health.value.phone_numbers)
     ? health.value.phone_numbers : null;
   state.health = h ? new Map(h.filter((x) => x && x.id).map((x) => [x.id, x])) : null;
+  state.healthDoc = h ? health.value : null;
+  state.healthError = health.status === 'rejected' ? health.reason : null;
   // Quota crossings of this month, from the audit log (extra too: none when it fails).
   state.quota = audit.status === 'fulfilled' && Array.isArray(audit.value)
     ? quotaCrossings(audit.value) : new Map();
@@ -311,6 +317,13 @@ function tenantPhoneLine(x) {
   return { text: t('tenants.no_phone'), cls: 'muted' };
 }
 
+/** A sender number as the admin knows it: "+34 612 345 678", marked when it is the platform's. */
+function senderLabel(phoneId) {
+  const p = phoneById(phoneId);
+  const number = (p && p.display_phone_number) || phoneId;
+  return p && p.is_default ? t('details.platform_number', { number }) : number;
+}
+
 function tenantName(id) {
   const x = (state.tenants || []).find((y) => y.tenant_id === id);
   return x ? x.tenant_name : '';
@@ -494,15 +507,25 @@ function createRow(x) {
   const phone = el('p', 'tenant-phone');
   const quality = el('p', 'tenant-quality');
   const link = el('a', 'tenant-link');
-  info.append(phone, quality, link);
+  const details = createDetails({
+    tenantId: x.tenant_id,
+    phoneLabel: senderLabel,
+    onAuth: (e) => {
+      if (!authProblem(e)) return false;
+      stopTimer();
+      showSignIn(e);
+      return true;
+    },
+  });
+  info.append(phone, quality, link, details.button);
   const warnings = el('div', 'tenant-warnings');
   const actions = el('div', 'tenant-actions');
   const msg = el('div', 'row-msg');
   msg.setAttribute('aria-live', 'polite');
   const main = el('div', 'tenant-main');
   main.append(head, info, warnings);
-  li.append(main, actions, msg);
-  return { li, nameText, badge, phone, quality, link, warnings, actions, msg, mode: '', combo: null, assignBtn: null, unassignBtn: null };
+  li.append(main, actions, msg, details.panel);
+  return { li, nameText, badge, phone, quality, link, details, warnings, actions, msg, mode: '', combo: null, assignBtn: null, unassignBtn: null };
 }
 
 /** The picker's options: the free numbers, free high-quality ready ones first. */
@@ -599,6 +622,7 @@ function updateRow(rec, x) {
   rec.link.href = settingsHref(x.tenant_id);
   rec.link.textContent = t('tenants.settings_link');
   rec.link.setAttribute('aria-label', t('tenants.settings_link_label', { name: x.tenant_name }));
+  rec.details.setName(x.tenant_name);
 
   // The number's quality, readiness and verified name, as the account reports them.
   const own = x.phone_number_id ? phoneById(x.phone_number_id) : null;
@@ -717,6 +741,7 @@ function applyFilter() {
 
 function render() {
   $('platform-off').hidden = state.platformOn !== false;
+  renderHealth(state.healthDoc, state.healthError, (h) => readiness(h).ready);
   renderTenants();
   renderPhones();
   const time = state.updatedAt ? state.updatedAt.toLocaleTimeString(LOCALES[getLang()] || 'es-ES') : '';
@@ -900,6 +925,7 @@ async function unassign(id) {
 // ---- start --------------------------------------------------------------------------
 
 function wire() {
+  wireHealth();
   $('filter').addEventListener('input', applyFilter);
   $('refresh').addEventListener('click', () => refresh());
   $('phones-toggle').addEventListener('click', () => {
@@ -935,6 +961,7 @@ function wire() {
     if (!document.hidden && state.started && state.timer) refresh();
   });
   onLangChange(() => {
+    for (const rec of rows.values()) rec.details.translate();
     if (state.started) render();
     showLive();
   });

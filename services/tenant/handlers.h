@@ -63,6 +63,14 @@ void handle_support_contact(struct http_request *req);
 /* diagnostics.c */
 void handle_admin_diagnostics(struct http_request *req);
 
+/* tenant_activity.c: a bakery's last days of WhatsApp messages (notification-service's) */
+void handle_admin_tenant_activity(struct http_request *req);
+
+/* test_message.c: a test message from the bakery's sender to a phone the admin types,
+ * and that message read back */
+void handle_admin_test_message_send(struct http_request *req);
+void handle_admin_test_message_get(struct http_request *req);
+
 /* console_auth.c: sign-in links and the session cookie (issue 22) */
 void handle_auth_link_create(struct http_request *req);
 void handle_auth_session_open(struct http_request *req);
@@ -80,6 +88,9 @@ void handle_static(struct http_request *req);
  * value that is not a UUID names no tenant: then it has replied 404 tenant_not_found
  * and returns false. */
 bool tenant_id_param(struct http_request *req, char out[UUID_STR_LEN]);
+/* Whether tenant id (canonical) exists; when not, or when the database cannot say, it has
+ * replied (404 tenant_not_found, 503) and returns false. */
+bool tenant_exists_or_reply(struct http_request *req, const char *id);
 /* Answers a failed store call: 404 tenant_not_found, 503 database_unavailable, or 500. */
 void reply_store_failure(struct http_request *req, enum store_status st);
 /* Answers 200 with doc (stolen) when st is STORE_OK, else as reply_store_failure(). */

@@ -196,6 +196,38 @@ enum notif_status notif_resend(const char *tenant_id, const char *message_id, co
     return st;
 }
 
+enum notif_status notif_activity(const char *tenant_id, long days, struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/activity";
+    char *with_query = xasprintf("%s?tenant_id=%s&days=%ld", path, tenant_id, days);
+    enum notif_status st = get_json(with_query, path, JSON_OBJECT, out);
+    free(with_query);
+    return st;
+}
+
+enum notif_status notif_send_template(const json_t *body, struct notif_result *out)
+{
+    static const char path[] = "/api/v1/whatsapp/messages";
+    return call_json("POST", path, path, body, notif_timeout_ms, JSON_OBJECT, true, out);
+}
+
+enum notif_status notif_message(const char *message_id, struct notif_result *out)
+{
+    static const char label[] = "/api/v1/whatsapp/messages/{id}";
+    char *path = xasprintf("/api/v1/whatsapp/messages/%s", message_id);
+    enum notif_status st =
+        call_json("GET", path, label, NULL, notif_timeout_ms, JSON_OBJECT, true, out);
+    /* Only "there" or "not there" is an answer; any other relayed status is a failure. */
+    if (st == NOTIF_OK && out->http_status != 200 && out->http_status != 404) {
+        snprintf(out->error, sizeof out->error, "notification-service answered HTTP %ld for %s",
+                 out->http_status, label);
+        notif_result_free(out);
+        st = NOTIF_FAILED;
+    }
+    free(path);
+    return st;
+}
+
 bool notif_reachable(void)
 {
     struct httpc_result res;

@@ -71,6 +71,20 @@ enum notif_status notif_orders(const char *tenant_id, long limit, struct notif_r
  * as for the other calls. */
 enum notif_status notif_resend(const char *tenant_id, const char *message_id, const json_t *body,
                                struct notif_result *out) __attribute__((warn_unused_result));
+/* GET /api/v1/whatsapp/activity?tenant_id=ID&days=N (ID a checked UUID): on NOTIF_OK
+ * out->json is the tenant's messages of the last N days counted by status and skip
+ * reason (docs/openapi.yaml, WhatsappActivity). */
+enum notif_status notif_activity(const char *tenant_id, long days, struct notif_result *out)
+    __attribute__((warn_unused_result));
+/* POST /api/v1/whatsapp/messages with body (a template message request, built by the
+ * caller). NOTIF_OK for any answer to pass on (out->http_status: 202, 200 on a replay, or
+ * a 4xx with the error shape); failures as for the other calls. */
+enum notif_status notif_send_template(const json_t *body, struct notif_result *out)
+    __attribute__((warn_unused_result));
+/* GET /api/v1/whatsapp/messages/MID (MID a checked UUID). NOTIF_OK for a 200 (the message)
+ * and for a 404 (out->http_status says which); failures as for the other calls. */
+enum notif_status notif_message(const char *message_id, struct notif_result *out)
+    __attribute__((warn_unused_result));
 /* True when notification-service answers GET /health (short timeout, no token). */
 bool notif_reachable(void);
 void notif_result_free(struct notif_result *r);

@@ -9,6 +9,16 @@ bool tenant_id_param(struct http_request *req, char out[UUID_STR_LEN])
     return false;
 }
 
+bool tenant_exists_or_reply(struct http_request *req, const char *id)
+{
+    json_t *tenant = NULL;
+    enum store_status st = store_tenant_get(id, &tenant);
+    json_decref(tenant);
+    if (st != STORE_OK)
+        reply_store_failure(req, st);
+    return st == STORE_OK;
+}
+
 void reply_store_failure(struct http_request *req, enum store_status st)
 {
     switch (st) {

@@ -57,6 +57,12 @@ const struct http_route tenant_routes[] = {
     {"DELETE", "/api/v1/admin/whatsapp/tenants/{id}/unassign-phone", handle_admin_unassign_phone,
      ADMIN},
     {"GET", "/api/v1/admin/whatsapp/tenants/{id}/diagnostics", handle_admin_diagnostics, ADMIN},
+    /* a bakery's details in the console (issue 22): its last days, and a test message */
+    {"GET", "/api/v1/admin/whatsapp/tenants/{id}/activity", handle_admin_tenant_activity, ADMIN},
+    {"POST", "/api/v1/admin/whatsapp/tenants/{id}/test-message", handle_admin_test_message_send,
+     ADMIN},
+    {"GET", "/api/v1/admin/whatsapp/tenants/{id}/test-message/{message_id}",
+     handle_admin_test_message_get, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/audit-log", handle_admin_audit_log, ADMIN},
 
     {"GET", "/app/*", handle_static, 0},

@@ -26,17 +26,6 @@ static bool tenant_allowed(struct http_request *req, bool write, char id[UUID_ST
     return true;
 }
 
-/* Answers 404 (or 503) and returns false when tenant id does not exist. */
-static bool tenant_exists(struct http_request *req, const char *id)
-{
-    json_t *tenant = NULL;
-    enum store_status st = store_tenant_get(id, &tenant);
-    json_decref(tenant);
-    if (st != STORE_OK)
-        reply_store_failure(req, st);
-    return st == STORE_OK;
-}
-
 /* GET /api/v1/tenants/{id}/orders?limit=: {orders, count}, newest first. */
 void handle_tenant_orders(struct http_request *req)
 {
@@ -52,7 +41,7 @@ void handle_tenant_orders(struct http_request *req)
                                "limit must be an integer from 1 to %d", ORDERS_MAX_LIMIT);
         return;
     }
-    if (!tenant_exists(req, id))
+    if (!tenant_exists_or_reply(req, id))
         return;
     enum notif_status ns = notif_orders(id, limit, &r);
     if (ns != NOTIF_OK) {
@@ -80,7 +69,7 @@ void handle_tenant_message_resend(struct http_request *req)
         return;
     }
     body = http_body_object(req);
-    if (!body || !tenant_exists(req, id))
+    if (!body || !tenant_exists_or_reply(req, id))
         goto out;
     enum notif_status ns = notif_resend(id, message_id, body, &r);
     if (ns != NOTIF_OK) {

@@ -231,11 +231,14 @@ test('assigns and unassigns with the keyboard only', T(90), async () => {
   await page.keyboard.type('espiga');
   assert.equal(await text(page.locator('#tenants-shown')), 'Mostrando 1 de 5');
 
-  // Tab into the only row left: its settings link, then the number picker.
+  // Tab into the only row left: its settings link, its details, then the number picker.
   await page.keyboard.press('Tab');
   let f = await focused(page);
   assert.equal(f.tenant, id[name]);
   assert.equal(f.tag, 'a');
+  await page.keyboard.press('Tab');
+  f = await focused(page);
+  assert.ok(f.tag === 'button' && f.cls.includes('details-btn') && f.tenant === id[name], `Tab reaches Detalles (got ${JSON.stringify(f)})`);
   await page.keyboard.press('Tab');
   f = await focused(page);
   assert.equal(f.tag, 'input');

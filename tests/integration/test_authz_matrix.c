@@ -66,6 +66,7 @@ enum body {
     QUOTA_EVENT_BODY,
     RESEND_BODY,
     LINK_BODY,
+    TEST_MESSAGE_BODY,
     EMPTY_BODY
 };
 
@@ -74,7 +75,7 @@ struct row {
     const char *method;
     const char *pattern; /* as in routes.c */
     const char *path;    /* {A}: tenant A, {M}: a final message of tenant A, {E}: its event,
-                            {Q}: a queued message of tenant A */
+                            {Q}: a queued message of tenant A, {T}: a test message of A */
     enum body body;
     long want[NCALLERS];
 };
@@ -130,6 +131,13 @@ static const struct row rows[] = {
      "/api/v1/admin/whatsapp/tenants/{A}/diagnostics", NO_BODY, ADMIN_ONLY(200)},
     {TS, "GET", "/api/v1/admin/whatsapp/audit-log", "/api/v1/admin/whatsapp/audit-log", NO_BODY,
      ADMIN_ONLY(200)},
+    /* a bakery's details in the console (issue 22): the platform admin's only */
+    {TS, "GET", "/api/v1/admin/whatsapp/tenants/{id}/activity",
+     "/api/v1/admin/whatsapp/tenants/{A}/activity", NO_BODY, ADMIN_ONLY(200)},
+    {TS, "POST", "/api/v1/admin/whatsapp/tenants/{id}/test-message",
+     "/api/v1/admin/whatsapp/tenants/{A}/test-message", TEST_MESSAGE_BODY, ADMIN_ONLY(202)},
+    {TS, "GET", "/api/v1/admin/whatsapp/tenants/{id}/test-message/{message_id}",
+     "/api/v1/admin/whatsapp/tenants/{A}/test-message/{T}", NO_BODY, ADMIN_ONLY(200)},
     /* WhatsApp plans (issue 20): the tenant's users read theirs, the admin changes it */
     {TS, "GET", "/api/v1/tenants/{id}/plan", "/api/v1/tenants/{A}/plan", NO_BODY,
      AUTH(200, 200, 403, 200, 200)},
@@ -200,6 +208,8 @@ static const struct row rows[] = {
      SERVICE_OR_ADMIN(200)},
     {NS, "GET", "/api/v1/whatsapp/quota-usage", "/api/v1/whatsapp/quota-usage?tenant_id={A}",
      NO_BODY, SERVICE_OR_ADMIN(200)},
+    {NS, "GET", "/api/v1/whatsapp/activity", "/api/v1/whatsapp/activity?tenant_id={A}", NO_BODY,
+     SERVICE_OR_ADMIN(200)},
     {NS, "POST", "/api/v1/admin/whatsapp/resume", "/api/v1/admin/whatsapp/resume", RESUME_BODY,
      ADMIN_ONLY(200)},
     {NS, "GET", "/api/v1/admin/whatsapp/account-events", "/api/v1/admin/whatsapp/account-events",
@@ -219,6 +229,7 @@ static struct {
     char message_a[UUID_STR_LEN];
     char event_a[UUID_STR_LEN];
     char queued_a[UUID_STR_LEN];
+    char test_a[UUID_STR_LEN];
     char *tokens[NCALLERS]; /* NULL: no Authorization header */
     int counter;
 } w;
@@ -283,6 +294,9 @@ static char *fill(const char *tpl)
         } else if (strncmp(p, "{Q}", 3) == 0) {
             buf_append_str(&b, w.queued_a);
             p += 3;
+        } else if (strncmp(p, "{T}", 3) == 0) {
+            buf_append_str(&b, w.test_a);
+            p += 3;
         } else {
             buf_append(&b, p++, 1);
         }
@@ -320,6 +334,8 @@ static char *make_body(enum body kind)
         return xasprintf("{\"role\": \"user\", \"tenant_id\": \"%s\", \"tenant_role\": "
                          "\"owner\"}",
                          w.a);
+    case TEST_MESSAGE_BODY:
+        return xstrdup("{\"phone\": \"+34 600 123 456\"}");
     case EMPTY_BODY:
         return xstrdup("{}");
     case ASSIGN_BODY:
@@ -423,6 +439,16 @@ static int setup(void **state)
     /* Resent, it must be final: tenant A has WhatsApp off, so it ends skipped. */
     if (!h_wait_until(message_a_final, NULL, 15000))
         return -1;
+    /* A test message of A, from the console's route, to read back. */
+    body = make_body(TEST_MESSAGE_BODY);
+    char *path = xasprintf("/api/v1/admin/whatsapp/tenants/%s/test-message", w.a);
+    r = send_as(TS, "POST", path, ADMIN, body, NULL, NULL);
+    free(path);
+    free(body);
+    if (r.status != 202)
+        return -1;
+    snprintf(w.test_a, sizeof w.test_a, "%s", ht_str(&r, "message_id"));
+    h_resp_free(&r);
     /* A message of A due in an hour, so it stays queued for cancel. */
     uuid_new(w.queued_a);
     sql = xasprintf("INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, "

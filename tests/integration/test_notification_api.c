@@ -1,9 +1,9 @@
 /* test_notification_api.c - notification-service's intake and message reading against a
  * real PostgreSQL: validation naming each field, idempotency (replays, conflicts, 20
  * concurrent posts of one event), ENABLE_WHATSAPP_NOTIFICATIONS=false, roles, keyset
- * paging and tenant scoping, /ready and /metrics, and 503 (never a hang) when the
- * database goes away. Nothing is sent: Graph and tenant-service point at dead ports and
- * the master credentials are unset. */
+ * paging and tenant scoping, a tenant's activity counts, /ready and /metrics, and 503
+ * (never a hang) when the database goes away. Nothing is sent: Graph and tenant-service
+ * point at dead ports and the master credentials are unset. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -943,6 +943,77 @@ static void listing_filters_pages_and_scopes(void **state)
 /* JWT_ISSUER, JWT_AUDIENCE and JWT_MAX_TTL_SECONDS set: a token meeting them is taken,
  * wrong iss or aud, too long a lifetime and a future nbf are 401 invalid_token; so are
  * this suite's ordinary tokens, which carry neither iss nor aud. */
+/* GET /api/v1/whatsapp/activity: a tenant's WhatsApp messages of the last days, each
+ * counted once by how far it got (sent includes delivered and read), skips by reason;
+ * older messages and the email channel are left out. */
+static void activity_counts_by_status_and_reason(void **state)
+{
+    (void)state;
+    char tz[UUID_STR_LEN], ids[9][UUID_STR_LEN];
+    new_id(tz);
+    seed_messages(tz, 9, ids);
+    static const char *const set[] = {
+        "status = 'sent'",
+        "status = 'delivered'",
+        "status = 'read'",
+        "status = 'failed'",
+        "status = 'skipped', skip_reason = 'recipient_opted_out'",
+        "status = 'skipped', skip_reason = 'recipient_opted_out'",
+        NULL, /* ids[6] stays queued */
+        "status = 'read', created_at = now() - interval '40 days'",
+        "status = 'sent', channel = 'email', recipient_email = 'pedidos@activity.example'",
+    };
+    for (int i = 0; i < 9; i++) {
+        if (!set[i])
+            continue;
+        char *sql =
+            xasprintf("UPDATE whatsapp_messages SET %s, next_attempt_at = NULL WHERE id = '%s'",
+                      set[i], ids[i]);
+        free(h_sql(db_url, sql));
+        free(sql);
+    }
+    char *path = xasprintf("/api/v1/whatsapp/activity?tenant_id=%s", tz);
+    struct h_resp r = call(&api, "GET", path, svc, NULL);
+    free(path);
+    assert_int_equal(r.status, 200);
+    json_t *want = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:{s:i}}",
+                             "tenant_id", tz, "days", 30, "total", 7, "pending", 1, "sent", 3,
+                             "delivered", 2, "read", 1, "failed", 1, "canceled", 0, "skipped", 2,
+                             "skipped_by_reason", "recipient_opted_out", 2);
+    json_object_del(r.json, "since");
+    if (!json_equal(r.json, want))
+        fprintf(stderr, "activity: %s\n", r.body);
+    assert_true(json_equal(r.json, want));
+    json_decref(want);
+    h_resp_free(&r);
+
+    /* 60 days take the older read message in */
+    path = xasprintf("/api/v1/whatsapp/activity?tenant_id=%s&days=60", tz);
+    r = call(&api, "GET", path, admin, NULL);
+    free(path);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 8);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "sent")), 4);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "read")), 2);
+    h_resp_free(&r);
+
+    /* bad values name their field; tenant users may not ask */
+    static const char *const bad[][2] = {{"?days=30", "tenant_id"},
+                                         {"?tenant_id=x", "tenant_id"},
+                                         {"?tenant_id=" TENANT_A "&days=0", "days"},
+                                         {"?tenant_id=" TENANT_A "&days=367", "days"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        path = xasprintf("/api/v1/whatsapp/activity%s", bad[i][0]);
+        r = call(&api, "GET", path, svc, NULL);
+        free(path);
+        assert_field_error(&r, bad[i][1]);
+        h_resp_free(&r);
+    }
+    r = call(&api, "GET", "/api/v1/whatsapp/activity?tenant_id=" TENANT_A, user_a, NULL);
+    assert_int_equal(r.status, 403);
+    h_resp_free(&r);
+}
+
 static void token_policy_is_enforced(void **state)
 {
     (void)state;
@@ -1097,6 +1168,7 @@ int main(void)
         cmocka_unit_test(template_messages),
         cmocka_unit_test(intake_roles),
         cmocka_unit_test(listing_filters_pages_and_scopes),
+        cmocka_unit_test(activity_counts_by_status_and_reason),
         cmocka_unit_test(token_policy_is_enforced),
         cmocka_unit_test(ready_and_metrics),
         cmocka_unit_test(disabled_notifications_are_skipped),

@@ -108,6 +108,7 @@ static const struct field link_fields[] = {
     {"tenant_role", K_STR, false, false, false}, {"sub", K_STR, false, true, false},
     {"ttl_seconds", K_NUM, false, false, false},
 };
+static const struct field test_message_fields[] = {{"phone", K_STR, true, false, false}};
 /* Any text is a code (an unknown one: 401, never stored). */
 static const struct field session_fields[] = {{"code", K_STR, false, true, false}};
 static const struct field rate_card_fields[] = {
@@ -163,6 +164,14 @@ static const struct endpoint endpoints[] = {
      "/api/v1/admin/whatsapp/tenants/{tenant}/diagnostics", NO_BODY, NULL, NULL, 0},
     {TS, "GET", "/api/v1/admin/whatsapp/audit-log", "/api/v1/admin/whatsapp/audit-log", NO_BODY,
      NULL, NULL, 0},
+    /* a bakery's details in the console (issue 22); {message} is no test message: 404 */
+    {TS, "GET", "/api/v1/admin/whatsapp/tenants/{id}/activity",
+     "/api/v1/admin/whatsapp/tenants/{tenant}/activity", NO_BODY, NULL, NULL, 0},
+    {TS, "POST", "/api/v1/admin/whatsapp/tenants/{id}/test-message",
+     "/api/v1/admin/whatsapp/tenants/{tenant}/test-message", JSON_BODY,
+     "{\"phone\": \"+34 600 123 456\"}", F(test_message_fields)},
+    {TS, "GET", "/api/v1/admin/whatsapp/tenants/{id}/test-message/{message_id}",
+     "/api/v1/admin/whatsapp/tenants/{tenant}/test-message/{message}", NO_BODY, NULL, NULL, 0},
     /* WhatsApp plans (issue 20) */
     {TS, "GET", "/api/v1/tenants/{id}/plan", "/api/v1/tenants/{tenant}/plan", NO_BODY, NULL, NULL,
      0},
@@ -230,6 +239,7 @@ static const struct endpoint endpoints[] = {
     {NS, "GET", "/api/v1/whatsapp/health", "/api/v1/whatsapp/health", NO_BODY, NULL, NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/quota-usage", "/api/v1/whatsapp/quota-usage", NO_BODY, NULL, NULL,
      0},
+    {NS, "GET", "/api/v1/whatsapp/activity", "/api/v1/whatsapp/activity", NO_BODY, NULL, NULL, 0},
     {NS, "GET", "/api/v1/whatsapp/templates/report", "/api/v1/whatsapp/templates/report", NO_BODY,
      NULL, NULL, 0},
     {NS, "POST", "/api/v1/whatsapp/templates/sync", "/api/v1/whatsapp/templates/sync", JSON_BODY,
@@ -886,6 +896,20 @@ static void sweep_queries(const struct endpoint *e)
         buf_reset(&t);
         buf_printf(&t, "%s?%s&tenant_id=%s", path, bad_limit[i], w.tenant);
         expect(e, "GET", t.data, NULL, NULL, 0, S422, bad_limit[i]);
+    }
+    /* a bakery's activity: the days asked for (and notification-service's tenant) */
+    if (strstr(e->pattern, "/activity") && strcmp(e->method, "GET") == 0) {
+        static const char *const bad[] = {"days=0", "days=367", "days=abc", "days=1e400",
+                                          "days=-3"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            buf_reset(&t);
+            buf_printf(&t, "%s?%s&tenant_id=%s", path, bad[i], w.tenant);
+            expect(e, "GET", t.data, NULL, NULL, 0, S422, bad[i]);
+        }
+        buf_reset(&t);
+        buf_printf(&t, "%s?tenant_id=%%27--", path);
+        if (e->svc == NS)
+            expect(e, "GET", t.data, NULL, NULL, 0, S422, "tenant_id=%27--");
     }
     if (strcmp(e->pattern, "/api/v1/admin/whatsapp/audit-log") == 0) {
         static const char *const bad[] = {"tenant_id=junk", "tenant_id=%27--",

@@ -65,4 +65,7 @@ void handle_rate_card_put(struct http_request *req);
 /* quota_usage.c: a tenant's quota units taken this month */
 void handle_quota_usage(struct http_request *req);
 
+/* activity.c: a tenant's messages of the last days counted by status and skip reason */
+void handle_activity(struct http_request *req);
+
 #endif

@@ -39,6 +39,8 @@ struct http_route notification_routes[] = {
     {"GET", "/api/v1/whatsapp/health", handle_health, SERVICE_OR_ADMIN},
     /* a tenant's quota units taken this month, shown with its plan by tenant-service */
     {"GET", "/api/v1/whatsapp/quota-usage", handle_quota_usage, SERVICE_OR_ADMIN},
+    /* a tenant's last days by status and skip reason, for the console's details */
+    {"GET", "/api/v1/whatsapp/activity", handle_activity, SERVICE_OR_ADMIN},
     /* an operator ends a pause of the whole account without waiting for the probe */
     {"POST", "/api/v1/admin/whatsapp/resume", handle_resume, AUTH_ROLE_ADMIN},
     /* the account-level webhook changes Meta sent, as kept */
