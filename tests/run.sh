@@ -5,9 +5,9 @@
 # non-zero without reporting a failing case counts as one failure (a crash, a leak
 # report at exit, a missing binary). Exit status: 0 only when nothing failed.
 #
-# Most suites run side by side (TEST_JOBS at a time, default 6: they mostly wait on their
-# daemons), the browser suites at most BROWSER_SLOTS (2) at a time; the fault suite, whose
-# throughput checks want the machine to themselves, runs after them, then the API
+# The suites run side by side (TEST_JOBS at a time, default 4: they mostly wait on their
+# daemons), the browser suites at most BROWSER_SLOTS (2) at a time and one only beside the
+# fault suite, whose rates and latencies want the CPU chromium takes; then the API
 # description's suites and the log check. TEST_JOBS=1 runs one suite at a time.
 #
 # usage: tests/run.sh [SUITE-GLOB]   e.g. tests/run.sh 'integration/*tenant*'
@@ -108,12 +108,14 @@ fi
 # The suites of the first phase, one "KIND NAME" per line. KIND says how they share the
 # machine: "browser" suites drive chromium (CPU-bound: at most BROWSER_SLOTS at a time),
 # "serial" ones start stacks on fixed ports or burn CPU by design (fuzzing): one at a
-# time; "light" ones mostly wait on their daemons, and are most of the suites.
+# time; "faults" (test_faults: loads, kills, stops PostgreSQL, measures rates and
+# latencies) runs beside one browser suite at most; "light" ones mostly wait on their
+# daemons, and are most of the suites.
 faults="$BIN_DIR/tests/integration/test_faults"
 first_phase() {
     local t
     for t in "$BIN_DIR"/tests/unit/test_* "$BIN_DIR"/tests/integration/test_*; do
-        [ "$t" = "$faults" ] && continue # alone, after this phase
+        [ "$t" = "$faults" ] && echo "faults integration/test_faults" && continue
         [ -x "$t" ] && echo "light $(basename "$(dirname "$t")")/$(basename "$t")"
     done
     if [ -d tests/browser/node_modules/playwright-core ]; then
@@ -143,18 +145,19 @@ suite_command() {
 durations=$logs/durations
 longest_first() {
     awk 'FILENAME == ARGV[1] { d[$1] = $2; next }
-         { k = $2 in d ? d[$2] : ($1 == "light" ? 30 : 60); print k "\t" $0 }' \
+         { k = $2 in d ? d[$2] : ($1 == "light" ? 30 : $1 == "faults" ? 300 : 60)
+           print k "\t" $0 }' \
         "$durations" - 2>/dev/null | sort -t "$(printf '\t')" -k1,1 -rn -s | cut -f2-
 }
 
-# run_pool: runs first_phase's suites, TEST_JOBS at a time (default 6: most wait on their
-# daemons; all of them together use about 600 CPU seconds, two cores keep up), within the
-# per-kind limits above.
+# run_pool: runs first_phase's suites, TEST_JOBS at a time (default 4: most wait on their
+# daemons, all of them together use about 600 CPU seconds; more at once starved the
+# daemons of their time bounds), within the per-kind limits above.
 run_pool() {
-    local jobs=${TEST_JOBS:-6} browser_slots=${BROWSER_SLOTS:-2}
+    local jobs=${TEST_JOBS:-4} browser_slots=${BROWSER_SLOTS:-2}
     local -a queue=()
     local -A kind_of=() running=()
-    local kind name pid i started done_pid n_browser n_serial
+    local kind name pid i started done_pid n_browser n_serial browser_max
     # the last figure of each suite only (every run appends its own)
     touch "$durations"
     awk '{ d[$1] = $2 } END { for (k in d) print k, d[k] }' "$durations" >"$durations.new" &&
@@ -169,17 +172,19 @@ run_pool() {
         started=1
         while [ "$started" = 1 ] && [ "${#running[@]}" -lt "$jobs" ]; do
             started=0
-            n_browser=0 n_serial=0
+            n_browser=0 n_serial=0 browser_max=$browser_slots
             for pid in "${!running[@]}"; do
                 case "${kind_of[${running[$pid]}]}" in
                 browser) n_browser=$((n_browser + 1)) ;;
                 serial) n_serial=$((n_serial + 1)) ;;
+                faults) browser_max=1 ;;
                 esac
             done
             for i in "${!queue[@]}"; do
                 name=${queue[$i]}
                 kind=${kind_of[$name]}
-                [ "$kind" = browser ] && [ "$n_browser" -ge "$browser_slots" ] && continue
+                [ "$kind" = browser ] && [ "$n_browser" -ge "$browser_max" ] && continue
+                [ "$kind" = faults ] && [ "$n_browser" -gt 1 ] && continue
                 [ "$kind" = serial ] && [ "$n_serial" -ge 1 ] && continue
                 suite_command "$name"
                 run_suite "$name" "${cmd[@]}" &
@@ -198,7 +203,7 @@ run_pool() {
 # Browser suites use this run's PostgreSQL (tests/browser/stack.mjs), which none of them
 # then stops under the others.
 export BROWSER_PG_DIR=$TEST_PG_DIR
-if [ "${TEST_JOBS:-6}" -le 1 ]; then
+if [ "${TEST_JOBS:-4}" -le 1 ]; then
     while read -r kind name; do
         suite_command "$name"
         run_suite "$name" "${cmd[@]}"
@@ -206,8 +211,6 @@ if [ "${TEST_JOBS:-6}" -le 1 ]; then
 else
     run_pool
 fi
-# The fault suite's throughput and latency checks want the machine to themselves.
-[ -x "$faults" ] && run_suite integration/test_faults "$faults"
 # The API description (docs/openapi.yaml, issue 16), after the integration suites whose
 # recorded responses it validates: route drift, the recorded responses, the client
 # generated from the documents the daemons served.

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -335,6 +336,20 @@ static bool ready_cond(void *arg)
     return ok;
 }
 
+void h_child_setup(const char *log_path)
+{
+    /* Dies with the test: a test that fails before stopping its daemons (cmocka goes on
+     * with the next test) must not leave them running, connected to a database the next
+     * run creates again under the same name and claiming its messages. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+    }
+}
+
 bool h_start(struct h_proc *p, const char *binary, const char *port_var, const char *const *env,
              const char *ready_path)
 {
@@ -361,12 +376,7 @@ bool h_start(struct h_proc *p, const char *binary, const char *port_var, const c
     if (pid < 0)
         return false;
     if (pid == 0) {
-        int fd = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-            close(fd);
-        }
+        h_child_setup(p->log_path);
         char portval[16];
         snprintf(portval, sizeof portval, "%u", p->port);
         setenv(port_var, portval, 1);

@@ -127,6 +127,10 @@ void h_assert_token_policy(const char *base, const char *path);
 /* Asserts the DESIGN.md error shape: success false, error == code, a message. */
 void h_assert_error(const struct h_resp *r, long status, const char *code);
 
+/* In a child forked to run a daemon: killed when the test process ends, stdout and
+ * stderr to log_path. */
+void h_child_setup(const char *log_path);
+
 /* Polls cond(arg) every interval_ms until it is true or timeout_ms of wall time have
  * passed; returns the last cond value. h_wait_until polls every 20 ms. */
 bool h_wait_every(bool (*cond)(void *arg), void *arg, int timeout_ms, int interval_ms);

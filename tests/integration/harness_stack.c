@@ -199,12 +199,7 @@ bool hs_start_smtp(struct h_proc *p, unsigned port, const char *dir, const char 
     if (pid < 0)
         return false;
     if (pid == 0) {
-        int fd = open(p->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-            close(fd);
-        }
+        h_child_setup(p->log_path);
         execv(argv[0], (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);

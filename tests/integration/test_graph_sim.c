@@ -24,6 +24,7 @@
 #include "harness.h"
 #include "harness_receiver.h"
 #include "hmac.h"
+#include "monotonic.h"
 
 #define TOKEN "test-graph-token"
 #define SECRET "test-app-secret"
@@ -700,6 +701,7 @@ static void throughput_limit_is_exact(void **state)
     (void)state;
     int ok = 0, limited = 0;
     control("POST", "/_sim/settings", "{\"statuses\":[]}");
+    int64_t t0 = monotonic_ms();
     for (int i = 0; i < 100; i++) {
         char to[32];
         json_t *doc = NULL;
@@ -717,8 +719,31 @@ static void throughput_limit_is_exact(void **state)
         }
         json_decref(doc);
     }
-    assert_int_equal(ok, 80);
-    assert_int_equal(limited, 20);
+    int64_t took = monotonic_ms() - t0;
+    assert_int_equal(ok + limited, 100);
+    if (took < 1000) {
+        /* all within one second: exactly the limit goes */
+        assert_int_equal(ok, 80);
+        assert_int_equal(limited, 20);
+    } else {
+        /* a busy machine spread them over more: the window still never holds more than
+         * 80 of the number's accepted sends */
+        print_message("# 100 sends took %lld ms: checking the window instead\n", (long long)took);
+        assert_true(ok >= 80);
+        json_t *all = NULL;
+        assert_int_equal(
+            sim_call("GET", "/_sim/messages?phone_number_id=" PHONE1 "&request=false&limit=10000",
+                     NULL, NULL, &all),
+            200);
+        const json_t *list = json_object_get(all, "messages");
+        for (size_t k = 80; k < json_array_size(list); k++)
+            assert_true(
+                json_integer_value(json_object_get(json_array_get(list, k), "accepted_at_ms")) -
+                    json_integer_value(
+                        json_object_get(json_array_get(list, k - 80), "accepted_at_ms")) >=
+                1000);
+        json_decref(all);
+    }
 
     /* another number has its own budget */
     json_t *doc = NULL;

@@ -213,7 +213,7 @@ static void what_waited_goes_when_the_window_moves_on(void **state)
                "UPDATE whatsapp_reach SET reached_at = reached_at - interval '24 hours'"));
     long before = sent_of(hog) + sent_of(small) + sent_of(late);
     struct expect e = {before + waiting, 0};
-    bool ok = h_wait_until(settled, &e, 30000);
+    bool ok = h_wait_until(settled, &e, 60000); /* as the others: eventually */
     report("a day later");
     assert_true(ok);
     long used, refused = sim_refusals(&used);

@@ -106,9 +106,17 @@ static int start(const char *name, const char *fallback)
 {
     static char fb[64];
     snprintf(fb, sizeof fb, "TEMPLATE_FALLBACK_LANGUAGE=%s", fallback);
-    static const char *notif[] = {"WHATSAPP_PAUSE_PROBE_MS=300", "WHATSAPP_PAUSE_PROBE_MAX_MS=1200",
-                                  "PHONE_NUMBERS_CACHE_SECONDS=3600", NULL, NULL};
-    notif[3] = fb;
+    /* No background read of the list (2 s after the start, then hourly): cached for the
+     * hour, it would answer the tests' reads with what graph-sim held before they changed
+     * it, or not, depending on how fast the start was. What Meta holds reaches the
+     * service by the webhooks, the sync's fresh read and the sends, as the tests say. */
+    static const char *notif[] = {"WHATSAPP_PAUSE_PROBE_MS=300",
+                                  "WHATSAPP_PAUSE_PROBE_MAX_MS=1200",
+                                  "PHONE_NUMBERS_CACHE_SECONDS=3600",
+                                  "TEMPLATE_SYNC_INTERVAL_SECONDS=0",
+                                  NULL,
+                                  NULL};
+    notif[4] = fb;
     char db[64];
     snprintf(db, sizeof db, "%s_%ld", name, (long)getpid());
     if (!hs_start(&st, db, notif, NULL))

@@ -180,9 +180,13 @@ size_t owners_acquire(struct owners *o, const char *const *numbers, size_t n)
     long have = (long)kept(o), instances = o->instances, known = o->numbers;
     pthread_mutex_unlock(&o->lock);
 
-    if (nwanted == 0 || !connected)
+    if (nwanted == 0)
         goto out;
-    if (leases_register(wanted, nwanted, &added) != DB_OK)
+    /* Known first, whether the keeper is connected yet or not: a number no instance knows
+     * is never taken, and the message handed back for it would wait for ever (the first
+     * order of a new number, posted the instant an instance starts). Known, the keepers'
+     * next balance gives it an owner. */
+    if (leases_register(wanted, nwanted, &added) != DB_OK || !connected)
         goto out;
     long room = ceil_div(known + added, instances > 0 ? instances : 1) - have;
     if (room <= 0)
