@@ -26,6 +26,7 @@ static struct {
     int stop_fd;
     char reader_id[UUID_STR_LEN]; /* this process's, for its whole life */
     char label[128];
+    char app_name[64]; /* of its LISTEN connection: with the pid, so that one can be told */
     struct metric *await_seconds, *evicted; /* the writers' */
 } readers = {.stop_fd = -1};
 
@@ -114,7 +115,7 @@ static void *reader_run(void *arg)
     for (;;) {
         int64_t now = monotonic_ms();
         if (!listen && now >= listen_at) {
-            listen = db_listen("tenant_settings_changes", "bakery-whatsapp settings cache");
+            listen = db_listen("tenant_settings_changes", readers.app_name);
             listen_at = now + RETRY_MS;
             round_at = now;
         }
@@ -174,6 +175,8 @@ bool settings_readers_start(void)
     if (gethostname(host, sizeof host - 1) != 0)
         host[0] = '\0';
     snprintf(readers.label, sizeof readers.label, "%s pid %ld", host, (long)getpid());
+    snprintf(readers.app_name, sizeof readers.app_name, "bakery-whatsapp settings cache %ld",
+             (long)getpid());
     readers.stop_fd = wakefd_new();
     if (readers.stop_fd < 0) {
         log_error("cannot start the settings cache reader");
