@@ -207,7 +207,7 @@ enum store_status settings_readers_await(void)
     int64_t started = monotonic_ms();
     long long target = 0;
     bool have_target = false;
-    long lagging = 0, pause_ms = 1, lease_left_ms = 0;
+    long lagging = 0, lease_left_ms = 0;
     enum store_status st;
 
     for (;;) {
@@ -219,9 +219,11 @@ enum store_status settings_readers_await(void)
         }
         if (monotonic_ms() - started >= SETTINGS_READER_AWAIT_MS)
             break;
-        /* Acknowledgements take a notification and two round trips: milliseconds. */
-        sleep_ms(pause_ms);
-        pause_ms = pause_ms * 2 > 20 ? 20 : pause_ms * 2;
+        /* Acknowledgements take a notification and two round trips: a millisecond or
+         * so. Asked often at first (a cheap statement, and writes come at human speed),
+         * then less. */
+        int64_t waited = monotonic_ms() - started;
+        sleep_ms(waited < 30 ? 1 : waited < 300 ? 5 : 20);
     }
     if (!have_target)
         goto out;
