@@ -14,8 +14,10 @@
 #include "notification_client.h"
 #include "plans.h"
 #include "routes.h"
+#include "settings_cache.h"
 #include "settings_listener.h"
 #include "settings_read.h"
+#include "settings_readers.h"
 #include "shutdown.h"
 #include "support.h"
 
@@ -49,6 +51,9 @@ static const struct cfg_var config_vars[] = {
      "lifetime of a web page session opened by a sign-in link (seconds)"},
     {"EVENTS_MAX_STREAMS", CFG_INT, C(events_max_streams), "200", 1, 10000, 0,
      "live-update streams (GET /api/v1/events) this instance keeps open at once"},
+    {"SETTINGS_CACHE_ENTRIES", CFG_INT, C(settings_cache_entries), "10000", 0, 10000000, 0,
+     "tenants' notification settings this instance keeps in memory for reads (0: none, every "
+     "read asks the database)"},
     {"LOG_LEVEL", CFG_STRING, C(log_level), "info", 0, 0, 0, "debug, info, warn or error"},
 };
 #undef C
@@ -87,13 +92,24 @@ int main(int argc, char **argv)
     struct http_server_config http =
         daemon_http_server(&app.cfg.http, &app.cfg.auth, tenant_routes, tenant_routes_count, &app);
     http.session = (struct http_session_hook){CONSOLE_SESSION_COOKIE, console_session_verify};
+    settings_cache_init(app.cfg.settings_cache_entries);
+    if (!settings_readers_start()) {
+        settings_cache_free();
+        notif_cleanup();
+        httpc_global_cleanup();
+        return 1;
+    }
     if (!settings_read_start()) {
+        settings_readers_stop();
+        settings_cache_free();
         notif_cleanup();
         httpc_global_cleanup();
         return 1;
     }
     if (!console_events_start(app.cfg.events_max_streams)) {
         settings_read_stop();
+        settings_readers_stop();
+        settings_cache_free();
         notif_cleanup();
         httpc_global_cleanup();
         return 1;
@@ -102,6 +118,8 @@ int main(int argc, char **argv)
     if (!srv) {
         console_events_stop();
         settings_read_stop();
+        settings_readers_stop();
+        settings_cache_free();
         notif_cleanup();
         httpc_global_cleanup();
         return 1;
@@ -110,6 +128,8 @@ int main(int argc, char **argv)
         console_events_stop();
         http_server_stop(srv);
         settings_read_stop();
+        settings_readers_stop();
+        settings_cache_free();
         notif_cleanup();
         httpc_global_cleanup();
         return 1;
@@ -123,7 +143,9 @@ int main(int argc, char **argv)
     settings_listener_stop();
     console_events_stop(); /* ends the live streams, so the server's stop need not wait */
     http_server_stop(srv);
-    settings_read_stop(); /* after the last request */
+    settings_read_stop();    /* after the last request */
+    settings_readers_stop(); /* after the last change's wait, which needs this reader too */
+    settings_cache_free();
     notif_cleanup();
     httpc_global_cleanup();
     log_info("stopped");

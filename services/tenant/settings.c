@@ -4,6 +4,7 @@
  * assign-phone. The GET is settings_read.c's. */
 #include "handlers.h"
 #include "log.h"
+#include "settings_readers.h"
 #include "settings_validate.h"
 
 void handle_settings_put(struct http_request *req)
@@ -30,6 +31,8 @@ void handle_settings_put(struct http_request *req)
         goto out;
     }
     enum store_status st = store_settings_merge(id, patch, &updated);
+    if (st == STORE_OK) /* the next read, on any instance, must see it */
+        st = settings_readers_await();
     if (st != STORE_OK) {
         reply_store_failure(req, st);
         goto out;

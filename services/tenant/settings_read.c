@@ -1,14 +1,18 @@
-/* settings_read.c - the settings GET on common/group.h: a batch of tenant ids read by
- * store_settings_get_many(), each request answered with its own document. */
+/* settings_read.c - the settings GET: from the cache (settings_cache.h) when it may
+ * answer, else on common/group.h: a batch of tenant ids read by
+ * store_settings_get_many(), each request answered with its own document, which the
+ * cache then keeps. */
 #include "settings_read.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 #include "group.h"
 #include "handlers.h"
+#include "settings_cache.h"
 #include "store.h"
 #include "uuidutil.h"
 
@@ -18,6 +22,7 @@
 struct settings_read {
     struct group_item item;
     char tenant_id[UUID_STR_LEN];
+    uint64_t cache_ticket; /* taken before the database was asked */
     enum store_status st;
     char *doc; /* the document as PostgreSQL wrote it, when st is STORE_OK; owned */
 };
@@ -45,6 +50,8 @@ static void run(struct group_item **items, size_t n)
         struct settings_read *r = group_entry(items[i], struct settings_read, item);
         r->st = st == STORE_OK && !docs[i] ? STORE_NOT_FOUND : st;
         r->doc = docs[i];
+        if (r->doc) /* an unknown tenant is not kept: its creation would not be heard */
+            settings_cache_put(r->tenant_id, r->doc, r->cache_ticket);
     }
     free(docs);
     free(ids);
@@ -86,8 +93,16 @@ void handle_settings_get(struct http_request *req)
             http_reply_error(req, 403, "forbidden", "You may only read your own tenant's data");
             return;
         }
+        size_t len = 0;
+        char *cached = settings_cache_get(id, &len);
+        if (cached) {
+            http_reply_bytes(req, 200, "application/json; charset=utf-8", cached, len);
+            free(cached);
+            return;
+        }
         struct settings_read *r = xcalloc(1, sizeof(*r));
         memcpy(r->tenant_id, id, sizeof id);
+        r->cache_ticket = settings_cache_ticket();
         it = &r->item;
         group_submit(reads, req, it);
     }

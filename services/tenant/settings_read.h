@@ -1,4 +1,5 @@
-/* settings_read.h - GET of a tenant's notification settings in groups (common/group.h):
+/* settings_read.h - GET of a tenant's notification settings: from this instance's cache
+ * when it may answer (settings_cache.h), else in groups (common/group.h):
  * the reads that arrive while one is in flight go to PostgreSQL together, one statement
  * for all of them, and every request waits parked rather than holding an HTTP thread
  * (and the requests behind it on that thread's connections). A lone read runs at once

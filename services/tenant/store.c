@@ -668,6 +668,134 @@ enum store_status store_audit_list(const char *tenant_id, long limit, json_t **o
     return exec_json(&stmt_audit_all, params, out);
 }
 
+/* ---------- the settings readers (migration 0008, settings_readers.c) ---------- */
+
+#define LEASE_END "now() + $3::int * interval '1 millisecond'"
+
+static const struct db_stmt stmt_reader_register = {
+    "tenant_reader_register",
+    "INSERT INTO settings_readers (reader_id, label, seen_seq, expires_at)"
+    " VALUES ($1, $2, -1, " LEASE_END ")"
+    " ON CONFLICT (reader_id) DO UPDATE"
+    "   SET label = excluded.label, boot = now(), seen_seq = -1, expires_at = excluded.expires_at",
+    3,
+};
+
+/* One snapshot: the counter and the rows changed after $1 (none when $1 is NULL). */
+static const struct db_stmt stmt_reader_changes = {
+    "tenant_reader_changes",
+    "SELECT c.seq, s.tenant_id::text FROM settings_change_counter c"
+    " LEFT JOIN LATERAL (SELECT tenant_id FROM tenant_settings"
+    "                     WHERE $1::bigint IS NOT NULL AND change_seq > $1::bigint"
+    "                     ORDER BY change_seq LIMIT $2::int) s ON true",
+    2,
+};
+
+static const struct db_stmt stmt_reader_renew = {
+    "tenant_reader_renew",
+    "UPDATE settings_readers SET seen_seq = $2::bigint, expires_at = " LEASE_END
+    " WHERE reader_id = $1 RETURNING 1",
+    3,
+};
+
+static const struct db_stmt stmt_reader_remove = {
+    "tenant_reader_remove",
+    "DELETE FROM settings_readers WHERE reader_id = $1",
+    1,
+};
+
+static const struct db_stmt stmt_readers_lagging = {
+    "tenant_readers_lagging",
+    "SELECT target_seq, lagging FROM settings_readers_lagging($1::bigint)",
+    1,
+};
+
+static const struct db_stmt stmt_readers_evict = {
+    "tenant_readers_evict",
+    "WITH gone AS (DELETE FROM settings_readers WHERE seen_seq < $1::bigint RETURNING expires_at)"
+    " SELECT coalesce(max(greatest(0, ceil(extract(epoch FROM expires_at - clock_timestamp())"
+    "                                      * 1000))), 0)::bigint FROM gone",
+    1,
+};
+
+enum store_status store_reader_register(const char *reader_id, const char *label, long lease_ms)
+{
+    char lease_text[24];
+    snprintf(lease_text, sizeof lease_text, "%ld", lease_ms);
+    const char *params[] = {reader_id, label, lease_text};
+    return (enum store_status)db_exec(&stmt_reader_register, params, NULL);
+}
+
+enum store_status store_reader_changes(const long long *after, size_t max, long long *position,
+                                       char (*ids)[UUID_STR_LEN], size_t *n)
+{
+    char after_text[24], max_text[24];
+    PGresult *res = NULL;
+    snprintf(after_text, sizeof after_text, "%lld", after ? *after : 0LL);
+    snprintf(max_text, sizeof max_text, "%zu", max);
+    const char *params[] = {after ? after_text : NULL, max_text};
+    *n = 0;
+    enum store_status st = exec_row(&stmt_reader_changes, params, &res);
+    if (st != STORE_OK)
+        goto out;
+    *position = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    for (int r = 0; r < PQntuples(res) && *n < max; r++) {
+        if (!PQgetisnull(res, r, 1) && uuid_is_valid(PQgetvalue(res, r, 1), ids[*n]))
+            (*n)++;
+    }
+out:
+    PQclear(res);
+    return st == STORE_NOT_FOUND ? STORE_ERROR : st; /* the counter has its one row */
+}
+
+enum store_status store_reader_renew(const char *reader_id, long long seen, long lease_ms)
+{
+    char seen_text[24], lease_text[24];
+    PGresult *res = NULL;
+    snprintf(seen_text, sizeof seen_text, "%lld", seen);
+    snprintf(lease_text, sizeof lease_text, "%ld", lease_ms);
+    const char *params[] = {reader_id, seen_text, lease_text};
+    enum store_status st = exec_row(&stmt_reader_renew, params, &res);
+    PQclear(res);
+    return st;
+}
+
+enum store_status store_reader_remove(const char *reader_id)
+{
+    const char *params[] = {reader_id};
+    return (enum store_status)db_exec(&stmt_reader_remove, params, NULL);
+}
+
+enum store_status store_readers_lagging(const long long *target, long long *target_out,
+                                        long *lagging)
+{
+    char target_text[24];
+    PGresult *res = NULL;
+    snprintf(target_text, sizeof target_text, "%lld", target ? *target : 0LL);
+    const char *params[] = {target ? target_text : NULL};
+    enum store_status st = exec_row(&stmt_readers_lagging, params, &res);
+    if (st == STORE_OK) {
+        *target_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        *lagging = strtol(PQgetvalue(res, 0, 1), NULL, 10);
+    }
+    PQclear(res);
+    return st == STORE_NOT_FOUND ? STORE_ERROR : st;
+}
+
+enum store_status store_readers_evict(long long target, long *lease_left_ms)
+{
+    char target_text[24];
+    PGresult *res = NULL;
+    snprintf(target_text, sizeof target_text, "%lld", target);
+    const char *params[] = {target_text};
+    *lease_left_ms = 0;
+    enum store_status st = exec_row(&stmt_readers_evict, params, &res);
+    if (st == STORE_OK)
+        *lease_left_ms = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return st == STORE_NOT_FOUND ? STORE_ERROR : st;
+}
+
 /* ---------- the console: sign-in links, sessions, its live stream (issue 22) ---------- */
 
 /* Old links and sessions go when a link is made: both tables stay as small as the

@@ -126,6 +126,34 @@ enum store_status store_quota_event(const char *tenant_id, const char *event, co
 enum store_status store_audit_list(const char *tenant_id, long limit, json_t **out)
     __attribute__((warn_unused_result));
 
+/* ---------- the settings readers: instances serving settings from a cache (0008) ----------
+ * reader_id is a canonical UUID; lease_ms the lease a registration or renewal grants. */
+
+/* Registers the reader (again), with nothing seen: writers wait for it from now on. */
+enum store_status store_reader_register(const char *reader_id, const char *label, long lease_ms)
+    __attribute__((warn_unused_result));
+/* The change counter now (*position) and, when after is not NULL, the tenants whose
+ * settings changed after *after, in change order, at most max of them: ids[0..*n). All
+ * from one snapshot. *n == max means there may be more. */
+enum store_status store_reader_changes(const long long *after, size_t max, long long *position,
+                                       char (*ids)[UUID_STR_LEN], size_t *n)
+    __attribute__((warn_unused_result));
+/* Says the reader has applied every change up to seen and renews its lease.
+ * STORE_NOT_FOUND: it is not registered (a writer removed it): register again. */
+enum store_status store_reader_renew(const char *reader_id, long long seen, long lease_ms)
+    __attribute__((warn_unused_result));
+/* Takes the reader out (nothing when it is not registered). */
+enum store_status store_reader_remove(const char *reader_id) __attribute__((warn_unused_result));
+/* After a settings change: deletes the readers below target whose lease is over, then
+ * counts the readers still below it (*lagging). target NULL: the counter now; *target_out
+ * is the target used. */
+enum store_status store_readers_lagging(const long long *target, long long *target_out,
+                                        long *lagging) __attribute__((warn_unused_result));
+/* Deletes every reader below target, lease running or not; *lease_left_ms: the longest
+ * lease among them still has that long to run (0 when none). */
+enum store_status store_readers_evict(long long target, long *lease_left_ms)
+    __attribute__((warn_unused_result));
+
 /* ---------- the console: sign-in links and sessions (migration 0007) ----------
  * Codes and session ids arrive as the 64 hex digits of their SHA-256: the database never
  * sees them. who->exp is in Unix seconds. */

@@ -10,6 +10,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "plans.h"
+#include "settings_readers.h"
 
 /* The plan with this month's usage as notification-service counts it (its
  * whatsapp_quota_usage, migration 0012): "usage": {"month", "used"}, or null when
@@ -150,6 +151,8 @@ void handle_admin_plan_put(struct http_request *req)
         goto out;
     }
     enum store_status st = store_plan_change(id, &change, who->sub, &done);
+    if (st == STORE_OK && (done.plan_changed || done.override_changed))
+        st = settings_readers_await(); /* the plan is in the settings GET */
     if (st != STORE_OK) {
         reply_store_failure(req, st);
         goto out;

@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "settings_readers.h"
 
 #define PHONE_ID_MAX 32
 #define DISPLAY_MAX 32
@@ -208,6 +209,8 @@ void handle_admin_assign_phone(struct http_request *req)
         display = "";
 
     st = store_phone_assign(id, phone_id, display, http_principal(req)->sub, &a);
+    if (st == STORE_OK && a.changed) /* the next read, on any instance, must see it */
+        st = settings_readers_await();
     if (st == STORE_CONFLICT) {
         json_t *err = json_pack(
             "{s:b, s:s, s:s, s:o, s:o}", "success", 0, "error", "phone_already_assigned", "message",
@@ -248,6 +251,8 @@ void handle_admin_unassign_phone(struct http_request *req)
     if (!tenant_id_param(req, id))
         goto out;
     enum store_status st = store_phone_unassign(id, http_principal(req)->sub, &a);
+    if (st == STORE_OK && a.changed)
+        st = settings_readers_await();
     if (st != STORE_OK) {
         reply_store_failure(req, st);
         goto out;

@@ -396,14 +396,17 @@ static void expect_body(const struct endpoint *e, const void *body, size_t len, 
     free(path);
 }
 
-/* What of a table the checksum reads: all of it, but for the sender leases' clocks
- * (renewed every few seconds whatever the requests do: who holds what must not change). */
+/* What of a table the checksum reads: all of it, but for the sender leases' clocks and the
+ * settings cache readers' (renewed every few seconds whatever the requests do: who holds
+ * what, and who reads, must not change). */
 static const char *rows_of(const char *table)
 {
     if (strcmp(table, "whatsapp_sender_leases") == 0)
         return "(SELECT phone_number_id, holder, boot, term FROM whatsapp_sender_leases)";
     if (strcmp(table, "whatsapp_sender_instances") == 0)
         return "(SELECT holder, boot, started_at FROM whatsapp_sender_instances)";
+    if (strcmp(table, "settings_readers") == 0)
+        return "(SELECT reader_id, label FROM settings_readers)";
     return NULL;
 }
 

@@ -2,7 +2,9 @@
  * arrive while one is in flight are answered by one statement, each with its own
  * tenant's document (a repeat, an unknown tenant: 404, all in the same batch), and a
  * lone read is answered alone. A lock on tenant_settings keeps a read in flight while
- * the test lines up the next batch. */
+ * the test lines up the next batch. The database path is the subject, so the instance
+ * runs without its cache (SETTINGS_CACHE_ENTRIES=0: every read is such a read; the cache
+ * has test_tenant_settings_cache.c). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -85,7 +87,8 @@ static int setup(void **state)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!h_fresh_database(DB_NAME, db_url, sizeof db_url))
         return -1;
-    if (!ht_start_tenant(&ts, db_url, ht_dead_url(), NULL, NULL))
+    const char *no_cache[] = {"SETTINGS_CACHE_ENTRIES=0", NULL};
+    if (!ht_start_tenant(&ts, db_url, ht_dead_url(), NULL, no_cache))
         return -1;
     for (int i = 0; i < 3; i++) {
         char name[32];
