@@ -195,6 +195,9 @@ function startLive() {
   });
   source.addEventListener('settings', soon);
   source.addEventListener('audit', soon);
+  // the WhatsApp account changed (a number's quality, a template, the pause): the numbers
+  // and the platform health panel are read again
+  source.addEventListener('account', soon);
   source.addEventListener('session_ended', () => {
     source.close();
     goSignIn('session_expired');

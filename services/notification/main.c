@@ -14,7 +14,7 @@
 #include "mailaddr.h"
 #include "po_template.h"
 #include "retention.h"
-#include "tenants/quota_events.h"
+#include "tenants/tenant_events.h"
 #include "api/intake_batch.h"
 #include "api/routes.h"
 #include "api/templates.h"
@@ -236,10 +236,10 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!retention_start(&app.cfg) || !template_reads_start(&app.cfg) ||
-        !quota_events_start(&app.cfg) || !waba_limit_reads_start(&app.cfg) ||
+        !tenant_events_start(&app.cfg) || !waba_limit_reads_start(&app.cfg) ||
         !callbacks_start(&app.cfg)) {
         waba_limit_reads_stop();
-        quota_events_stop();
+        tenant_events_stop();
         template_reads_stop();
         retention_stop();
         http_server_stop(srv);
@@ -253,7 +253,7 @@ int main(int argc, char **argv)
                                : !wakeup_notifier_start()) {
         callbacks_stop();
         waba_limit_reads_stop();
-        quota_events_stop();
+        tenant_events_stop();
         template_reads_stop();
         retention_stop();
         http_server_stop(srv);
@@ -272,7 +272,7 @@ int main(int argc, char **argv)
     worker_stop(worker);
     wakeup_notifier_stop();
     waba_limit_reads_stop();
-    quota_events_stop();
+    tenant_events_stop();
     template_reads_stop();
     retention_stop();
     tenant_settings_free(app.settings);

@@ -7,7 +7,9 @@
  * opens with "hello", after which a page reloads what it shows: what changed before is
  * in that reload, what changes after comes as an event. Every 15 s a comment line finds
  * clients that went away, and a stream whose session or token has ended is closed
- * (session_ended) so the page goes back to the sign-in page. */
+ * (session_ended) so the page goes back to the sign-in page. The WhatsApp account's
+ * changes (a number's quality, a template's status or quality, the pause and resume) go
+ * to admins' streams only, as "account" events. */
 #include "console_events.h"
 
 #include <limits.h>
@@ -156,6 +158,13 @@ static void tell_changes(const json_t *doc)
              json_pack("{s:I, s:s?, s:s?}", "id", (json_int_t)id, "tenant_id", tenant, "action",
                        json_string_value(json_object_get(c, "action"))),
              tenant ? tenant : "");
+    }
+    /* the account's changes (migration 0008): ids from the audit sequence, admins only */
+    json_array_foreach (json_object_get(doc, "account"), i, c) {
+        long long id = json_integer_value(json_object_get(c, "id"));
+        if (id <= hub.audit_floor || told_lately(id))
+            continue;
+        tell("account", json_deep_copy(c), "");
     }
     if (audit_max > hub.audit_max)
         hub.audit_max = audit_max;

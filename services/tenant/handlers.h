@@ -41,6 +41,9 @@ void handle_admin_plan_get(struct http_request *req);
 void handle_admin_plan_put(struct http_request *req);
 /* POST /api/v1/internal/tenants/{id}/quota-events: notification-service's quota crossings */
 void handle_internal_quota_event(struct http_request *req);
+/* account_changes.c: POST /api/v1/internal/whatsapp/account-events, notification-service's
+ * changes of the WhatsApp account, for the admins' live pages */
+void handle_internal_account_event(struct http_request *req);
 
 /* tenant_orders.c: the bakery's recent orders and resending one (notification-service's) */
 void handle_tenant_orders(struct http_request *req);

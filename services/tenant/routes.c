@@ -40,6 +40,9 @@ const struct http_route tenant_routes[] = {
     /* notification-service's quota crossings, written to the audit log */
     {"POST", "/api/v1/internal/tenants/{id}/quota-events", handle_internal_quota_event,
      AUTH_ROLE_SERVICE},
+    /* notification-service's changes of the WhatsApp account, for the live pages */
+    {"POST", "/api/v1/internal/whatsapp/account-events", handle_internal_account_event,
+     AUTH_ROLE_SERVICE},
 
     /* the web pages' sign-in and live stream (issue 22) */
     {"POST", "/api/v1/auth/links", handle_auth_link_create, SERVICES},

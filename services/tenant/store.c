@@ -876,7 +876,8 @@ static const struct db_stmt stmt_session_close = {
 static const struct db_stmt stmt_console_events = {
     "tenant_console_events",
     "SELECT json_build_object('position', c.seq, 'epoch', c.epoch,"
-    "  'audit_max', (SELECT coalesce(max(id), 0) FROM whatsapp_assignment_audit),"
+    "  'audit_max', greatest((SELECT coalesce(max(id), 0) FROM whatsapp_assignment_audit),"
+    "                        (SELECT coalesce(max(id), 0) FROM whatsapp_account_changes)),"
     "  'settings', coalesce((SELECT json_agg(json_build_object('tenant_id', x.tenant_id,"
     "       'seq', x.change_seq) ORDER BY x.change_seq)"
     "     FROM (SELECT tenant_id, change_seq FROM tenant_settings WHERE change_seq > $1::bigint"
@@ -884,8 +885,22 @@ static const struct db_stmt stmt_console_events = {
     "  'audit', coalesce((SELECT json_agg(json_build_object('id', y.id,"
     "       'tenant_id', y.tenant_id, 'action', y.action) ORDER BY y.id)"
     "     FROM (SELECT id, tenant_id, action FROM whatsapp_assignment_audit WHERE id > $2::bigint"
-    "           ORDER BY id LIMIT 500) y), '[]'))::text"
+    "           ORDER BY id LIMIT 500) y), '[]'),"
+    "  'account', coalesce((SELECT json_agg(jsonb_build_object('id', z.id, 'kind', z.kind)"
+    "       || z.detail ORDER BY z.id)"
+    "     FROM (SELECT id, kind, detail FROM whatsapp_account_changes WHERE id > $2::bigint"
+    "           ORDER BY id LIMIT 500) z), '[]'))::text"
     " FROM settings_change_counter c",
+    2,
+};
+
+/* Ids share the audit log's sequence (migration 0008): the stream's audit position covers
+ * them. Rows older than a day are of no stream's use any more. */
+static const struct db_stmt stmt_account_change = {
+    "tenant_account_change",
+    "WITH old AS (DELETE FROM whatsapp_account_changes"
+    "             WHERE created_at < now() - interval '1 day')"
+    " INSERT INTO whatsapp_account_changes (kind, detail) VALUES ($1, $2::jsonb) RETURNING id",
     2,
 };
 
@@ -998,6 +1013,20 @@ enum store_status store_session_close(const char *session_hash)
 {
     const char *params[] = {session_hash};
     return (enum store_status)db_exec(&stmt_session_close, params, NULL);
+}
+
+enum store_status store_account_change(const char *kind, const json_t *detail, long long *id)
+{
+    PGresult *res = NULL;
+    char *text = json_dumps(detail, JSON_COMPACT);
+    const char *params[] = {kind, text};
+    *id = 0;
+    enum store_status st = exec_row(&stmt_account_change, params, &res);
+    if (st == STORE_OK)
+        *id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    free(text);
+    return st;
 }
 
 enum store_status store_console_events(long long after_seq, long long after_audit, json_t **out)

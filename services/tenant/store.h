@@ -181,9 +181,13 @@ enum store_status store_session_get(const char *session_hash, struct auth_princi
     __attribute__((warn_unused_result));
 /* Ends a session (nothing when there is none). */
 enum store_status store_session_close(const char *session_hash) __attribute__((warn_unused_result));
+/* Records a change of the WhatsApp account for the console's stream (kind as checked by
+ * the handler, detail a JSON object, borrowed); *id is its row's. */
+enum store_status store_account_change(const char *kind, const json_t *detail, long long *id)
+    __attribute__((warn_unused_result));
 /* For the console's stream: {position, epoch, audit_max, settings: [{tenant_id, seq}]
- * changed after after_seq, audit: [{id, tenant_id, action}] with id > after_audit}, at
- * most 500 of each, oldest first. */
+ * changed after after_seq, audit: [{id, tenant_id, action}] and account: [{id, kind,
+ * ...its detail}] with id > after_audit}, at most 500 of each, oldest first. */
 enum store_status store_console_events(long long after_seq, long long after_audit, json_t **out)
     __attribute__((warn_unused_result));
 

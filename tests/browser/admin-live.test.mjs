@@ -2,20 +2,29 @@
 // an owner's toggle made through the API, as the owner, and an assignment made in
 // another admin's tab reach an open admin page within 2 s (the poll is 15 s, so only the
 // stream can do it), and the page says it is live; when the stream is refused
-// (EVENTS_MAX_STREAMS) the page says it refreshes every 15 s. That a change through
-// another tenant-service instance reaches a stream is test_tenant_console's.
+// (EVENTS_MAX_STREAMS) the page says it refreshes every 15 s. Changes of the WhatsApp
+// account that only notification-service hears of (a number flagged by Meta, the account
+// paused by a send's error and resumed) reach the open page too, without a reload. That a
+// change through another tenant-service instance reaches a stream is test_tenant_console's.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
-import { T, openAdmin, row, text, eventually, assertCleanPage, assertCleanExit, assertAxeClean, chooseInCombo, escapeRe } from './helpers.mjs';
+import {
+  T, openAdmin, row, text, eventually, assertCleanPage, assertCleanExit, assertAxeClean, chooseInCombo, escapeRe,
+  freshSupplierPhone,
+} from './helpers.mjs';
 
 let stack;
 let tenantId;
 let ownerToken;
 
 before(async () => {
-  stack = await startStack('admin-live', { tenantEnv: { EVENTS_MAX_STREAMS: '2' } });
+  stack = await startStack('admin-live', {
+    tenantEnv: { EVENTS_MAX_STREAMS: '2' },
+    // a resumed account is found by the probe within about a second
+    notificationEnv: { WHATSAPP_PAUSE_PROBE_MS: '300', WHATSAPP_PAUSE_PROBE_MAX_MS: '1200' },
+  });
   tenantId = await stack.createTenant('Panadería San Juan');
   await stack.createTenant('Horno Santa Ana');
   ownerToken = await stack.userToken(tenantId, 'owner');
@@ -87,6 +96,62 @@ test('with the stream refused, the page says it refreshes every 15 s, and still 
   await a.close();
   await b.close();
   await c.close();
+});
+
+/** POSTs BODY to graph-sim's control API PATH (/_sim/...), asserting 200. */
+async function sim(method, p, body) {
+  const res = await fetch(`${stack.graphSimUrl}${p}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(15000),
+  });
+  assert.equal(res.status, 200, `graph-sim ${method} ${p}`);
+}
+
+test('a number flagged RED at Meta and an account pause show on the open page without reload', T(120), async () => {
+  const phones = await stack.apiOk('GET', '/api/v1/admin/whatsapp/phone-numbers');
+  const held = new Set((await stack.tenants()).map((x) => x.phone_number_id).filter(Boolean));
+  const phone = phones.find((p) => !p.assigned_tenant_id && !held.has(p.id) && !p.is_default && p.quality_rating === 'GREEN');
+  assert.ok(phone, 'a free GREEN number');
+  const bakery = await stack.createTenant('Horno de la Calidad');
+  await stack.putSettings(bakery, { whatsapp_enabled: true });
+  await stack.assign(bakery, phone);
+
+  const page = await stack.newPage();
+  await openAdmin(stack, page);
+  await eventually(async () => assert.equal(await text(page.locator('#live')), 'Actualizaciones en directo'), 5000);
+  const quality = row(page, bakery).locator('.tenant-quality');
+  await eventually(async () => assert.equal(await text(quality), 'Calidad: Alta'), 5000);
+  await page.evaluate(() => { window.notReloaded = true; });
+
+  // Meta flags the number: the webhook reaches notification-service, which tells
+  // tenant-service, whose stream makes the page read the numbers again. The poll is 15 s
+  // and the phone list is cached 60 s: only the stream (and the webhook) can do it.
+  const start = Date.now();
+  await sim('POST', '/_sim/phone_numbers/update', { phone_number_id: phone.id, quality_rating: 'RED', event: 'FLAGGED' });
+  await eventually(async () => assert.equal(await text(quality), 'Calidad: Baja'), 5000, 50);
+  assert.ok(Date.now() - start < 5000, `shown after ${Date.now() - start} ms`);
+  const red = phones.filter((p) => p.quality_rating === 'RED').length + 1;
+  assert.match(await text(page.locator('#health [data-fact="numbers"] dd')), new RegExp(`· ${red} de calidad baja$`));
+
+  // A send refused with 131031 (the account locked) pauses the whole account: the
+  // platform status says so, then, once graph-sim sends again and the probe works, that
+  // it sends again.
+  const account = page.locator('#health [data-fact="account"] dd');
+  assert.equal(await text(account), 'Enviando');
+  await sim('POST', '/_sim/faults', { account_error: { code: 131031 } });
+  try {
+    await stack.postOrder(bakery, freshSupplierPhone());
+    await eventually(async () => assert.match(await text(account), /^En pausa/), 5000, 50);
+  } finally {
+    await sim('DELETE', '/_sim/faults');
+  }
+  await eventually(async () => assert.equal(await text(account), 'Enviando'), 5000, 50);
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'the page was not reloaded');
+  await assertAxeClean(page, 'admin-live.test.mjs #4');
+  assertCleanPage(page);
+  await page.close();
 });
 
 test('the daemons exit cleanly', T(60), async () => {

@@ -227,3 +227,56 @@ int h_source_routes(const char *service, struct h_route *out, size_t max)
     buf_free(&src);
     return count > 0 ? count : -1;
 }
+
+/* ---------- the live stream ---------- */
+
+bool h_stream_open(struct h_stream *s, const struct h_proc *p, const char *headers)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (s->fd < 0)
+        return false;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s->fd, (struct sockaddr *)&a, sizeof a) != 0)
+        return false;
+    char *req = xasprintf("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "Accept: text/event-stream\r\n%s\r\n",
+                          headers);
+    bool sent = send(s->fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req);
+    free(req);
+    return sent;
+}
+
+bool h_stream_wait(struct h_stream *s, const char *needle, long timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        const char *at = s->got.data ? strstr(s->got.data, needle) : NULL;
+        if (at) {
+            size_t used = (size_t)(at - s->got.data) + strlen(needle);
+            memmove(s->got.data, s->got.data + used, s->got.len - used + 1);
+            s->got.len -= used;
+            return true;
+        }
+        long left = deadline - now_ms();
+        if (left <= 0)
+            return false;
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)left) <= 0)
+            continue;
+        char chunk[4096];
+        ssize_t n = recv(s->fd, chunk, sizeof chunk, 0);
+        if (n <= 0)
+            return false;
+        buf_append(&s->got, chunk, (size_t)n);
+    }
+}
+
+void h_stream_close(struct h_stream *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    buf_free(&s->got);
+}

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "alloc.h"
 #include "harness.h"
 
 /* Sends len bytes of req to 127.0.0.1:port on a new connection and reads the answer until
@@ -28,6 +29,20 @@ bool h_head_value(const char *head, const char *name, char *out, size_t outlen);
 /* True when r is DESIGN.md's error shape: a JSON object with success false, a snake_case
  * error code, a non-empty message and, when present, a string field. */
 bool h_is_error_shape(const struct h_resp *r);
+
+/* An open GET /api/v1/events (tenant-service's live stream) and what it has sent. */
+struct h_stream {
+    int fd;
+    struct buf got;
+};
+
+/* Opens GET /api/v1/events on p with the extra header lines (each ending in "\r\n").
+ * False when it cannot connect or send; h_stream_close() it either way. */
+bool h_stream_open(struct h_stream *s, const struct h_proc *p, const char *headers);
+/* Reads until the stream has shown needle (after what was consumed) or timeout_ms has
+ * passed. Returns true when it has; the text up to and including it is consumed. */
+bool h_stream_wait(struct h_stream *s, const char *needle, long timeout_ms);
+void h_stream_close(struct h_stream *s);
 
 /* A route of a service's table as written in services/<service>/routes.c. */
 struct h_route {

@@ -3,7 +3,8 @@
  * a paused template language holds only its own orders, a number in maintenance only
  * its own, Graph's 132015 holds instead of failing, an account restriction announced by
  * webhook pauses the account until a probe (a read, then a send) works, a number's
- * quality webhook refreshes the phone list at once, a category change is a loud
+ * quality webhook refreshes the phone list at once and reaches an open admin page's
+ * stream within 2 s, a category change is a loud
  * warning, duplicated, reordered or broken events change nothing, and an order past its
  * time to live (ours or Meta's) fails instead of arriving late. */
 #include <setjmp.h>
@@ -410,6 +411,46 @@ static void quality_webhook_refreshes_the_phone_list_at_once(void **state)
     free(body);
 }
 
+/* A number flagged by Meta reaches an open admin page's stream (tenant-service's GET
+ * /api/v1/events) within 2 s, told by notification-service off the webhook's path; a
+ * bakery's owner hears nothing of the account. */
+static void a_quality_webhook_reaches_an_open_admin_stream_within_2s(void **state)
+{
+    (void)state;
+    struct h_stream admin, owner;
+    char *h_admin = xasprintf("Authorization: Bearer %s\r\n", ht_admin());
+    char *token = ht_user(bakery_es, "owner");
+    char *h_owner = xasprintf("Authorization: Bearer %s\r\n", token);
+    assert_true(h_stream_open(&admin, &st.ts, h_admin));
+    assert_true(h_stream_open(&owner, &st.ts, h_owner));
+    assert_true(h_stream_wait(&admin, "event: hello", 5000));
+    assert_true(h_stream_wait(&owner, "event: hello", 5000));
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    hs_sim(&st, "/_sim/phone_numbers/update",
+           "{\"phone_number_id\":\"" HS_PHONE(06) "\",\"quality_rating\":\"RED\","
+                                                  "\"event\":\"FLAGGED\"}");
+    assert_true(h_stream_wait(&admin, "event: account", 2000));
+    assert_true(h_stream_wait(&admin, "\"kind\":\"number_quality\"", 100));
+    assert_true(h_stream_wait(&admin, "\"event\":\"FLAGGED\"", 100));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long took = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+    fprintf(stderr, "# the stream told the quality change after %ld ms\n", took);
+    assert_true(took < 2000);
+    assert_false(h_stream_wait(&owner, "event: account", 300));
+
+    hs_sim(&st, "/_sim/phone_numbers/update",
+           "{\"phone_number_id\":\"" HS_PHONE(06) "\",\"quality_rating\":\"GREEN\","
+                                                  "\"event\":\"UNFLAGGED\"}");
+    assert_true(h_stream_wait(&admin, "\"event\":\"UNFLAGGED\"", 2000));
+    h_stream_close(&admin);
+    h_stream_close(&owner);
+    free(h_owner);
+    free(token);
+    free(h_admin);
+}
+
 /* po_notification moved to MARKETING is an error in the log and a metric: it changes the
  * price of every order. */
 static void category_change_of_po_notification_is_loud(void **state)
@@ -658,6 +699,7 @@ int main(void)
         cmocka_unit_test(probe_reads_before_it_sends),
         cmocka_unit_test(a_pause_reaches_every_instance_and_so_does_a_resume),
         cmocka_unit_test(quality_webhook_refreshes_the_phone_list_at_once),
+        cmocka_unit_test(a_quality_webhook_reaches_an_open_admin_stream_within_2s),
         cmocka_unit_test(category_change_of_po_notification_is_loud),
         cmocka_unit_test(duplicates_and_reordering_change_nothing),
         cmocka_unit_test(bad_account_events_are_counted_and_never_fail_the_batch),

@@ -64,6 +64,7 @@ enum body {
     PLAN_BODY,
     RATE_CARD_BODY,
     QUOTA_EVENT_BODY,
+    ACCOUNT_EVENT_BODY,
     RESEND_BODY,
     LINK_BODY,
     TEST_MESSAGE_BODY,
@@ -148,6 +149,9 @@ static const struct row rows[] = {
     /* notification-service's quota crossings: services only, not even the admin */
     {TS, "POST", "/api/v1/internal/tenants/{id}/quota-events",
      "/api/v1/internal/tenants/{A}/quota-events", QUOTA_EVENT_BODY, AUTH(403, 403, 403, 403, 200)},
+    /* notification-service's changes of the WhatsApp account: services only */
+    {TS, "POST", "/api/v1/internal/whatsapp/account-events",
+     "/api/v1/internal/whatsapp/account-events", ACCOUNT_EVENT_BODY, AUTH(403, 403, 403, 403, 201)},
     /* the bakery's orders (issue 21): its users read them, its owner or admin resends */
     {TS, "GET", "/api/v1/tenants/{id}/orders", "/api/v1/tenants/{A}/orders", NO_BODY,
      AUTH(200, 200, 403, 200, 200)},
@@ -325,6 +329,9 @@ static char *make_body(enum body kind)
     case QUOTA_EVENT_BODY:
         return xstrdup("{\"event\": \"quota_warning\", \"used\": 4, \"quota\": 5, "
                        "\"month\": \"2026-12\"}");
+    case ACCOUNT_EVENT_BODY:
+        return xstrdup("{\"kind\": \"template_quality\", \"template\": \"po_notification\", "
+                       "\"language\": \"es\", \"quality\": \"YELLOW\"}");
     case RATE_CARD_BODY:
         return xstrdup("{\"rates\": [{\"category\": \"utility\", \"country\": \"ES\", "
                        "\"price\": 0.02}]}");

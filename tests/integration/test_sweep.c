@@ -66,6 +66,11 @@ static const struct field quota_event_fields[] = {
     {"quota", K_NUM, true, false, false},
     {"month", K_STR, true, false, false},
 };
+static const struct field account_event_fields[] = {
+    {"kind", K_STR, true, false, false},
+    {"display_phone_number", K_STR, true, true, false},
+    {"event", K_STR, true, true, false},
+};
 static const struct field plan_fields[] = {
     {"plan", K_STR, false, false, false},
     {"quota_override", K_NUM, false, false, true},
@@ -183,6 +188,11 @@ static const struct endpoint endpoints[] = {
      "/api/v1/internal/tenants/{tenant}/quota-events", JSON_BODY,
      "{\"event\": \"quota_warning\", \"used\": 400, \"quota\": 500, \"month\": \"2026-12\"}",
      F(quota_event_fields), true},
+    {TS, "POST", "/api/v1/internal/whatsapp/account-events",
+     "/api/v1/internal/whatsapp/account-events", JSON_BODY,
+     "{\"kind\": \"number_quality\", \"display_phone_number\": \"34600000003\", "
+     "\"event\": \"FLAGGED\"}",
+     F(account_event_fields), true},
     /* the bakery's orders (issue 21) */
     {TS, "GET", "/api/v1/tenants/{id}/orders", "/api/v1/tenants/{tenant}/orders", NO_BODY, NULL,
      NULL, 0},

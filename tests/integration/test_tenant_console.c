@@ -3,8 +3,8 @@
  * HttpOnly SameSite=Strict cookie (once; used, expired and unknown codes refused; only
  * hashes stored), writes with the cookie need the CSRF token, sign-out ends the session
  * everywhere; GET /api/v1/events tells a change made through instance A on a stream of
- * instance B within 2 s, shows users only their own bakery, tells quota crossings, and
- * keeps to EVENTS_MAX_STREAMS. */
+ * instance B within 2 s, shows users only their own bakery, tells quota crossings and
+ * (to admins only) the WhatsApp account's changes, and keeps to EVENTS_MAX_STREAMS. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -413,59 +413,6 @@ static void a_bearer_token_becomes_a_session_no_longer_than_itself(void **state)
 
 /* ---------- the live stream ---------- */
 
-struct stream {
-    int fd;
-    struct buf got;
-};
-
-/* Opens GET /api/v1/events on p with the extra header lines and waits for its hello. */
-static void stream_open(struct stream *s, const struct h_proc *p, const char *headers)
-{
-    memset(s, 0, sizeof(*s));
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(s->fd, (struct sockaddr *)&a, sizeof a), 0);
-    char *req = xasprintf("GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                          "Accept: text/event-stream\r\n%s\r\n",
-                          headers);
-    assert_int_equal(send(s->fd, req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
-    free(req);
-}
-
-/* Reads until the stream has shown needle (after what was consumed) or timeout_ms has
- * passed. Returns true when it has; the text up to and including it is consumed. */
-static bool stream_wait(struct stream *s, const char *needle, long timeout_ms)
-{
-    long deadline = now_ms() + timeout_ms;
-    for (;;) {
-        const char *at = s->got.data ? strstr(s->got.data, needle) : NULL;
-        if (at) {
-            size_t used = (size_t)(at - s->got.data) + strlen(needle);
-            memmove(s->got.data, s->got.data + used, s->got.len - used + 1);
-            s->got.len -= used;
-            return true;
-        }
-        long left = deadline - now_ms();
-        if (left <= 0)
-            return false;
-        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
-        if (poll(&pfd, 1, (int)left) <= 0)
-            continue;
-        char chunk[4096];
-        ssize_t n = recv(s->fd, chunk, sizeof chunk, 0);
-        if (n <= 0)
-            return false;
-        buf_append(&s->got, chunk, (size_t)n);
-    }
-}
-
-static void stream_close(struct stream *s)
-{
-    close(s->fd);
-    buf_free(&s->got);
-}
-
 static char *bearer(const char *token)
 {
     return xasprintf("Authorization: Bearer %s\r\n", token);
@@ -474,15 +421,15 @@ static char *bearer(const char *token)
 static void a_change_through_instance_a_reaches_a_stream_of_instance_b_within_2s(void **state)
 {
     (void)state;
-    struct stream admin, own, other;
+    struct h_stream admin, own, other;
     char *h_admin = bearer(ht_admin()), *h_own = bearer(w.owner1), *h_other = bearer(w.owner2);
-    stream_open(&admin, &w.b, h_admin);
-    stream_open(&own, &w.b, h_own);
-    stream_open(&other, &w.b, h_other);
-    assert_true(stream_wait(&admin, "text/event-stream", 5000));
-    assert_true(stream_wait(&admin, "event: hello", 5000));
-    assert_true(stream_wait(&own, "event: hello", 5000));
-    assert_true(stream_wait(&other, "event: hello", 5000));
+    assert_true(h_stream_open(&admin, &w.b, h_admin));
+    assert_true(h_stream_open(&own, &w.b, h_own));
+    assert_true(h_stream_open(&other, &w.b, h_other));
+    assert_true(h_stream_wait(&admin, "text/event-stream", 5000));
+    assert_true(h_stream_wait(&admin, "event: hello", 5000));
+    assert_true(h_stream_wait(&own, "event: hello", 5000));
+    assert_true(h_stream_wait(&other, "event: hello", 5000));
 
     char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", w.t1);
     char *told = xasprintf("\"tenant_id\":\"%s\"", w.t1);
@@ -493,23 +440,23 @@ static void a_change_through_instance_a_reaches_a_stream_of_instance_b_within_2s
                     round % 2 ? "{\"whatsapp_enabled\": false}" : "{\"whatsapp_enabled\": true}");
         assert_int_equal(r.status, 200);
         h_resp_free(&r);
-        assert_true(stream_wait(&admin, "event: settings", 2000));
-        assert_true(stream_wait(&admin, told, 100));
-        assert_true(stream_wait(&own, told, 2000));
+        assert_true(h_stream_wait(&admin, "event: settings", 2000));
+        assert_true(h_stream_wait(&admin, told, 100));
+        assert_true(h_stream_wait(&own, told, 2000));
         long took = now_ms() - start;
         fprintf(stderr, "# round %d: instance B told it after %ld ms\n", round, took);
         assert_true(took < 2000);
     }
     /* The other bakery's owner heard nothing of it, and hears its own. */
-    assert_false(stream_wait(&other, told, 300));
+    assert_false(h_stream_wait(&other, told, 300));
     char *other_path = xasprintf("/api/v1/tenants/%s/settings/notifications", w.t2);
     struct h_resp r = ht_call(&w.a, "PUT", other_path, w.owner2, "{\"whatsapp_enabled\": true}");
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
     char *told2 = xasprintf("\"tenant_id\":\"%s\"", w.t2);
-    assert_true(stream_wait(&other, told2, 2000));
-    assert_true(stream_wait(&admin, told2, 2000));
-    assert_false(stream_wait(&own, told2, 300));
+    assert_true(h_stream_wait(&other, told2, 2000));
+    assert_true(h_stream_wait(&admin, told2, 2000));
+    assert_false(h_stream_wait(&own, told2, 300));
 
     /* A quota crossing reaches the audit log without a settings change: told too. */
     char *quota = xasprintf("/api/v1/internal/tenants/%s/quota-events", w.t1);
@@ -518,13 +465,24 @@ static void a_change_through_instance_a_reaches_a_stream_of_instance_b_within_2s
                 "\"2026-12\"}");
     assert_int_equal(r.status, 200);
     h_resp_free(&r);
-    assert_true(stream_wait(&admin, "event: audit", 2000));
-    assert_true(stream_wait(&admin, "\"action\":\"quota_warning\"", 100));
-    assert_true(stream_wait(&own, "\"action\":\"quota_warning\"", 2000));
+    assert_true(h_stream_wait(&admin, "event: audit", 2000));
+    assert_true(h_stream_wait(&admin, "\"action\":\"quota_warning\"", 100));
+    assert_true(h_stream_wait(&own, "\"action\":\"quota_warning\"", 2000));
 
-    stream_close(&admin);
-    stream_close(&own);
-    stream_close(&other);
+    /* A change of the WhatsApp account, told through A, reaches admins only. */
+    r = ht_call(&w.a, "POST", "/api/v1/internal/whatsapp/account-events", ht_service(),
+                "{\"kind\": \"paused\", \"source\": \"send\", \"code\": 131031, "
+                "\"reason\": \"(#131031) Business account has been locked\"}");
+    assert_int_equal(r.status, 201);
+    h_resp_free(&r);
+    assert_true(h_stream_wait(&admin, "event: account", 2000));
+    assert_true(h_stream_wait(&admin, "\"kind\":\"paused\"", 100));
+    assert_false(h_stream_wait(&own, "event: account", 300));
+    assert_false(h_stream_wait(&other, "event: account", 100));
+
+    h_stream_close(&admin);
+    h_stream_close(&own);
+    h_stream_close(&other);
     free(quota);
     free(told2);
     free(other_path);
@@ -541,10 +499,10 @@ static void a_session_cookie_opens_a_stream_and_the_count_is_bounded(void **stat
     char cookie[80], csrf[80];
     sign_in(&w.a, w.t1, cookie, csrf);
     char *h_cookie = xasprintf("Cookie: bakery_session=%s\r\n", cookie);
-    struct stream s[MAX_STREAMS];
+    struct h_stream s[MAX_STREAMS];
     for (int i = 0; i < MAX_STREAMS; i++) {
-        stream_open(&s[i], &w.b, h_cookie);
-        assert_true(stream_wait(&s[i], "event: hello", 5000));
+        assert_true(h_stream_open(&s[i], &w.b, h_cookie));
+        assert_true(h_stream_wait(&s[i], "event: hello", 5000));
     }
     /* One more than EVENTS_MAX_STREAMS: refused, and the page polls instead. */
     char *head = NULL;
@@ -573,7 +531,7 @@ static void a_session_cookie_opens_a_stream_and_the_count_is_bounded(void **stat
     free(svc);
 
     /* A closed stream gives its place back (found by the next write). */
-    stream_close(&s[0]);
+    h_stream_close(&s[0]);
     char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", w.t1);
     bool reopened = false;
     for (int i = 0; i < 20 && !reopened; i++) {
@@ -581,14 +539,14 @@ static void a_session_cookie_opens_a_stream_and_the_count_is_bounded(void **stat
                     i % 2 ? "{\"whatsapp_enabled\": true}" : "{\"whatsapp_enabled\": false}");
         h_resp_free(&r);
         usleep(200 * 1000);
-        struct stream again;
-        stream_open(&again, &w.b, h_cookie);
-        reopened = stream_wait(&again, "event: hello", 1000);
-        stream_close(&again);
+        struct h_stream again;
+        assert_true(h_stream_open(&again, &w.b, h_cookie));
+        reopened = h_stream_wait(&again, "event: hello", 1000);
+        h_stream_close(&again);
     }
     assert_true(reopened);
     for (int i = 1; i < MAX_STREAMS; i++)
-        stream_close(&s[i]);
+        h_stream_close(&s[i]);
     free(path);
     free(req_headers);
     free(h_cookie);

@@ -17,6 +17,7 @@
 #include "outbox/holds.h"
 #include "outbox/outbox.h"
 #include "outbox/pause.h"
+#include "tenants/account_changes.h"
 
 enum effect { APPLIED, IGNORED, INVALID };
 
@@ -46,6 +47,7 @@ static enum effect template_status(const struct account_event *e, struct holds_e
     waba_templates_forget();
     if (holds_template_status(name, language, status, str(e->value, "reason"), key) == HOLDS_OLDER)
         return IGNORED;
+    account_changes_template_status(name, language, status, str(e->value, "reason"));
     return APPLIED;
 }
 
@@ -84,6 +86,19 @@ static enum effect template_category(const struct account_event *e)
     return APPLIED;
 }
 
+static enum effect template_quality(const struct account_event *e)
+{
+    const char *name = str(e->value, "message_template_name");
+    const char *language = str(e->value, "message_template_language");
+    const char *quality = str(e->value, "new_quality_score");
+    waba_templates_forget();
+    log_info("template quality update\ttemplate=%s language=%s quality=%s", name ? name : "?",
+             language ? language : "?", quality ? quality : "?");
+    if (name && language && quality)
+        account_changes_template_quality(name, language, quality);
+    return APPLIED;
+}
+
 static enum effect number_quality(const struct account_event *e)
 {
     const char *number = str(e->value, "display_phone_number");
@@ -97,6 +112,7 @@ static enum effect number_quality(const struct account_event *e)
                  event, str(e->value, "current_limit") ? str(e->value, "current_limit") : "-");
     else
         log_info("a number's quality changed\tdisplay_phone_number=%s event=%s", number, event);
+    account_changes_number_quality(number, event);
     return APPLIED;
 }
 
@@ -180,16 +196,8 @@ static enum effect apply(const struct account_event *e, struct holds_event_key k
         return number_quality(e);
     if (strcmp(f, "account_update") == 0)
         return account_update(e, key);
-    if (strcmp(f, "message_template_quality_update") == 0) {
-        waba_templates_forget();
-        log_info(
-            "template quality update\ttemplate=%s language=%s quality=%s",
-            str(e->value, "message_template_name") ? str(e->value, "message_template_name") : "?",
-            str(e->value, "message_template_language") ? str(e->value, "message_template_language")
-                                                       : "?",
-            str(e->value, "new_quality_score") ? str(e->value, "new_quality_score") : "?");
-        return APPLIED;
-    }
+    if (strcmp(f, "message_template_quality_update") == 0)
+        return template_quality(e);
     /* business_capability_update: the portfolio's messaging limit, an integer (-1:
      * unlimited), which the phone-number list shows as a tier too */
     waba_phone_numbers_forget();

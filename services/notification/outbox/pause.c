@@ -1,4 +1,6 @@
-/* pause.c - a mutex-guarded state and its reason. */
+/* pause.c - a mutex-guarded state and its reason. This process's own pauses and resumes
+ * are told to tenant-service for its admin pages (tenants/account_changes.h); another
+ * instance's, adopted, were told by that instance. */
 #include "outbox/pause.h"
 
 #include <pthread.h>
@@ -6,6 +8,7 @@
 
 #include "log.h"
 #include "monotonic.h"
+#include "tenants/account_changes.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pause_state state;
@@ -24,10 +27,12 @@ void pause_set(enum pause_source source, long code, const char *reason)
         snprintf(state.reason, sizeof state.reason, "%s", reason ? reason : "account error");
     }
     pthread_mutex_unlock(&lock);
-    if (!was)
+    if (!was) {
         log_error("sending paused for the whole account: messages wait until a probe "
                   "succeeds\tsource=%s code=%ld reason=\"%s\"",
                   pause_source_name(source), code, reason ? reason : "account error");
+        account_changes_paused(pause_source_name(source), code, reason ? reason : "account error");
+    }
 }
 
 void pause_clear(void)
@@ -38,8 +43,10 @@ void pause_clear(void)
     if (was)
         changes++;
     pthread_mutex_unlock(&lock);
-    if (was)
+    if (was) {
         log_info("sending resumed: the account sends again");
+        account_changes_resumed();
+    }
 }
 
 unsigned long pause_changes(void)
