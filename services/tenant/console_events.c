@@ -159,7 +159,7 @@ static void tell_changes(const json_t *doc)
                        json_string_value(json_object_get(c, "action"))),
              tenant ? tenant : "");
     }
-    /* the account's changes (migration 0008): ids from the audit sequence, admins only */
+    /* the account's changes (migration 0009): ids from the audit sequence, admins only */
     json_array_foreach (json_object_get(doc, "account"), i, c) {
         long long id = json_integer_value(json_object_get(c, "id"));
         if (id <= hub.audit_floor || told_lately(id))

@@ -894,7 +894,7 @@ static const struct db_stmt stmt_console_events = {
     2,
 };
 
-/* Ids share the audit log's sequence (migration 0008): the stream's audit position covers
+/* Ids share the audit log's sequence (migration 0009): the stream's audit position covers
  * them. Rows older than a day are of no stream's use any more. */
 static const struct db_stmt stmt_account_change = {
     "tenant_account_change",

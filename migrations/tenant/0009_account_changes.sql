@@ -1,4 +1,4 @@
--- 0008_account_changes: changes of the WhatsApp account told by notification-service
+-- 0009_account_changes: changes of the WhatsApp account told by notification-service
 -- (POST /api/v1/internal/whatsapp/account-events, issue 22), kept only for the console's
 -- live stream (console_events.c): a number's quality, a template's status or quality, the
 -- account's pause and resume. No tenant's: admins' streams only.
