@@ -37,7 +37,7 @@ static struct service_token token;
 static void count(const char *kind, const char *outcome)
 {
     char labels[96];
-    snprintf(labels, sizeof labels, "kind=\"%s\",outcome=\"%s\"", kind, outcome);
+    snprintf(labels, sizeof labels, "kind=\"%.23s\",outcome=\"%.16s\"", kind, outcome);
     metric_inc(metrics_counter("whatsapp_tenant_events_total",
                                "Events told to tenant-service (quota crossings for its audit log, "
                                "account changes for its live pages), by kind and outcome "
