@@ -106,5 +106,11 @@ void reply_tenant_document(struct http_request *req,
  * reached or says it is unavailable, else 502 upstream_error; the message says why. */
 void reply_upstream_failure(struct http_request *req, enum notif_status st,
                             const struct notif_result *r);
+/* Answers a notification-service read as it came (200 and its document), or its failure
+ * as reply_upstream_failure does; frees r either way. */
+void reply_notif_read(struct http_request *req, enum notif_status st, struct notif_result *r);
+/* Reads the query parameter NAME into *out when present: true if absent or an integer
+ * from 1 to max; else answers 422 validation_error on that field and returns false. */
+bool query_count_or_reply(struct http_request *req, const char *name, long max, long *out);
 
 #endif

@@ -1,6 +1,8 @@
 /* reply.c - replies and checks every tenant-service handler shares. */
 #include "handlers.h"
 
+#include "config.h"
+
 bool tenant_id_param(struct http_request *req, char out[UUID_STR_LEN])
 {
     if (uuid_is_valid(http_param(req, "id"), out))
@@ -77,4 +79,25 @@ void reply_tenant_document(struct http_request *req,
     }
     enum store_status st = fetch(id, &doc);
     reply_store_result(req, st, doc);
+}
+
+void reply_notif_read(struct http_request *req, enum notif_status st, struct notif_result *r)
+{
+    if (st != NOTIF_OK) {
+        reply_upstream_failure(req, st, r);
+    } else {
+        http_reply_json(req, 200, r->json);
+        r->json = NULL;
+    }
+    notif_result_free(r);
+}
+
+bool query_count_or_reply(struct http_request *req, const char *name, long max, long *out)
+{
+    const char *s = http_query(req, name);
+    if (!s || cfg_parse_long(s, 1, max, out))
+        return true;
+    http_reply_field_error(req, 422, "validation_error", name,
+                           "%s must be an integer from 1 to %ld", name, max);
+    return false;
 }

@@ -2,7 +2,6 @@
  * for the owner's card (issue 21), from notification-service, which owns the messages:
  * GET /api/v1/tenants/{id}/orders lists them, POST .../messages/{message_id}/resend sends
  * one again, maybe to a corrected phone or email. */
-#include "config.h"
 #include "handlers.h"
 #include "log.h"
 
@@ -33,25 +32,11 @@ void handle_tenant_orders(struct http_request *req)
     long limit = ORDERS_DEFAULT_LIMIT;
     struct notif_result r = {0};
 
-    if (!tenant_allowed(req, false, id))
+    if (!tenant_allowed(req, false, id) ||
+        !query_count_or_reply(req, "limit", ORDERS_MAX_LIMIT, &limit) ||
+        !tenant_exists_or_reply(req, id))
         return;
-    const char *s = http_query(req, "limit");
-    if (s && !cfg_parse_long(s, 1, ORDERS_MAX_LIMIT, &limit)) {
-        http_reply_field_error(req, 422, "validation_error", "limit",
-                               "limit must be an integer from 1 to %d", ORDERS_MAX_LIMIT);
-        return;
-    }
-    if (!tenant_exists_or_reply(req, id))
-        return;
-    enum notif_status ns = notif_orders(id, limit, &r);
-    if (ns != NOTIF_OK) {
-        reply_upstream_failure(req, ns, &r);
-        goto out;
-    }
-    http_reply_json(req, 200, r.json);
-    r.json = NULL;
-out:
-    notif_result_free(&r);
+    reply_notif_read(req, notif_orders(id, limit, &r), &r);
 }
 
 /* POST /api/v1/tenants/{id}/messages/{message_id}/resend: notification-service's answer
