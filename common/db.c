@@ -31,6 +31,7 @@ struct db_thread {
         int64_t replan_at_ms, replan_after_ms; /* replan statements only */
     } prepared[DB_MAX_PREPARED];
     size_t nprepared;
+    bool background; /* leaves the spare to request threads */
     int64_t last_fail_ms;
     char sqlstate[6];
     char constraint[64];
@@ -130,6 +131,35 @@ void db_thread_close(void)
     tls.in_tx = false;
 }
 
+void db_thread_pass_on(void)
+{
+    PGconn *conn = tls.conn;
+    tls.conn = NULL;
+    tls.nprepared = 0;
+    if (!conn || tls.in_tx || PQstatus(conn) != CONNECTION_OK) {
+        tls.in_tx = false;
+        PQfinish(conn);
+        return;
+    }
+    /* The next thread knows nothing of this one's statements: it would prepare them again
+     * under the same names. */
+    PGresult *res = PQexec(conn, "DEALLOCATE ALL");
+    bool clean = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    pthread_mutex_lock(&spare_lock);
+    if (clean && !spare_conn) {
+        spare_conn = conn;
+        conn = NULL;
+    }
+    pthread_mutex_unlock(&spare_lock);
+    PQfinish(conn);
+}
+
+void db_thread_background(void)
+{
+    tls.background = true;
+}
+
 /* Returns this thread's live connection, (re)connecting when needed, or NULL. */
 static PGconn *thread_conn(void)
 {
@@ -142,7 +172,7 @@ static PGconn *thread_conn(void)
         set_error("08006", NULL, "database unavailable (retrying shortly)");
         return NULL;
     }
-    tls.conn = take_spare();
+    tls.conn = tls.background ? NULL : take_spare();
     if (!tls.conn)
         tls.conn = db_connect_raw();
     if (!tls.conn) {

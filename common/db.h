@@ -77,6 +77,16 @@ int db_listen_drain(PGconn *c);
 /* Closes this thread's connection (call when a thread ends). */
 void db_thread_close(void);
 
+/* Hands this thread's connection on as the spare (its prepared statements dropped) for
+ * the next thread that needs one, instead of closing it: a start-up thread's work done,
+ * the first request uses its connection rather than opening one. */
+void db_thread_pass_on(void);
+
+/* Marks the calling thread as a background one: it opens its own connection and leaves
+ * the spare to a thread that serves requests, so that a new instance's first request
+ * (its load balancer's /ready) does not wait for a connection to be made. */
+void db_thread_background(void);
+
 /* Closes the connection db_migrate() left for the first thread that needs one, if no
  * thread took it. Call at exit. */
 void db_cleanup(void);

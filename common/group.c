@@ -63,6 +63,7 @@ static void run(struct group *g, struct group_item **items, size_t n)
 static void *group_thread(void *arg)
 {
     struct group *g = arg;
+    db_thread_background();
     struct group_item **batch = xcalloc((size_t)g->cfg->max_items, sizeof(*batch));
     pthread_mutex_lock(&g->lock);
     for (;;) {

@@ -43,6 +43,7 @@ static bool nap(struct periodic *p, long ms)
 static void *run(void *arg)
 {
     struct periodic *p = arg;
+    db_thread_background();
     for (long wait = p->first_ms; nap(p, wait); wait = p->interval_ms)
         p->job(p->arg);
     db_thread_close();

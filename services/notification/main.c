@@ -207,7 +207,6 @@ int main(int argc, char **argv)
     }
     if (!callbacks_switch(&app.cfg))
         return 1;
-    db_thread_close(); /* the main thread serves nothing: its connection would sit idle */
 
     struct http_server_config http = daemon_http_server(
         &app.cfg.http, &app.cfg.auth, notification_routes, notification_routes_count, &app);
@@ -261,6 +260,7 @@ int main(int argc, char **argv)
         tenant_settings_free(app.settings);
         return 1;
     }
+    db_thread_pass_on(); /* the main thread's work is done: a request uses its connection */
     log_info("listening\taddress=%s port=%u version=%s", app.cfg.http.bind_address,
              http_server_port(srv), VERSION);
 

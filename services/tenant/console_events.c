@@ -20,6 +20,7 @@
 
 #include "alloc.h"
 #include "console_auth.h"
+#include "db.h"
 #include "handlers.h"
 #include "log.h"
 #include "metrics.h"
@@ -240,6 +241,7 @@ static void wait_until(int64_t deadline_ms)
 static void *hub_run(void *arg)
 {
     (void)arg;
+    db_thread_background();
     int64_t next_beat = monotonic_ms() + CONSOLE_EVENTS_HEARTBEAT_MS;
     bool down_logged = false;
     pthread_mutex_lock(&hub.lock);

@@ -25,6 +25,7 @@ static struct {
 static void *listen_run(void *arg)
 {
     (void)arg;
+    db_thread_background();
     PGconn *conn = NULL;
     int64_t retry_at = 0;
     bool down_logged = false;

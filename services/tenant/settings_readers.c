@@ -108,6 +108,7 @@ static bool reader_round(struct reader_state *r)
 static void *reader_run(void *arg)
 {
     (void)arg;
+    db_thread_background();
     struct reader_state r = {0};
     PGconn *listen = NULL;
     int64_t listen_at = 0, round_at = 0;

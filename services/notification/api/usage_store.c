@@ -62,9 +62,12 @@ static const struct db_stmt st_card_replace = {
     7,
 };
 
+/* The zone is known when the expression the months are computed with accepts it (22023
+ * otherwise). pg_timezone_names would read every zone file: tens of milliseconds of a
+ * start-up. */
 static const struct db_stmt st_timezone_known = {
     "usage_timezone_known",
-    "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1)",
+    "SELECT (now() AT TIME ZONE $1) IS NOT NULL",
     1,
 };
 
@@ -171,5 +174,7 @@ enum db_status usage_store_timezone_known(const char *tz, bool *known)
     if (st == DB_OK)
         *known = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
+    if (st == DB_ERROR && strcmp(db_error_sqlstate(), "22023") == 0)
+        return DB_OK; /* "time zone ... not recognized" */
     return st;
 }

@@ -436,6 +436,7 @@ static void leave(struct owners *o)
 static void *keeper_run(void *arg)
 {
     struct owners *o = arg;
+    db_thread_background();
     int64_t last_nudged = 0;
     for (;;) {
         int64_t now = monotonic_ms();

@@ -91,6 +91,7 @@ static void notifier_wait(int64_t next_ms)
 static void *notifier_main(void *arg)
 {
     (void)arg;
+    db_thread_background();
     int64_t next_ms = 0;
     while (!atomic_load(&notifier_stopping)) {
         notifier_wait(next_ms);

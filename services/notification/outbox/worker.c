@@ -279,6 +279,7 @@ static void write_results(struct worker *w, int64_t now)
 static void *writer_run(void *arg)
 {
     struct worker *w = arg;
+    db_thread_background();
     int64_t deadline = NEVER;
     for (;;) {
         int64_t now = monotonic_ms();
@@ -985,6 +986,7 @@ static void wait_for_work(struct worker *w, int64_t now)
 static void *claimer_run(void *arg)
 {
     struct worker *w = arg;
+    db_thread_background();
     w->claim_due = true;
     wakeup_attach(true);
     while (!atomic_load(&w->stop) && !shutdown_requested()) {
