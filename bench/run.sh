@@ -136,6 +136,12 @@ settle() {
     psql_t "$NOTIFICATION_DATABASE_URL" -c "VACUUM ANALYZE"
     psql_t "$pg_admin" -c "CHECKPOINT"
 }
+# closed_ratio FILE: p99 over the median of the latencies in FILE (one per line), "%.2f".
+closed_ratio() {
+    sort -g "$1" | awk '{a[NR] = $1} END {
+        p50 = NR ? a[int((NR - 1) * 0.5) + 1] : 0; p99 = NR ? a[int((NR - 1) * 0.99) + 1] : 0
+        printf "%.2f\n", (p50 > 0 ? p99 / p50 : 0) }'
+}
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 ms_now() { date +%s%3N; }
 
@@ -188,14 +194,20 @@ settle
 # Warm-up: every HTTP thread makes its database connection and prepares its statements
 # (a new connection costs a server process start) before anything is measured.
 BENCH_IDS=$dir/tenant_ids BENCH_TOKEN=$SERVICE wrk -t2 -c"$clients" -d2s -s bench/settings.lua "$TS" >/dev/null
-ceiling=() ours=() p99=() closed_p50=() closed_p99=()
+ceiling=() ours=() p99=() closed_p50=() closed_p99=() pg_ratio=() health_ratio=()
 for _ in $(seq 1 "$runs"); do
-    ceiling+=("$(pgbench -n -S -c "$clients" -j 2 -T "$secs" "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench" 2>/dev/null | awk '/^tps/ {print $3; exit}')")
+    logdir=$(mktemp -d "$dir/pgbench-log.XXXXXX")
+    ceiling+=("$(cd "$logdir" && pgbench -n -S -c "$clients" -j 2 -T "$secs" -l --sampling-rate 0.1 "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench" 2>/dev/null | awk '/^tps/ {print $3; exit}')")
+    pg_ratio+=("$(closed_ratio <(cat "$logdir"/pgbench_log* | awk '{print $3 / 1000}'))")
+    rm -rf "$logdir"
     r=$(BENCH_IDS=$dir/tenant_ids BENCH_TOKEN=$SERVICE wrk -t2 -c"$clients" -d"${secs}s" --latency -s bench/settings.lua "$TS")
     grep -q 'Non-2xx' <<<"$r" && { note "$r"; note "bench: settings reads failed"; exit 1; }
     ours+=("$(awk '/^Requests\/sec/ {print $2}' <<<"$r")")
     closed_p50+=("$(wrk_ms 50 <<<"$r")")
     closed_p99+=("$(wrk_ms 99 <<<"$r")")
+    # The floor of the ratio: the same server and client on /health, which does no work.
+    r=$(wrk -t2 -c"$clients" -d"${secs}s" --latency "$TS/health")
+    health_ratio+=("$(awk -v a="$(wrk_ms 99 <<<"$r")" -v b="$(wrk_ms 50 <<<"$r")" 'BEGIN {printf "%.2f\n", (b > 0 ? a / b : 0)}')")
 done
 ceiling_p99=() floor_p99=()
 for _ in $(seq 1 "$runs"); do
@@ -217,6 +229,8 @@ figure settings_p99_ms_at_2000rps "$(printf '%s\n' "${p99[@]}" | median)"
 # Under the closed loop of the throughput runs: each run's p99 over its own median.
 figure settings_closed_p50_ms "$(printf '%s\n' "${closed_p50[@]}" | median)"
 figure settings_closed_p99_ms "$(printf '%s\n' "${closed_p99[@]}" | median)"
+figure settings_pgbench_closed_p99_over_p50 "$(printf '%s\n' "${pg_ratio[@]}" | median)"
+figure health_closed_p99_over_p50 "$(printf '%s\n' "${health_ratio[@]}" | median)"
 figure settings_closed_p99_over_p50 "$(paste -d' ' <(printf '%s\n' "${closed_p99[@]}") <(printf '%s\n' "${closed_p50[@]}") | awk '{printf "%.2f\n", ($2 > 0 ? $1 / $2 : 0)}' | median)"
 fi
 
