@@ -54,7 +54,7 @@ static void sender_stop(void)
 /* A fresh supplier number nobody has messaged in this run. */
 static void fresh_phone(char out[16])
 {
-    snprintf(out, 16, "+3460021%04d", 100 + next_phone++);
+    snprintf(out, 16, "+3460021%04u", (100u + (unsigned)next_phone++) % 10000u);
 }
 
 /* Posts an order of tenant to phone as the order service; writes its event and message
