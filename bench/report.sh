@@ -61,7 +61,8 @@ Everything above is \`make bench\`. The pieces, for a rerun by hand:
 
 - ceiling 1: \`pgbench -n -S -c $clients -j 2 -T $secs\` on a \`pgbench -i -s 10\` database;
   ours: \`wrk -t2 -c$clients -d${secs}s --latency -s bench/settings.lua\` with a service token
-  (p99 / median: wrk's distribution of each run, the median of the runs' ratios);
+  (p99 / median: wrk's distribution of each run, the median of the runs' ratios; beside
+  it pgbench's, from \`-l --sampling-rate 0.1\`, and wrk's on \`/health\`);
   p99: \`build/loadgen --rate 2000 --warmup 1 --ids <10,000 tenant ids>\`.
 - ceiling 2: \`pgbench -n -f bench/po_insert.sql -c $clients -j 2 -T $secs\` (the intake's
   row, same table and indexes); ours: \`wrk ... -s bench/intake.lua\`; messages per
