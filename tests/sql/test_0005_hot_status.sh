@@ -2,7 +2,9 @@
 # Tests migration 0005 of migrations/notification: existing rows get the new meaning of
 # next_attempt_at (set only while queued or sending; a sending row's is its lease's
 # end), no index of whatsapp_messages uses status any more, the CHECK keeps the two
-# columns agreeing, and a status change is a HOT update (no new index entries).
+# columns agreeing, and a status change is a HOT update (no new index entries), after
+# 0005 and after every later migration (an index on a column a status change sets would
+# quietly end it).
 # Works in a scratch database on the test cluster ($TEST_PG_DIR, started when needed).
 # Output: TAP.
 set -uo pipefail
@@ -64,3 +66,24 @@ SQL
 )
 [ "$got" = "3/3" ] && ok "delivered and read are HOT updates" ||
     not_ok "delivered and read are HOT updates" "updates/HOT: $got (want 3/3)"
+
+# Every later migration applied: still HOT (0019 undid 0008's index on updated_at).
+for f in "$ROOT"/migrations/notification/*.sql; do
+    migration=$(basename "$f")
+    [[ "${migration%%_*}" > 0005 ]] && apply "$f"
+done
+sql "UPDATE whatsapp_messages SET status = 'sent', delivered_at = NULL, read_at = NULL
+     WHERE status = 'read'" >/dev/null
+got=$(psql -X -q -At -v ON_ERROR_STOP=1 "$URL" 2>&1 <<'SQL'
+BEGIN;
+UPDATE whatsapp_messages SET status = 'delivered', delivered_at = now(), updated_at = now()
+ WHERE status = 'sent';
+UPDATE whatsapp_messages SET status = 'read', read_at = now(), updated_at = now()
+ WHERE status = 'delivered';
+SELECT n_tup_upd || '/' || n_tup_hot_upd FROM pg_stat_xact_user_tables
+ WHERE relname = 'whatsapp_messages';
+COMMIT;
+SQL
+)
+[ "$got" = "6/6" ] && ok "with every migration applied, delivered and read are still HOT updates" ||
+    not_ok "with every migration applied, delivered and read are still HOT updates" "updates/HOT: $got (want 6/6)"

@@ -232,11 +232,12 @@ static const struct db_stmt st_pending_resolve = {
 
 /* ---------- opt-outs ---------- */
 
-/* The phone a business-scoped user id was last seen with in a status. */
+/* The phone a business-scoped user id was last seen with: its newest message's (by
+ * created_at: an index on updated_at would make every status change a non-HOT update). */
 static const struct db_stmt st_user_phone = {
     "api_user_phone",
     "SELECT recipient_phone FROM whatsapp_messages WHERE recipient_user_id = $1"
-    " ORDER BY updated_at DESC LIMIT 1",
+    " ORDER BY created_at DESC LIMIT 1",
     1,
 };
 
