@@ -11,8 +11,9 @@ cd "$root"
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 runs=3
-secs=6
-[ "$quick" = 1 ] && { runs=1; secs=4; }
+secs=6      # each closed-loop run
+rate_secs=4 # each constant-rate run, after its warm-up
+[ "$quick" = 1 ] && { runs=1; secs=4; rate_secs=3; }
 bin=$root/build
 dir=$root/.run/bench
 pgdir=$dir/pg
@@ -115,7 +116,7 @@ pgbench_pcts() {
     local rate=$1 logdir
     shift
     logdir=$(mktemp -d "$dir/pgbench-log.XXXXXX")
-    (cd "$logdir" && pgbench -n -R "$rate" -T "$((warmup + secs))" -l "$@" >/dev/null 2>&1) || true
+    (cd "$logdir" && pgbench -n -R "$rate" -T "$((warmup + rate_secs))" -l "$@" >/dev/null 2>&1) || true
     # fields: client, transaction, time us, script, end epoch s, end us, schedule lag us
     cat "$logdir"/pgbench_log* |
         awk '{ printf "%.6f %.3f\n", $5 + $6 / 1e6 - ($3 + $7) / 1e6, ($3 + $7) / 1000 }' | sort -g |
@@ -213,10 +214,10 @@ ceiling_p99=() floor_p99=()
 for _ in $(seq 1 "$runs"); do
     ceiling_p99+=("$(pgbench_pcts 2000 -S -c "$clients" -j 2 "postgresql://postgres@127.0.0.1:$PG_PORT/pgbench" | awk '{print $2}')")
     # The floor: the same service, client and rate on /health, which does no work.
-    r=$(build/loadgen --url "$TS/health" --rate 2000 --warmup "$warmup" --duration "$secs" --connections 64)
+    r=$(build/loadgen --url "$TS/health" --rate 2000 --warmup "$warmup" --duration "$rate_secs" --connections 64)
     floor_p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
     r=$(build/loadgen --url "$TS/api/v1/tenants/{id}/settings/notifications" --ids "$dir/tenant_ids" \
-        --header "Authorization: Bearer $SERVICE" --rate 2000 --warmup "$warmup" --duration "$secs" --connections 64 \
+        --header "Authorization: Bearer $SERVICE" --rate 2000 --warmup "$warmup" --duration "$rate_secs" --connections 64 \
         --log "$dir/loadgen-settings.log")
     note "  loadgen: $r"
     p99+=("$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$r")")
@@ -272,7 +273,7 @@ for _ in $(seq 1 "$runs"); do
     ceiling_p50+=("$c50")
     ceiling_p99+=("$c99")
     r=$(build/loadgen --url "$NS/api/v1/notifications/purchase-orders" --method POST --body "$body" \
-        --header "Authorization: Bearer $SERVICE" --rate 1000 --warmup "$warmup" --duration "$secs" --connections 64 \
+        --header "Authorization: Bearer $SERVICE" --rate 1000 --warmup "$warmup" --duration "$rate_secs" --connections 64 \
         --log "$dir/loadgen-intake.log")
     note "  loadgen: $r"
     p50+=("$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$r")")

@@ -9,7 +9,7 @@
 # (c) one number offered twice its limit, 80 msg/s through each of two instances: the rate
 # it sustains (its owner alone sends: at most 80 in any second, no 130429).
 
-scale_secs=${SCALE_SECS:-15}
+scale_secs=${SCALE_SECS:-10}
 [ "$quick" = 1 ] && scale_secs=8
 ns2_port=$(free_port)
 NS2=http://127.0.0.1:$ns2_port
