@@ -6,7 +6,7 @@
 # every message), and both a quota and a messaging limit. The figure is each way's
 # messages/s to Graph's acceptance, and the ratio of the last two to the first.
 
-drain_msgs=${DRAIN_MSGS:-10000}
+drain_msgs=${DRAIN_MSGS:-8000}
 [ "$quick" = 1 ] && drain_msgs=5000
 
 # drain_run WAY: sets drain_rate to the messages/s of one drain.

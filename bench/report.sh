@@ -81,8 +81,8 @@ Everything above is \`make bench\`. The pieces, for a rerun by hand:
   Private_Dirty\` of \`smaps_rollup\`; the floor is \`build/rss-floor\` (the services'
   libraries initialised, nothing else); start-to-ready: start to the first 200 from
   \`/ready\`, polled every 5 ms.
-- 6: \`wrk -t2 -c64 -d${secs}s -s bench/graph-sim.lua\` with limits off.
-- 7 (bench/drain.sh): ${DRAIN_MSGS:-10000} queued orders of 40 tenants drained by one instance through
+- 6: \`wrk -t2 -c64 -d${short_secs}s -s bench/graph-sim.lua\` with limits off.
+- 7 (bench/drain.sh): ${DRAIN_MSGS:-8000} queued orders of 40 tenants drained by one instance through
   graph-sim, limits off; rounds alternate; rate = accepted / time from its start.
 - 8 (bench/scale.sh): \`build/loadgen\` to each instance at half the rate; rate = rows read
   / (last \`sent_at\` - first); fail-over: the survivor's \`whatsapp_sender_numbers_owned\`
