@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jwt.h>
@@ -327,12 +328,70 @@ bool h_wrapped(void)
     return w && *w;
 }
 
+/* The inode of the socket listening on port (any address), 0 when none. */
+static unsigned long listener_inode(unsigned port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    if (!f)
+        return 0;
+    char line[512];
+    unsigned long inode = 0;
+    /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode; the first line names them */
+    bool header = fgets(line, sizeof line, f) != NULL;
+    while (header && !inode && fgets(line, sizeof line, f)) {
+        unsigned local_port, state;
+        unsigned long ino;
+        if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x %*u %*u %lu", &local_port,
+                   &state, &ino) == 3 &&
+            local_port == port && state == 0x0A /* LISTEN */)
+            inode = ino;
+    }
+    fclose(f);
+    return inode;
+}
+
+/* True when process pid holds the socket listening on port. */
+static bool holds_listener(pid_t pid, unsigned port)
+{
+    unsigned long inode = listener_inode(port);
+    if (!inode)
+        return false;
+    char want[48], dir[48];
+    snprintf(want, sizeof want, "socket:[%lu]", inode);
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(dir);
+    bool held = false;
+    for (struct dirent *e = d ? readdir(d) : NULL; e && !held; e = readdir(d)) {
+        char path[320], target[64];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ssize_t n = readlink(path, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            held = strcmp(target, want) == 0;
+        }
+    }
+    if (d)
+        closedir(d);
+    return held;
+}
+
+struct ready_probe {
+    const char *url;
+    pid_t pid;
+    unsigned port;
+    bool foreign; /* another process answered on the port: ours can never listen there */
+};
+
 static bool ready_cond(void *arg)
 {
-    const char *url = arg;
-    struct h_resp r = h_get(url, NULL);
+    struct ready_probe *probe = arg;
+    struct h_resp r = h_get(probe->url, NULL);
     bool ok = r.status == 200;
     h_resp_free(&r);
+    /* A port chosen free can be taken by another suite's daemon before ours binds it
+     * (seconds, under valgrind): that daemon's 200 is not ours. */
+    if (ok && !holds_listener(probe->pid, probe->port))
+        probe->foreign = true;
     return ok;
 }
 
@@ -350,6 +409,10 @@ void h_child_setup(const char *log_path)
     }
 }
 
+enum start_result { START_READY, START_FAILED, START_PORT_TAKEN };
+static enum start_result start_once(struct h_proc *p, const char *binary, const char *port_var,
+                                    const char *const *env, const char *ready_path);
+
 bool h_start(struct h_proc *p, const char *binary, const char *port_var, const char *const *env,
              const char *ready_path)
 {
@@ -361,8 +424,24 @@ bool h_start(struct h_proc *p, const char *binary, const char *port_var, const c
         if (strncmp(env[i], port_var, plen) == 0 && env[i][plen] == '=')
             p->port = (unsigned)strtoul(env[i] + plen + 1, NULL, 10);
     }
-    if (!p->port)
+    bool chosen = p->port != 0;
+    if (!chosen)
         p->port = h_free_port();
+    for (int attempt = 1;; attempt++) {
+        enum start_result r = start_once(p, binary, port_var, env, ready_path);
+        if (r != START_PORT_TAKEN)
+            return r == START_READY;
+        fprintf(stderr, "harness: %s: port %u was taken by another process\n", binary, p->port);
+        if (chosen || attempt == 5)
+            return false;
+        p->port = h_free_port();
+    }
+}
+
+/* Starts binary on p->port and waits for it to be ready there. */
+static enum start_result start_once(struct h_proc *p, const char *binary, const char *port_var,
+                                    const char *const *env, const char *ready_path)
+{
     snprintf(p->name, sizeof p->name, "%s", binary);
     snprintf(p->url, sizeof p->url, "http://127.0.0.1:%u", p->port);
     mkdir(".run", 0755);
@@ -374,7 +453,7 @@ bool h_start(struct h_proc *p, const char *binary, const char *port_var, const c
     snprintf(path, sizeof path, "%s/%s", bin_dir(), binary);
     pid_t pid = fork();
     if (pid < 0)
-        return false;
+        return START_FAILED;
     if (pid == 0) {
         h_child_setup(p->log_path);
         char portval[16];
@@ -405,9 +484,13 @@ bool h_start(struct h_proc *p, const char *binary, const char *port_var, const c
         _exit(127);
     }
     p->pid = pid;
-    char *url = h_url(p->url, "%s", ready_path);
-    bool up = h_wait_until(ready_cond, url, h_wrapped() ? 120000 : 15000);
-    free(url);
+    struct ready_probe probe = {h_url(p->url, "%s", ready_path), pid, p->port, false};
+    bool up = h_wait_until(ready_cond, &probe, h_wrapped() ? 120000 : 15000);
+    free((char *)probe.url);
+    if (up && probe.foreign) {
+        h_kill(p, SIGKILL);
+        return START_PORT_TAKEN;
+    }
     if (!up) {
         fprintf(stderr, "harness: %s did not become ready; log: %s\n", binary, p->log_path);
         h_kill(p, SIGKILL);
@@ -420,7 +503,7 @@ bool h_start(struct h_proc *p, const char *binary, const char *port_var, const c
         if (f)
             fclose(f);
     }
-    return up;
+    return up ? START_READY : START_FAILED;
 }
 
 int h_stop(struct h_proc *p)
