@@ -30,7 +30,10 @@ find "$logs/responses" -name '*.jsonl' -mmin +1440 -delete 2>/dev/null
 # those (a concurrent run has a mark of its own).
 export LOG_HYGIENE_SINCE=$logs/.run-start-$$
 touch "$LOG_HYGIENE_SINCE"
-trap 'rm -f "$LOG_HYGIENE_SINCE" "$results"' EXIT
+# The ports the integration harness hands out, one file each: a port once per run.
+export H_PORTS_DIR=$PWD/.run/ports-$$
+mkdir -p "$H_PORTS_DIR"
+trap 'rm -rf "$LOG_HYGIENE_SINCE" "$results" "$H_PORTS_DIR"' EXIT
 
 # Each suite's counts, one line "NAME PASSED FAILED" (lanes append from two processes).
 results=$logs/.results-$$
@@ -93,7 +96,7 @@ run_suite() {
 pg_was_up=0
 scripts/pg.sh status "$TEST_PG_DIR" 2>/dev/null && pg_was_up=1
 stop_test_pg() {
-    rm -f "$LOG_HYGIENE_SINCE" "$results"
+    rm -rf "$LOG_HYGIENE_SINCE" "$results" "$H_PORTS_DIR"
     if [ "$pg_was_up" = 0 ] && [ "${KEEP_TEST_PG:-0}" != 1 ]; then
         scripts/pg.sh stop "$TEST_PG_DIR"
     fi

@@ -232,6 +232,23 @@ static unsigned ephemeral_first(void)
     return first;
 }
 
+/* Suites run side by side and a daemon binds its port seconds after the port was found
+ * free: each port is handed out once per test run, by a file created exclusively in
+ * $H_PORTS_DIR (tests/run.sh makes one per run and removes it at the end). */
+static bool reserve_port(unsigned port)
+{
+    const char *dir = getenv("H_PORTS_DIR");
+    if (!dir || !*dir)
+        return true; /* a suite run by hand: the bind check alone */
+    char path[512];
+    snprintf(path, sizeof path, "%s/%u", dir, port);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return errno != EEXIST; /* no folder to write in: the bind check alone */
+    close(fd);
+    return true;
+}
+
 unsigned h_free_port(void)
 {
     /* A random port that binds now (port 0 would give neighbours to processes asking in
@@ -252,7 +269,7 @@ unsigned h_free_port(void)
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
         close(fd);
-        if (ok)
+        if (ok && reserve_port(port))
             return port;
     }
     return 0;
