@@ -104,6 +104,18 @@ PGconn *db_connect_raw(void)
     return conn;
 }
 
+/* Makes conn the spare when it may be one and there is none yet; otherwise closes it. */
+static void spare_or_close(PGconn *conn, bool may_be_spare)
+{
+    pthread_mutex_lock(&spare_lock);
+    if (may_be_spare && !spare_conn) {
+        spare_conn = conn;
+        conn = NULL;
+    }
+    pthread_mutex_unlock(&spare_lock);
+    PQfinish(conn);
+}
+
 /* Takes the spare connection when there is a live one. */
 static PGconn *take_spare(void)
 {
@@ -146,13 +158,7 @@ void db_thread_pass_on(void)
     PGresult *res = PQexec(conn, "DEALLOCATE ALL");
     bool clean = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
-    pthread_mutex_lock(&spare_lock);
-    if (clean && !spare_conn) {
-        spare_conn = conn;
-        conn = NULL;
-    }
-    pthread_mutex_unlock(&spare_lock);
-    PQfinish(conn);
+    spare_or_close(conn, clean);
 }
 
 void db_thread_background(void)
@@ -431,13 +437,7 @@ out:
                        NULL, 0);
     bool unlocked = PQresultStatus(res) == PGRES_TUPLES_OK;
     PQclear(res);
-    pthread_mutex_lock(&spare_lock);
-    if (unlocked && applied >= 0 && !spare_conn) {
-        spare_conn = conn;
-        conn = NULL;
-    }
-    pthread_mutex_unlock(&spare_lock);
-    PQfinish(conn);
+    spare_or_close(conn, unlocked && applied >= 0);
     return applied;
 }
 
