@@ -188,14 +188,16 @@ static void sync_creates_every_language_once(void **state)
 
 /* A bakery writing in Catalan while ca waits for Meta's review: its order waits
  * (template_not_approved, nothing sent, no attempt used) and goes in ca once the review
- * approves it. */
+ * approves it. The review here is the test's own (graph-sim's timer is set far off), so a
+ * slow run cannot see ca approved before the order was looked at. */
 static void an_order_in_a_pending_language_waits_then_goes(void **state)
 {
     (void)state;
     char t[HT_ID_LEN];
     ht_create_tenant(&st.ts, "Forn de la Vila", t);
     hs_settings(&st, t, "{\"whatsapp_enabled\": true, \"whatsapp_default_language\": \"ca\"}");
-    /* ca disappears (deleted at Meta) and is created again: PENDING for 1.5 s */
+    /* ca disappears (deleted at Meta) and is created again: PENDING until approved below */
+    hs_sim(&st, "/_sim/settings", "{\"template_review_ms\":600000}");
     hs_sim(&st, "/_sim/templates", "{\"templates\":[],\"replace\":true}");
     struct h_resp r =
         admin("POST", "/api/v1/admin/whatsapp/templates/sync", "{\"languages\": [\"ca\"]}");
@@ -207,6 +209,12 @@ static void an_order_in_a_pending_language_waits_then_goes(void **state)
     char *attempts = hs_column(&st, id, "attempts");
     assert_string_equal(attempts, "0");
     free(attempts);
+    char *none = sent_language(id);
+    assert_string_equal(none, ""); /* nothing sent while ca waits */
+    free(none);
+    hs_sim(&st, "/_sim/settings", "{\"template_review_ms\":1500}");
+    hs_sim(&st, "/_sim/templates/update",
+           "{\"name\":\"po_notification\",\"language\":\"ca\",\"status\":\"APPROVED\"}");
     if (!h_wait_until(is_sent, id, 15000))
         fail_msg("the order did not go once ca was approved");
     char *lang = sent_language(id);
