@@ -91,11 +91,12 @@ Everything above is \`make bench\`. The pieces, for a rerun by hand:
 
 ## What limits the end-to-end rate
 
-\`perf record -a -g\` over 20 s of 3a's load at N=40, by process: both cores busy;
-PostgreSQL 52% (webhook statuses' UPDATE 17, result writer 13, intake INSERT 9, claim
-8), HTTP threads of intake, webhooks and graph-sim 20%, notification-service's claimer,
-sender and writer 11%, the load generator 11%. The limit is CPU per message, mostly the
-four writes of each row; delivered and read are HOT updates, the claim and sent cannot be.
+\`perf record -a -g\` over 7 s of 3a's load at N=40, by process: both cores busy;
+PostgreSQL 50%, HTTP threads of intake, webhooks and graph-sim 21%, notification-service's
+claimer, sender and writer 13%, the load generator 10%. PostgreSQL's time by statement
+(pg_stat_statements, 12 s): webhook statuses 7.2 s, claim 4.1 s, result writer 4.2 s,
+intake 2.8 s; 30% of it inserts index entries, for the writes that cannot be HOT (insert,
+claim, sent). The limit is CPU per message; delivered and read are HOT.
 MD
 echo
 echo "Benchmark 3a, one run per N (fields: verdict, slowest number msg/s, 130429s, p99 ms, read, not read, duplicates, rows, sends, p50 ms):"
