@@ -1,8 +1,8 @@
 /* retention.c - a periodic thread (common/periodic.h) that deletes old messages batch
  * by batch until none is left (each batch adds its messages to the monthly usage rollup
- * as it deletes them), prunes pending statuses older than a day and old account events,
- * then sleeps. Several instances may run it at once: batches skip rows another instance
- * has locked. */
+ * as it deletes them), prunes pending statuses older than a day, old account events and
+ * the phones of user ids that no kept message named, then sleeps. Several instances may
+ * run it at once: batches skip rows another instance has locked. */
 #include "retention.h"
 
 #include <stdbool.h>
@@ -49,6 +49,11 @@ static bool run_pass(const struct notification_config *cfg)
     if (deleted)
         log_info("retention deleted old account events\tcount=%ld days=%ld", deleted,
                  cfg->retention_days);
+    if (store_user_phones_prune(cfg->retention_days, &deleted) != DB_OK)
+        return false;
+    if (deleted)
+        log_info("retention deleted the phones of users not named since\tcount=%ld days=%ld",
+                 deleted, cfg->retention_days);
     return true;
 }
 

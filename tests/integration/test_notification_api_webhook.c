@@ -633,6 +633,41 @@ static void a_stop_known_only_by_user_id_opts_out_its_phone(void **state)
                                "' AND recipient_phone = '+34612345699'"),
                      1);
 
+    /* The user changes number: a newer message to +34612345698 names the same user id,
+     * then a late status of an older message to +34612345697 names it too. The newest
+     * message's phone is the one a STOP concerns. */
+    char newer[UUID_STR_LEN], older[UUID_STR_LEN], newer_wamid[64], older_wamid[64];
+    uuid_new(newer);
+    uuid_new(older);
+    snprintf(newer_wamid, sizeof newer_wamid, "wamid.%s", newer);
+    snprintf(older_wamid, sizeof older_wamid, "wamid.%s", older);
+    insert_message(newer, TENANT_2, "sent", newer_wamid, PHONE_ID, "+34612345698", "10 seconds");
+    insert_message(older, TENANT_2, "sent", older_wamid, PHONE_ID, "+34612345697", "2 minutes");
+    const char *order[] = {newer_wamid, older_wamid};
+    for (size_t i = 0; i < 2; i++) {
+        char *item = status_item(order[i], "delivered", T0 + 2, NULL);
+        item[strlen(item) - 1] = '\0';
+        char *named = xasprintf("%s, \"recipient_user_id\": \"ES.1502576394655843\"}", item);
+        json_decref(deliver_statuses(named));
+        free(named);
+        free(item);
+    }
+    assert_field(older, "recipient_user_id", "ES.1502576394655843");
+    body = envelope(PHONE_ID, NULL,
+                    "{\"from_user_id\": \"ES.1502576394655843\", \"id\": \"wamid.in-bsuid3\","
+                    " \"timestamp\": \"1750263902\", \"type\": \"text\","
+                    " \"text\": {\"body\": \"STOP\"}}");
+    summary = deliver(body);
+    free(body);
+    assert_int_equal(summary_count(summary, "inbound", "opt_outs"), 1);
+    json_decref(summary);
+    assert_int_equal(count_sql("SELECT count(*) FROM whatsapp_opt_outs WHERE tenant_id = '" TENANT_2
+                               "' AND recipient_phone = '+34612345698'"),
+                     1);
+    assert_int_equal(count_sql("SELECT count(*) FROM whatsapp_opt_outs WHERE tenant_id = '" TENANT_2
+                               "' AND recipient_phone = '+34612345697'"),
+                     0);
+
     /* a user id never seen in a status concerns nobody: ignored, the batch goes on */
     const char *unknown = "{\"from_user_id\": \"ES.999\", \"id\": \"wamid.in-bsuid2\","
                           " \"timestamp\": \"1750263901\", \"type\": \"text\","
@@ -898,7 +933,8 @@ static bool old_rows_gone(void *arg)
                0 &&
            count_sql(
                "SELECT count(*) FROM whatsapp_pending_statuses WHERE wamid = 'wamid.stale'") == 0 &&
-           count_sql("SELECT count(*) FROM whatsapp_account_events WHERE field = 'old'") == 0;
+           count_sql("SELECT count(*) FROM whatsapp_account_events WHERE field = 'old'") == 0 &&
+           count_sql("SELECT count(*) FROM whatsapp_user_phones WHERE user_id = 'ES.old'") == 0;
 }
 
 static void retention_deletes_old_rows_in_batches(void **state)
@@ -931,8 +967,14 @@ static void retention_deletes_old_rows_in_batches(void **state)
     free(h_sql(db_url, "INSERT INTO whatsapp_account_events (field, event_time, received_at,"
                        " value, digest) VALUES ('old', now(), now() - interval '3 days', '{}',"
                        " 'a'), ('young', now(), now(), '{}', 'b')"));
+    /* a user id's phone: kept as long as the message that last named it */
+    free(h_sql(db_url, "INSERT INTO whatsapp_user_phones (user_id, phone, message_created_at)"
+                       " VALUES ('ES.old', '+34612345601', now() - interval '3 days'),"
+                       " ('ES.young', '+34612345602', now())"));
     assert_true(young > 0);
     assert_true(h_wait_until(old_rows_gone, NULL, 10000));
+    assert_int_equal(
+        count_sql("SELECT count(*) FROM whatsapp_user_phones WHERE user_id = 'ES.young'"), 1);
     assert_int_equal(count_sql("SELECT count(*) FROM whatsapp_messages"), young);
     assert_int_equal(
         count_sql("SELECT count(*) FROM whatsapp_pending_statuses WHERE wamid = 'wamid.fresh'"), 1);

@@ -85,3 +85,22 @@ sql "UPDATE whatsapp_messages SET status = 'sent', delivered_at = NULL, read_at 
 got=$(deliver_and_read)
 [ "$got" = "6/6" ] && ok "with every migration applied, delivered and read are still HOT updates" ||
     not_ok "with every migration applied, delivered and read are still HOT updates" "updates/HOT: $got (want 6/6)"
+
+# The first status that names the recipient's user id (BSUID) sets recipient_user_id: HOT
+# as well since 0020 moved the user id's lookup out of whatsapp_messages' indexes.
+sql "UPDATE whatsapp_messages SET status = 'sent', delivered_at = NULL, read_at = NULL,
+            recipient_user_id = NULL
+     WHERE status = 'read'" >/dev/null
+got=$(psql -X -q -At -v ON_ERROR_STOP=1 "$URL" 2>&1 <<'SQL'
+BEGIN;
+UPDATE whatsapp_messages SET status = 'delivered', delivered_at = clock_timestamp(),
+       recipient_user_id = 'ES.' || id, pricing = '{"billable": true}',
+       updated_at = clock_timestamp()
+ WHERE status = 'sent';
+SELECT n_tup_upd || '/' || n_tup_hot_upd FROM pg_stat_xact_user_tables
+ WHERE relname = 'whatsapp_messages';
+COMMIT;
+SQL
+)
+[ "$got" = "3/3" ] && ok "a status that names the user id is a HOT update" ||
+    not_ok "a status that names the user id is a HOT update" "updates/HOT: $got (want 3/3)"

@@ -232,12 +232,11 @@ static const struct db_stmt st_pending_resolve = {
 
 /* ---------- opt-outs ---------- */
 
-/* The phone a business-scoped user id was last seen with: its newest message's (by
- * created_at: an index on updated_at would make every status change a non-HOT update). */
+/* The phone a business-scoped user id was last seen with: its newest message's, kept by
+ * the statuses (migration 0020). */
 static const struct db_stmt st_user_phone = {
     "api_user_phone",
-    "SELECT recipient_phone FROM whatsapp_messages WHERE recipient_user_id = $1"
-    " ORDER BY created_at DESC LIMIT 1",
+    "SELECT phone FROM whatsapp_user_phones WHERE user_id = $1",
     1,
 };
 
@@ -312,6 +311,15 @@ static const struct db_stmt st_account_event_list = {
 static const struct db_stmt st_account_events_prune = {
     "api_account_events_prune",
     "DELETE FROM whatsapp_account_events WHERE received_at < now() - make_interval(days => "
+    "$1::int)",
+    1,
+    .replan = true,
+};
+
+/* A user id's phone is kept as long as the newest message that named it. */
+static const struct db_stmt st_user_phones_prune = {
+    "api_user_phones_prune",
+    "DELETE FROM whatsapp_user_phones WHERE message_created_at < now() - make_interval(days => "
     "$1::int)",
     1,
     .replan = true,
@@ -876,18 +884,29 @@ enum db_status store_account_event_list(const char *field, const char *before_id
     return st;
 }
 
-enum db_status store_account_events_prune(long days, long *deleted)
+/* Runs a DELETE of rows older than days ($1); *deleted is how many it deleted. */
+static enum db_status prune_older(const struct db_stmt *stmt, long days, long *deleted)
 {
     PGresult *res = NULL;
     char d[24];
     snprintf(d, sizeof d, "%ld", days);
     const char *params[] = {d};
     *deleted = 0;
-    enum db_status st = db_exec(&st_account_events_prune, params, &res);
+    enum db_status st = db_exec(stmt, params, &res);
     if (st == DB_OK)
         *deleted = strtol(PQcmdTuples(res), NULL, 10);
     PQclear(res);
     return st;
+}
+
+enum db_status store_account_events_prune(long days, long *deleted)
+{
+    return prune_older(&st_account_events_prune, days, deleted);
+}
+
+enum db_status store_user_phones_prune(long days, long *deleted)
+{
+    return prune_older(&st_user_phones_prune, days, deleted);
 }
 
 enum db_status store_messaging_limit_report(long limit, const char *source, bool *changed)

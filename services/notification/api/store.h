@@ -195,6 +195,9 @@ enum db_status store_account_event_list(const char *field, const char *before_id
 /* Deletes account events received more than days ago. */
 enum db_status store_account_events_prune(long days, long *deleted)
     __attribute__((warn_unused_result));
+/* Deletes the user ids' phones (migration 0020) last named by a message older than days. */
+enum db_status store_user_phones_prune(long days, long *deleted)
+    __attribute__((warn_unused_result));
 
 /* Records the business portfolio's messaging limit as Meta reported it (0: unlimited)
  * for every instance's outbox (migration 0013); *changed tells whether it differs from

@@ -7,7 +7,9 @@
 
 /* Applies the events of the CTE "ev" (wamid, status, ts, error_code, error_message,
  * callback_id, ord) and leaves the CTEs "matched" (each event with its message_id or
- * NULL) and "upd" (one row, n = its events, per message that changed).
+ * NULL) and "upd" (one row, n = its events, per message that changed). A message that
+ * learns its recipient's user id also records it as that user's phone ("users",
+ * whatsapp_user_phones of migration 0020: the newest message that named the user wins).
  *
  * The messages are locked in id order first (FOR UPDATE returns their latest version,
  * and nobody can change them until the commit), so the next status is computed once,
@@ -46,11 +48,12 @@
     "  FROM matched WHERE message_id IS NOT NULL GROUP BY message_id),"                            \
     " locked AS ("                                                                                 \
     "  SELECT m.id, m.status, m.wamid, m.sent_at, m.delivered_at, m.read_at, m.pricing,"           \
-    "   m.recipient_user_id"                                                                       \
+    "   m.recipient_user_id, m.recipient_phone, m.created_at"                                      \
     "  FROM whatsapp_messages m WHERE m.id = ANY (ARRAY(SELECT message_id FROM agg))"              \
     "  ORDER BY m.id FOR UPDATE),"                                                                 \
     " merged AS MATERIALIZED ("                                                                    \
     "  SELECT a.*, l.status AS was, whatsapp_status_merge(l.status, a.best) AS mid,"               \
+    "   l.recipient_user_id AS had_user, l.recipient_phone AS phone, l.created_at,"                \
     "   (l.wamid IS NULL OR (l.sent_at IS NULL AND a.sent_ts IS NOT NULL)"                         \
     "    OR (l.delivered_at IS NULL AND a.delivered_ts IS NOT NULL)"                               \
     "    OR (l.read_at IS NULL AND a.read_ts IS NOT NULL)"                                         \
@@ -58,6 +61,14 @@
     "    OR (a.user_id IS NOT NULL AND l.recipient_user_id IS DISTINCT FROM a.user_id)) AS fills"  \
     "  FROM locked l JOIN agg a ON a.message_id = l.id"                                            \
     "  WHERE l.status NOT IN ('failed', 'skipped')),"                                              \
+    " users AS ("                                                                                  \
+    "  INSERT INTO whatsapp_user_phones (user_id, phone, message_created_at)"                      \
+    "  SELECT DISTINCT ON (c.user_id) c.user_id, c.phone, c.created_at FROM merged c"              \
+    "  WHERE c.user_id IS NOT NULL AND c.user_id IS DISTINCT FROM c.had_user"                      \
+    "  ORDER BY c.user_id, c.created_at DESC"                                                      \
+    "  ON CONFLICT (user_id) DO UPDATE SET phone = EXCLUDED.phone,"                                \
+    "   message_created_at = EXCLUDED.message_created_at"                                          \
+    "  WHERE EXCLUDED.message_created_at >= whatsapp_user_phones.message_created_at),"             \
     " calc AS (SELECT c.*, whatsapp_status_merge(c.mid, c.failed) AS next FROM merged c),"         \
     " upd AS ("                                                                                    \
     "  UPDATE whatsapp_messages m SET status = c.next,"                                            \
