@@ -602,9 +602,46 @@ static void pricing_is_kept_and_never_fails_a_status(void **state)
     free(admin);
 }
 
+#define BSUID "ES.1502576394655843"
+
+/* Delivers a delivered status of wamid that names the recipient's user id BSUID. */
+static void delivered_naming_the_user(const char *wamid, long ts)
+{
+    char *item = status_item(wamid, "delivered", ts, NULL);
+    item[strlen(item) - 1] = '\0';
+    char *named = xasprintf("%s, \"recipient_user_id\": \"" BSUID "\"}", item);
+    json_decref(deliver_statuses(named));
+    free(named);
+    free(item);
+}
+
+/* Delivers a STOP from a user known only by user_id; returns the webhook's summary. */
+static json_t *stop_from_user_id(const char *user_id, const char *message_id, long ts)
+{
+    char *stop = xasprintf("{\"from_user_id\": \"%s\", \"id\": \"%s\", \"timestamp\": \"%ld\","
+                           " \"type\": \"text\", \"text\": {\"body\": \"STOP\"}}",
+                           user_id, message_id, ts);
+    char *body = envelope(PHONE_ID, NULL, stop);
+    json_t *summary = deliver(body);
+    free(body);
+    free(stop);
+    return summary;
+}
+
+static long opted_out(const char *tenant, const char *phone)
+{
+    char *sql = xasprintf("SELECT count(*) FROM whatsapp_opt_outs WHERE tenant_id = '%s' AND "
+                          "recipient_phone = '%s'",
+                          tenant, phone);
+    long n = count_sql(sql);
+    free(sql);
+    return n;
+}
+
 /* A user with a username may be named only by a business-scoped user id (BSUID). The
  * statuses of a message name it (recipient_user_id) and the message keeps it; a STOP
- * that names only the user id then opts out the phone that id was last seen with. */
+ * that names only the user id then opts out the phone of the newest message that named
+ * it. */
 static void a_stop_known_only_by_user_id_opts_out_its_phone(void **state)
 {
     (void)state;
@@ -612,26 +649,14 @@ static void a_stop_known_only_by_user_id_opts_out_its_phone(void **state)
     uuid_new(id);
     snprintf(wamid, sizeof wamid, "wamid.%s", id);
     insert_message(id, TENANT_2, "sent", wamid, PHONE_ID, "+34612345699", "1 minute");
-    char *st = status_item(wamid, "delivered", T0 + 1, NULL);
-    st[strlen(st) - 1] = '\0';
-    char *with_user = xasprintf("%s, \"recipient_user_id\": \"ES.1502576394655843\"}", st);
-    json_decref(deliver_statuses(with_user));
-    free(with_user);
-    free(st);
+    delivered_naming_the_user(wamid, T0 + 1);
     assert_field(id, "status", "delivered");
-    assert_field(id, "recipient_user_id", "ES.1502576394655843");
+    assert_field(id, "recipient_user_id", BSUID);
 
-    const char *stop = "{\"from_user_id\": \"ES.1502576394655843\", \"id\": \"wamid.in-bsuid\","
-                       " \"timestamp\": \"1750263900\", \"type\": \"text\","
-                       " \"text\": {\"body\": \"STOP\"}}";
-    char *body = envelope(PHONE_ID, NULL, stop);
-    json_t *summary = deliver(body);
-    free(body);
+    json_t *summary = stop_from_user_id(BSUID, "wamid.in-bsuid", 1750263900);
     assert_int_equal(summary_count(summary, "inbound", "opt_outs"), 1);
     json_decref(summary);
-    assert_int_equal(count_sql("SELECT count(*) FROM whatsapp_opt_outs WHERE tenant_id = '" TENANT_2
-                               "' AND recipient_phone = '+34612345699'"),
-                     1);
+    assert_int_equal(opted_out(TENANT_2, "+34612345699"), 1);
 
     /* The user changes number: a newer message to +34612345698 names the same user id,
      * then a late status of an older message to +34612345697 names it too. The newest
@@ -643,38 +668,17 @@ static void a_stop_known_only_by_user_id_opts_out_its_phone(void **state)
     snprintf(older_wamid, sizeof older_wamid, "wamid.%s", older);
     insert_message(newer, TENANT_2, "sent", newer_wamid, PHONE_ID, "+34612345698", "10 seconds");
     insert_message(older, TENANT_2, "sent", older_wamid, PHONE_ID, "+34612345697", "2 minutes");
-    const char *order[] = {newer_wamid, older_wamid};
-    for (size_t i = 0; i < 2; i++) {
-        char *item = status_item(order[i], "delivered", T0 + 2, NULL);
-        item[strlen(item) - 1] = '\0';
-        char *named = xasprintf("%s, \"recipient_user_id\": \"ES.1502576394655843\"}", item);
-        json_decref(deliver_statuses(named));
-        free(named);
-        free(item);
-    }
-    assert_field(older, "recipient_user_id", "ES.1502576394655843");
-    body = envelope(PHONE_ID, NULL,
-                    "{\"from_user_id\": \"ES.1502576394655843\", \"id\": \"wamid.in-bsuid3\","
-                    " \"timestamp\": \"1750263902\", \"type\": \"text\","
-                    " \"text\": {\"body\": \"STOP\"}}");
-    summary = deliver(body);
-    free(body);
+    delivered_naming_the_user(newer_wamid, T0 + 2);
+    delivered_naming_the_user(older_wamid, T0 + 2);
+    assert_field(older, "recipient_user_id", BSUID);
+    summary = stop_from_user_id(BSUID, "wamid.in-bsuid3", 1750263902);
     assert_int_equal(summary_count(summary, "inbound", "opt_outs"), 1);
     json_decref(summary);
-    assert_int_equal(count_sql("SELECT count(*) FROM whatsapp_opt_outs WHERE tenant_id = '" TENANT_2
-                               "' AND recipient_phone = '+34612345698'"),
-                     1);
-    assert_int_equal(count_sql("SELECT count(*) FROM whatsapp_opt_outs WHERE tenant_id = '" TENANT_2
-                               "' AND recipient_phone = '+34612345697'"),
-                     0);
+    assert_int_equal(opted_out(TENANT_2, "+34612345698"), 1);
+    assert_int_equal(opted_out(TENANT_2, "+34612345697"), 0);
 
     /* a user id never seen in a status concerns nobody: ignored, the batch goes on */
-    const char *unknown = "{\"from_user_id\": \"ES.999\", \"id\": \"wamid.in-bsuid2\","
-                          " \"timestamp\": \"1750263901\", \"type\": \"text\","
-                          " \"text\": {\"body\": \"STOP\"}}";
-    body = envelope(PHONE_ID, NULL, unknown);
-    summary = deliver(body);
-    free(body);
+    summary = stop_from_user_id("ES.999", "wamid.in-bsuid2", 1750263901);
     assert_int_equal(summary_count(summary, "inbound", "opt_outs"), 0);
     assert_int_equal(summary_count(summary, "inbound", "ignored"), 1);
     json_decref(summary);
@@ -809,16 +813,6 @@ static json_t *say(const char *phone_id, const char *from, const char *type, con
     free(body);
     free(msg);
     return s;
-}
-
-static long opted_out(const char *tenant, const char *phone)
-{
-    char *sql = xasprintf("SELECT count(*) FROM whatsapp_opt_outs WHERE tenant_id = '%s' AND "
-                          "recipient_phone = '%s'",
-                          tenant, phone);
-    long n = count_sql(sql);
-    free(sql);
-    return n;
 }
 
 static void inbound_keywords_opt_out_and_in(void **state)

@@ -52,21 +52,24 @@ out=$(sql "INSERT INTO whatsapp_messages (id, tenant_id, idempotency_key, kind, 
            RETURNING next_attempt_at IS NOT NULL")
 [ "$out" = t ] && ok "a row inserted with the defaults is queued and due" || not_ok "default row" "$out"
 
-# deliver_and_read: moves the sent rows to delivered, then to read, in one transaction,
-# as the webhooks do (each setting updated_at anew); prints "updates/HOT" of it, as
-# PostgreSQL counts them in pg_stat_xact_user_tables.
+# hot_count: runs the statements on stdin in one transaction and prints "updates/HOT" of
+# it, as PostgreSQL counts them in pg_stat_xact_user_tables.
+hot_count() {
+    { echo "BEGIN;"; cat; echo "SELECT n_tup_upd || '/' || n_tup_hot_upd FROM pg_stat_xact_user_tables
+ WHERE relname = 'whatsapp_messages';
+COMMIT;"; } | psql -X -q -At -v ON_ERROR_STOP=1 "$URL" 2>&1
+}
+
+# deliver_and_read: moves the sent rows to delivered, then to read, as the webhooks do
+# (each setting updated_at anew); prints "updates/HOT" of it.
 deliver_and_read() {
-    psql -X -q -At -v ON_ERROR_STOP=1 "$URL" 2>&1 <<'SQL'
-BEGIN;
+    hot_count <<'SQL'
 UPDATE whatsapp_messages SET status = 'delivered', delivered_at = clock_timestamp(),
        updated_at = clock_timestamp()
  WHERE status = 'sent';
 UPDATE whatsapp_messages SET status = 'read', read_at = clock_timestamp(),
        updated_at = clock_timestamp()
  WHERE status = 'delivered';
-SELECT n_tup_upd || '/' || n_tup_hot_upd FROM pg_stat_xact_user_tables
- WHERE relname = 'whatsapp_messages';
-COMMIT;
 SQL
 }
 
@@ -91,15 +94,11 @@ got=$(deliver_and_read)
 sql "UPDATE whatsapp_messages SET status = 'sent', delivered_at = NULL, read_at = NULL,
             recipient_user_id = NULL
      WHERE status = 'read'" >/dev/null
-got=$(psql -X -q -At -v ON_ERROR_STOP=1 "$URL" 2>&1 <<'SQL'
-BEGIN;
+got=$(hot_count <<'SQL'
 UPDATE whatsapp_messages SET status = 'delivered', delivered_at = clock_timestamp(),
        recipient_user_id = 'ES.' || id, pricing = '{"billable": true}',
        updated_at = clock_timestamp()
  WHERE status = 'sent';
-SELECT n_tup_upd || '/' || n_tup_hot_upd FROM pg_stat_xact_user_tables
- WHERE relname = 'whatsapp_messages';
-COMMIT;
 SQL
 )
 [ "$got" = "3/3" ] && ok "a status that names the user id is a HOT update" ||
