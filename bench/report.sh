@@ -91,12 +91,11 @@ Everything above is \`make bench\`. The pieces, for a rerun by hand:
 
 ## What limits the end-to-end rate
 
-\`perf record -a -g\` over 7 s of 3a's load at N=40, by process: both cores busy;
-PostgreSQL 50%, HTTP threads of intake, webhooks and graph-sim 21%, notification-service's
-claimer, sender and writer 13%, the load generator 10%. PostgreSQL's time by statement
-(pg_stat_statements, 12 s): webhook statuses 7.2 s, claim 4.1 s, result writer 4.2 s,
-intake 2.8 s; 30% of it inserts index entries, for the writes that cannot be HOT (insert,
-claim, sent). The limit is CPU per message; delivered and read are HOT.
+\`perf record -a -g\` over 7 s of 3a's load at N=40: both cores busy; PostgreSQL 50%,
+HTTP threads (intake, webhooks, graph-sim) 21%, notification-service's claimer, sender and
+writer 13%, the load generator 10%. PostgreSQL by statement (pg_stat_statements, 12 s):
+webhook statuses 7.2 s, claim 4.1 s, result writer 4.2 s, intake 2.8 s; 30% of its time
+inserts index entries (insert, claim and sent cannot be HOT). The limit is CPU per message.
 MD
 echo
 echo "Benchmark 3a, one run per N (fields: verdict, slowest number msg/s, 130429s, p99 ms, read, not read, duplicates, rows, sends, p50 ms):"
