@@ -1,6 +1,8 @@
 /* db.c - per-thread libpq connections with lazy prepared statements and reconnects. */
 #include "db.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,7 @@
 #define DB_REPLAN_FIRST_MS 1000 /* a replan statement is prepared again after 1 s, */
 #define DB_REPLAN_MAX_MS 64000  /* then after twice as long each time, up to 64 s */
 #define DB_RETRY_INTERVAL_MS 250
+#define DB_CONNECT_TIMEOUT_MS 1000 /* a whole connection handshake, TLS included */
 
 static const char *db_conninfo;
 
@@ -90,11 +93,51 @@ static void log_notice(void *unused, const char *message)
     log_debug("database notice\tmessage=\"%.*s\"", (int)strcspn(message, "\n"), message);
 }
 
+/* Waits until conn's socket is ready for what PQconnectPoll() asked, or deadline_ms
+ * (monotonic) passes. False on timeout or a poll failure. */
+static bool wait_socket(const PGconn *conn, PostgresPollingStatusType want, int64_t deadline_ms)
+{
+    struct pollfd pfd = {
+        .fd = PQsocket(conn),
+        .events = want == PGRES_POLLING_READING ? POLLIN : POLLOUT,
+    };
+    for (;;) {
+        int64_t left = deadline_ms - monotonic_ms();
+        if (left <= 0)
+            return false;
+        int n = poll(&pfd, 1, (int)left);
+        if (n > 0)
+            return true;
+        if (n == 0 || errno != EINTR)
+            return false;
+    }
+}
+
+/* libpq's own connect_timeout is whole seconds, at least 2, and every address of a host
+ * gets one: a server that takes connections into its backlog and never answers (a
+ * postmaster finishing a shutdown, a stalled network) would hold the calling thread, and
+ * every request that thread serves, longer than our answers may take. So the handshake
+ * runs non-blocking, under one deadline for all of it. */
 PGconn *db_connect_raw(void)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {db_conninfo, "3", "bakery-whatsapp", NULL};
-    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *vals[] = {db_conninfo, "bakery-whatsapp", NULL};
+    PGconn *conn = PQconnectStartParams(keys, vals, 1);
+    if (!conn) {
+        set_error("08006", NULL, "out of memory");
+        return NULL;
+    }
+    int64_t deadline = monotonic_ms() + DB_CONNECT_TIMEOUT_MS;
+    PostgresPollingStatusType poll_st = PGRES_POLLING_WRITING;
+    while (PQstatus(conn) != CONNECTION_BAD && poll_st != PGRES_POLLING_OK &&
+           poll_st != PGRES_POLLING_FAILED) {
+        if (!wait_socket(conn, poll_st, deadline)) {
+            set_error("08006", NULL, "connecting took longer than the deadline");
+            PQfinish(conn);
+            return NULL;
+        }
+        poll_st = PQconnectPoll(conn);
+    }
     if (PQstatus(conn) != CONNECTION_OK) {
         set_error("08006", NULL, PQerrorMessage(conn));
         PQfinish(conn);
@@ -184,7 +227,7 @@ static PGconn *thread_conn(void)
     if (!tls.conn) {
         if (!tls.last_fail_ms)
             log_warn("database connection failed\terror=\"%s\"", tls.message);
-        tls.last_fail_ms = now;
+        tls.last_fail_ms = monotonic_ms(); /* the pause counts from the failure */
         return NULL;
     }
     pthread_once(&tls_key_once, make_key);

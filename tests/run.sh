@@ -54,6 +54,23 @@ children_cpu() {
     rm -f "$f"
 }
 
+# Each failing case with why it failed, as far as the output says: cmocka writes its
+# "# file.c:N: error:" lines after the "not ok", node's runner a YAML block with the
+# error and its location. CI shows only this summary, so it must be enough to start from.
+failure_reasons() {
+    awk 'function say(line) { print "  " substr(line, 1, 200); why-- }
+         /^[[:space:]]*(not )?ok [0-9]+|^[[:space:]]*not ok -/ {
+             why = 0; more = 0
+             if ($0 ~ /^[[:space:]]*not ok/ && tolower($0) !~ /#[[:space:]]*skip/) {
+                 print; why = 4
+             }
+             next
+         }
+         why > 0 && more { say($0); more = 0; next }
+         why > 0 && /^[[:space:]]*# / && !/# Subtest:/ { say($0); next }
+         why > 0 && /^[[:space:]]*(error|location):/ { say($0); more = /\|-?$/ }' "$1"
+}
+
 # run_suite NAME COMMAND...: runs it, counts its TAP lines, keeps its output in $logs.
 run_suite() {
     local name=$1
@@ -84,8 +101,7 @@ run_suite() {
         printf '%-44s %4d passed %3d failed %4ds %5ds cpu%s\n' "$name" "$ok" "$notok" \
             $((SECONDS - start)) "$cpu" "$note"
         if [ "$notok" -ne 0 ]; then
-            grep -E '^[[:space:]]*not ok' "$out" | grep -viE '#[[:space:]]*skip' | head -20 |
-                sed 's/^/    /'
+            failure_reasons "$out" | head -40 | sed 's/^/    /'
             echo "    (full output: $out)"
         fi
     } | flock "$results" cat

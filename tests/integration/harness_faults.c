@@ -372,8 +372,11 @@ static bool record(struct hf_load *l, struct slot *sl, CURLcode rc, long status)
     bool again = false;
     pthread_mutex_lock(&l->lock);
     struct hf_load_stats *st = &l->st;
-    if (ms > st->max_ms)
+    if (ms > st->max_ms) {
         st->max_ms = ms;
+        st->max_status = rc == CURLE_OK ? status : 0;
+        st->max_at_s = sl->started - l->t0;
+    }
     if (rc == CURLE_OPERATION_TIMEDOUT) {
         st->timeouts++;
         again = true;

@@ -92,6 +92,8 @@ struct hf_load_stats {
     int transport_errors; /* refused, reset: the event is posted again */
     int timeouts;         /* no answer within 10 s (a hang) */
     double max_ms;        /* slowest answer, any status */
+    long max_status;      /* the slowest answer's HTTP status (0: a transport error) */
+    double max_at_s;      /* when the slowest request was sent, seconds into the load */
     double max_503_ms;    /* slowest 503 */
     bool done;            /* every event stored (or given up: answered_other) */
     double elapsed_s;

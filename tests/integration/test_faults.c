@@ -126,9 +126,11 @@ static struct hf_load_stats finish_load(struct hf_load *l, int count)
 {
     struct hf_load_stats st = hf_load_finish(l, wait_ms(FINAL_WAIT_MS));
     printf("# intake: %d stored in %.1fs (202: %d, 200 replays: %d, 503: %d, 500: %d, "
-           "other: %d, refused/reset: %d, timeouts: %d, slowest answer %.0f ms)\n",
+           "other: %d, refused/reset: %d, timeouts: %d, slowest answer %.0f ms: HTTP %ld to a "
+           "request sent %.2fs into the load)\n",
            st.accepted, st.elapsed_s, st.answered_202, st.answered_200, st.answered_503,
-           st.answered_500, st.answered_other, st.transport_errors, st.timeouts, st.max_ms);
+           st.answered_500, st.answered_other, st.transport_errors, st.timeouts, st.max_ms,
+           st.max_status, st.max_at_s);
     assert_int_equal(st.answered_500, 0);
     assert_int_equal(st.answered_other, 0);
     assert_int_equal(st.timeouts, 0);
@@ -473,9 +475,10 @@ static void postgres_stopped_mid_load_everything_resumes(void **state)
         }
         hf_load_stats(l, &after);
         assert_true(hf_pg_start(&r->s));
-        printf("# PostgreSQL down %.1fs (stop took %.1fs): %d intake 503s meanwhile, %d probes "
-               "of /ready and intake all 503 within 2 s\n",
-               hf_now() - stopped, stopped - t, after.answered_503 - before.answered_503, probes);
+        printf("# PostgreSQL down %.1fs (stop began %.2fs into the load and took %.1fs): %d "
+               "intake 503s meanwhile, %d probes of /ready and intake all 503 within 2 s\n",
+               hf_now() - stopped, before.elapsed_s, stopped - t,
+               after.answered_503 - before.answered_503, probes);
         if (before.accepted < n) /* intake was still posting: it got 503s */
             assert_true(after.answered_503 > before.answered_503);
         assert_true(hf_alive(&r->s.notif) && hf_alive(&r->s.tenant) && hf_alive(&r->s.sim) &&
