@@ -248,17 +248,11 @@ bool h_stream_open(struct h_stream *s, const struct h_proc *p, const char *heade
     return sent;
 }
 
-bool h_stream_wait(struct h_stream *s, const char *needle, long timeout_ms)
+/* Reads what the stream has next into s->got, waiting until deadline (now_ms()); false
+ * when nothing came by then or the stream ended. */
+static bool stream_read_more(struct h_stream *s, long deadline)
 {
-    long deadline = now_ms() + timeout_ms;
     for (;;) {
-        const char *at = s->got.data ? strstr(s->got.data, needle) : NULL;
-        if (at) {
-            size_t used = (size_t)(at - s->got.data) + strlen(needle);
-            memmove(s->got.data, s->got.data + used, s->got.len - used + 1);
-            s->got.len -= used;
-            return true;
-        }
         long left = deadline - now_ms();
         if (left <= 0)
             return false;
@@ -270,6 +264,47 @@ bool h_stream_wait(struct h_stream *s, const char *needle, long timeout_ms)
         if (n <= 0)
             return false;
         buf_append(&s->got, chunk, (size_t)n);
+        return true;
+    }
+}
+
+static void stream_consume(struct h_stream *s, size_t used)
+{
+    memmove(s->got.data, s->got.data + used, s->got.len - used + 1);
+    s->got.len -= used;
+}
+
+bool h_stream_wait(struct h_stream *s, const char *needle, long timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        const char *at = s->got.data ? strstr(s->got.data, needle) : NULL;
+        if (at) {
+            stream_consume(s, (size_t)(at - s->got.data) + strlen(needle));
+            return true;
+        }
+        if (!stream_read_more(s, deadline))
+            return false;
+    }
+}
+
+char *h_stream_event(struct h_stream *s, const char *type, const char *needle, long timeout_ms)
+{
+    char line[64];
+    snprintf(line, sizeof line, "event: %s\n", type);
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        const char *end;
+        while (s->got.data && (end = strstr(s->got.data, "\n\n"))) {
+            size_t len = (size_t)(end - s->got.data) + 2;
+            char *event = xstrndup(s->got.data, len);
+            stream_consume(s, len);
+            if (strstr(event, line) && strstr(event, needle))
+                return event;
+            free(event);
+        }
+        if (!stream_read_more(s, deadline))
+            return NULL;
     }
 }
 

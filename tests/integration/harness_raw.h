@@ -42,6 +42,10 @@ bool h_stream_open(struct h_stream *s, const struct h_proc *p, const char *heade
 /* Reads until the stream has shown needle (after what was consumed) or timeout_ms has
  * passed. Returns true when it has; the text up to and including it is consumed. */
 bool h_stream_wait(struct h_stream *s, const char *needle, long timeout_ms);
+/* Reads until the stream has shown a whole event (up to its blank line) of type ("event:
+ * TYPE") that contains needle, or timeout_ms has passed; the events before it are
+ * consumed and skipped. Returns the event's text (a fresh string), or NULL. */
+char *h_stream_event(struct h_stream *s, const char *type, const char *needle, long timeout_ms);
 void h_stream_close(struct h_stream *s);
 
 /* A route of a service's table as written in services/<service>/routes.c. */
