@@ -7,8 +7,11 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include "monotonic.h"
+
 static sigset_t shutdown_set;
 static atomic_bool requested;
+static _Atomic int64_t requested_at_ms;
 static int pipe_fds[2] = {-1, -1};
 
 void shutdown_init(void)
@@ -28,6 +31,7 @@ static void mark(void)
 {
     if (atomic_exchange(&requested, true))
         return;
+    atomic_store(&requested_at_ms, monotonic_ms());
     if (pipe_fds[1] >= 0) {
         ssize_t w = write(pipe_fds[1], "x", 1);
         (void)w;
@@ -57,4 +61,10 @@ bool shutdown_requested(void)
 int shutdown_fd(void)
 {
     return pipe_fds[0];
+}
+
+int64_t shutdown_deadline_ms(int64_t reserve_ms)
+{
+    int64_t at = atomic_load(&requested_at_ms);
+    return at ? at + SHUTDOWN_BUDGET_MS - reserve_ms : INT64_MAX;
 }

@@ -40,7 +40,8 @@
 #define DB_RETRY_MS 1000       /* after the database failed */
 #define SETTINGS_RETRY_MS 1000 /* a message whose tenant settings could not be had */
 #define WRITE_BATCH_MAX 1000   /* results per statement */
-#define STOP_MAX_MS 9000       /* shutdown stops waiting for results after this */
+#define STOP_MAX_MS 9000       /* shutdown stops waiting for results after this, */
+#define STOP_RESERVE_MS 2000   /* or earlier: what stops after the writer needs this */
 #define NEVER INT64_MAX
 
 struct worker {
@@ -287,15 +288,19 @@ static void *writer_run(void *arg)
         if (w->results.n && now >= w->write_retry_ms)
             write_results(w, now);
         if (atomic_load(&w->claimer_done)) {
-            if (deadline == NEVER)
-                deadline = now + STOP_MAX_MS;
+            if (deadline == NEVER) {
+                int64_t budget_end = shutdown_deadline_ms(STOP_RESERVE_MS);
+                deadline = now + STOP_MAX_MS < budget_end ? now + STOP_MAX_MS : budget_end;
+            }
             bool sender_done = sender_finished(w->sender) && mailer_finished(w->mailer);
             collect(w);
             if ((sender_done && w->results.n == 0) || now >= deadline)
                 break;
         }
-        int timeout =
-            w->results.n ? (int)(w->write_retry_ms > now ? w->write_retry_ms - now : 0) : POLL_MS;
+        int64_t wake = w->results.n ? w->write_retry_ms : now + POLL_MS;
+        if (wake > deadline)
+            wake = deadline;
+        int timeout = wake > now ? (int)(wake - now) : 0;
         struct pollfd pfd = {.fd = w->write_fd, .events = POLLIN};
         if (poll(&pfd, 1, timeout) > 0)
             wakefd_drain(w->write_fd);
