@@ -372,6 +372,8 @@ static bool record(struct hf_load *l, struct slot *sl, CURLcode rc, long status)
     bool again = false;
     pthread_mutex_lock(&l->lock);
     struct hf_load_stats *st = &l->st;
+    if (ms > st->window_max_ms)
+        st->window_max_ms = ms;
     if (ms > st->max_ms) {
         st->max_ms = ms;
         st->max_status = rc == CURLE_OK ? status : 0;
@@ -519,6 +521,13 @@ void hf_load_stats(struct hf_load *l, struct hf_load_stats *out)
     *out = l->st;
     if (!out->done)
         out->elapsed_s = l->t0 > 0 ? hf_now() - l->t0 : 0;
+    pthread_mutex_unlock(&l->lock);
+}
+
+void hf_load_window(struct hf_load *l)
+{
+    pthread_mutex_lock(&l->lock);
+    l->st.window_max_ms = 0;
     pthread_mutex_unlock(&l->lock);
 }
 

@@ -94,6 +94,7 @@ struct hf_load_stats {
     double max_ms;        /* slowest answer, any status */
     long max_status;      /* the slowest answer's HTTP status (0: a transport error) */
     double max_at_s;      /* when the slowest request was sent, seconds into the load */
+    double window_max_ms; /* slowest answer since hf_load_window() */
     double max_503_ms;    /* slowest 503 */
     bool done;            /* every event stored (or given up: answered_other) */
     double elapsed_s;
@@ -104,6 +105,8 @@ struct hf_load_stats {
  * any other answer is counted and the event given up. */
 struct hf_load *hf_load_start(const struct hf_load_config *cfg);
 void hf_load_stats(struct hf_load *l, struct hf_load_stats *out);
+/* Starts a window: window_max_ms counts the answers from now on. */
+void hf_load_window(struct hf_load *l);
 /* Waits up to timeout_ms for the load to end (stopping it then); returns its stats. */
 struct hf_load_stats hf_load_finish(struct hf_load *l, int timeout_ms);
 /* Waits until at least n events are stored (or the load ended); false on timeout. */
