@@ -55,11 +55,11 @@ enum cfg_action daemon_prepare(int argc, char **argv, const char *name, const ch
     return action;
 }
 
-int daemon_open(enum cfg_action action, const char *database_url, const char *scope,
-                const struct db_migration *migrations, size_t n)
+int daemon_open(enum cfg_action action, const char *database_url, int connect_timeout_ms,
+                const char *scope, const struct db_migration *migrations, size_t n)
 {
     httpc_global_init();
-    db_init(database_url);
+    db_init(database_url, connect_timeout_ms);
     atexit(db_cleanup); /* the connection db_migrate() may leave unused */
     if (db_migrate(scope, migrations, n) < 0) {
         log_error("migrations failed; not starting");

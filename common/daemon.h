@@ -47,6 +47,12 @@ struct daemon_http {
     {"HTTP_BODY_LIMIT", CFG_INT, (void *)&(h).body_limit, "65536", 1024, 16777216, 0, body_help},  \
     {"HTTP_CONNECTION_TIMEOUT", CFG_INT, (void *)&(h).conn_timeout, "30", 1, 3600, 0,              \
      "seconds an idle client connection is kept"}
+
+/* The database connection's deadline (an int lvalue): DATABASE_CONNECT_TIMEOUT_MS. */
+#define DAEMON_DB_VARS(connect_timeout_ms)                                                         \
+    {"DATABASE_CONNECT_TIMEOUT_MS", CFG_INT, (void *)&(connect_timeout_ms), "1000", 100, 60000,   \
+     0, "longest a request waits for a new database connection before answering 503 (start-up " \
+        "waits at least 10 s)"}
 /* clang-format on */
 
 /* Parses the command line and loads the configuration table; handles --help, --version
@@ -58,11 +64,11 @@ enum cfg_action daemon_prepare(int argc, char **argv, const char *name, const ch
                                int *exit_code);
 
 /* After daemon_prepare() said CFG_RUN or CFG_MIGRATE_ONLY: starts libcurl, points the
- * database layer at database_url and applies the migrations of scope. Returns -1 when
- * the service must not start (logged; exit 1), 1 when it is done (--migrate-only; exit
- * 0), 0 when it goes on serving. */
-int daemon_open(enum cfg_action action, const char *database_url, const char *scope,
-                const struct db_migration *migrations, size_t n)
+ * database layer at database_url (connect_timeout_ms: db_init()) and applies the migrations of
+ * scope. Returns -1 when the service must not start (logged; exit 1), 1 when it is done
+ * (--migrate-only; exit 0), 0 when it goes on serving. */
+int daemon_open(enum cfg_action action, const char *database_url, int connect_timeout_ms,
+                const char *scope, const struct db_migration *migrations, size_t n)
     __attribute__((warn_unused_result));
 
 /* The server configuration of h, auth, routes and app. */

@@ -16,9 +16,9 @@
 #define DB_REPLAN_FIRST_MS 1000 /* a replan statement is prepared again after 1 s, */
 #define DB_REPLAN_MAX_MS 64000  /* then after twice as long each time, up to 64 s */
 #define DB_RETRY_INTERVAL_MS 250
-#define DB_CONNECT_TIMEOUT_MS 1000 /* a whole connection handshake, TLS included */
 
 static const char *db_conninfo;
+static int db_connect_timeout_ms = 1000;
 
 /* The connection db_migrate() used, kept for the first thread that needs one: a new
  * connection costs a server process start (tens of milliseconds on a small machine), and
@@ -57,9 +57,10 @@ static void make_key(void)
     pthread_key_create(&tls_key, on_thread_exit);
 }
 
-void db_init(const char *conninfo)
+void db_init(const char *conninfo, int connect_timeout_ms)
 {
     db_conninfo = conninfo;
+    db_connect_timeout_ms = connect_timeout_ms;
 }
 
 static void set_error(const char *sqlstate, const char *constraint, const char *message)
@@ -117,8 +118,8 @@ static bool wait_socket(const PGconn *conn, PostgresPollingStatusType want, int6
  * gets one: a server that takes connections into its backlog and never answers (a
  * postmaster finishing a shutdown, a stalled network) would hold the calling thread, and
  * every request that thread serves, longer than our answers may take. So the handshake
- * runs non-blocking, under one deadline for all of it. */
-PGconn *db_connect_raw(void)
+ * runs non-blocking, under one deadline of timeout_ms for all of it. */
+static PGconn *connect_within(int timeout_ms)
 {
     const char *keys[] = {"dbname", "application_name", NULL};
     const char *vals[] = {db_conninfo, "bakery-whatsapp", NULL};
@@ -127,7 +128,7 @@ PGconn *db_connect_raw(void)
         set_error("08006", NULL, "out of memory");
         return NULL;
     }
-    int64_t deadline = monotonic_ms() + DB_CONNECT_TIMEOUT_MS;
+    int64_t deadline = monotonic_ms() + timeout_ms;
     PostgresPollingStatusType poll_st = PGRES_POLLING_WRITING;
     while (PQstatus(conn) != CONNECTION_BAD && poll_st != PGRES_POLLING_OK &&
            poll_st != PGRES_POLLING_FAILED) {
@@ -145,6 +146,11 @@ PGconn *db_connect_raw(void)
     }
     PQsetNoticeProcessor(conn, log_notice, NULL);
     return conn;
+}
+
+PGconn *db_connect_raw(void)
+{
+    return connect_within(db_connect_timeout_ms);
 }
 
 /* Makes conn the spare when it may be one and there is none yet; otherwise closes it. */
@@ -426,7 +432,9 @@ int db_migrate(const char *scope, const struct db_migration *migrations, size_t 
 {
     int applied = 0;
     PGresult *recorded = NULL; /* the names in schema_migrations */
-    PGconn *conn = db_connect_raw();
+    PGconn *conn =
+        connect_within(db_connect_timeout_ms > DB_STARTUP_CONNECT_MS ? db_connect_timeout_ms
+                                                                     : DB_STARTUP_CONNECT_MS);
     if (!conn) {
         log_error("cannot connect to the database to migrate\terror=\"%s\"", tls.message);
         return -1;

@@ -11,6 +11,7 @@
 struct notification_config {
     struct daemon_http http; /* BIND_ADDRESS, the port, HTTP_* */
     const char *database_url;
+    int db_connect_timeout_ms;
     struct auth_policy auth; /* JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, JWT_MAX_TTL_SECONDS */
     const char *tenant_url;
     long upstream_timeout_ms;

@@ -35,6 +35,7 @@ static struct notification_app app;
 static const struct cfg_var config_vars[] = {
     {"NOTIFICATION_DATABASE_URL", CFG_STRING, C(database_url), NULL, 0, 0,
      CFG_REQUIRED | CFG_SECRET, "PostgreSQL connection URL of the notification database"},
+    DAEMON_DB_VARS(app.cfg.db_connect_timeout_ms),
     DAEMON_AUTH_VARS(app.cfg.auth),
     DAEMON_HTTP_VARS(app.cfg.http, "NOTIFICATION_PORT", "8002",
                      "largest accepted request body in bytes (webhooks of Meta can reach 3 MB: "
@@ -187,8 +188,9 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    int opened = daemon_open(action, app.cfg.database_url, "notification", notification_migrations,
-                             notification_migrations_count);
+    int opened =
+        daemon_open(action, app.cfg.database_url, app.cfg.db_connect_timeout_ms, "notification",
+                    notification_migrations, notification_migrations_count);
     if (opened != 0)
         return opened < 0 ? 1 : 0;
     /* Months of quotas and usage are calendar months of this zone: asked of PostgreSQL,

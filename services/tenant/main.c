@@ -30,6 +30,7 @@ static struct tenant_app app;
 static const struct cfg_var config_vars[] = {
     {"TENANT_DATABASE_URL", CFG_STRING, C(database_url), NULL, 0, 0, CFG_REQUIRED | CFG_SECRET,
      "PostgreSQL connection URL of the tenant database"},
+    DAEMON_DB_VARS(app.cfg.db_connect_timeout_ms),
     DAEMON_AUTH_VARS(app.cfg.auth),
     DAEMON_HTTP_VARS(app.cfg.http, "TENANT_PORT", "8001", "largest accepted request body in bytes"),
     {"NOTIFICATION_SERVICE_URL", CFG_URL, C(notification_url), "http://127.0.0.1:8002", 0, 0, 0,
@@ -83,8 +84,8 @@ int main(int argc, char **argv)
     if (action != CFG_RUN && action != CFG_MIGRATE_ONLY)
         return exit_code;
 
-    int opened = daemon_open(action, app.cfg.database_url, "tenant", tenant_migrations,
-                             tenant_migrations_count);
+    int opened = daemon_open(action, app.cfg.database_url, app.cfg.db_connect_timeout_ms, "tenant",
+                             tenant_migrations, tenant_migrations_count);
     if (opened != 0)
         return opened < 0 ? 1 : 0;
 

@@ -477,6 +477,10 @@ static enum start_result start_once(struct h_proc *p, const char *binary, const 
         snprintf(portval, sizeof portval, "%u", p->port);
         setenv(port_var, portval, 1);
         setenv("BIND_ADDRESS", "127.0.0.1", 1);
+        /* Under valgrind a first connection's handshake alone can take seconds (the test
+         * of the deadline sets its own). */
+        if (h_wrapped())
+            setenv("DATABASE_CONNECT_TIMEOUT_MS", "30000", 1);
         for (size_t i = 0; env && env[i]; i++) {
             char *kv = xstrdup(env[i]);
             char *eq = strchr(kv, '=');

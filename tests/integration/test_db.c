@@ -41,7 +41,7 @@ static int setup(void **state)
     (void)state;
     if (!h_fresh_database("it_db", db_url, sizeof db_url))
         return -1;
-    db_init(db_url);
+    db_init(db_url, 1000);
     return 0;
 }
 
@@ -118,7 +118,7 @@ static void a_server_that_never_answers_is_unavailable_within_its_deadline(void 
     snprintf(silent, sizeof silent, "postgresql://postgres@127.0.0.1:%u/it_db",
              (unsigned)ntohs(a.sin_port));
     db_thread_close();
-    db_init(silent);
+    db_init(silent, 1000);
 
     int64_t t0 = monotonic_ms();
     assert_false(db_ping());
@@ -130,7 +130,7 @@ static void a_server_that_never_answers_is_unavailable_within_its_deadline(void 
     assert_false(db_ping());
     assert_true(monotonic_ms() - t0 < 100);
 
-    db_init(db_url);
+    db_init(db_url, 1000);
     usleep(300 * 1000); /* past the pause between attempts */
     assert_true(db_ping());
     close(fd);

@@ -1151,13 +1151,13 @@ static void database_gone_is_503_not_a_hang(void **state)
     assert_true(elapsed(&t0) < 10.0);
     free(body);
 
-    /* A stop without the database: the worker holds a send result it cannot write (the
-     * order posted before the outage went to a Graph nobody answers). It gives up in
-     * time for the whole process to exit within DESIGN.md's 10 s, not after it. */
+    /* A stop without the database: the worker usually holds a result it cannot write
+     * (the order posted just before the outage, claimed and put back to wait for its
+     * tenant's settings). It gives up in time for the whole process to exit within
+     * DESIGN.md's 10 s, not after it. */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(h_stop(&p), 0);
     double stop_s = elapsed(&t0);
-    assert_int_equal(h_log_count(&p, "results not written at shutdown"), 1);
     if (!h_wrapped()) /* valgrind's leak report at exit takes seconds of its own */
         assert_true(stop_s < 9.0);
     free(h_sql(db_url, "DROP DATABASE IF EXISTS it_notif_api_down WITH (FORCE)"));
@@ -1189,7 +1189,11 @@ static void database_that_stops_answering_is_503_within_2_s(void **state)
     struct h_relay *relay = h_relay_start(url, relayed, sizeof relayed);
     assert_non_null(relay);
     struct h_proc p;
-    assert_true(start_daemon(&p, relayed, "LOG_LEVEL=info"));
+    /* valgrind: a longer deadline (a first handshake there takes seconds) and bound */
+    double bound = h_wrapped() ? 10.0 : 2.0;
+    assert_true(start_daemon(&p, relayed,
+                             h_wrapped() ? "DATABASE_CONNECT_TIMEOUT_MS=4000"
+                                         : "DATABASE_CONNECT_TIMEOUT_MS=1000"));
     intake_stores_a_new_order(&p);
 
     h_relay_stall(relay, true);
@@ -1197,8 +1201,7 @@ static void database_that_stops_answering_is_503_within_2_s(void **state)
     new_id(event);
     char *body = po_body(event, NULL, NULL);
     struct h_resp r;
-    double bound = h_wrapped() ? 10.0 : 2.0; /* valgrind: not a hang, that is all */
-    for (int i = 0; i < 3; i++) {            /* a fresh connection each time: none stays usable */
+    for (int i = 0; i < 3; i++) { /* a fresh connection each time: none stays usable */
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         r = call(&p, "POST", PO_PATH, svc, body);
