@@ -611,11 +611,29 @@ static int setup(void **state)
     return 0;
 }
 
+/* The mails the sink wrote, its directory and its certificate: nothing of a run stays. */
+static void remove_mail_files(void)
+{
+    DIR *d = opendir(mail_dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", mail_dir, e->d_name);
+        if (e->d_name[0] != '.')
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(mail_dir);
+    unlink(cert);
+    unlink(key);
+}
+
 static int teardown(void **state)
 {
     (void)state;
     int rc = hs_stop(&st) != 0 ? -1 : 0;
     h_stop(&smtp);
+    remove_mail_files();
     h_drop_database(st.tenant_db);
     h_drop_database(st.notif_db);
     return rc;
