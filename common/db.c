@@ -16,6 +16,7 @@
 #define DB_REPLAN_FIRST_MS 1000 /* a replan statement is prepared again after 1 s, */
 #define DB_REPLAN_MAX_MS 64000  /* then after twice as long each time, up to 64 s */
 #define DB_RETRY_INTERVAL_MS 250
+#define DB_STARTUP_CONNECT_MS 10000 /* db_migrate()'s least deadline: nobody waits on it */
 
 static const char *db_conninfo;
 static int db_connect_timeout_ms = 1000;

@@ -33,11 +33,9 @@ enum db_status {
 };
 
 /* Sets the connection string every thread uses and how long making a connection may take
- * (the whole handshake; db_migrate() allows at least DB_STARTUP_CONNECT_MS). Call once
- * before any other call. */
+ * (the whole handshake; db_migrate() allows at least 10 s). Call once before any other
+ * call. */
 void db_init(const char *conninfo, int connect_timeout_ms);
-
-#define DB_STARTUP_CONNECT_MS 10000
 
 /* Executes stmt with params (NULL entries are SQL NULL; text format). On DB_OK, *out
  * (when out is not NULL) receives the result, which the caller PQclear()s. A failure

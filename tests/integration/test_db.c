@@ -2,8 +2,6 @@
  * connection, and a replan statement is prepared again 1 s after it was first prepared,
  * then after 2 s, so that its plan follows a table that grows (db.h). The server's
  * pg_prepared_statements, read on the same connection, shows when each was prepared. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "db.h"
 #include "harness.h"
+#include "harness_relay.h"
 #include "monotonic.h"
 
 static char db_url[256];
@@ -99,24 +97,19 @@ static void a_statement_is_prepared_once_and_a_replan_one_again_later(void **sta
     free(re3);
 }
 
-/* A listening socket nobody accepts from: the kernel completes the TCP handshake and the
+/* The server behind a stalled relay: the kernel completes the TCP handshake and the
  * client then waits for the server's first byte, as with a postmaster that has stopped
  * accepting at the end of a shutdown. A connection attempt gives up after its 1 s
  * deadline, not libpq's whole-second connect_timeout, and the thread's next statement
- * fails at once (the retry pause) instead of waiting again. */
+ * fails at once (the retry pause) instead of waiting again; once the relay relays, the
+ * next attempt connects. */
 static void a_server_that_never_answers_is_unavailable_within_its_deadline(void **state)
 {
     (void)state;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(fd, 8), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
-    char silent[128];
-    snprintf(silent, sizeof silent, "postgresql://postgres@127.0.0.1:%u/it_db",
-             (unsigned)ntohs(a.sin_port));
+    char silent[256];
+    struct h_relay *relay = h_relay_start(db_url, silent, sizeof silent);
+    assert_non_null(relay);
+    h_relay_stall(relay, true);
     db_thread_close();
     db_init(silent, 1000);
 
@@ -130,10 +123,12 @@ static void a_server_that_never_answers_is_unavailable_within_its_deadline(void 
     assert_false(db_ping());
     assert_true(monotonic_ms() - t0 < 100);
 
-    db_init(db_url, 1000);
+    h_relay_stall(relay, false);
     usleep(300 * 1000); /* past the pause between attempts */
     assert_true(db_ping());
-    close(fd);
+    db_thread_close();
+    db_init(db_url, 1000);
+    h_relay_free(relay);
 }
 
 int main(void)
