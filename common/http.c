@@ -42,11 +42,12 @@ struct http_server {
     pthread_mutex_t park_lock;
     pthread_cond_t park_cond; /* a new deadline, or stop */
     struct http_request *parked;
+    struct metric *parked_gauge; /* how many are in parked */
     pthread_t park_timer;
     bool park_timer_started;
-    bool stopping;            /* under park_lock */
-    int64_t park_timer_due;   /* when the timer wakes next (under park_lock; 0: now) */
-    atomic_int park_resuming; /* resumed, handler not yet run again */
+    bool stopping;              /* under park_lock */
+    int64_t park_timer_due;     /* when the timer wakes next (under park_lock; 0: now) */
+    atomic_int park_unanswered; /* resumed, answer not yet sent (nor parked again) */
     /* open streams, ended all at once when the server stops */
     pthread_mutex_t stream_lock;
     struct http_stream *streams;
@@ -94,6 +95,7 @@ struct http_request {
     int park_topic;
     int64_t park_deadline_ms;
     bool park_resumed; /* set by the waker before it resumes the connection */
+    bool park_counted; /* counted in srv->park_unanswered */
     bool park_expired; /* this run is the last: deadline passed or server stopping */
     bool parked;       /* in srv->parked (under park_lock) */
     bool wake_early;   /* http_wake_request() came before park() (under park_lock) */
@@ -221,9 +223,11 @@ static void unpark_locked(struct http_server *srv, struct http_request **link, b
     *link = req->park_next;
     req->park_next = NULL;
     req->parked = false;
+    metric_add(srv->parked_gauge, -1);
     req->park_resumed = true;
     req->park_expired = expired;
-    atomic_fetch_add(&srv->park_resuming, 1);
+    req->park_counted = true;
+    atomic_fetch_add(&srv->park_unanswered, 1);
     MHD_resume_connection(req->conn);
 }
 
@@ -294,11 +298,21 @@ static void *park_timer_run(void *arg)
 
 /* Suspends the connection of a request whose handler parked it. Called on the
  * connection's own thread, inside the access handler, before anyone can resume it. */
+/* Ends req's count in srv->park_unanswered: it parked again, or its answer is sent. */
+static void park_uncount(struct http_request *req)
+{
+    if (req->park_counted) {
+        req->park_counted = false;
+        atomic_fetch_sub(&req->srv->park_unanswered, 1);
+    }
+}
+
 static void park(struct http_request *req)
 {
     struct http_server *srv = req->srv;
     req->park_asked = false;
     req->park_resumed = false;
+    park_uncount(req);
     MHD_suspend_connection(req->conn);
     pthread_mutex_lock(&srv->park_lock);
     if (!srv->park_timer_started) {
@@ -309,6 +323,7 @@ static void park(struct http_request *req)
     req->park_next = srv->parked;
     srv->parked = req;
     req->parked = true;
+    metric_add(srv->parked_gauge, 1);
     if (srv->stopping || req->wake_early)
         unpark_locked(srv, &srv->parked, srv->stopping);
     req->wake_early = false;
@@ -797,6 +812,9 @@ static enum MHD_Result queue_reply(struct http_request *req)
         MHD_add_response_header(resp, "Cache-Control", "no-store");
     enum MHD_Result ret = MHD_queue_response(req->conn, req->status, resp);
     MHD_destroy_response(resp);
+    if (ret != MHD_YES)
+        log_warn("answer not queued; the connection closes\troute=\"%s\" status=%u",
+                 req->route ? req->route->pattern : "unmatched", req->status);
     return ret;
 }
 
@@ -848,7 +866,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     } else if (req->park_resumed) {
         req->park_resumed = false;
         run_handler(req);
-        atomic_fetch_sub(&srv->park_resuming, 1);
     }
     if (req->park_asked)
         park(req);
@@ -906,6 +923,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     const char *pattern = req->route ? req->route->pattern : "unmatched";
     if (req->state_release)
         req->state_release(req->state);
+    park_uncount(req);
     record_metrics(req, pattern, secs);
     if (!(req->route && (req->route->flags & HTTP_ROUTE_QUIET))) {
         log_set_request_id(req->request_id);
@@ -976,6 +994,10 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
 
     srv->cfg = cfg;
     srv->metrics = xcalloc(cfg->nroutes + 1, sizeof(*srv->metrics));
+    srv->parked_gauge = metrics_gauge("http_parked_requests",
+                                      "Requests parked: long polls waiting for a change, "
+                                      "requests waiting for their group's commit.",
+                                      "");
     pthread_mutex_init(&srv->park_lock, NULL);
     pthread_mutex_init(&srv->stream_lock, NULL);
     pthread_condattr_t ca;
@@ -1053,11 +1075,10 @@ void http_server_stop(struct http_server *srv)
     pthread_mutex_unlock(&srv->park_lock);
     if (timer)
         pthread_join(srv->park_timer, NULL);
-    /* Let their last answers go out before the connections close (bounded). */
-    for (int i = 0; i < 200 && atomic_load(&srv->park_resuming) > 0; i++)
+    /* Let their last answers go out before the connections close (bounded): a resumed
+     * request counts until libmicrohttpd reports its answer sent. */
+    for (int i = 0; i < 200 && atomic_load(&srv->park_unanswered) > 0; i++)
         sleep_ms(10);
-    if (timer)
-        sleep_ms(20);
     stop_streams(srv);
     MHD_stop_daemon(srv->daemon);
     pthread_cond_destroy(&srv->park_cond);

@@ -4,8 +4,9 @@
  * and nobody else does, bad changes are refused whole and leave neither the plan nor the
  * audit log nor the change feed touched, every change is audited with its actor and its
  * old and new value, the settings carry the plan but never take it from a PUT, and a
- * plan change is a numbered settings change that wakes a parked feed request. That
- * notification-service acts on it at once is test_settings_now.c's
+ * plan change is a numbered settings change that wakes a parked feed request; a follower
+ * parked when the service stops still gets its answer. That notification-service acts
+ * on a plan change at once is test_settings_now.c's
  * plan_change_then_post_at_once_follows_the_quota. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -604,6 +605,66 @@ static void a_plan_change_is_a_numbered_settings_change(void **state)
         fail_msg("the parked feed request answered after %lld ms", took);
 }
 
+/* A follower parked on the feed when the service stops gets its answer (the position,
+ * nothing new) before the connection closes, not an empty reply it must retry blind. */
+struct parked_follower {
+    const struct h_proc *ts;
+    long long after;
+    long status;
+    long long position;
+    size_t nchanges;
+};
+
+static void *follow_once(void *arg)
+{
+    struct parked_follower *f = arg;
+    char *path = xasprintf("/api/v1/internal/settings-changes?after=%lld&wait_ms=20000", f->after);
+    struct h_resp r = ht_call(f->ts, "GET", path, ht_service(), NULL);
+    free(path);
+    f->status = r.status;
+    f->position = json_integer_value(json_object_get(r.json, "position"));
+    f->nchanges = json_array_size(json_object_get(r.json, "changes"));
+    h_resp_free(&r);
+    return NULL;
+}
+
+#define FOLLOWERS 4
+
+static bool followers_parked(void *arg)
+{
+    const struct h_proc *ts = arg;
+    return h_metric(ts->url, "http_parked_requests") == FOLLOWERS;
+}
+
+static void parked_followers_are_answered_when_the_service_stops(void **state)
+{
+    (void)state;
+    struct h_proc second;
+    assert_true(ht_start_tenant(&second, t.db_url, ht_dead_url(), NULL, NULL));
+    long long position = feed_position();
+    struct parked_follower f[FOLLOWERS];
+    pthread_t th[FOLLOWERS];
+    for (int i = 0; i < FOLLOWERS; i++) {
+        f[i] = (struct parked_follower){.ts = &second, .after = position};
+        assert_int_equal(pthread_create(&th[i], NULL, follow_once, &f[i]), 0);
+    }
+    bool parked = h_wait_until(followers_parked, &second, 10000);
+    long long start = now_ms();
+    int rc = h_stop(&second);
+    long long took = now_ms() - start;
+    for (int i = 0; i < FOLLOWERS; i++)
+        pthread_join(th[i], NULL);
+    assert_true(parked);
+    assert_int_equal(rc, 0);
+    for (int i = 0; i < FOLLOWERS; i++) {
+        assert_int_equal(f[i].status, 200);
+        assert_int_equal(f[i].position, position);
+        assert_int_equal(f[i].nchanges, 0);
+    }
+    if (took > 5000)
+        fail_msg("the service took %lld ms to stop with parked followers", took);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +676,7 @@ int main(void)
         cmocka_unit_test(every_change_is_audited_with_actor_and_values),
         cmocka_unit_test(settings_carry_the_plan_but_never_take_it),
         cmocka_unit_test(a_plan_change_is_a_numbered_settings_change),
+        cmocka_unit_test(parked_followers_are_answered_when_the_service_stops),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
