@@ -104,7 +104,8 @@ struct http_request {
     void (*state_release)(void *state);
     /* the reply */
     bool replied;
-    bool drop; /* close the connection instead of answering */
+    bool handed_over; /* the answer is libmicrohttpd's */
+    bool drop;        /* close the connection instead of answering */
     unsigned status;
     char *resp_body;
     size_t resp_len;
@@ -786,6 +787,12 @@ static void dispatch(struct http_request *req)
 
 static enum MHD_Result queue_reply(struct http_request *req)
 {
+    /* libmicrohttpd asks again only for an answer it dropped because it is stopping
+     * (MHD_queue_response says yes then): it closes the connection anyway, and the body
+     * is no longer ours to hand over. */
+    if (req->handed_over)
+        return MHD_YES;
+    req->handed_over = true;
     if (req->drop)
         return MHD_NO; /* libmicrohttpd closes the connection */
     struct MHD_Response *resp =
