@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "jsonutil.h"
 #include "log.h"
@@ -23,6 +24,7 @@
 #include "prng.h"
 
 #define HTTP_MAX_HEADERS 6
+#define HTTP_DRAIN_MS 2000 /* at stop, the longest wait for the requests begun */
 
 #define HTTP_STATUS_SLOTS 500 /* statuses 100-599 */
 
@@ -45,9 +47,9 @@ struct http_server {
     struct metric *parked_gauge; /* how many are in parked */
     pthread_t park_timer;
     bool park_timer_started;
-    bool stopping;              /* under park_lock */
-    int64_t park_timer_due;     /* when the timer wakes next (under park_lock; 0: now) */
-    atomic_int park_unanswered; /* resumed, answer not yet sent (nor parked again) */
+    atomic_bool stopping;   /* set under park_lock; read anywhere */
+    int64_t park_timer_due; /* when the timer wakes next (under park_lock; 0: now) */
+    atomic_int in_flight;   /* requests begun and not yet completed (answer sent or aborted) */
     /* open streams, ended all at once when the server stops */
     pthread_mutex_t stream_lock;
     struct http_stream *streams;
@@ -95,7 +97,6 @@ struct http_request {
     int park_topic;
     int64_t park_deadline_ms;
     bool park_resumed; /* set by the waker before it resumes the connection */
-    bool park_counted; /* counted in srv->park_unanswered */
     bool park_expired; /* this run is the last: deadline passed or server stopping */
     bool parked;       /* in srv->parked (under park_lock) */
     bool wake_early;   /* http_wake_request() came before park() (under park_lock) */
@@ -227,8 +228,6 @@ static void unpark_locked(struct http_server *srv, struct http_request **link, b
     metric_add(srv->parked_gauge, -1);
     req->park_resumed = true;
     req->park_expired = expired;
-    req->park_counted = true;
-    atomic_fetch_add(&srv->park_unanswered, 1);
     MHD_resume_connection(req->conn);
 }
 
@@ -299,21 +298,11 @@ static void *park_timer_run(void *arg)
 
 /* Suspends the connection of a request whose handler parked it. Called on the
  * connection's own thread, inside the access handler, before anyone can resume it. */
-/* Ends req's count in srv->park_unanswered: it parked again, or its answer is sent. */
-static void park_uncount(struct http_request *req)
-{
-    if (req->park_counted) {
-        req->park_counted = false;
-        atomic_fetch_sub(&req->srv->park_unanswered, 1);
-    }
-}
-
 static void park(struct http_request *req)
 {
     struct http_server *srv = req->srv;
     req->park_asked = false;
     req->park_resumed = false;
-    park_uncount(req);
     MHD_suspend_connection(req->conn);
     pthread_mutex_lock(&srv->park_lock);
     if (!srv->park_timer_started) {
@@ -817,6 +806,9 @@ static enum MHD_Result queue_reply(struct http_request *req)
     }
     if (!cache_control) /* the handler's own policy (static files) wins */
         MHD_add_response_header(resp, "Cache-Control", "no-store");
+    /* A client on a kept-alive connection asks again elsewhere, not during the drain. */
+    if (atomic_load(&req->srv->stopping))
+        MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result ret = MHD_queue_response(req->conn, req->status, resp);
     MHD_destroy_response(resp);
     if (ret != MHD_YES)
@@ -836,6 +828,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     if (!req) {
         req = xcalloc(1, sizeof(*req));
+        atomic_fetch_add(&srv->in_flight, 1); /* until on_completed */
         req->srv = srv;
         req->conn = conn;
         req->method = method;
@@ -930,7 +923,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     const char *pattern = req->route ? req->route->pattern : "unmatched";
     if (req->state_release)
         req->state_release(req->state);
-    park_uncount(req);
+    atomic_fetch_sub(&req->srv->in_flight, 1);
     record_metrics(req, pattern, secs);
     if (!(req->route && (req->route->flags & HTTP_ROUTE_QUIET))) {
         log_set_request_id(req->request_id);
@@ -1071,8 +1064,10 @@ void http_server_stop(struct http_server *srv)
 {
     if (!srv)
         return;
-    /* Parked requests get their last run (their handlers answer at once), then the
-     * daemon closes what is left. */
+    /* A drain, bounded: no new connections; parked requests get their last run (their
+     * handlers answer at once) and streams end; every request begun is answered (its
+     * completion reported) before the daemon closes what is left. */
+    MHD_socket listener = MHD_quiesce_daemon(srv->daemon);
     pthread_mutex_lock(&srv->park_lock);
     srv->stopping = true;
     while (srv->parked)
@@ -1082,12 +1077,13 @@ void http_server_stop(struct http_server *srv)
     pthread_mutex_unlock(&srv->park_lock);
     if (timer)
         pthread_join(srv->park_timer, NULL);
-    /* Let their last answers go out before the connections close (bounded): a resumed
-     * request counts until libmicrohttpd reports its answer sent. */
-    for (int i = 0; i < 200 && atomic_load(&srv->park_unanswered) > 0; i++)
-        sleep_ms(10);
     stop_streams(srv);
+    for (int ms = 0; ms < HTTP_DRAIN_MS && atomic_load(&srv->in_flight) > 0; ms += 10)
+        sleep_ms(10);
+    stop_streams(srv); /* one a keep-alive connection opened meanwhile */
     MHD_stop_daemon(srv->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener); /* ours since the quiesce, closed only after the stop */
     pthread_cond_destroy(&srv->park_cond);
     pthread_mutex_destroy(&srv->park_lock);
     pthread_mutex_destroy(&srv->stream_lock);

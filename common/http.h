@@ -72,7 +72,8 @@ struct http_server;
 struct http_server *http_server_start(const struct http_server_config *cfg)
     __attribute__((warn_unused_result));
 unsigned http_server_port(const struct http_server *srv);
-/* Stops accepting, lets in-flight requests finish, frees the server. NULL is fine. */
+/* Stops accepting connections, answers parked requests, ends streams and lets the
+ * requests begun finish (waiting at most 2 s), then frees the server. NULL is fine. */
 void http_server_stop(struct http_server *srv);
 
 /* --- request accessors (borrowed pointers, valid until the reply is sent) --- */
