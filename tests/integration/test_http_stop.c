@@ -1,10 +1,11 @@
 /* test_http_stop.c - how common/http.c stops (both daemons stop this way at SIGTERM), on an
  * in-process server over real sockets: a request in its handler when the stop begins gets
  * its answer, on a kept-alive connection with Connection: close (its client asks again
- * elsewhere, not during the drain); a client that never finishes its body holds the stop only for the drain's
- * bound; an idle keep-alive connection does not hold it at all; no new connection is
- * served once the stop has begun. Parked long polls answered at a service's stop are
- * test_tenant_plans.c's parked_followers_are_answered_when_the_service_stops. */
+ * elsewhere, not during the drain); a client that never finishes its body holds the stop
+ * only for the drain's bound; an idle keep-alive connection does not hold it at all; no
+ * new connection is served once the stop has begun. Parked long polls answered at a
+ * service's stop are test_tenant_plans.c's
+ * parked_followers_are_answered_when_the_service_stops. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
