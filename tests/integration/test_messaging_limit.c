@@ -108,16 +108,17 @@ struct expect {
 };
 
 /* The three bakeries' sent and waiting (as sent_of() and waiting_of() count them) and
- * what is unfinished for another reason (in flight), in one query: one snapshot, and one
- * connection per poll. */
+ * what is in flight, in one query: one snapshot, and one connection per poll. A waiting
+ * row is claimed again now and then to look at the limit (WHATSAPP_PAUSE_PROBE_MAX_MS):
+ * while claimed it is 'sending' with its reason kept, and counts as in flight. */
 static void counts(long *sent, long *waiting, long *other)
 {
     char *sql = xasprintf(
         "SELECT count(*) FILTER (WHERE tenant_id IN ('%s', '%s', '%s') AND status IN "
         "('sent', 'delivered', 'read')) || ' ' || count(*) FILTER (WHERE tenant_id IN ('%s', "
         "'%s', '%s') AND status = 'queued' AND error_message LIKE 'messaging_limit: %%') || ' ' "
-        "|| count(*) FILTER (WHERE status IN ('queued', 'sending') AND (error_message IS NULL "
-        "OR error_message NOT LIKE 'messaging_limit: %%')) FROM whatsapp_messages",
+        "|| count(*) FILTER (WHERE status = 'sending' OR (status = 'queued' AND (error_message "
+        "IS NULL OR error_message NOT LIKE 'messaging_limit: %%'))) FROM whatsapp_messages",
         hog, small, late, hog, small, late);
     char *v = h_sql(st.notif_db, sql);
     *sent = *waiting = *other = -1;
