@@ -25,6 +25,7 @@
 #include "harness.h"
 #include "harness_raw.h"
 #include "harness_tenant.h"
+#include "monotonic.h"
 
 static struct {
     char db_url[256];
@@ -538,13 +539,6 @@ static void *put_later(void *arg)
     return NULL;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void a_plan_change_is_a_numbered_settings_change(void **state)
 {
     (void)state;
@@ -588,10 +582,10 @@ static void a_plan_change_is_a_numbered_settings_change(void **state)
     pthread_t th;
     struct delayed_put d = {id, "{\"plan\": \"basic\", \"quota_override\": null}"};
     assert_int_equal(pthread_create(&th, NULL, put_later, &d), 0);
-    long long start = now_ms();
+    long long start = monotonic_ms();
     path = xasprintf("/api/v1/internal/settings-changes?after=%lld&wait_ms=20000", p2);
     r = ht_call(&t.ts, "GET", path, ht_service(), NULL);
-    long long took = now_ms() - start;
+    long long took = monotonic_ms() - start;
     free(path);
     pthread_join(th, NULL);
     assert_int_equal(r.status, 200);
@@ -649,9 +643,9 @@ static void parked_followers_are_answered_when_the_service_stops(void **state)
         assert_int_equal(pthread_create(&th[i], NULL, follow_once, &f[i]), 0);
     }
     bool parked = h_wait_until(followers_parked, &second, 10000);
-    long long start = now_ms();
+    long long start = monotonic_ms();
     int rc = h_stop(&second);
-    long long took = now_ms() - start;
+    long long took = monotonic_ms() - start;
     for (int i = 0; i < FOLLOWERS; i++)
         pthread_join(th[i], NULL);
     assert_true(parked);
