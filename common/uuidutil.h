@@ -1,4 +1,4 @@
-/* uuidutil.h - UUID validation and generation over libuuid. */
+/* uuidutil.h - UUID validation (libuuid) and generation (OpenSSL's random bytes). */
 #ifndef COMMON_UUIDUTIL_H
 #define COMMON_UUIDUTIL_H
 
