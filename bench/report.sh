@@ -57,7 +57,7 @@ same run on the same PostgreSQL cluster: compare ratios, not absolute numbers.
 
 ## Commands
 
-Everything above is \`make bench\`. The pieces, for a rerun by hand:
+All of it is \`make bench\`; the pieces, by hand:
 
 - ceiling 1: \`pgbench -n -S -c $clients -j 2 -T $secs\` on a \`pgbench -i -s 10\` database;
   ours: \`wrk -t2 -c$clients -d${secs}s --latency -s bench/settings.lua\` with a service token
@@ -70,7 +70,7 @@ Everything above is \`make bench\`. The pieces, for a rerun by hand:
   \`build/loadgen --rate 1000 --warmup 1\`.
 - 3: N tenants with one number each, \`build/loadgen --rate N*76\` (3b: 10*8) round-robin over them
   through intake; per-number rates from graph-sim's \`/_sim/messages/counts\` (first and
-  last 2 seconds dropped); latency from each row's \`created_at\` to graph-sim's
+  last 2 s dropped); latency from each row's \`created_at\` to graph-sim's
   \`accepted_at_ms\` of its send (matched by \`biz_opaque_callback_data\`).
 - 4: \`wrk -t2 -c8 -s bench/webhook.lua\`, pre-signed bodies of 100 \`delivered\`
   statuses; statuses applied per second until the last landed. Ceiling: \`pgbench -f
@@ -80,22 +80,23 @@ Everything above is \`make bench\`. The pieces, for a rerun by hand:
 - 5: \`VmRSS\` idle, \`VmHWM\` after benchmark 3; "own pages" is \`Private_Clean +
   Private_Dirty\` of \`smaps_rollup\`; the floor is \`build/rss-floor\` (the services'
   libraries initialised, nothing else); start-to-ready: start to the first 200 from
-  \`/ready\`, polled every 5 ms.
+  \`/ready\`, polled each 5 ms.
 - 6: \`wrk -t2 -c64 -d${short_secs}s -s bench/graph-sim.lua\` with limits off.
 - 7 (bench/drain.sh): ${DRAIN_MSGS:-8000} queued orders of 40 tenants drained by one instance through
   graph-sim, limits off; rounds alternate; rate = accepted / time from its start.
 - 8 (bench/scale.sh): \`build/loadgen\` to each instance at half the rate; rate = rows read
   / (last \`sent_at\` - first); fail-over: the survivor's \`whatsapp_sender_numbers_owned\`
-  polled every 50 ms from the kill. Two instances share the same 2 cores, so 8a measures
-  the cost of sharing, not a gain: a second instance is for availability here.
+  polled each 50 ms from the kill. Two instances share the 2 cores: 8a measures the
+  cost of sharing, not a gain; a second instance is for availability.
 
 ## What limits the end-to-end rate
 
-\`perf record -a -g\` over 7 s of 3a's load at N=40: both cores busy; PostgreSQL 50%,
-HTTP threads (intake, webhooks, graph-sim) 21%, notification-service's claimer, sender and
-writer 13%, the load generator 10%. PostgreSQL by statement (pg_stat_statements, 12 s):
-webhook statuses 7.2 s, claim 4.1 s, result writer 4.2 s, intake 2.8 s; 30% of its time
-inserts index entries (insert, claim and sent cannot be HOT). The limit is CPU per message.
+CPU per process, 10 s of 3a at N=40 (/proc; both cores busy): PostgreSQL 48%,
+notification-service 30%, graph-sim 13%, loadgen 7%. PostgreSQL by statement
+(pg_stat_statements): webhook statuses 46%, result writer 21%, claim 20%, intake 13%; a
+message is an insert and five updates, two not HOT. System calls are dear on this VM: ~10
+per message in HTTP threads, ~7 in the sender (libcurl; \`perf stat -e
+raw_syscalls:sys_enter --per-thread\`). The limit is CPU per message.
 MD
 echo
 echo "Benchmark 3a, one run per N (fields: verdict, slowest number msg/s, 130429s, p99 ms, read, not read, duplicates, rows, sends, p50 ms):"
