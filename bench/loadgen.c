@@ -15,14 +15,17 @@
  *
  * usage: loadgen --url URL [--method M] [--rate N] [--duration S] [--connections C]
  *                [--header 'K: V']... [--body TEMPLATE] [--ids FILE] [--log FILE]
- *                [--warmup S]
+ *                [--warmup S] [--closed]
  * URL is http://HOST:PORT/PATH. URL and body may contain {uuid} (a fresh UUID), {seq}
  * (request number), {seq8} (the same, zero-padded to 8 digits), {id} (a random line of
  * FILE) and {rr} (the lines of FILE in turn, so each gets rate/lines per second). Prints
  * one line of key=value results; --log writes each request's scheduled start and
  * latency, in ms, one per line, to see when in the run the slow ones were. --warmup S
  * runs S seconds of the same load first, not counted: the connections a run opens, on
- * both ends, are not its steady state. */
+ * both ends, are not its steady state. --closed drops the schedule: each connection sends
+ * its next request as soon as its answer is in, for the duration, and a latency is from
+ * the send to the answer (what wrk measures; wrk 4.1 reported on this VM a mean latency
+ * that its own request rate and connection count contradict). */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -58,6 +61,7 @@ struct options {
     long duration;
     long connections;
     long warmup;
+    bool closed;
 };
 
 /* A kept-alive connection and the request it carries. */
@@ -166,7 +170,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: loadgen --url URL [--method M] [--rate N] [--duration S] "
                     "[--connections C] [--header 'K: V']... [--body TEMPLATE] [--ids FILE] "
-                    "[--log FILE] [--warmup S]\n");
+                    "[--log FILE] [--warmup S] [--closed]\n");
     return 2;
 }
 
@@ -175,6 +179,10 @@ static bool parse_args(int argc, char **argv, struct options *o)
     *o = (struct options){.method = "GET", .rate = 1000, .duration = 10, .connections = 64};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--closed") == 0) { /* the one option without a value */
+            o->closed = true;
+            continue;
+        }
         if (!v)
             return false;
         if (strcmp(a, "--url") == 0)
@@ -389,8 +397,11 @@ int main(int argc, char **argv)
     if (o.body)
         buf_append_str(&extra, "Content-Type: application/json\r\n");
 
-    size_t total = (size_t)(o.rate * (o.warmup + o.duration));
-    double *latencies = xcalloc(total, sizeof(double));
+    size_t total = (size_t)(o.rate * (o.warmup + o.duration)); /* closed: SIZE_MAX */
+    if (o.closed)
+        total = SIZE_MAX;
+    size_t cap = o.closed ? 65536 : total;
+    double *latencies = xcalloc(cap, sizeof(double));
     size_t nlat = 0, warmup_requests = 0, errors = 0, late_starts = 0;
     size_t nslots = (size_t)o.connections;
     struct slot *slots = xcalloc(nslots, sizeof(*slots));
@@ -407,16 +418,20 @@ int main(int argc, char **argv)
     size_t next = 0, running = 0;
     double start = now_s();
     double interval = 1.0 / (double)o.rate;
-    arm_every(tfd, start, interval);
-    bool ticking = true;
+    double end_s = (double)(o.warmup + o.duration);
+    bool ticking = !o.closed;
+    if (ticking)
+        arm_every(tfd, start, interval);
     struct epoll_event events[256];
     while (next < total || running > 0) {
         double t = now_s() - start;
         /* Start every request that is due, as far as connections allow. */
         /* (the clock reads whole microseconds: a tick may look a hair early) */
-        while (next < total && nidle > 0 && (double)next * interval <= t + 2e-6) {
+        if (o.closed && t >= end_s)
+            total = next; /* the duration is over: start nothing more */
+        while (next < total && nidle > 0 && (o.closed || (double)next * interval <= t + 2e-6)) {
             struct slot *s = idle[--nidle];
-            s->scheduled = (double)next * interval;
+            s->scheduled = o.closed ? t : (double)next * interval;
             if (t - s->scheduled > 0.001 && s->scheduled >= (double)o.warmup)
                 late_starts++;
             char *path = expand(target.path_tmpl, next, &ids, &seed);
@@ -444,7 +459,10 @@ int main(int argc, char **argv)
                 idle[nidle++] = s;
             }
         }
-        int n = epoll_wait(ep, events, 256, 1000);
+        int wait_ms = 1000;
+        if (o.closed && next < total)
+            wait_ms = (int)((end_s - t) * 1000.0) + 1;
+        int n = epoll_wait(ep, events, 256, wait_ms > 1000 ? 1000 : wait_ms);
         for (int i = 0; i < n; i++) {
             struct slot *s = events[i].data.ptr;
             if (!s) { /* the schedule's tick */
@@ -472,9 +490,13 @@ int main(int argc, char **argv)
             double latency_ms = (now_s() - start - s->scheduled) * 1000.0;
             if (log)
                 fprintf(log, "%.3f %.3f\n", s->scheduled * 1000.0, latency_ms);
-            if (s->scheduled >= (double)o.warmup)
+            if (s->scheduled >= (double)o.warmup) {
+                if (nlat == cap) {
+                    cap *= 2;
+                    latencies = xrealloc(latencies, cap * sizeof(double));
+                }
                 latencies[nlat++] = latency_ms;
-            else
+            } else
                 warmup_requests++;
             if (s->fd >= 0 && s->in.len > s->need) /* bytes beyond the answer: start anew */
                 slot_close(s, ep);

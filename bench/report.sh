@@ -19,7 +19,7 @@ cat <<MD
 
 Written by \`make bench\` (bench/run.sh) on $(date -u +%Y-%m-%d): release build, on
 127.0.0.1. Each figure is the median of $runs runs, next to its ceiling measured in the
-same run on the same PostgreSQL cluster: compare ratios, not absolute numbers.
+same run on the same PostgreSQL cluster: compare ratios, not absolutes.
 
 ## Machine
 
@@ -45,8 +45,8 @@ same run on the same PostgreSQL cluster: compare ratios, not absolute numbers.
 | 3a | capacity: largest N whose every number, offered 76 msg/s for ${e2e_secs} s, sustains 75, no 130429, none lost or doubled, all read | $(val e2e_capacity_largest_n) numbers ($(val e2e_capacity_msgs_per_s) msg/s end to end) | 120 numbers | | ≥ 40 | $(verdict "$(val e2e_capacity_largest_n) >= 40") |
 | 3b | latency, event to Graph, 10 numbers at 8 msg/s (10% of the limit) for ${latency_secs} s: p50 / p99 | $(val e2e_latency_p50_ms) / $(val e2e_latency_p99_ms) ms | | | p99 < 20 ms | $(verdict "$(val e2e_latency_p99_ms) < 20") |
 | 4 | webhook ingestion, signed POSTs of 100 statuses | $(val webhook_statuses_per_s) statuses/s | pgbench, the same 100-row UPDATE: $(val webhook_pgbench_rows_per_s) rows/s | $(ratio "$(val webhook_statuses_per_s)" "$(val webhook_pgbench_rows_per_s)") | ≥ 20,000 | $(verdict "$(val webhook_statuses_per_s) >= 20000") |
-| 5 | tenant-service resident memory idle / at peak | $(mib "$(val idle_rss_tenant_kb)") / $(mib "$(val peak_rss_tenant_kb)") MiB (idle, its own pages only: $(mib "$(val idle_private_tenant_kb)") MiB) | floor: $(mib "$(val rss_floor_kb)") MiB, the same libraries loaded and initialised, nothing else | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_tenant_kb) < 10240 && $(val peak_rss_tenant_kb) < 102400") |
-| 5 | notification-service resident memory idle / at peak (benchmark 3) | $(mib "$(val idle_rss_notification_kb)") / $(mib "$(val peak_rss_notification_kb)") MiB (idle, its own pages only: $(mib "$(val idle_private_notification_kb)") MiB) | floor: $(mib "$(val rss_floor_kb)") MiB, the same libraries loaded and initialised, nothing else | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_notification_kb) < 10240 && $(val peak_rss_notification_kb) < 102400") |
+| 5 | tenant-service resident memory idle / at peak | $(mib "$(val idle_rss_tenant_kb)") / $(mib "$(val peak_rss_tenant_kb)") MiB (idle, its own pages only: $(mib "$(val idle_private_tenant_kb)") MiB) | floor: $(mib "$(val rss_floor_kb)") MiB, the same libraries initialised, nothing else | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_tenant_kb) < 10240 && $(val peak_rss_tenant_kb) < 102400") |
+| 5 | notification-service resident memory idle / at peak (benchmark 3) | $(mib "$(val idle_rss_notification_kb)") / $(mib "$(val peak_rss_notification_kb)") MiB (idle, its own pages only: $(mib "$(val idle_private_notification_kb)") MiB) | floor: $(mib "$(val rss_floor_kb)") MiB, the same libraries initialised, nothing else | | < 10 / < 100 MiB | $(verdict "$(val idle_rss_notification_kb) < 10240 && $(val peak_rss_notification_kb) < 102400") |
 | 5 | start to /ready, migrated database: tenant / notification | $(val start_to_ready_tenant_ms) / $(val start_to_ready_notification_ms) ms | | | < 200 ms | $(verdict "$(val start_to_ready_tenant_ms) < 200 && $(val start_to_ready_notification_ms) < 200") |
 | 6 | graph-sim template sends | $(val graph_sim_sends_per_s) sends/s | | | ≥ 20,000 | $(verdict "$(val graph_sim_sends_per_s) >= 20000") |
 | 7 | draining queued orders, every tenant with a quota | $(val drain_msgs_per_s_quota) msg/s | without quotas: $(val drain_msgs_per_s_no_quota) msg/s | $(val drain_quota_ratio) | ≥ 0.90 | $(verdict "$(val drain_quota_ratio) >= 0.9") |
@@ -60,14 +60,15 @@ same run on the same PostgreSQL cluster: compare ratios, not absolute numbers.
 All of it is \`make bench\`; the pieces, by hand:
 
 - ceiling 1: \`pgbench -n -S -c $clients -j 2 -T $secs\` on a \`pgbench -i -s 10\` database;
-  ours: \`wrk -t2 -c$clients -d${secs}s --latency -s bench/settings.lua\` with a service token
-  (p99 / median: wrk's distribution of each run, the median of the runs' ratios; beside
-  it pgbench's, from \`-l --sampling-rate 0.1\`, and wrk's on \`/health\`);
+  ours: \`wrk -t2 -c$clients -d${secs}s -s bench/settings.lua\` with a service token
+  (p99 / median: \`build/loadgen --closed\`, $clients connections, median of the runs' ratios
+  (wrk 4.1's latencies here contradict its rate); pgbench's from \`-l --sampling-rate
+  0.1\`; loadgen's on \`/health\`);
   p99: \`build/loadgen --rate 2000 --warmup 1 --ids <10,000 tenant ids>\`.
 - ceiling 2: \`pgbench -n -f bench/po_insert.sql -c $clients -j 2 -T $secs\` (the intake's
   row, same table and indexes); ours: \`wrk ... -s bench/intake.lua\`; messages per
-  transaction from \`whatsapp_intake_commit*\` metrics; p50 and p99:
-  \`build/loadgen --rate 1000 --warmup 1\`.
+  transaction from \`whatsapp_intake_commit*\` metrics; closed p50 / p99: \`loadgen
+  --closed\`; at 1,000/s: \`build/loadgen --rate 1000 --warmup 1\`.
 - 3: N tenants with one number each, \`build/loadgen --rate N*76\` (3b: 10*8) round-robin over them
   through intake; per-number rates from graph-sim's \`/_sim/messages/counts\` (first and
   last 2 s dropped); latency from each row's \`created_at\` to graph-sim's
@@ -76,7 +77,7 @@ All of it is \`make bench\`; the pieces, by hand:
   statuses; statuses applied per second until the last landed. Ceiling: \`pgbench -f
   bench/status_update.sql -c 8\`, the same rows, 100 per statement.
 - p50 and p99 ceilings: \`pgbench -R RATE -c $clients -l\`, latency = schedule lag +
-  transaction time, as loadgen's; both after 1 s of that load, not counted.
+  transaction time, as loadgen's, after 1 s of that load.
 - 5: \`VmRSS\` idle, \`VmHWM\` after benchmark 3; "own pages" is \`Private_Clean +
   Private_Dirty\` of \`smaps_rollup\`; the floor is \`build/rss-floor\` (the services'
   libraries initialised, nothing else); start-to-ready: start to the first 200 from
@@ -91,12 +92,12 @@ All of it is \`make bench\`; the pieces, by hand:
 
 ## What limits the end-to-end rate
 
-CPU per process, 10 s of 3a at N=40 (/proc; both cores busy): PostgreSQL 48%,
-notification-service 30%, graph-sim 13%, loadgen 7%. PostgreSQL by statement
+CPU, 10 s of 3a at N=40 (/proc, both cores busy): PostgreSQL 48%,
+notification-service 30%, graph-sim 13%, loadgen 7%. By statement
 (pg_stat_statements): webhook statuses 46%, result writer 21%, claim 20%, intake 13%; a
-message is an insert and five updates, two not HOT. System calls are dear on this VM: ~10
-per message in HTTP threads, ~7 in the sender (libcurl; \`perf stat -e
-raw_syscalls:sys_enter --per-thread\`). The limit is CPU per message.
+message is one insert, five updates (two not HOT). System calls cost much here: 10
+per message in HTTP threads, 7 in the sender (libcurl; \`perf stat -e
+raw_syscalls:sys_enter --per-thread\`). CPU per message is the limit.
 MD
 echo
 echo "Benchmark 3a, one run per N (fields: verdict, slowest number msg/s, 130429s, p99 ms, read, not read, duplicates, rows, sends, p50 ms):"
