@@ -396,8 +396,10 @@ static bool record(struct hf_load *l, struct slot *sl, CURLcode rc, long status)
         }
     } else if (status == 503) {
         st->answered_503++;
-        if (ms > st->max_503_ms)
+        if (ms > st->max_503_ms) {
             st->max_503_ms = ms;
+            st->max_503_at_s = sl->started - l->t0;
+        }
         again = true;
     } else if (status == 500) {
         st->answered_500++;

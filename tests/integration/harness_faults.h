@@ -96,6 +96,7 @@ struct hf_load_stats {
     double max_at_s;      /* when the slowest request was sent, seconds into the load */
     double window_max_ms; /* slowest answer since hf_load_window() */
     double max_503_ms;    /* slowest 503 */
+    double max_503_at_s;  /* when it was sent, seconds into the load */
     bool done;            /* every event stored (or given up: answered_other) */
     double elapsed_s;
 };
