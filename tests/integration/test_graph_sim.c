@@ -750,17 +750,18 @@ static void throughput_limit_is_exact(void **state)
     assert_int_equal(send_po(PHONE10, "+34611009999", 3, NULL, &doc), 200);
     json_decref(doc);
 
-    /* the per-second counts say the same */
+    /* the per-second counts say what the sends saw (80 and 20 within one second; spread
+     * over more, more than 80 may go, as checked above) */
     json_t *counts = NULL;
     sim_call("GET", "/_sim/messages/counts?phone_number_id=" PHONE1, NULL, NULL, &counts);
     json_t *num = json_array_get(json_object_get(counts, "numbers"), 0);
-    assert_int_equal(json_int(num, "accepted"), 80);
+    assert_int_equal(json_int(num, "accepted"), ok);
     long rl = 0;
     size_t i;
     json_t *sec;
     json_array_foreach (json_object_get(num, "seconds"), i, sec)
         rl += json_int(sec, "rate_limited");
-    assert_int_equal(rl, 20);
+    assert_int_equal(rl, limited);
     assert_true(json_int(num, "max_accepted_per_second") <= 80);
     json_decref(counts);
 
