@@ -73,6 +73,7 @@ struct slot {
     size_t need;      /* the response's whole length once its head is in, else 0 */
     double scheduled; /* seconds since start when this request was due */
     bool busy;
+    bool watching_out; /* EPOLLOUT is on: a send that did not go whole */
 };
 
 struct target {
@@ -280,6 +281,7 @@ static void slot_close(struct slot *s, int ep)
         close(s->fd);
         s->fd = -1;
     }
+    s->watching_out = false; /* a new connection is watched for reading alone */
 }
 
 /* Sends what is left of s's request; false when the connection failed. */
@@ -290,8 +292,11 @@ static bool slot_send(struct slot *s, int ep)
         if (n > 0) {
             s->sent += (size_t)n;
         } else if (n < 0 && errno == EAGAIN) { /* the rest when it can go */
-            struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = s};
-            epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+            if (!s->watching_out) {
+                struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = s};
+                epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+                s->watching_out = true;
+            }
             return true;
         } else if (n < 0 && errno == EINTR) {
             continue;
@@ -299,9 +304,11 @@ static bool slot_send(struct slot *s, int ep)
             return false;
         }
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
-    if (s->out.len > 0 && s->sent == s->out.len)
+    if (s->watching_out) { /* sent whole: back to reading alone */
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
         epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
+        s->watching_out = false;
+    }
     return true;
 }
 
