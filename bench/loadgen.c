@@ -466,6 +466,8 @@ int main(int argc, char **argv)
                 idle[nidle++] = s;
             }
         }
+        if (next >= total && running == 0)
+            break; /* closed, the duration over and every answer in: nothing to wait for */
         int wait_ms = 1000;
         if (o.closed && next < total)
             wait_ms = (int)((end_s - t) * 1000.0) + 1;
