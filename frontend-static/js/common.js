@@ -234,6 +234,18 @@ async function openSession() {
   }
 }
 
+/**
+ * Sessions open one after the other: two links opened in quick succession each send
+ * their own exchange, and the cookie is the one whose answer came last. In turn, the
+ * link opened last is the one signed in.
+ */
+let sessionTurn = Promise.resolve();
+function openSessionInTurn() {
+  const opened = sessionTurn.then(openSession);
+  sessionTurn = opened.catch(() => false);
+  return opened;
+}
+
 function syncLangSwitch() {
   for (const b of document.querySelectorAll('[data-lang]')) {
     b.setAttribute('aria-pressed', String(b.dataset.lang === getLang()));
@@ -261,7 +273,7 @@ export function startPage({ titleKey, start }) {
   // A link with another #token opened on this very page changes only the fragment.
   window.addEventListener('hashchange', () => {
     if (new URLSearchParams(location.hash.slice(1)).has('token')) {
-      openSession().then((ok) => {
+      openSessionInTurn().then((ok) => {
         if (!ok) return;
         $('signin').hidden = true;
         updateSignoutVisibility();
@@ -269,7 +281,7 @@ export function startPage({ titleKey, start }) {
       });
     }
   });
-  openSession().then((ok) => {
+  openSessionInTurn().then((ok) => {
     updateSignoutVisibility();
     if (ok) run();
   });

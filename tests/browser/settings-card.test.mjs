@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { startStack } from './stack.mjs';
 import {
   T, eventually, openSettings, text, assertCleanPage, assertCleanExit, assertAxeClean,
-  assertNamesStartWithLabels, orderOutcome, assertSentFrom,
+  assertNamesStartWithLabels, orderOutcome, assertSentFrom, SETTINGS_PATH,
 } from './helpers.mjs';
 
 const SUPPORT_EMAIL = 'soporte@bakery.example';
@@ -141,6 +141,37 @@ test('a reader cannot change anything, so nothing is ever unsaved', T(60), async
   await page.locator('#readonly-note').waitFor({ state: 'visible' });
   assert.equal(await page.locator('#dirty-note').isVisible(), false);
   await assertAxeClean(page, 'card, read-only');
+  await page.close();
+});
+
+test('two links opened one right after the other: the one opened last is signed in', T(90), async () => {
+  const page = await stack.newPage();
+  await openSettings(stack, page, tok.green);
+  const link = (token) => stack.url(`${SETTINGS_PATH}#token=${encodeURIComponent(token)}`);
+  const session = () => page.evaluate(async () => {
+    const res = await fetch('/api/v1/auth/session', { credentials: 'same-origin', cache: 'no-store' });
+    return res.json();
+  });
+  for (let round = 0; round < 3; round++) {
+    // The owner's link, then at once the reader's, each exchanged for its own cookie:
+    // the reader's card, and the reader's session in the backend, to stay.
+    await page.goto(link(tok.red));
+    await page.goto(link(tok.viewer));
+    await eventually(async () => {
+      assert.equal(await page.locator('#readonly-note').isVisible(), true, `round ${round}: read-only`);
+      const who = await session();
+      assert.equal(who.tenant_role, 'viewer', `round ${round}: the backend's session is the reader's`);
+      assert.equal(who.tenant_id, id.green);
+    });
+    // And back to the owner the same way: the owner's card, editable.
+    await page.goto(link(tok.viewer));
+    await page.goto(link(tok.red));
+    await eventually(async () => {
+      assert.equal(await page.locator('#save').isEnabled(), true, `round ${round}: editable`);
+      assert.equal((await session()).tenant_id, id.red, `round ${round}: the last link's session`);
+    });
+  }
+  assertCleanPage(page);
   await page.close();
 });
 
