@@ -97,7 +97,7 @@ e2e_run() {
     local verdict=ok
     awk -v r="$min_rate" -v p="$per" 'BEGIN {exit !(r >= p - 1)}' || verdict=fail
     [ "$r429" = 0 ] && [ "$dup" = 0 ] && [ "$lost" = 0 ] && [ "$rows" -ge $((total * 99 / 100)) ] || verdict=fail
-    e2e_result="$verdict $min_rate $r429 $p99 $read $lost $dup $rows $sent $p50"
+    e2e_result="$verdict $(printf '%.2f' "$min_rate") $r429 $p99 $read $lost $dup $rows $sent $p50"
 }
 
 # E2E_N=20 BENCH_ONLY=3 bench/run.sh --quick: one capacity run at that N only, by hand.

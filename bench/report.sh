@@ -61,9 +61,8 @@ All of it is \`make bench\`; the pieces, by hand:
 
 - ceiling 1: \`pgbench -n -S -c $clients -j 2 -T $secs\` on a \`pgbench -i -s 10\` database;
   ours: \`wrk -t2 -c$clients -d${secs}s -s bench/settings.lua\` with a service token
-  (p99 / median: \`build/loadgen --closed\`, $clients connections, median of the runs' ratios
-  (wrk 4.1's latencies here contradict its rate); pgbench's from \`-l --sampling-rate
-  0.1\`; loadgen's on \`/health\`);
+  (p99 / median: \`build/loadgen --closed\`, $clients connections, median of the runs' ratios;
+  pgbench's from \`-l --sampling-rate 0.1\`);
   p99: \`build/loadgen --rate 2000 --warmup 1 --ids <10,000 tenant ids>\`.
 - ceiling 2: \`pgbench -n -f bench/po_insert.sql -c $clients -j 2 -T $secs\` (the intake's
   row, same table and indexes); ours: \`wrk ... -s bench/intake.lua\`; messages per
@@ -92,11 +91,10 @@ All of it is \`make bench\`; the pieces, by hand:
 
 ## What limits the end-to-end rate
 
-CPU, 10 s of 3a at N=40 (/proc, both cores busy): PostgreSQL 48%,
-notification-service 30%, graph-sim 13%, loadgen 7%. By statement
-(pg_stat_statements): webhook statuses 46%, result writer 21%, claim 20%, intake 13%; a
-message is one insert, five updates (two not HOT). System calls cost much here: 10
-per message in HTTP threads, 7 in the sender (libcurl; \`perf stat -e
+CPU, 10 s of 3a at N=40 (/proc): PostgreSQL 48%, notification-service 30%, graph-sim
+13%, loadgen 7%. By statement (pg_stat_statements): webhook statuses 46%, result writer
+21%, claim 20%, intake 13%; a message is one insert and five updates (two not HOT).
+System calls per message: 10 in HTTP threads, 7 in the sender (\`perf stat -e
 raw_syscalls:sys_enter --per-thread\`). CPU per message is the limit.
 MD
 echo

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "httpclient.h"
 #include "log.h"
@@ -68,6 +69,12 @@ int daemon_open(enum cfg_action action, const char *database_url, int connect_ti
     return action == CFG_MIGRATE_ONLY ? 1 : 0;
 }
 
+static long online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
 struct http_server_config daemon_http_server(const struct daemon_http *h,
                                              const struct auth_policy *auth,
                                              const struct http_route *routes, size_t nroutes,
@@ -76,7 +83,8 @@ struct http_server_config daemon_http_server(const struct daemon_http *h,
     struct http_server_config c = {
         .bind_address = h->bind_address,
         .port = (unsigned)h->port,
-        .threads = (unsigned)h->threads,
+        .threads = (unsigned)(h->threads > 0 ? h->threads : online_cpus()),
+        .workers = (unsigned)h->workers,
         .body_limit = (size_t)h->body_limit,
         .conn_timeout = (unsigned)h->conn_timeout,
         .auth = auth,

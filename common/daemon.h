@@ -15,7 +15,8 @@
 struct daemon_http {
     const char *bind_address;
     long port;
-    long threads;
+    long threads; /* 0: one per online CPU */
+    long workers;
     long body_limit;
     long conn_timeout;
 };
@@ -35,15 +36,18 @@ struct daemon_http {
      "longest bearer-token lifetime accepted (exp - iat, or exp - now without iat)"}
 
 /* The configuration rows of the listener (a struct daemon_http lvalue): BIND_ADDRESS,
- * port_var (default port_default), HTTP_THREADS, HTTP_BODY_LIMIT (help body_help),
- * HTTP_CONNECTION_TIMEOUT. */
+ * port_var (default port_default), HTTP_THREADS, HTTP_WORKERS, HTTP_BODY_LIMIT (help
+ * body_help), HTTP_CONNECTION_TIMEOUT. */
 #define DAEMON_HTTP_VARS(h, port_var, port_default, body_help)                                     \
     {"BIND_ADDRESS", CFG_STRING, (void *)&(h).bind_address, "127.0.0.1", 0, 0, 0,                  \
      "address to listen on (0.0.0.0 in containers)"},                                              \
     {port_var, CFG_INT, (void *)&(h).port, port_default, 0, 65535, 0,                              \
      "HTTP port (0 = any free port)"},                                                             \
-    {"HTTP_THREADS", CFG_INT, (void *)&(h).threads, "8", 1, 256, 0,                                \
-     "HTTP worker threads (each holds one database connection)"},                                  \
+    {"HTTP_THREADS", CFG_INT, (void *)&(h).threads, "0", 0, 256, 0,                                \
+     "threads that read requests and send answers (0 = one per online CPU)"},                      \
+    {"HTTP_WORKERS", CFG_INT, (void *)&(h).workers, "8", 0, 256, 0,                                \
+     "threads that run the requests that wait on the database or another service (each holds "   \
+     "one database connection; 0 = they run on the HTTP_THREADS)"},                                \
     {"HTTP_BODY_LIMIT", CFG_INT, (void *)&(h).body_limit, "65536", 1024, 16777216, 0, body_help},  \
     {"HTTP_CONNECTION_TIMEOUT", CFG_INT, (void *)&(h).conn_timeout, "30", 1, 3600, 0,              \
      "seconds an idle client connection is kept"}

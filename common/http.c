@@ -53,6 +53,14 @@ struct http_server {
     /* open streams, ended all at once when the server stops */
     pthread_mutex_t stream_lock;
     struct http_stream *streams;
+    /* the workers: the first run of the handlers of routes without HTTP_ROUTE_INLINE */
+    pthread_mutex_t work_lock;
+    pthread_cond_t work_cond;
+    struct http_request *work_head, **work_tail; /* under work_lock */
+    bool work_closing; /* under work_lock: the workers end once the queue is empty */
+    pthread_t *workers;
+    unsigned nworkers; /* started */
+    struct metric *work_queue_gauge;
 };
 
 /* A streamed body (http_reply_stream). The buffer and flags are shared by the writer's
@@ -100,6 +108,10 @@ struct http_request {
     bool park_expired; /* this run is the last: deadline passed or server stopping */
     bool parked;       /* in srv->parked (under park_lock) */
     bool wake_early;   /* http_wake_request() came before park() (under park_lock) */
+    /* a request for the workers: suspended until its handler's run there has ended */
+    bool to_worker;                 /* dispatched, not yet queued */
+    bool work_done;                 /* a worker ran the handler and resumed the connection */
+    struct http_request *work_next; /* in srv's queue (under work_lock) */
     /* the handler's own state across runs, released on completion */
     void *state;
     void (*state_release)(void *state);
@@ -296,14 +308,13 @@ static void *park_timer_run(void *arg)
     return NULL;
 }
 
-/* Suspends the connection of a request whose handler parked it. Called on the
- * connection's own thread, inside the access handler, before anyone can resume it. */
-static void park(struct http_request *req)
+/* Lists a request whose handler parked it and whose connection is suspended, so that a
+ * wake-up, its deadline or the server's stop resumes it. */
+static void enlist_parked(struct http_request *req)
 {
     struct http_server *srv = req->srv;
     req->park_asked = false;
     req->park_resumed = false;
-    MHD_suspend_connection(req->conn);
     pthread_mutex_lock(&srv->park_lock);
     if (!srv->park_timer_started) {
         srv->park_timer_started = pthread_create(&srv->park_timer, NULL, park_timer_run, srv) == 0;
@@ -324,6 +335,14 @@ static void park(struct http_request *req)
         pthread_cond_signal(&srv->park_cond);
     }
     pthread_mutex_unlock(&srv->park_lock);
+}
+
+/* Suspends the connection of a request whose handler parked it. Called on the
+ * connection's own thread, inside the access handler, before anyone can resume it. */
+static void park(struct http_request *req)
+{
+    MHD_suspend_connection(req->conn);
+    enlist_parked(req);
 }
 
 /* ---------- replies ---------- */
@@ -771,7 +790,109 @@ static void dispatch(struct http_request *req)
                          "Content-Type must be application/json");
         return;
     }
-    run_handler(req);
+    if (req->srv->nworkers && !(req->route->flags & HTTP_ROUTE_INLINE))
+        req->to_worker = true; /* on_request() hands it over */
+    else
+        run_handler(req);
+}
+
+/* ---------- workers ----------
+ *
+ * A handler that waits on the database or another service would hold one of the few
+ * HTTP threads (one per core) for that long, and every connection that thread serves
+ * with it. So the first run of such a handler is a worker's: the connection is
+ * suspended, a worker runs the handler and resumes the connection, and the HTTP thread
+ * sends the answer. A handler that parks on a worker is listed as any parked request
+ * (its connection is suspended already); its later runs are the HTTP threads'. */
+
+/* Suspends req's connection and queues it for a worker. Inside the access handler, on
+ * the connection's thread. False when the workers have ended (the server is stopping):
+ * then the caller runs the handler itself. */
+static bool work_push(struct http_request *req)
+{
+    struct http_server *srv = req->srv;
+    pthread_mutex_lock(&srv->work_lock);
+    if (srv->work_closing) {
+        pthread_mutex_unlock(&srv->work_lock);
+        return false;
+    }
+    /* Suspended before a worker can see it, and so before anyone resumes it. */
+    MHD_suspend_connection(req->conn);
+    req->work_next = NULL;
+    *srv->work_tail = req;
+    srv->work_tail = &req->work_next;
+    metric_add(srv->work_queue_gauge, 1);
+    pthread_cond_signal(&srv->work_cond);
+    pthread_mutex_unlock(&srv->work_lock);
+    return true;
+}
+
+static void *worker_run(void *arg)
+{
+    struct http_server *srv = arg;
+    for (;;) {
+        pthread_mutex_lock(&srv->work_lock);
+        while (!srv->work_head && !srv->work_closing)
+            pthread_cond_wait(&srv->work_cond, &srv->work_lock);
+        struct http_request *req = srv->work_head;
+        if (req) {
+            srv->work_head = req->work_next;
+            if (!srv->work_head)
+                srv->work_tail = &srv->work_head;
+            metric_add(srv->work_queue_gauge, -1);
+        }
+        pthread_mutex_unlock(&srv->work_lock);
+        if (!req)
+            break; /* closing, and nothing left */
+        log_set_request_id(req->request_id);
+        run_handler(req);
+        log_set_request_id(NULL);
+        if (req->park_asked) {
+            enlist_parked(req);
+        } else {
+            req->work_done = true;
+            MHD_resume_connection(req->conn);
+        }
+    }
+    return NULL;
+}
+
+/* Starts n workers; false (logged) when not one could start. */
+static bool workers_start(struct http_server *srv, unsigned n)
+{
+    srv->work_tail = &srv->work_head;
+    srv->work_queue_gauge =
+        metrics_gauge("http_worker_queue",
+                      "Requests waiting for a worker thread (routes that wait on the database "
+                      "or another service).",
+                      "");
+    srv->workers = xcalloc(n, sizeof(*srv->workers));
+    for (unsigned i = 0; i < n; i++) {
+        if (pthread_create(&srv->workers[srv->nworkers], NULL, worker_run, srv) != 0)
+            break;
+        srv->nworkers++;
+    }
+    if (n && !srv->nworkers)
+        log_error("cannot start the HTTP worker threads");
+    else if (srv->nworkers < n)
+        log_warn("started fewer HTTP worker threads than configured\tstarted=%u wanted=%u",
+                 srv->nworkers, n);
+    return !n || srv->nworkers;
+}
+
+/* Lets the workers run what is queued, then ends them: after it, no connection waits for
+ * a worker. */
+static void workers_stop(struct http_server *srv)
+{
+    pthread_mutex_lock(&srv->work_lock);
+    srv->work_closing = true;
+    pthread_cond_broadcast(&srv->work_cond);
+    pthread_mutex_unlock(&srv->work_lock);
+    for (unsigned i = 0; i < srv->nworkers; i++)
+        pthread_join(srv->workers[i], NULL);
+    free(srv->workers);
+    srv->workers = NULL;
+    srv->nworkers = 0;
 }
 
 static enum MHD_Result queue_reply(struct http_request *req)
@@ -863,8 +984,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req->dispatched) {
         req->dispatched = true;
         dispatch(req);
+    } else if (req->work_done) {
+        req->work_done = false; /* a worker ran the handler: its answer is in req */
     } else if (req->park_resumed) {
         req->park_resumed = false;
+        run_handler(req);
+    }
+    if (req->to_worker) {
+        req->to_worker = false;
+        if (work_push(req)) {
+            log_set_request_id(NULL);
+            return MHD_YES;
+        }
         run_handler(req);
     }
     if (req->park_asked)
@@ -965,6 +1096,18 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("libmicrohttpd: %s", msg);
 }
 
+/* Frees what http_server_start() made, the daemon and the workers stopped. */
+static void destroy_server(struct http_server *srv)
+{
+    pthread_cond_destroy(&srv->park_cond);
+    pthread_mutex_destroy(&srv->park_lock);
+    pthread_mutex_destroy(&srv->stream_lock);
+    pthread_cond_destroy(&srv->work_cond);
+    pthread_mutex_destroy(&srv->work_lock);
+    free(srv->metrics);
+    free(srv);
+}
+
 struct http_server *http_server_start(const struct http_server_config *cfg)
 {
     struct http_server *srv = xcalloc(1, sizeof(*srv));
@@ -1005,6 +1148,12 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&srv->park_cond, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&srv->work_lock, NULL);
+    pthread_cond_init(&srv->work_cond, NULL);
+    if (!workers_start(srv, cfg->workers)) {
+        destroy_server(srv);
+        return NULL;
+    }
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
@@ -1014,11 +1163,8 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
         on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("cannot listen\taddress=%s port=%u", cfg->bind_address, cfg->port);
-        pthread_cond_destroy(&srv->park_cond);
-        pthread_mutex_destroy(&srv->park_lock);
-        pthread_mutex_destroy(&srv->stream_lock);
-        free(srv->metrics);
-        free(srv);
+        workers_stop(srv);
+        destroy_server(srv);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -1080,13 +1226,12 @@ void http_server_stop(struct http_server *srv)
     stop_streams(srv);
     for (int ms = 0; ms < HTTP_DRAIN_MS && atomic_load(&srv->in_flight) > 0; ms += 10)
         sleep_ms(10);
+    /* libmicrohttpd must not stop with a connection suspended: the workers finish what
+     * they hold (from now on a request runs on its HTTP thread). */
+    workers_stop(srv);
     stop_streams(srv); /* one a keep-alive connection opened meanwhile */
     MHD_stop_daemon(srv->daemon);
     if (listener != MHD_INVALID_SOCKET)
         close(listener); /* ours since the quiesce, closed only after the stop */
-    pthread_cond_destroy(&srv->park_cond);
-    pthread_mutex_destroy(&srv->park_lock);
-    pthread_mutex_destroy(&srv->stream_lock);
-    free(srv->metrics);
-    free(srv);
+    destroy_server(srv);
 }

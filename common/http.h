@@ -2,9 +2,13 @@
  * path parameters and per-route roles, capped request bodies, JSON responses in the
  * error shape of DESIGN.md section 5, request ids, an access log and request metrics.
  *
- * Handlers run synchronously on the server's worker threads. A handler reads the request
- * through the accessors below and must answer with exactly one http_reply_*() call; the
- * layer sends it, logs it and frees the request when the connection is done with it. */
+ * The server's own threads (a few: one per core) read requests and send answers. A
+ * handler that may wait on the database or another service runs on a worker thread
+ * instead (when the server has workers), so that the wait holds up no other connection;
+ * routes marked HTTP_ROUTE_INLINE (answered from memory, or parked at once) run on the
+ * server's thread. A handler reads the request through the accessors below and must
+ * answer with exactly one http_reply_*() call; the layer sends it, logs it and frees the
+ * request when the connection is done with it. */
 #ifndef COMMON_HTTP_H
 #define COMMON_HTTP_H
 
@@ -23,6 +27,10 @@ typedef void (*http_handler)(struct http_request *req);
 enum {
     HTTP_ROUTE_RAW_BODY = 1 << 0, /* accept any Content-Type (the handler checks it) */
     HTTP_ROUTE_QUIET = 1 << 1,    /* no access-log line (health checks, metrics) */
+    /* The handler runs on the server's thread, not a worker: it answers from memory or
+     * parks (a group commit, a long poll, a stream), waiting on nothing but a short
+     * statement. The hand-over to a worker costs more than such a handler. */
+    HTTP_ROUTE_INLINE = 1 << 2,
 };
 
 struct http_route {
@@ -55,7 +63,9 @@ struct http_session_hook {
 struct http_server_config {
     const char *bind_address; /* "127.0.0.1", "0.0.0.0", "::" */
     unsigned port;            /* 0 = any free port, see http_server_port() */
-    unsigned threads;
+    unsigned threads;         /* read requests, send answers, run HTTP_ROUTE_INLINE handlers */
+    /* run the other handlers' first run; 0: every handler runs on the server's threads */
+    unsigned workers;
     size_t body_limit;              /* bytes; larger bodies get 413 */
     unsigned conn_timeout;          /* seconds of inactivity before a connection is closed */
     const struct auth_policy *auth; /* verifies bearer tokens of routes with roles */

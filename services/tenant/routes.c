@@ -11,15 +11,16 @@
 #define SERVICES (AUTH_ROLE_ADMIN | AUTH_ROLE_SERVICE)
 
 const struct http_route tenant_routes[] = {
-    {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
+    {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET | HTTP_ROUTE_INLINE},
     {"GET", "/ready", handle_ready, 0, HTTP_ROUTE_QUIET},
-    {"GET", "/metrics", http_handle_metrics, 0, HTTP_ROUTE_QUIET},
-    {"GET", "/api/v1/openapi.json", handle_openapi, 0},
+    {"GET", "/metrics", http_handle_metrics, 0, HTTP_ROUTE_QUIET | HTTP_ROUTE_INLINE},
+    {"GET", "/api/v1/openapi.json", handle_openapi, 0, HTTP_ROUTE_INLINE},
 
     {"POST", "/api/v1/tenants", handle_tenant_create, ADMIN},
     {"GET", "/api/v1/tenants", handle_tenant_list, ADMIN},
     {"GET", "/api/v1/tenants/{id}", handle_tenant_get, READERS},
-    {"GET", "/api/v1/tenants/{id}/settings/notifications", handle_settings_get, READERS},
+    {"GET", "/api/v1/tenants/{id}/settings/notifications", handle_settings_get, READERS,
+     HTTP_ROUTE_INLINE},
     {"PUT", "/api/v1/tenants/{id}/settings/notifications", handle_settings_put, WRITERS},
     {"GET", "/api/v1/tenants/{id}/whatsapp/sender", handle_tenant_sender, READERS},
     {"GET", "/api/v1/tenants/{id}/whatsapp/languages", handle_tenant_languages, READERS},
@@ -27,7 +28,7 @@ const struct http_route tenant_routes[] = {
     {"GET", "/api/v1/support-contact", handle_support_contact, READERS},
     /* followed by every notification-service instance: not worth an access-log line */
     {"GET", "/api/v1/internal/settings-changes", handle_settings_changes, SERVICES,
-     HTTP_ROUTE_QUIET},
+     HTTP_ROUTE_QUIET | HTTP_ROUTE_INLINE},
 
     /* WhatsApp plans (issue 20): the tenant's users read theirs, the admin changes it */
     {"GET", "/api/v1/tenants/{id}/plan", handle_tenant_plan_get, READERS},
@@ -49,7 +50,7 @@ const struct http_route tenant_routes[] = {
     {"POST", "/api/v1/auth/sessions", handle_auth_session_open, 0},
     {"GET", "/api/v1/auth/session", handle_auth_session_get, AUTH_ROLES_ANY},
     {"DELETE", "/api/v1/auth/session", handle_auth_session_close, AUTH_ROLES_ANY},
-    {"GET", "/api/v1/events", handle_events, WRITERS},
+    {"GET", "/api/v1/events", handle_events, WRITERS, HTTP_ROUTE_INLINE},
 
     {"GET", "/api/v1/admin/whatsapp/phone-numbers", handle_admin_phone_numbers, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/health", handle_admin_health, ADMIN},
@@ -68,6 +69,6 @@ const struct http_route tenant_routes[] = {
      handle_admin_test_message_get, ADMIN},
     {"GET", "/api/v1/admin/whatsapp/audit-log", handle_admin_audit_log, ADMIN},
 
-    {"GET", "/app/*", handle_static, 0},
+    {"GET", "/app/*", handle_static, 0, HTTP_ROUTE_INLINE},
 };
 const size_t tenant_routes_count = sizeof(tenant_routes) / sizeof(tenant_routes[0]);

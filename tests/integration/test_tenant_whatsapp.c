@@ -2,15 +2,21 @@
  * notification-service with graph-sim behind it: the WABA's numbers and who holds them,
  * assignment with the seed's messages, 409 and the race decided by the unique index,
  * reassignment, unassignment, the audit log, the account's health as graph-sim reports it,
- * the diagnostics checklist with the health of what a tenant uses, and what the endpoints
- * say when Graph fails or the master credentials are missing. */
+ * the diagnostics checklist with the health of what a tenant uses, what the endpoints
+ * say when Graph fails or the master credentials are missing, and that admin requests
+ * waiting on a silent notification-service hold up no settings read. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1160,6 +1166,125 @@ static void service_tokens_meet_the_peer_policy(void **state)
     assert_int_equal(h_stop(&ns), 0);
 }
 
+/* A notification-service that takes connections and never answers: each call to it
+ * waits for tenant-service's UPSTREAM_TIMEOUT_MS. */
+struct silent_peer {
+    int listener;
+    unsigned port;
+    atomic_int accepted;
+    int fds[16];
+    pthread_t th;
+};
+
+static void *silent_accept(void *arg)
+{
+    struct silent_peer *p = arg;
+    for (;;) {
+        int fd = accept(p->listener, NULL, NULL);
+        if (fd < 0)
+            return NULL; /* the listener was shut down */
+        int i = atomic_fetch_add(&p->accepted, 1);
+        if (i < 16)
+            p->fds[i] = fd;
+        else
+            close(fd);
+    }
+}
+
+static bool silent_start(struct silent_peer *p)
+{
+    memset(p, 0, sizeof *p);
+    p->listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    socklen_t len = sizeof a;
+    if (p->listener < 0 || bind(p->listener, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(p->listener, 16) != 0 || getsockname(p->listener, (struct sockaddr *)&a, &len) != 0)
+        return false;
+    p->port = ntohs(a.sin_port);
+    return pthread_create(&p->th, NULL, silent_accept, p) == 0;
+}
+
+static void silent_stop(struct silent_peer *p)
+{
+    shutdown(p->listener, SHUT_RDWR);
+    pthread_join(p->th, NULL);
+    close(p->listener);
+    int n = atomic_load(&p->accepted);
+    for (int i = 0; i < n && i < 16; i++)
+        close(p->fds[i]);
+}
+
+static bool silent_holds(void *arg)
+{
+    return atomic_load(&((struct silent_peer *)arg)->accepted) >= 2;
+}
+
+struct admin_call {
+    const struct h_proc *ts;
+    struct h_resp r;
+    atomic_bool done;
+};
+
+static void *admin_phone_numbers(void *arg)
+{
+    struct admin_call *c = arg;
+    c->r = ht_call(c->ts, "GET", "/api/v1/admin/whatsapp/phone-numbers", ht_admin(), NULL);
+    atomic_store(&c->done, true);
+    return NULL;
+}
+
+static bool one_queued(void *arg)
+{
+    return h_metric(((struct h_proc *)arg)->url, "http_worker_queue") == 1;
+}
+
+/* Admin requests wait on notification-service (here one that never answers) on the
+ * workers: with both of them waiting and a third request queued for one, the one HTTP
+ * thread still answers an owner's settings read at once. With waiting handlers on the
+ * HTTP threads, that read would wait for UPSTREAM_TIMEOUT_MS. */
+static void waiting_admin_requests_do_not_hold_up_settings_reads(void **state)
+{
+    (void)state;
+    struct silent_peer peer;
+    assert_true(silent_start(&peer));
+    char *url = xasprintf("http://127.0.0.1:%u", peer.port);
+    const char *env[] = {"HTTP_THREADS=1", "HTTP_WORKERS=2", NULL};
+    struct h_proc ts;
+    assert_true(ht_start_tenant(&ts, w.tenant_db, url, NULL, env));
+    char id[HT_ID_LEN];
+    ht_create_tenant(&ts, "Panadería Paciente", id);
+
+    struct admin_call calls[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        calls[i] = (struct admin_call){.ts = &ts};
+        assert_int_equal(pthread_create(&th[i], NULL, admin_phone_numbers, &calls[i]), 0);
+    }
+    assert_true(h_wait_until(silent_holds, &peer, 10000)); /* both workers wait on it */
+    assert_true(h_wait_until(one_queued, &ts, 10000));     /* the third waits for a worker */
+
+    char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", id);
+    char *owner = ht_user(id, "owner");
+    struct h_resp r = ht_call(&ts, "GET", path, owner, NULL);
+    assert_int_equal(r.status, 200);
+    assert_true(json_is_boolean(json_object_get(r.json, "whatsapp_enabled")));
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        assert_false(atomic_load(&calls[i].done)); /* still waiting on the silent peer */
+
+    for (int i = 0; i < 3; i++) { /* each in turn gets its own timeout's answer */
+        pthread_join(th[i], NULL);
+        h_assert_error(&calls[i].r, 503, "upstream_unavailable");
+        h_resp_free(&calls[i].r);
+    }
+    assert_int_equal(h_stop(&ts), 0);
+    silent_stop(&peer);
+    free(owner);
+    free(path);
+    free(url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1181,6 +1306,7 @@ int main(void)
         cmocka_unit_test(missing_master_credentials),
         cmocka_unit_test(service_tokens_meet_the_peer_policy),
         cmocka_unit_test(notification_service_stopping_gives_503),
+        cmocka_unit_test(waiting_admin_requests_do_not_hold_up_settings_reads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,13 +9,15 @@
 #define WEBHOOK "/api/v1/whatsapp/webhook"
 
 struct http_route notification_routes[] = {
-    {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET},
+    {"GET", "/health", http_handle_health, 0, HTTP_ROUTE_QUIET | HTTP_ROUTE_INLINE},
     {"GET", "/ready", handle_ready, 0, HTTP_ROUTE_QUIET},
-    {"GET", "/metrics", handle_metrics, 0, HTTP_ROUTE_QUIET},
-    {"GET", "/api/v1/openapi.json", handle_openapi, 0},
+    {"GET", "/metrics", handle_metrics, 0, HTTP_ROUTE_QUIET}, /* asks the database */
+    {"GET", "/api/v1/openapi.json", handle_openapi, 0, HTTP_ROUTE_INLINE},
     /* intake */
-    {"POST", "/api/v1/notifications/purchase-orders", handle_purchase_order, SERVICE_OR_ADMIN},
-    {"POST", "/api/v1/whatsapp/messages", handle_template_message, SERVICE_OR_ADMIN},
+    {"POST", "/api/v1/notifications/purchase-orders", handle_purchase_order, SERVICE_OR_ADMIN,
+     HTTP_ROUTE_INLINE},
+    {"POST", "/api/v1/whatsapp/messages", handle_template_message, SERVICE_OR_ADMIN,
+     HTTP_ROUTE_INLINE},
     /* reading; tenant users are scoped to their tenant by the handlers */
     {"GET", "/api/v1/whatsapp/messages", handle_messages_list, AUTH_ROLES_ANY},
     {"GET", "/api/v1/whatsapp/messages/{id}", handle_message_get, AUTH_ROLES_ANY},
