@@ -1154,13 +1154,20 @@ struct http_server *http_server_start(const struct http_server_config *cfg)
         destroy_server(srv);
         return NULL;
     }
+    /* One thread is the internal polling thread alone: libmicrohttpd warns of a pool of
+     * one (or none), so then the option is left out. */
+    struct MHD_OptionItem pool[] = {
+        {cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)cfg->threads,
+         NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)(cfg->threads ? cfg->threads : 1), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)10000,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_ARRAY, pool,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)10000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     if (!srv->daemon) {
         log_error("cannot listen\taddress=%s port=%u", cfg->bind_address, cfg->port);
         workers_stop(srv);
