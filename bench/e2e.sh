@@ -100,9 +100,10 @@ e2e_run() {
     e2e_result="$verdict $(printf '%.2f' "$min_rate") $r429 $p99 $read $lost $dup $rows $sent $p50"
 }
 
-# E2E_N=20 BENCH_ONLY=3 bench/run.sh --quick: one capacity run at that N only, by hand.
+# E2E_N=20 [E2E_RATE=76] BENCH_ONLY=3 bench/run.sh --quick: one run at that N (and per-number
+# rate) only, by hand.
 if want 3 && [ -n "${E2E_N:-}" ]; then
-    e2e_run "$E2E_N" 76
+    e2e_run "$E2E_N" "${E2E_RATE:-76}"
     note "  N=$E2E_N: $e2e_result"
 elif want 3; then
 note "3a. capacity: N numbers x 76 msg/s (95% of the limit) for ${e2e_secs}s"

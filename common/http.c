@@ -109,8 +109,9 @@ struct http_request {
     bool parked;       /* in srv->parked (under park_lock) */
     bool wake_early;   /* http_wake_request() came before park() (under park_lock) */
     /* a request for the workers: suspended until its handler's run there has ended */
-    bool to_worker;                 /* dispatched, not yet queued */
-    bool work_done;                 /* a worker ran the handler and resumed the connection */
+    bool to_worker; /* for a worker, not yet queued */
+    bool run_here;  /* the handler may not hand itself over: on a worker, or none are left */
+    bool work_done; /* a worker ran the handler and resumed the connection */
     struct http_request *work_next; /* in srv's queue (under work_lock) */
     /* the handler's own state across runs, released on completion */
     void *state;
@@ -765,6 +766,9 @@ static void admit(struct http_request *req)
 static void run_handler(struct http_request *req)
 {
     req->route->handler(req);
+    if (req->to_worker && !req->replied)
+        return; /* http_wait_on_worker(): it runs again on a worker */
+    req->to_worker = false;
     if (req->park_asked && !req->replied && !req->park_expired)
         return;
     req->park_asked = false;
@@ -845,7 +849,9 @@ static void *worker_run(void *arg)
         if (!req)
             break; /* closing, and nothing left */
         log_set_request_id(req->request_id);
+        req->run_here = true;
         run_handler(req);
+        req->run_here = false;
         log_set_request_id(NULL);
         if (req->park_asked) {
             enlist_parked(req);
@@ -855,6 +861,14 @@ static void *worker_run(void *arg)
         }
     }
     return NULL;
+}
+
+bool http_wait_on_worker(struct http_request *req)
+{
+    if (!req->srv->nworkers || req->run_here || req->replied || req->park_asked)
+        return false;
+    req->to_worker = true;
+    return true;
 }
 
 /* Starts n workers; false (logged) when not one could start. */
@@ -996,6 +1010,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             log_set_request_id(NULL);
             return MHD_YES;
         }
+        req->run_here = true; /* the workers have ended: it waits here */
         run_handler(req);
     }
     if (req->park_asked)

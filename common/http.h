@@ -157,6 +157,14 @@ void http_wake_request(struct http_request *req);
 void http_set_state(struct http_request *req, void *state, void (*release)(void *state));
 void *http_state(const struct http_request *req);
 
+/* --- a wait found on the way ---
+ *
+ * A handler on a server thread that finds it must wait after all (a lookup that has to
+ * ask another service) calls http_wait_on_worker(); when it says true, the handler
+ * returns without a reply and runs again, from the start, on a worker. False when the
+ * handler runs on a worker already or the server has none: then it waits where it is. */
+bool http_wait_on_worker(struct http_request *req);
+
 /* --- streams: a body written over time (Server-Sent Events) ---
  *
  * A handler answers with http_reply_stream() instead of a reply: status 200, the headers

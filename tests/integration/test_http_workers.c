@@ -2,8 +2,9 @@
  * sockets: a handler that waits (on the database, on another service) runs on a worker,
  * so that while every worker waits, routes marked HTTP_ROUTE_INLINE are still answered
  * by the server's one thread, and the requests queued for a worker are answered in turn;
- * a handler that parks on a worker runs again, woken, on the server's thread; a stop
- * lets the workers finish what they hold. The same through tenant-service (a silent
+ * a handler that parks on a worker runs again, woken, on the server's thread; an inline
+ * handler that finds it must wait moves to a worker; a stop lets the workers finish
+ * what they hold. The same through tenant-service (a silent
  * notification-service) is test_tenant_whatsapp.c's
  * waiting_admin_requests_do_not_hold_up_settings_reads. */
 #include <pthread.h>
@@ -81,6 +82,17 @@ static void release_runs(void *state)
     free(state);
 }
 
+/* The second run's answer: where each run was. */
+static void reply_runs(struct http_request *req, struct park_runs *runs)
+{
+    runs->second = pthread_self();
+    char text[64];
+    int n = snprintf(text, sizeof text, "first=%s second=%s",
+                     pthread_equal(runs->first, server_thread) ? "server" : "worker",
+                     pthread_equal(runs->second, server_thread) ? "server" : "worker");
+    http_reply_bytes(req, 200, "text/plain", text, (size_t)n);
+}
+
 static void *wake_later(void *arg)
 {
     usleep(50 * 1000);
@@ -101,19 +113,29 @@ static void parks(struct http_request *req)
         http_park(req, HTTP_NO_TOPIC, monotonic_ms() + 10000);
         return;
     }
-    runs->second = pthread_self();
-    bool first_on_server = pthread_equal(runs->first, server_thread);
-    bool second_on_server = pthread_equal(runs->second, server_thread);
-    char text[64];
-    int n = snprintf(text, sizeof text, "first=%s second=%s", first_on_server ? "server" : "worker",
-                     second_on_server ? "server" : "worker");
-    http_reply_bytes(req, 200, "text/plain", text, (size_t)n);
+    reply_runs(req, runs);
+}
+
+/* Runs first on the server's thread, finds it must wait, and moves to a worker: its
+ * second run answers where each run was. */
+static void moves(struct http_request *req)
+{
+    struct park_runs *runs = http_state(req);
+    if (!runs) {
+        runs = calloc(1, sizeof(*runs));
+        runs->first = pthread_self();
+        http_set_state(req, runs, release_runs);
+        if (http_wait_on_worker(req))
+            return;
+    }
+    reply_runs(req, runs);
 }
 
 static const struct http_route routes[] = {
     {"GET", "/waits", waits, 0, 0, 0},
     {"GET", "/inline", inline_answer, 0, HTTP_ROUTE_INLINE, 0},
     {"GET", "/parks", parks, 0, 0, 0},
+    {"GET", "/moves", moves, 0, HTTP_ROUTE_INLINE, 0},
 };
 
 static const struct http_server_config config = {
@@ -220,6 +242,36 @@ static void a_handler_parked_on_a_worker_runs_again_on_the_server_thread(void **
     http_server_stop(srv);
 }
 
+static void an_inline_handler_that_must_wait_moves_to_a_worker(void **state)
+{
+    (void)state;
+    struct http_server *srv = http_server_start(&config);
+    assert_non_null(srv);
+    unsigned port = http_server_port(srv);
+    struct h_resp r = h_raw_request(port, "GET", "/inline", NULL, NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    r = h_raw_request(port, "GET", "/moves", NULL, NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "first=server second=worker");
+    h_resp_free(&r);
+    http_server_stop(srv);
+
+    /* Without workers it stays: both runs are one, on the server's thread. */
+    struct http_server_config none = config;
+    none.workers = 0;
+    srv = http_server_start(&none);
+    assert_non_null(srv);
+    port = http_server_port(srv);
+    r = h_raw_request(port, "GET", "/inline", NULL, NULL, 0, NULL);
+    h_resp_free(&r);
+    r = h_raw_request(port, "GET", "/moves", NULL, NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "first=server second=server");
+    h_resp_free(&r);
+    http_server_stop(srv);
+}
+
 static void *open_gate_later(void *arg)
 {
     (void)arg;
@@ -253,6 +305,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(inline_routes_are_answered_while_every_worker_waits),
         cmocka_unit_test(a_handler_parked_on_a_worker_runs_again_on_the_server_thread),
+        cmocka_unit_test(an_inline_handler_that_must_wait_moves_to_a_worker),
         cmocka_unit_test(the_stop_lets_the_workers_finish_what_they_hold),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
  * requests that arrive while a commit is in flight share the next transaction; the same
  * event twice within one batch is one row (a replay) or one winner and a 409; nothing is
  * answered before its commit (the database dying mid-batch answers errors, and stores
- * nothing); a stop finishes the batch in flight. A test holds a lock on
+ * nothing); a stop finishes the batch in flight; an order that must ask tenant-service
+ * whether its tenant exists waits on a worker, holding up no one. A test holds a lock on
  * whatsapp_messages to keep a commit in flight while it lines up the next batch. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -22,6 +23,7 @@
 
 #include "alloc.h"
 #include "harness.h"
+#include "harness_silent.h"
 #include "uuidutil.h"
 
 #define TENANT "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
@@ -496,6 +498,93 @@ static void shutdown_is_clean(void **state)
     assert_int_equal(h_stop(&api), 0);
 }
 
+/* ---------- a wait on tenant-service ---------- */
+
+struct order_call {
+    const char *url;
+    char tenant[UUID_STR_LEN];
+    struct h_resp r;
+    atomic_bool done;
+};
+
+static void *post_order(void *arg)
+{
+    struct order_call *c = arg;
+    char event[UUID_STR_LEN];
+    uuid_new(event);
+    char *body = xasprintf("{\"event_id\": \"%s\", \"tenant_id\": \"%s\", \"po_number\": "
+                           "\"PO-W\", \"supplier_name\": \"Proveedor ABC\", \"supplier_phone\": "
+                           "\"+34600100200\", \"total_amount\": 10, \"currency\": \"EUR\"}",
+                           event, c->tenant);
+    c->r = h_json("POST", c->url, svc, body);
+    atomic_store(&c->done, true);
+    free(body);
+    return NULL;
+}
+
+static bool two_asks_wait(void *arg)
+{
+    return h_silent_requests(arg, "tenant_id=") >= 2;
+}
+
+/* An order for a tenant the settings cache does not know yet asks tenant-service whether
+ * the tenant exists: a wait, so it moves to a worker. With tenant-service silent and
+ * three such orders (two workers, both waiting on it), the one HTTP thread still answers
+ * at once; each order is then taken (202: tenant-service could not say), none lost. */
+static void orders_asking_tenant_service_hold_up_nothing(void **state)
+{
+    (void)state;
+    struct h_silent *peer = h_silent_start();
+    assert_non_null(peer);
+    char db[320], graph[64], tenant[96];
+    snprintf(db, sizeof db, "NOTIFICATION_DATABASE_URL=%s", db_url);
+    snprintf(graph, sizeof graph, "GRAPH_API_BASE_URL=http://127.0.0.1:%u", h_free_port());
+    snprintf(tenant, sizeof tenant, "TENANT_SERVICE_URL=%s", h_silent_url(peer));
+    const char *env[] = {db,
+                         "JWT_SECRET=" H_JWT_SECRET,
+                         graph,
+                         tenant,
+                         "UPSTREAM_TIMEOUT_MS=3000",
+                         "HTTP_THREADS=1",
+                         "HTTP_WORKERS=2",
+                         "OUTBOX_ENABLED=false",
+                         NULL};
+    struct h_proc p;
+    assert_true(h_start(&p, "notification-service", "NOTIFICATION_PORT", env, "/health"));
+    char *url = h_url(p.url, PO_PATH);
+    struct order_call calls[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        calls[i] = (struct order_call){.url = url};
+        uuid_new(calls[i].tenant);
+        assert_int_equal(pthread_create(&th[i], NULL, post_order, &calls[i]), 0);
+    }
+    assert_true(h_wait_until(two_asks_wait, peer, 10000));
+
+    char *health = h_url(p.url, "/health");
+    struct h_resp r = h_get(health, NULL);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    for (int i = 0; i < 3; i++)
+        assert_false(atomic_load(&calls[i].done)); /* all still waiting */
+
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        if (calls[i].r.status != 202)
+            fail_msg("order %d: %ld %s", i, calls[i].r.status, calls[i].r.body);
+        char *sql =
+            xasprintf("SELECT count(*) FROM whatsapp_messages WHERE payload->>'tenant_id' = '%s'",
+                      calls[i].tenant);
+        assert_int_equal(db_count(db_url, sql), 1);
+        free(sql);
+        h_resp_free(&calls[i].r);
+    }
+    assert_int_equal(h_stop(&p), 0);
+    h_silent_stop(peer);
+    free(health);
+    free(url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +596,7 @@ int main(void)
         cmocka_unit_test(concurrent_posts_of_one_event_across_batches_make_one_row),
         cmocka_unit_test(the_database_dying_mid_batch_answers_errors_not_successes),
         cmocka_unit_test(a_stop_finishes_the_commits_waiting),
+        cmocka_unit_test(orders_asking_tenant_service_hold_up_nothing),
         cmocka_unit_test(shutdown_is_clean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,8 +5,6 @@
  * the diagnostics checklist with the health of what a tenant uses, what the endpoints
  * say when Graph fails or the master credentials are missing, and that admin requests
  * waiting on a silent notification-service hold up no settings read. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,14 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "alloc.h"
 #include "auth.h"
 #include "harness.h"
+#include "harness_silent.h"
 #include "harness_tenant.h"
 
 #define WABA_ID "987654321098765"
@@ -1166,60 +1163,6 @@ static void service_tokens_meet_the_peer_policy(void **state)
     assert_int_equal(h_stop(&ns), 0);
 }
 
-/* A notification-service that takes connections and never answers: each call to it
- * waits for tenant-service's UPSTREAM_TIMEOUT_MS. */
-struct silent_peer {
-    int listener;
-    unsigned port;
-    atomic_int accepted;
-    int fds[16];
-    pthread_t th;
-};
-
-static void *silent_accept(void *arg)
-{
-    struct silent_peer *p = arg;
-    for (;;) {
-        int fd = accept(p->listener, NULL, NULL);
-        if (fd < 0)
-            return NULL; /* the listener was shut down */
-        int i = atomic_fetch_add(&p->accepted, 1);
-        if (i < 16)
-            p->fds[i] = fd;
-        else
-            close(fd);
-    }
-}
-
-static bool silent_start(struct silent_peer *p)
-{
-    memset(p, 0, sizeof *p);
-    p->listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    socklen_t len = sizeof a;
-    if (p->listener < 0 || bind(p->listener, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(p->listener, 16) != 0 || getsockname(p->listener, (struct sockaddr *)&a, &len) != 0)
-        return false;
-    p->port = ntohs(a.sin_port);
-    return pthread_create(&p->th, NULL, silent_accept, p) == 0;
-}
-
-static void silent_stop(struct silent_peer *p)
-{
-    shutdown(p->listener, SHUT_RDWR);
-    pthread_join(p->th, NULL);
-    close(p->listener);
-    int n = atomic_load(&p->accepted);
-    for (int i = 0; i < n && i < 16; i++)
-        close(p->fds[i]);
-}
-
-static bool silent_holds(void *arg)
-{
-    return atomic_load(&((struct silent_peer *)arg)->accepted) >= 2;
-}
-
 struct admin_call {
     const struct h_proc *ts;
     struct h_resp r;
@@ -1234,6 +1177,11 @@ static void *admin_phone_numbers(void *arg)
     return NULL;
 }
 
+static bool both_workers_wait(void *arg)
+{
+    return h_silent_requests(arg, "/api/v1/whatsapp/phone-numbers") >= 2;
+}
+
 static bool one_queued(void *arg)
 {
     return h_metric(((struct h_proc *)arg)->url, "http_worker_queue") == 1;
@@ -1246,12 +1194,11 @@ static bool one_queued(void *arg)
 static void waiting_admin_requests_do_not_hold_up_settings_reads(void **state)
 {
     (void)state;
-    struct silent_peer peer;
-    assert_true(silent_start(&peer));
-    char *url = xasprintf("http://127.0.0.1:%u", peer.port);
+    struct h_silent *peer = h_silent_start();
+    assert_non_null(peer);
     const char *env[] = {"HTTP_THREADS=1", "HTTP_WORKERS=2", NULL};
     struct h_proc ts;
-    assert_true(ht_start_tenant(&ts, w.tenant_db, url, NULL, env));
+    assert_true(ht_start_tenant(&ts, w.tenant_db, h_silent_url(peer), NULL, env));
     char id[HT_ID_LEN];
     ht_create_tenant(&ts, "Panadería Paciente", id);
 
@@ -1261,8 +1208,8 @@ static void waiting_admin_requests_do_not_hold_up_settings_reads(void **state)
         calls[i] = (struct admin_call){.ts = &ts};
         assert_int_equal(pthread_create(&th[i], NULL, admin_phone_numbers, &calls[i]), 0);
     }
-    assert_true(h_wait_until(silent_holds, &peer, 10000)); /* both workers wait on it */
-    assert_true(h_wait_until(one_queued, &ts, 10000));     /* the third waits for a worker */
+    assert_true(h_wait_until(both_workers_wait, peer, 10000)); /* both wait on the peer */
+    assert_true(h_wait_until(one_queued, &ts, 10000));         /* the third waits for one */
 
     char *path = xasprintf("/api/v1/tenants/%s/settings/notifications", id);
     char *owner = ht_user(id, "owner");
@@ -1279,10 +1226,9 @@ static void waiting_admin_requests_do_not_hold_up_settings_reads(void **state)
         h_resp_free(&calls[i].r);
     }
     assert_int_equal(h_stop(&ts), 0);
-    silent_stop(&peer);
+    h_silent_stop(peer);
     free(owner);
     free(path);
-    free(url);
 }
 
 int main(void)

@@ -121,6 +121,9 @@ static void submit(struct intake *in, const char *kind, const char *idempotency_
     char *payload_text = NULL;
 
     const char *tenant_id = json_str(in->payload, "tenant_id");
+    /* Asking tenant-service is a wait: on a worker, not on an HTTP thread. */
+    if (!tenant_settings_known(in->settings, tenant_id) && http_wait_on_worker(in->req))
+        goto out;
     /* Told now, the order service can fix it; told at send time, nobody would hear. When
      * tenant-service cannot say, the order is taken: it must never be lost to an outage. */
     if (tenant_settings_exists(in->settings, tenant_id) == TENANT_SETTINGS_UNKNOWN) {

@@ -417,17 +417,22 @@ enum tenant_settings_status tenant_settings_get(struct tenant_settings_cache *c,
     return st;
 }
 
+bool tenant_settings_known(struct tenant_settings_cache *c, const char *tenant_id)
+{
+    pthread_mutex_lock(&c->lock);
+    const struct entry *e = find(c, tenant_id);
+    bool known = e && e->known;
+    pthread_mutex_unlock(&c->lock);
+    return known;
+}
+
 enum tenant_settings_status tenant_settings_exists(struct tenant_settings_cache *c,
                                                    const char *tenant_id)
 {
     json_t *doc = NULL;
     enum tenant_settings_status st = TENANT_SETTINGS_UNAVAILABLE;
 
-    pthread_mutex_lock(&c->lock);
-    const struct entry *e = find(c, tenant_id);
-    bool known = e && e->known;
-    pthread_mutex_unlock(&c->lock);
-    if (known)
+    if (tenant_settings_known(c, tenant_id))
         return TENANT_SETTINGS_OK;
     if (down(c) || ask(c, &tenant_id, 1, 0, &doc) != 0)
         return TENANT_SETTINGS_UNAVAILABLE;

@@ -100,6 +100,9 @@ enum tenant_settings_status tenant_settings_get(struct tenant_settings_cache *c,
                                                 const char *tenant_id, int64_t need_us,
                                                 struct tenant_settings *out);
 
+/* Whether the cache knows that tenant_id exists. Never asks tenant-service. */
+bool tenant_settings_known(struct tenant_settings_cache *c, const char *tenant_id);
+
 /* Does tenant_id exist? OK (it does), UNKNOWN (tenant-service says it does not), or
  * UNAVAILABLE (no answer). Asks tenant-service unless the cache already knows it. */
 enum tenant_settings_status tenant_settings_exists(struct tenant_settings_cache *c,
