@@ -18,7 +18,7 @@ struct h_silent {
     char url[64];
     pthread_t thread;
     pthread_mutex_t lock;
-    int fds[SILENT_MAX];    /* under lock */
+    int fds[SILENT_MAX];     /* under lock */
     char *lines[SILENT_MAX]; /* each connection's first request line, under lock */
     int n;
 };
