@@ -91,8 +91,8 @@ All of it is \`make bench\`; the pieces, by hand:
 
 ## What limits the end-to-end rate
 
-CPU, 10 s of 3a at N=40 (/proc): PostgreSQL 48%, notification-service 30%, graph-sim
-13%, loadgen 7%. By statement (pg_stat_statements): webhook statuses 46%, result writer
+CPU, 10 s of 3a at N=40 (/proc): PostgreSQL 52%, notification-service 29%, graph-sim
+13%, loadgen 6%. By statement (pg_stat_statements): webhook statuses 46%, result writer
 21%, claim 20%, intake 13%; a message is one insert and five updates (two not HOT).
 System calls per message: 10 in HTTP threads, 7 in the sender (\`perf stat -e
 raw_syscalls:sys_enter --per-thread\`). CPU per message is the limit.
