@@ -111,7 +111,6 @@ struct http_request {
     /* a request for the workers: suspended until its handler's run there has ended */
     bool to_worker; /* for a worker, not yet queued */
     bool run_here;  /* the handler may not hand itself over: on a worker, or none are left */
-    bool work_done; /* a worker ran the handler and resumed the connection */
     struct http_request *work_next; /* in srv's queue (under work_lock) */
     /* the handler's own state across runs, released on completion */
     void *state;
@@ -853,12 +852,10 @@ static void *worker_run(void *arg)
         run_handler(req);
         req->run_here = false;
         log_set_request_id(NULL);
-        if (req->park_asked) {
+        if (req->park_asked)
             enlist_parked(req);
-        } else {
-            req->work_done = true;
+        else /* its answer is in req: the resumed connection sends it */
             MHD_resume_connection(req->conn);
-        }
     }
     return NULL;
 }
@@ -998,8 +995,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!req->dispatched) {
         req->dispatched = true;
         dispatch(req);
-    } else if (req->work_done) {
-        req->work_done = false; /* a worker ran the handler: its answer is in req */
     } else if (req->park_resumed) {
         req->park_resumed = false;
         run_handler(req);

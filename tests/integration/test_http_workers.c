@@ -225,51 +225,46 @@ static void inline_routes_are_answered_while_every_worker_waits(void **state)
     http_server_stop(srv);
 }
 
-static void a_handler_parked_on_a_worker_runs_again_on_the_server_thread(void **state)
+/* The body of GET path on a new server of cfg, asked once the server's thread is known
+ * (a GET /inline first); the caller frees it. */
+static char *answer_of(const struct http_server_config *cfg, const char *path)
 {
-    (void)state;
-    struct http_server *srv = http_server_start(&config);
+    struct http_server *srv = http_server_start(cfg);
     assert_non_null(srv);
     unsigned port = http_server_port(srv);
     struct h_resp r = h_raw_request(port, "GET", "/inline", NULL, NULL, 0, NULL);
-    assert_int_equal(r.status, 200); /* now the server's thread is known */
-    h_resp_free(&r);
-    assert_true(atomic_load(&server_thread_known));
-    r = h_raw_request(port, "GET", "/parks", NULL, NULL, 0, NULL);
     assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "first=worker second=server");
+    assert_true(atomic_load(&server_thread_known));
+    h_resp_free(&r);
+    r = h_raw_request(port, "GET", path, NULL, NULL, 0, NULL);
+    assert_int_equal(r.status, 200);
+    char *body = strdup(r.body);
     h_resp_free(&r);
     http_server_stop(srv);
+    return body;
+}
+
+static void a_handler_parked_on_a_worker_runs_again_on_the_server_thread(void **state)
+{
+    (void)state;
+    char *body = answer_of(&config, "/parks");
+    assert_string_equal(body, "first=worker second=server");
+    free(body);
 }
 
 static void an_inline_handler_that_must_wait_moves_to_a_worker(void **state)
 {
     (void)state;
-    struct http_server *srv = http_server_start(&config);
-    assert_non_null(srv);
-    unsigned port = http_server_port(srv);
-    struct h_resp r = h_raw_request(port, "GET", "/inline", NULL, NULL, 0, NULL);
-    assert_int_equal(r.status, 200);
-    h_resp_free(&r);
-    r = h_raw_request(port, "GET", "/moves", NULL, NULL, 0, NULL);
-    assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "first=server second=worker");
-    h_resp_free(&r);
-    http_server_stop(srv);
+    char *body = answer_of(&config, "/moves");
+    assert_string_equal(body, "first=server second=worker");
+    free(body);
 
     /* Without workers it stays: both runs are one, on the server's thread. */
     struct http_server_config none = config;
     none.workers = 0;
-    srv = http_server_start(&none);
-    assert_non_null(srv);
-    port = http_server_port(srv);
-    r = h_raw_request(port, "GET", "/inline", NULL, NULL, 0, NULL);
-    h_resp_free(&r);
-    r = h_raw_request(port, "GET", "/moves", NULL, NULL, 0, NULL);
-    assert_int_equal(r.status, 200);
-    assert_string_equal(r.body, "first=server second=server");
-    h_resp_free(&r);
-    http_server_stop(srv);
+    body = answer_of(&none, "/moves");
+    assert_string_equal(body, "first=server second=server");
+    free(body);
 }
 
 static void *open_gate_later(void *arg)
